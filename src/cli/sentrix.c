@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * sentrix.c - the front door.
+ *
+ *   sentrix sandbox ...     exec sentrix-setup (root)
+ *   sentrix gateway ...     exec sentrix-gateway
+ *   sentrix policy check    validate a policy, in-process
+ *
+ * The privileged work stays in sentrix-setup; this program parses no more
+ * than the first word, so it can be run by anyone.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "../lib/paths.h"
+#include "../lib/policy.h"
+#include "../lib/util.h"
+
+#ifndef SX_VERSION
+#define SX_VERSION "0.1.0"
+#endif
+
+static void usage(void)
+{
+	fputs("Usage: sentrix COMMAND ...\n"
+	      "\n"
+	      "Commands:\n"
+	      "  sandbox setup [OPTIONS]       provision an instance (root); --disable rolls back\n"
+	      "  sandbox status [--name N]     check every piece of an instance\n"
+	      "  sandbox list                  list instances\n"
+	      "  sandbox up|down [--name N]    create/remove an instance's runtime network\n"
+	      "  policy check PATH|TEMPLATE    validate a policy directory or policy.json\n"
+	      "  gateway ...                   run the sidecar (sentrix-gateway)\n"
+	      "  --version                     print the version\n"
+	      "\n"
+	      "`sentrix sandbox setup --help` describes the setup options.\n",
+	      stdout);
+}
+
+/* Finds a sibling program: next to this executable first (a build tree or
+ * the install's bin/), then the installed sbin/ and bin/. */
+static char *find_program(const char *prog)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *dirs[] = { NULL, SX_PREFIX "/sbin", SX_PREFIX "/bin" };
+
+	if (n > 0) {
+		self[n] = 0;
+		dirs[0] = dirname(self);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		char *p;
+		if (!dirs[i])
+			continue;
+		p = sx_strdupf("%s/%s", dirs[i], prog);
+		if (p && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static int exec_program(const char *prog, char **argv)
+{
+	_cleanup_free_ char *path = find_program(prog);
+
+	if (!path) {
+		log_error("%s is not installed next to sentrix or in " SX_PREFIX "/sbin; run `make install`", prog);
+		return 1;
+	}
+	argv[0] = path;
+	execv(path, argv);
+	log_error_errno(-errno, "cannot run %s", path);
+	return 1;
+}
+
+static int policy_check(int argc, char **argv)
+{
+	_cleanup_policy_ struct sx_policy *p = NULL;
+	_cleanup_free_ char *why = NULL, *path = NULL;
+	int r;
+
+	if (argc != 1 || streq(argv[0], "--help") || streq(argv[0], "-h")) {
+		fputs("Usage: sentrix policy check PATH|TEMPLATE\n"
+		      "\n"
+		      "Validate a policy: a directory holding policy.json, a policy.json file, or the\n"
+		      "name of an installed template (default, strict, permissive).  Exit status 0\n"
+		      "when valid, 1 with the key and the rule broken otherwise.\n",
+		      argc == 1 ? stdout : stderr);
+		return argc == 1 ? 0 : 2;
+	}
+	if (strchr(argv[0], '/') || access(argv[0], F_OK) == 0)
+		path = strdup(argv[0]);
+	else
+		path = sx_strdupf("%s/policy/%s", sx_datadir(), argv[0]);
+	if (!path)
+		return 1;
+	r = sx_policy_load(path, &p, &why);
+	if (r < 0) {
+		log_error("policy invalid: %s", why ? why : strerror(-r));
+		return 1;
+	}
+	printf("policy %s is valid (%s): dns %s, %zu allowed domain(s)\n", p->name, path,
+	       sx_dns_mode_name(p->dns_mode), sx_strv_length(p->domains));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	sx_log_set_program("sentrix");
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
+		usage();
+		return argc < 2 ? 2 : 0;
+	}
+	if (streq(argv[1], "--version")) {
+		printf("sentrix " SX_VERSION "\n");
+		return 0;
+	}
+	if (streq(argv[1], "sandbox")) {
+		if (argc == 2) {
+			argv[1] = "--help";
+			return exec_program("sentrix-setup", argv);
+		}
+		return exec_program("sentrix-setup", argv + 1);
+	}
+	if (streq(argv[1], "gateway"))
+		return exec_program("sentrix-gateway", argv + 1);
+	if (streq(argv[1], "policy") && argc >= 3 && streq(argv[2], "check"))
+		return policy_check(argc - 3, argv + 3);
+	log_error("unknown command '%s'; see `sentrix --help`", argv[1]);
+	return 2;
+}

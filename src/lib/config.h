@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * config.h - an instance's desired state, /etc/sentrix/NAME/config.json.
+ *
+ * Setup writes it; up/down, status, the gateway and the launcher read it.
+ * Every name and path another program needs is recorded here rather than
+ * derived from the instance name, so nothing finds its objects by pattern.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "policy.h"
+#include "util.h"
+
+#define SX_CONFIG_VERSION 1
+
+struct sx_config {
+	char *name;
+	char *policy; /* template name the policy dir was seeded from */
+	char host_ip[16], sandbox_ip[16];
+	unsigned prefix_len;
+	char *host_ifname, *sandbox_ifname;
+	char *netns, *netns_path;
+	char *nft_host_table, *nft_sandbox_table; /* table names, family inet */
+	unsigned openclaw_port, llm_port, egress_port, health_port;
+	char *dns_requested;   /* "policy", "host", "none" or a comma list */
+	enum sx_dns_mode dns_mode; /* effective */
+	char **dns_servers;    /* effective servers (may be empty) */
+	char *user, *home, *gateway_user;
+	bool auto_pair, host_networking, guardrail;
+	char *etc_dir, *config_path, *policy_dir, *secrets_path, *state_dir, *journal_path,
+		*log_dir, *resolv_conf, *openclaw_config;
+};
+
+void sx_config_free(struct sx_config *c);
+static inline void sx_config_freep(struct sx_config **c)
+{
+	if (*c)
+		sx_config_free(*c);
+}
+#define _cleanup_config_ __attribute__((cleanup(sx_config_freep)))
+
+/* Fills every derived name and path for an instance name. */
+int sx_config_init_paths(struct sx_config *c, const char *name);
+
+cJSON *sx_config_to_json(const struct sx_config *c);
+int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why);
+
+/* Loads /etc/sentrix/NAME/config.json; -ENOENT when the instance has none. */
+int sx_config_load(const char *name, struct sx_config **ret, char **why);
+int sx_config_load_path(const char *path, struct sx_config **ret, char **why);
+
+/* True when every field that defines the instance's identity (name, IPs,
+ * user, home, ports) is equal; policy and DNS may differ. */
+bool sx_config_same_identity(const struct sx_config *a, const struct sx_config *b, const char **what);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * fileio.h - whole-file reads, atomic replacement, directory helpers.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads a whole file into a NUL-terminated buffer.  Returns 0, -ENOENT when
+ * absent, or another negative errno. */
+int sx_read_file(const char *path, char **ret, size_t *ret_len);
+
+/* Replaces path atomically: writes a temporary file in the same directory,
+ * fsyncs it, sets owner and mode, renames it over path and fsyncs the
+ * directory.  uid/gid of (uid_t)-1 keep the process's own. */
+int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 uid_t uid, gid_t gid);
+
+/* True when path holds exactly these bytes. */
+bool sx_file_has_content(const char *path, const void *data, size_t len);
+
+/* Removes a tree (no symlinks followed).  Missing paths are not an error. */
+int sx_rm_rf(const char *path);
+
+/* Returns the number of entries in a directory (excluding . and ..), or a
+ * negative errno. */
+int sx_dir_entries(const char *path);
+
+bool sx_path_exists(const char *path);

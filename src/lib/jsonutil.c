@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * jsonutil.c - cJSON helpers.
+ *
+ * OpenClaw reads its config as JSON5.  cJSON is a strict JSON parser, so a
+ * file using JSON5 features is refused here with the line it was found on:
+ * sentrix never rewrites a file it cannot represent faithfully (comments
+ * would be lost).
+ */
+#include <string.h>
+
+#include "fileio.h"
+#include "jsonutil.h"
+
+static const char *json5_hint(const char *at)
+{
+	while (*at == ' ' || *at == '\t' || *at == '\r' || *at == '\n')
+		at++;
+	if (at[0] == '/' && (at[1] == '/' || at[1] == '*'))
+		return "a comment (JSON5)";
+	if (*at == '}' || *at == ']')
+		return "a trailing comma (JSON5)";
+	if (*at == '\'')
+		return "a single-quoted string (JSON5)";
+	if ((*at >= 'a' && *at <= 'z') || (*at >= 'A' && *at <= 'Z') || *at == '_')
+		return "an unquoted key or bare word (JSON5)";
+	if (!*at)
+		return "unexpected end of input";
+	return "invalid JSON";
+}
+
+int sx_json_parse(const char *text, cJSON **ret, char **why)
+{
+	const char *end = NULL;
+	cJSON *j;
+
+	j = cJSON_ParseWithOpts(text, &end, true);
+	if (!j) {
+		const char *at = end ? end : text;
+		unsigned line = 1;
+		const char *hint;
+
+		/* cJSON reports the position where parsing stopped; after a
+		 * trailing comma that is the closing bracket, after a comment
+		 * the slash.  Step back over a comma to name its line. */
+		hint = json5_hint(at);
+		for (const char *p = text; p < at && *p; p++)
+			if (*p == '\n')
+				line++;
+		if (why)
+			*why = sx_strdupf("line %u: %s", line, hint);
+		return -EINVAL;
+	}
+	*ret = j;
+	return 0;
+}
+
+int sx_json_load(const char *path, cJSON **ret, char **why)
+{
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	r = sx_read_file(path, &text, NULL);
+	if (r < 0)
+		return r;
+	return sx_json_parse(text, ret, why);
+}
+
+char *sx_json_print(const cJSON *j)
+{
+	char *s = cJSON_Print(j);
+	char *out;
+
+	if (!s)
+		return NULL;
+	out = sx_strdupf("%s\n", s);
+	cJSON_free(s);
+	return out;
+}
+
+cJSON *sx_json_get_path(const cJSON *root, const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *save = NULL, *tok;
+	const cJSON *cur = root;
+
+	if (!copy)
+		return NULL;
+	for (tok = strtok_r(copy, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save)) {
+		if (!cJSON_IsObject(cur))
+			return NULL;
+		cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+	}
+	return (cJSON *)cur;
+}
+
+int sx_json_set_path(cJSON *root, const char *path, cJSON *v)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *last, *save = NULL, *tok;
+	cJSON *cur = root;
+
+	if (!copy) {
+		cJSON_Delete(v);
+		return -ENOMEM;
+	}
+	last = strrchr(copy, '.');
+	if (last) {
+		*last++ = 0;
+		for (tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+			cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, tok);
+			if (!next)
+				next = cJSON_AddObjectToObject(cur, tok);
+			if (!cJSON_IsObject(next)) {
+				cJSON_Delete(v);
+				return -EINVAL;
+			}
+			cur = next;
+		}
+	} else
+		last = copy;
+	if (cJSON_GetObjectItemCaseSensitive(cur, last))
+		cJSON_ReplaceItemInObjectCaseSensitive(cur, last, v);
+	else
+		cJSON_AddItemToObject(cur, last, v);
+	return 0;
+}
+
+void sx_json_remove_path(cJSON *root, const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *dot;
+
+	if (!copy)
+		return;
+	for (;;) {
+		cJSON *parent;
+		dot = strrchr(copy, '.');
+		parent = dot ? (*dot = 0, sx_json_get_path(root, copy)) : root;
+		if (!cJSON_IsObject(parent))
+			return;
+		cJSON_DeleteItemFromObjectCaseSensitive(parent, dot ? dot + 1 : copy);
+		/* Drop the parent too when our removal left it empty. */
+		if (!dot || parent->child)
+			return;
+	}
+}
+
+const char *sx_json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

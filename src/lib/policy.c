@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * policy.c - policy.json parsing and validation.
+ *
+ * Validation is strict: an unknown key is an error, not a warning, because
+ * a misspelt key in a security policy silently falls back to a default the
+ * operator did not choose.  Every error names the key path.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+
+#include "fileio.h"
+#include "jsonutil.h"
+#include "netaddr.h"
+#include "policy.h"
+
+static const char *const dns_mode_names[] = {
+	[SX_DNS_NONE] = "none",
+	[SX_DNS_HOST] = "host",
+	[SX_DNS_SERVERS] = "servers",
+	NULL, /* terminates the list for get_string() */
+};
+
+const char *sx_dns_mode_name(enum sx_dns_mode m)
+{
+	return m < ELEMENTSOF(dns_mode_names) - 1 ? dns_mode_names[m] : "?";
+}
+
+int sx_dns_mode_from_name(const char *s, enum sx_dns_mode *ret)
+{
+	for (size_t i = 0; dns_mode_names[i]; i++)
+		if (streq(s, dns_mode_names[i])) {
+			*ret = (enum sx_dns_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+bool sx_policy_routes(const struct sx_policy *p, enum sx_dns_mode effective_dns)
+{
+	return effective_dns != SX_DNS_NONE || p->n_routed_tcp_ports > 0;
+}
+
+void sx_policy_free(struct sx_policy *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->description);
+	sx_strv_free(p->dns_servers);
+	free(p->routed_tcp_ports);
+	sx_strv_free(p->domains);
+	sx_strv_free(p->fs_read_only);
+	sx_strv_free(p->fs_hidden);
+	sx_strv_free(p->fs_writable);
+	free(p->seccomp_profile);
+	free(p->exec_security);
+	free(p->sandbox_mode);
+	free(p->dm_policy);
+	free(p->guardrail_mode);
+	sx_strv_free(p->patrol_packs);
+	free(p);
+}
+
+struct vctx {
+	char *why;
+};
+
+static int fail(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct vctx *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!v->why) {
+		va_start(ap, fmt);
+		if (vasprintf(&v->why, fmt, ap) < 0)
+			v->why = NULL;
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Rejects members of obj not named in allowed[]. */
+static int only_keys(struct vctx *v, const cJSON *obj, const char *where, const char *const *allowed)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(obj))
+		return fail(v, "%s: must be an object", where);
+	cJSON_ArrayForEach(it, obj) {
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			if (streq(it->string, allowed[i]))
+				ok = true;
+		if (!ok)
+			return fail(v, "%s.%s: unknown key", where, it->string);
+	}
+	return 0;
+}
+
+static int get_string(struct vctx *v, const cJSON *obj, const char *where, const char *key,
+		      const char *const *choices, const char *dflt, char **ret)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const char *s = dflt;
+
+	if (it) {
+		if (!cJSON_IsString(it))
+			return fail(v, "%s.%s: must be a string", where, key);
+		s = it->valuestring;
+	}
+	if (choices && s) {
+		bool ok = false;
+		for (size_t i = 0; choices[i]; i++)
+			if (streq(s, choices[i]))
+				ok = true;
+		if (!ok)
+			return fail(v, "%s.%s: \"%s\" is not one of the allowed values", where, key, s);
+	}
+	*ret = s ? strdup(s) : NULL;
+	return s && !*ret ? -ENOMEM : 0;
+}
+
+typedef bool (*item_check)(const char *s);
+
+static int get_strv(struct vctx *v, const cJSON *obj, const char *where, const char *key,
+		    item_check check, const char *what, char ***ret)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key), *it;
+	char **out = calloc(1, sizeof(char *));
+
+	if (!out)
+		return -ENOMEM;
+	*ret = out;
+	if (!arr)
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return fail(v, "%s.%s: must be an array of strings", where, key);
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it))
+			return fail(v, "%s.%s: must be an array of strings", where, key);
+		if (check && !check(it->valuestring))
+			return fail(v, "%s.%s: \"%s\" is not %s", where, key, it->valuestring, what);
+		if (sx_strv_push(ret, it->valuestring) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int get_port(struct vctx *v, const cJSON *obj, const char *where, const char *key,
+		    unsigned dflt, unsigned *ret)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*ret = dflt;
+	if (!it)
+		return 0;
+	if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
+	    it->valueint < 1 || it->valueint > 65535)
+		return fail(v, "%s.%s: must be a port number 1-65535", where, key);
+	*ret = (unsigned)it->valueint;
+	return 0;
+}
+
+static bool label_ok(const char *s, size_t n)
+{
+	if (n < 1 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* A domain pattern: a hostname, or "*." followed by a hostname.  "*" alone
+ * and wildcards in other positions are refused: they would not mean what
+ * they seem to. */
+static bool domain_pattern_ok(const char *s)
+{
+	const char *p = s;
+	size_t len;
+
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	len = strlen(p);
+	if (len > 0 && p[len - 1] == '.')
+		len--; /* a trailing dot is ignored */
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len;) {
+		const char *dot = memchr(p + i, '.', len - i);
+		size_t n = dot ? (size_t)(dot - (p + i)) : len - i;
+		if (!label_ok(p + i, n))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static bool path_ok(const char *s)
+{
+	return (s[0] == '/' || (s[0] == '~' && (s[1] == 0 || s[1] == '/'))) && !strstr(s, "/../");
+}
+
+static bool ipv4_ok(const char *s)
+{
+	uint32_t a;
+	return sx_ipv4_parse(s, &a) == 0;
+}
+
+static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
+{
+	static const char *const keys[] = { "gateway_ports", "dns", "routed_tcp_ports", "domains", NULL };
+	static const char *const gw_keys[] = { "llm", "egress", NULL };
+	static const char *const dns_keys[] = { "mode", "servers", NULL };
+	const cJSON *gw, *dns, *routed, *it;
+	_cleanup_free_ char *mode = NULL;
+	int r;
+
+	if ((r = only_keys(v, eg, "egress", keys)) < 0)
+		return r;
+	gw = cJSON_GetObjectItemCaseSensitive(eg, "gateway_ports");
+	if (gw && (r = only_keys(v, gw, "egress.gateway_ports", gw_keys)) < 0)
+		return r;
+	if ((r = get_port(v, gw, "egress.gateway_ports", "llm", 18790, &p->llm_port)) < 0 ||
+	    (r = get_port(v, gw, "egress.gateway_ports", "egress", 18791, &p->egress_port)) < 0)
+		return r;
+	if (p->llm_port == p->egress_port)
+		return fail(v, "egress.gateway_ports: llm and egress must differ");
+
+	dns = cJSON_GetObjectItemCaseSensitive(eg, "dns");
+	if (!dns)
+		return fail(v, "egress.dns: missing (say {\"mode\": \"none\"} for no DNS)");
+	if ((r = only_keys(v, dns, "egress.dns", dns_keys)) < 0)
+		return r;
+	if ((r = get_string(v, dns, "egress.dns", "mode", dns_mode_names, NULL, &mode)) < 0)
+		return r;
+	if (!mode)
+		return fail(v, "egress.dns.mode: missing (none, host or servers)");
+	(void)sx_dns_mode_from_name(mode, &p->dns_mode);
+	if ((r = get_strv(v, dns, "egress.dns", "servers", ipv4_ok, "an IPv4 address", &p->dns_servers)) < 0)
+		return r;
+	if (p->dns_mode == SX_DNS_SERVERS && !p->dns_servers[0])
+		return fail(v, "egress.dns.servers: mode \"servers\" needs at least one server");
+	if (p->dns_mode != SX_DNS_SERVERS && p->dns_servers[0])
+		return fail(v, "egress.dns.servers: only meaningful with mode \"servers\"");
+
+	routed = cJSON_GetObjectItemCaseSensitive(eg, "routed_tcp_ports");
+	if (routed) {
+		if (!cJSON_IsArray(routed))
+			return fail(v, "egress.routed_tcp_ports: must be an array of port numbers");
+		p->routed_tcp_ports = calloc((size_t)cJSON_GetArraySize(routed) + 1, sizeof(unsigned));
+		if (!p->routed_tcp_ports)
+			return -ENOMEM;
+		cJSON_ArrayForEach(it, routed) {
+			if (!cJSON_IsNumber(it) || it->valueint < 1 || it->valueint > 65535 ||
+			    it->valuedouble != (double)it->valueint)
+				return fail(v, "egress.routed_tcp_ports: must be an array of port numbers");
+			p->routed_tcp_ports[p->n_routed_tcp_ports++] = (unsigned)it->valueint;
+		}
+	}
+	return get_strv(v, eg, "egress", "domains", domain_pattern_ok,
+			"a domain name or *.domain pattern", &p->domains);
+}
+
+static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
+{
+	static const char *const keys[] = { "name", "description", "egress", "filesystem", "seccomp",
+					    "openclaw", "guardrail", "patrol", NULL };
+	static const char *const fs_keys[] = { "read_only", "hidden", "writable", NULL };
+	static const char *const sc_keys[] = { "profile", NULL };
+	static const char *const oc_keys[] = { "exec_security", "sandbox_mode", "dm_policy", NULL };
+	static const char *const gr_keys[] = { "mode", NULL };
+	static const char *const pt_keys[] = { "packs", NULL };
+	static const char *const profiles[] = { "strict", "default", "permissive", NULL };
+	/* Values from OpenClaw's config schema (tools.exec.security,
+	 * agents.defaults.sandbox.mode, channels.*.dmPolicy). */
+	static const char *const exec_values[] = { "deny", "allowlist", "full", NULL };
+	static const char *const sandbox_values[] = { "off", NULL };
+	static const char *const dm_values[] = { "pairing", "allowlist", "open", "disabled", NULL };
+	static const char *const gr_values[] = { "observe", "block", NULL };
+	static const char *const packs[] = { "pii", "secrets", "harm", "tools", NULL };
+	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *it;
+	int r;
+
+	if ((r = only_keys(v, root, "policy", keys)) < 0)
+		return r;
+	if ((r = get_string(v, root, "policy", "name", NULL, NULL, &p->name)) < 0 ||
+	    (r = get_string(v, root, "policy", "description", NULL, "", &p->description)) < 0)
+		return r;
+	if (!p->name || !sx_name_valid(p->name))
+		return fail(v, "policy.name: missing or not [a-z0-9-]{1,11}");
+
+	eg = cJSON_GetObjectItemCaseSensitive(root, "egress");
+	if (!eg)
+		return fail(v, "policy.egress: missing");
+	if ((r = parse_egress(v, eg, p)) < 0)
+		return r;
+
+	fs = cJSON_GetObjectItemCaseSensitive(root, "filesystem");
+	if (fs && (r = only_keys(v, fs, "filesystem", fs_keys)) < 0)
+		return r;
+	if ((r = get_strv(v, fs, "filesystem", "read_only", path_ok, "an absolute or ~/ path", &p->fs_read_only)) < 0 ||
+	    (r = get_strv(v, fs, "filesystem", "hidden", path_ok, "an absolute or ~/ path", &p->fs_hidden)) < 0 ||
+	    (r = get_strv(v, fs, "filesystem", "writable", path_ok, "an absolute or ~/ path", &p->fs_writable)) < 0)
+		return r;
+
+	sc = cJSON_GetObjectItemCaseSensitive(root, "seccomp");
+	if (sc && (r = only_keys(v, sc, "seccomp", sc_keys)) < 0)
+		return r;
+	if ((r = get_string(v, sc, "seccomp", "profile", profiles, "default", &p->seccomp_profile)) < 0)
+		return r;
+
+	oc = cJSON_GetObjectItemCaseSensitive(root, "openclaw");
+	if (oc && (r = only_keys(v, oc, "openclaw", oc_keys)) < 0)
+		return r;
+	if ((r = get_string(v, oc, "openclaw", "exec_security", exec_values, "deny", &p->exec_security)) < 0 ||
+	    (r = get_string(v, oc, "openclaw", "sandbox_mode", sandbox_values, "off", &p->sandbox_mode)) < 0 ||
+	    (r = get_string(v, oc, "openclaw", "dm_policy", dm_values, "pairing", &p->dm_policy)) < 0)
+		return r;
+
+	gr = cJSON_GetObjectItemCaseSensitive(root, "guardrail");
+	if (gr && (r = only_keys(v, gr, "guardrail", gr_keys)) < 0)
+		return r;
+	if ((r = get_string(v, gr, "guardrail", "mode", gr_values, "observe", &p->guardrail_mode)) < 0)
+		return r;
+
+	pt = cJSON_GetObjectItemCaseSensitive(root, "patrol");
+	if (pt && (r = only_keys(v, pt, "patrol", pt_keys)) < 0)
+		return r;
+	if ((r = get_strv(v, pt, "patrol", "packs", NULL, NULL, &p->patrol_packs)) < 0)
+		return r;
+	for (size_t i = 0; p->patrol_packs[i]; i++) {
+		bool ok = false;
+		for (size_t k = 0; packs[k]; k++)
+			ok = ok || streq(packs[k], p->patrol_packs[i]);
+		if (!ok)
+			return fail(v, "patrol.packs: \"%s\" is not a known rule pack (pii, secrets, harm, tools)",
+				    p->patrol_packs[i]);
+	}
+	(void)it;
+	return 0;
+}
+
+int sx_policy_parse(const char *text, struct sx_policy **ret, char **why)
+{
+	_cleanup_cjson_ cJSON *root = NULL;
+	struct vctx v = { 0 };
+	struct sx_policy *p;
+	int r;
+
+	r = sx_json_parse(text, &root, why);
+	if (r < 0)
+		return r;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = parse_policy(&v, root, p);
+	if (r < 0) {
+		sx_policy_free(p);
+		if (why)
+			*why = v.why ? v.why : strdup("out of memory");
+		else
+			free(v.why);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+int sx_policy_load(const char *path, struct sx_policy **ret, char **why)
+{
+	_cleanup_free_ char *file = NULL, *text = NULL;
+	int r;
+
+	if (strlen(path) > 5 && streq(path + strlen(path) - 5, ".json"))
+		file = strdup(path);
+	else
+		file = sx_strdupf("%s/policy.json", path);
+	if (!file)
+		return -ENOMEM;
+	r = sx_read_file(file, &text, NULL);
+	if (r < 0) {
+		if (why)
+			*why = sx_strdupf("cannot read %s: %s", file, strerror(-r));
+		return r;
+	}
+	r = sx_policy_parse(text, ret, why);
+	if (r < 0 && why && *why) {
+		char *w = sx_strdupf("%s: %s", file, *why);
+		free(*why);
+		*why = w;
+	}
+	return r;
+}

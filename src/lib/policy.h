@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * policy.h - the sandbox policy: what the sandbox may reach, see and run.
+ *
+ * A policy is a directory holding policy.json (see policy/default/).  The
+ * provisioner copies the chosen template to /etc/sentrix/NAME/policy/ and
+ * every later decision reads that copy.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strv.h"
+#include "util.h"
+
+enum sx_dns_mode {
+	SX_DNS_NONE,    /* no resolver inside the sandbox */
+	SX_DNS_HOST,    /* the host's own resolvers, routed */
+	SX_DNS_SERVERS, /* the listed servers, routed */
+};
+
+struct sx_policy {
+	char *name;
+	char *description;
+	unsigned llm_port;    /* LLM proxy port on host-ip */
+	unsigned egress_port; /* egress proxy port on host-ip */
+	enum sx_dns_mode dns_mode;
+	char **dns_servers; /* SX_DNS_SERVERS */
+	unsigned *routed_tcp_ports; /* ports routed to anywhere (permissive) */
+	size_t n_routed_tcp_ports;
+	char **domains;     /* egress proxy allowlist */
+	char **fs_read_only, **fs_hidden, **fs_writable;
+	char *seccomp_profile;
+	char *exec_security; /* OpenClaw tools.exec.security */
+	char *sandbox_mode;  /* OpenClaw agents.defaults.sandbox.mode */
+	char *dm_policy;     /* OpenClaw DM pairing policy */
+	char *guardrail_mode;
+	char **patrol_packs;
+};
+
+void sx_policy_free(struct sx_policy *p);
+static inline void sx_policy_freep(struct sx_policy **p)
+{
+	if (*p)
+		sx_policy_free(*p);
+}
+#define _cleanup_policy_ __attribute__((cleanup(sx_policy_freep)))
+
+/* Parses and validates policy JSON text.  On -EINVAL *why names the key and
+ * the rule broken (caller frees). */
+int sx_policy_parse(const char *text, struct sx_policy **ret, char **why);
+
+/* Loads DIR/policy.json (or a file path directly). */
+int sx_policy_load(const char *path, struct sx_policy **ret, char **why);
+
+const char *sx_dns_mode_name(enum sx_dns_mode m);
+int sx_dns_mode_from_name(const char *s, enum sx_dns_mode *ret);
+
+/* True when the policy makes the host route packets for the sandbox. */
+bool sx_policy_routes(const struct sx_policy *p, enum sx_dns_mode effective_dns);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * strv.c - NULL-terminated string vectors.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strv.h"
+#include "util.h"
+
+size_t sx_strv_length(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+void sx_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int sx_strv_push(char ***v, const char *s)
+{
+	size_t n = sx_strv_length(*v);
+	char **nv = realloc(*v, (n + 2) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[n] = strdup(s);
+	nv[n + 1] = NULL;
+	return nv[n] ? 0 : -ENOMEM;
+}
+
+bool sx_strv_contains(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (streq(v[i], s))
+			return true;
+	return false;
+}
+
+char **sx_strv_split_commas(const char *s)
+{
+	_cleanup_free_ char *copy = strdup(s ? s : "");
+	char **v = calloc(1, sizeof(char *));
+	char *save = NULL;
+
+	if (!copy || !v) {
+		free(v);
+		return NULL;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		if (*t && sx_strv_push(&v, t) < 0) {
+			sx_strv_free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+char *sx_strv_join(char *const *v, const char *sep)
+{
+	size_t len = 1, n = sx_strv_length(v);
+	char *out, *p;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + strlen(sep);
+	out = p = malloc(len);
+	if (!out)
+		return NULL;
+	*p = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			p = stpcpy(p, sep);
+		p = stpcpy(p, v[i]);
+	}
+	return out;
+}

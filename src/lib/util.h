@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * util.h - small helpers shared by every sentrix program.
+ *
+ * Cleanup attributes in the style of systemd's src/basic: a variable marked
+ * _cleanup_free_ is freed when it leaves scope, so early returns stay safe.
+ * TAKE_PTR()/TAKE_FD() hand ownership out of such a variable.
+ */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+static inline bool streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+#define TAKE_PTR(p)                                                            \
+	({                                                                     \
+		__typeof__(p) _p = (p);                                        \
+		(p) = NULL;                                                    \
+		_p;                                                            \
+	})
+
+#define TAKE_FD(fd)                                                            \
+	({                                                                     \
+		int _fd = (fd);                                                \
+		(fd) = -EBADF;                                                 \
+		_fd;                                                           \
+	})
+
+/* asprintf() that returns NULL on failure instead of an undefined pointer. */
+char *sx_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Returns true when the string is a valid sentrix instance name. */
+bool sx_name_valid(const char *name);
+
+/* Parses a decimal port number 1..65535; returns 0 or -EINVAL. */
+int sx_parse_port(const char *s, unsigned *ret);
+
+/* Hex SHA-256-free content fingerprint (FNV-1a 64, enough to notice drift). */
+void sx_fingerprint(const void *data, size_t len, char out[17]);

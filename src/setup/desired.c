@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * desired.c - compute an instance's desired config.json.
+ *
+ * Setup is declarative for what can change in place (policy, DNS, the
+ * --no-* switches): omitted means the documented default.  What names the
+ * instance's identity (addresses, user, home, OpenClaw port) keeps its
+ * current value when omitted, since changing it needs --disable first.
+ */
+#include "../lib/fileio.h"
+#include "../lib/instances.h"
+#include "../lib/log.h"
+#include "../lib/netaddr.h"
+#include "../lib/paths.h"
+#include "../lib/strv.h"
+#include "../lib/util.h"
+#include "desired.h"
+#include "link.h"
+#include "users.h"
+
+int sx_policy_template_load(const char *name, struct sx_policy **ret)
+{
+	_cleanup_free_ char *dir = sx_strdupf("%s/policy/%s", sx_datadir(), name), *why = NULL;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	r = sx_policy_load(dir, ret, &why);
+	if (r < 0)
+		return log_error_errno(r, "policy %s is not usable: %s", name, why ? why : "?");
+	return 0;
+}
+
+int sx_host_resolvers(char ***ret, char **loopback_seen)
+{
+	_cleanup_free_ char *text = NULL;
+	char **v = calloc(1, sizeof(char *));
+	char *save = NULL;
+	int r;
+
+	*loopback_seen = NULL;
+	if (!v)
+		return -ENOMEM;
+	r = sx_read_file("/etc/resolv.conf", &text, NULL);
+	if (r < 0) {
+		sx_strv_free(v);
+		return r;
+	}
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char addr[64];
+		uint32_t a;
+		if (sscanf(line, " nameserver %63s", addr) != 1 || sx_ipv4_parse(addr, &a) < 0)
+			continue;
+		if ((a >> 24) == 127) {
+			free(*loopback_seen);
+			*loopback_seen = strdup(addr);
+			continue;
+		}
+		if (!sx_strv_contains(v, addr) && sx_strv_push(&v, addr) < 0) {
+			sx_strv_free(v);
+			return -ENOMEM;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+int sx_used_addresses(const char *skip, uint32_t **ret, size_t *n)
+{
+	struct nl_sock *sk = NULL;
+	char **names = NULL;
+	int r;
+
+	r = sx_nl_open(-1, &sk);
+	if (r < 0)
+		return r;
+	r = sx_addr_list_all(sk, ret, n);
+	sx_nl_close(sk);
+	if (r < 0)
+		return r;
+	r = sx_instances_list(&names);
+	for (size_t i = 0; r == 0 && names[i]; i++) {
+		_cleanup_config_ struct sx_config *c = NULL;
+		_cleanup_free_ char *why = NULL;
+		uint32_t *nv;
+
+		if (streq(names[i], skip) || sx_config_load(names[i], &c, &why) < 0)
+			continue;
+		nv = realloc(*ret, (*n + 2) * sizeof(uint32_t));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		*ret = nv;
+		(void)sx_ipv4_parse(c->host_ip, &nv[(*n)++]);
+		(void)sx_ipv4_parse(c->sandbox_ip, &nv[(*n)++]);
+	}
+	sx_strv_free(names);
+	return r;
+}
+
+static int pick_addresses(const struct sx_options *o, const struct sx_config *current, struct sx_config *c)
+{
+	_cleanup_free_ uint32_t *used = NULL;
+	uint32_t host, sandbox;
+	size_t n = 0;
+	const char *why;
+	int r;
+
+	if (o->host_ip) {
+		(void)sx_ipv4_parse(o->host_ip, &host);
+		(void)sx_ipv4_parse(o->sandbox_ip, &sandbox);
+	} else if (current) {
+		(void)sx_ipv4_parse(current->host_ip, &host);
+		(void)sx_ipv4_parse(current->sandbox_ip, &sandbox);
+	} else {
+		r = sx_used_addresses(c->name, &used, &n);
+		if (r < 0)
+			return log_error_errno(r, "cannot list the host's addresses");
+		/* sandbox0 owns the pool's first /30; others start after it. */
+		r = sx_pair_allocate(used, n, SX_POOL_BASE + (streq(c->name, "sandbox0") ? 0 : 4), &host, &sandbox);
+		if (r < 0)
+			return log_error_errno(r, "no free /30 left in 10.200.0.0/16; pass --host-ip and --sandbox-ip");
+	}
+	if (sx_pair_check(host, sandbox, &why) < 0)
+		return log_error_errno(-EINVAL, "--host-ip/--sandbox-ip: %s", why);
+	sx_ipv4_format(host, c->host_ip);
+	sx_ipv4_format(sandbox, c->sandbox_ip);
+	return 0;
+}
+
+static int resolve_dns(const struct sx_options *o, const struct sx_policy *p, struct sx_config *c)
+{
+	_cleanup_free_ char *loop = NULL;
+	const char *req = o->dns ? o->dns : "policy";
+	int r;
+
+	c->dns_requested = strdup(req);
+	if (!c->dns_requested)
+		return -ENOMEM;
+	if (streq(req, "none") || (streq(req, "policy") && p->dns_mode == SX_DNS_NONE)) {
+		c->dns_mode = SX_DNS_NONE;
+		c->dns_servers = calloc(1, sizeof(char *));
+		return c->dns_servers ? 0 : -ENOMEM;
+	}
+	if (streq(req, "host") || (streq(req, "policy") && p->dns_mode == SX_DNS_HOST)) {
+		c->dns_mode = SX_DNS_HOST;
+		r = sx_host_resolvers(&c->dns_servers, &loop);
+		if (r < 0)
+			return log_error_errno(r, "cannot read the host's /etc/resolv.conf");
+		if (!c->dns_servers[0])
+			return log_error_errno(-EINVAL,
+					       "DNS: the host's resolvers are %s, which a network namespace cannot "
+					       "reach; pass --dns with a reachable server, or --dns none",
+					       loop ? loop : "not listed in /etc/resolv.conf");
+		return 0;
+	}
+	c->dns_mode = SX_DNS_SERVERS;
+	c->dns_servers = streq(req, "policy") ? NULL : sx_strv_split_commas(req);
+	if (streq(req, "policy")) {
+		c->dns_servers = calloc(1, sizeof(char *));
+		for (size_t i = 0; c->dns_servers && p->dns_servers[i]; i++)
+			if (sx_strv_push(&c->dns_servers, p->dns_servers[i]) < 0)
+				return -ENOMEM;
+	}
+	return c->dns_servers ? 0 : -ENOMEM;
+}
+
+int sx_desired_build(const struct sx_options *o, const struct sx_config *current, struct sx_config **ret,
+		     struct sx_policy **ret_policy)
+{
+	_cleanup_config_ struct sx_config *c = calloc(1, sizeof(*c));
+	_cleanup_policy_ struct sx_policy *p = NULL;
+	bool named = streq(o->name, "sandbox0");
+	struct sx_user existing;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	if ((r = sx_config_init_paths(c, o->name)) < 0)
+		return r;
+	c->policy = strdup(o->policy ? o->policy : "default");
+	if (!c->policy)
+		return -ENOMEM;
+	r = sx_policy_template_load(c->policy, &p);
+	if (r < 0)
+		return r;
+	r = pick_addresses(o, current, c);
+	if (r < 0)
+		return r;
+
+	if (o->user)
+		c->user = strdup(o->user);
+	else if (current)
+		c->user = strdup(current->user);
+	else
+		c->user = named ? strdup("sandbox") : sx_strdupf("sandbox-%s", o->name);
+	if (!c->user)
+		return -ENOMEM;
+	if (o->home)
+		c->home = strdup(o->home);
+	else if (current)
+		c->home = strdup(current->home);
+	else if (sx_user_lookup(c->user, &existing) == 0)
+		c->home = strdup(existing.home); /* an existing user keeps its home */
+	else
+		c->home = sx_strdupf("/home/%s", c->user);
+	if (!c->home)
+		return -ENOMEM;
+	c->openclaw_config = sx_strdupf("%s/.openclaw/openclaw.json", c->home);
+	if (!c->openclaw_config)
+		return -ENOMEM;
+
+	c->openclaw_port = o->openclaw_port ? o->openclaw_port : current ? current->openclaw_port : 18789;
+	c->llm_port = p->llm_port;
+	c->egress_port = p->egress_port;
+	c->health_port = 18792;
+	c->auto_pair = !o->no_auto_pair;
+	c->host_networking = !o->no_host_networking;
+	c->guardrail = !o->no_guardrail;
+	r = resolve_dns(o, p, c);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(c);
+	*ret_policy = TAKE_PTR(p);
+	return 0;
+}

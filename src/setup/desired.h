@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * desired.h - turn command-line options (and the instance's current
+ * config.json, if any) into the desired config and policy.
+ */
+#pragma once
+
+#include "../lib/config.h"
+#include "../lib/policy.h"
+#include "options.h"
+
+/* Loads the policy template named name from DATADIR/policy/. */
+int sx_policy_template_load(const char *name, struct sx_policy **ret);
+
+/* Builds the desired state.  Returns 0, or -EINVAL/-ENOSPC/... after
+ * logging what is wrong and what to do. */
+int sx_desired_build(const struct sx_options *o, const struct sx_config *current, struct sx_config **ret,
+		     struct sx_policy **ret_policy);
+
+/* The host's own resolvers from /etc/resolv.conf, loopback ones excluded
+ * (they are unreachable from a network namespace). */
+int sx_host_resolvers(char ***ret, char **loopback_seen);
+
+/* Every IPv4 address the host's interfaces and other instances use, except
+ * the instance named skip (its own addresses). */
+int sx_used_addresses(const char *skip, uint32_t **ret, size_t *n);

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * main.c - sentrix-setup: the root provisioner.
+ *
+ *   sentrix-setup [setup] [OPTIONS]      provision or (--disable) roll back
+ *   sentrix-setup status|list|up|down    inspect and run an instance
+ *
+ * Normally reached as `sentrix sandbox ...`, which execs this program.
+ */
+#include <unistd.h>
+
+#include "../lib/config.h"
+#include "../lib/log.h"
+#include "actions.h"
+#include "desired.h"
+#include "lock.h"
+#include "options.h"
+#include "provision.h"
+#include "runtime.h"
+#include "status.h"
+
+static int updown_main(const struct sx_options *o)
+{
+	_cleanup_config_ struct sx_config *c = NULL;
+	_cleanup_policy_ struct sx_policy *p = NULL;
+	_cleanup_free_ char *why = NULL;
+	_cleanup_close_ int lock = -EBADF;
+	unsigned changes = 0;
+	int r;
+
+	lock = sx_lock_take();
+	if (lock < 0)
+		return 1;
+	r = sx_config_load(o->name, &c, &why);
+	if (r < 0) {
+		log_error("instance %s is not set up (%s)", o->name, why ? why : strerror(-r));
+		return 1;
+	}
+	if (o->command == SX_CMD_DOWN)
+		return sx_runtime_down(c, false) < 0 ? 1 : 0;
+	r = sx_policy_load(c->policy_dir, &p, &why);
+	if (r < 0) {
+		log_error("instance %s: policy unusable: %s", o->name, why ? why : strerror(-r));
+		return 1;
+	}
+	return sx_runtime_up(c, p, &changes) < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sx_options o;
+
+	sx_log_set_program("sentrix");
+	if (sx_options_parse(argc, argv, &o) < 0)
+		return 2;
+	if (o.help) {
+		sx_options_usage(o.command);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		log_error("sentrix sandbox %s changes and inspects network namespaces, nftables and system "
+			  "accounts, so it needs root: run it with sudo",
+			  argc > 1 && argv[1][0] != '-' ? argv[1] : "setup");
+		return 1;
+	}
+	switch (o.command) {
+	case SX_CMD_SETUP:
+		return o.disable ? sx_disable_main(&o) : sx_setup_main(&o);
+	case SX_CMD_STATUS:
+		return sx_status_main(&o);
+	case SX_CMD_LIST:
+		return sx_list_main(&o);
+	case SX_CMD_UP:
+	case SX_CMD_DOWN:
+		return updown_main(&o);
+	}
+	return 2;
+}

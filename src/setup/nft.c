@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * nft.c - render and apply sentrix's nftables tables.
+ *
+ * Rules are rendered as nft syntax and handed to libnftables in one buffer
+ * ("add table; delete table; table {...}"), which the kernel commits as a
+ * single transaction: there is no moment with the old table gone and the new
+ * one not there yet.  The first rule's comment carries a fingerprint of the
+ * rendered text so status can tell a table that matches the policy from a
+ * stale or edited one (a rule comment, because nftables 1.0's JSON listing
+ * leaves table comments out).
+ */
+#include <nftables/libnftables.h>
+#include <stdarg.h>
+
+#include "../lib/jsonutil.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "netns.h"
+#include "nft.h"
+
+struct emit {
+	FILE *f;
+	unsigned rules;
+};
+
+static void rule(struct emit *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rule(struct emit *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("\t\t", e->f);
+	va_start(ap, fmt);
+	vfprintf(e->f, fmt, ap);
+	va_end(ap);
+	fputc('\n', e->f);
+	e->rules++;
+}
+
+void sx_ruleset_clear(struct sx_ruleset *rs)
+{
+	free(rs->text);
+	*rs = (struct sx_ruleset){ 0 };
+}
+
+/* "{ a, b }" for a set of addresses. */
+static char *addr_set(char *const *v)
+{
+	_cleanup_free_ char *joined = sx_strv_join(v, ", ");
+	return joined ? sx_strdupf("{ %s }", joined) : NULL;
+}
+
+static char *port_set(const unsigned *ports, size_t n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (!f)
+		return NULL;
+	fputs("{ ", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%u", i ? ", " : "", ports[i]);
+	fputs(" }", f);
+	fclose(f);
+	return s;
+}
+
+/* Drop rules shared by every chain that ends in "dropped and counted":
+ * a rate-limited log line, then the named counter and the drop. */
+static void drop_tail(struct emit *e, const char *name)
+{
+	rule(e, "limit rate 10/second burst 20 packets log prefix \"sentrix-%s-drop \" level info", name);
+	rule(e, "counter name \"dropped\" drop");
+}
+
+static int finish(FILE *f, char **buf, struct emit *e, struct sx_ruleset *out)
+{
+	if (fclose(f) != 0) {
+		free(*buf);
+		return -ENOMEM;
+	}
+	out->text = *buf;
+	out->rules = e->rules;
+	return 0;
+}
+
+#define TAG_MARK "@TAG@"
+
+/* Fingerprints the body (which holds TAG_MARK in its first rule's comment),
+ * puts the fingerprint in place of the mark and wraps it in a table. */
+static int wrap_table(const char *table, const char *body, unsigned rules, struct sx_ruleset *out)
+{
+	const char *mark = strstr(body, TAG_MARK);
+
+	if (!mark)
+		return -EINVAL;
+	sx_fingerprint(body, strlen(body), out->tag);
+	out->rules = rules;
+	out->text = sx_strdupf("table inet %s {\n\tcomment \"sentrix instance table\"\n%.*s%s%s}\n", table,
+			       (int)(mark - body), body, out->tag, mark + strlen(TAG_MARK));
+	return out->text ? 0 : -ENOMEM;
+}
+
+int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out)
+{
+	_cleanup_free_ char *body = NULL, *gw = NULL, *dns = NULL, *routed = NULL;
+	size_t len = 0;
+	struct emit e = { 0 };
+	struct sx_ruleset tmp = { 0 };
+	unsigned gw_ports[] = { c->llm_port, c->egress_port };
+	bool routes = sx_policy_routes(p, c->dns_mode);
+	int r;
+
+	gw = port_set(gw_ports, ELEMENTSOF(gw_ports));
+	routed = port_set(p->routed_tcp_ports, p->n_routed_tcp_ports);
+	dns = c->dns_servers && c->dns_servers[0] ? addr_set(c->dns_servers) : strdup("");
+	e.f = open_memstream(&body, &len);
+	if (!gw || !routed || !dns || !e.f) {
+		if (e.f)
+			fclose(e.f);
+		return -ENOMEM;
+	}
+	fprintf(e.f, "\tcounter dropped { }\n");
+
+	/* Packets from the sandbox to the host itself: only the gateway ports
+	 * on host-ip.  The health port and every other host address stay shut. */
+	fprintf(e.f, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
+	rule(&e, "iifname \"%s\" jump from_sandbox comment \"sentrix " TAG_MARK "\"", c->host_ifname);
+	fprintf(e.f, "\t}\n\tchain from_sandbox {\n");
+	rule(&e, "ct state established,related accept");
+	rule(&e, "ip daddr %s tcp dport %s accept", c->host_ip, gw);
+	drop_tail(&e, c->name);
+	fprintf(e.f, "\t}\n");
+
+	/* Routed packets: what the policy routes, nothing else; nobody but
+	 * replies may enter the sandbox through forwarding (the host reaches
+	 * it directly, through its own output path). */
+	fprintf(e.f, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+	rule(&e, "iifname \"%s\" jump sandbox_out", c->host_ifname);
+	rule(&e, "oifname \"%s\" jump sandbox_in", c->host_ifname);
+	fprintf(e.f, "\t}\n\tchain sandbox_out {\n");
+	rule(&e, "ct state established,related accept");
+	if (c->dns_mode != SX_DNS_NONE && *dns) {
+		rule(&e, "ip daddr %s udp dport 53 accept", dns);
+		rule(&e, "ip daddr %s tcp dport 53 accept", dns);
+	}
+	if (p->n_routed_tcp_ports)
+		rule(&e, "ip saddr %s tcp dport %s accept", c->sandbox_ip, routed);
+	drop_tail(&e, c->name);
+	fprintf(e.f, "\t}\n\tchain sandbox_in {\n");
+	rule(&e, "ct state established,related accept");
+	rule(&e, "counter name \"dropped\" drop");
+	fprintf(e.f, "\t}\n");
+
+	if (routes) {
+		fprintf(e.f, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+		rule(&e, "ip saddr %s oifname != \"%s\" masquerade", c->sandbox_ip, c->host_ifname);
+		fprintf(e.f, "\t}\n");
+	}
+	r = finish(e.f, &body, &e, &tmp);
+	if (r < 0)
+		return r;
+	body = tmp.text;
+	return wrap_table(c->nft_host_table, body, e.rules, out);
+}
+
+int sx_nft_render_sandbox(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out)
+{
+	_cleanup_free_ char *body = NULL, *gw = NULL, *dns = NULL, *routed = NULL;
+	size_t len = 0;
+	struct emit e = { 0 };
+	struct sx_ruleset tmp = { 0 };
+	unsigned gw_ports[] = { c->llm_port, c->egress_port };
+	int r;
+
+	gw = port_set(gw_ports, ELEMENTSOF(gw_ports));
+	routed = port_set(p->routed_tcp_ports, p->n_routed_tcp_ports);
+	dns = c->dns_servers && c->dns_servers[0] ? addr_set(c->dns_servers) : strdup("");
+	e.f = open_memstream(&body, &len);
+	if (!gw || !routed || !dns || !e.f) {
+		if (e.f)
+			fclose(e.f);
+		return -ENOMEM;
+	}
+	/* The same allowlist, enforced a second time inside the namespace:
+	 * it holds even when the host table is skipped (--no-host-networking). */
+	fprintf(e.f, "\tcounter dropped { }\n");
+	fprintf(e.f, "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n");
+	rule(&e, "oifname \"lo\" accept comment \"sentrix " TAG_MARK "\"");
+	rule(&e, "ct state established,related accept");
+	rule(&e, "ip daddr %s tcp dport %s accept", c->host_ip, gw);
+	if (c->dns_mode != SX_DNS_NONE && *dns) {
+		rule(&e, "ip daddr %s udp dport 53 accept", dns);
+		rule(&e, "ip daddr %s tcp dport 53 accept", dns);
+	}
+	if (p->n_routed_tcp_ports)
+		rule(&e, "ip daddr != %s tcp dport %s accept", c->host_ip, routed);
+	drop_tail(&e, c->name);
+	fprintf(e.f, "\t}\n");
+	fprintf(e.f, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
+	rule(&e, "iifname \"lo\" accept");
+	rule(&e, "ct state established,related accept");
+	rule(&e, "ip saddr %s tcp dport %u accept", c->host_ip, c->openclaw_port);
+	rule(&e, "counter name \"dropped\" drop");
+	fprintf(e.f, "\t}\n");
+	r = finish(e.f, &body, &e, &tmp);
+	if (r < 0)
+		return r;
+	body = tmp.text;
+	return wrap_table(c->nft_sandbox_table, body, e.rules, out);
+}
+
+static void nft_ctx_freep(struct nft_ctx **c)
+{
+	if (*c)
+		nft_ctx_free(*c);
+}
+
+/* Runs commands in the namespace netns_fd.  The context is created inside
+ * the namespace so its netlink socket belongs there. */
+static int run_nft(int netns_fd, const char *cmds, bool json, char **out)
+{
+	_cleanup_close_ int saved = -EBADF;
+	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
+	int r = 0, rc;
+
+	if (netns_fd >= 0 && (r = sx_netns_enter(netns_fd, &saved)) < 0)
+		return r;
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx) {
+		sx_netns_leave(&saved);
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	if (json)
+		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	rc = nft_run_cmd_from_buffer(ctx, cmds);
+	if (rc != 0) {
+		const char *err = nft_ctx_get_error_buffer(ctx);
+		if (out)
+			*out = strdup(err ? err : "");
+		r = -EIO;
+	} else if (out) {
+		const char *o = nft_ctx_get_output_buffer(ctx);
+		*out = strdup(o ? o : "");
+		if (!*out)
+			r = -ENOMEM;
+	}
+	/* Free the context (and its socket) before leaving the namespace. */
+	nft_ctx_free(TAKE_PTR(ctx));
+	rc = sx_netns_leave(&saved);
+	return r < 0 ? r : rc;
+}
+
+int sx_nft_apply(int netns_fd, const char *table, const struct sx_ruleset *rs)
+{
+	_cleanup_free_ char *cmds = NULL, *err = NULL;
+	int r;
+
+	cmds = sx_strdupf("add table inet %s\ndelete table inet %s\n%s", table, table, rs->text);
+	if (!cmds)
+		return -ENOMEM;
+	r = run_nft(netns_fd, cmds, false, &err);
+	if (r == -EIO)
+		return log_error_errno(r, "nftables refused table inet %s (is nf_tables available?): %s",
+				       table, err ? err : "");
+	return r;
+}
+
+int sx_nft_delete(int netns_fd, const char *table)
+{
+	_cleanup_free_ char *cmds = sx_strdupf("destroy table inet %s\n", table), *err = NULL;
+	int r;
+
+	if (!cmds)
+		return -ENOMEM;
+	r = run_nft(netns_fd, cmds, false, &err);
+	if (r == -EIO) {
+		/* "destroy" is newer than nftables 1.0.6: fall back to
+		 * add+delete, which is a no-op pair for a missing table. */
+		free(cmds);
+		free(err);
+		err = NULL;
+		cmds = sx_strdupf("add table inet %s\ndelete table inet %s\n", table, table);
+		if (!cmds)
+			return -ENOMEM;
+		r = run_nft(netns_fd, cmds, false, &err);
+		if (r == -EIO)
+			return log_error_errno(r, "cannot delete table inet %s: %s", table, err ? err : "");
+	}
+	return r;
+}
+
+int sx_nft_inspect(int netns_fd, const char *table, struct sx_nft_state *st)
+{
+	_cleanup_free_ char *cmds = NULL, *out = NULL;
+	_cleanup_cjson_ cJSON *j = NULL;
+	const cJSON *arr, *it;
+	int r;
+
+	*st = (struct sx_nft_state){ 0 };
+	cmds = sx_strdupf("list table inet %s", table);
+	if (!cmds)
+		return -ENOMEM;
+	r = run_nft(netns_fd, cmds, true, &out);
+	if (r == -EIO)
+		return 0; /* no such table */
+	if (r < 0)
+		return r;
+	j = cJSON_Parse(out);
+	arr = cJSON_GetObjectItem(j, "nftables");
+	cJSON_ArrayForEach(it, arr) {
+		const cJSON *rl = cJSON_GetObjectItem(it, "rule");
+		const cJSON *ctr = cJSON_GetObjectItem(it, "counter");
+		if (cJSON_GetObjectItem(it, "table"))
+			st->present = true;
+		if (rl) {
+			const char *cm = sx_json_str(rl, "comment");
+			if (cm && strncmp(cm, "sentrix ", 8) == 0)
+				snprintf(st->tag, sizeof(st->tag), "%s", cm + 8);
+			st->rules++;
+		}
+		if (ctr && streq(sx_json_str(ctr, "name"), "dropped")) {
+			const cJSON *pk = cJSON_GetObjectItem(ctr, "packets");
+			if (cJSON_IsNumber(pk))
+				st->dropped_packets = (uint64_t)pk->valuedouble;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * nft.h - the instance's nftables tables, through libnftables.
+ *
+ * Two tables, both owned by sentrix and touched by nothing else:
+ *   host:    inet sentrix_NAME in the host namespace (input, forward, nat)
+ *   sandbox: inet sentrix inside the instance's namespace (output, input)
+ * Each is replaced as one transaction; other tables are never listed for
+ * editing, flushed or changed.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/config.h"
+#include "../lib/policy.h"
+
+struct sx_ruleset {
+	char *text;      /* nft syntax, ready for nft_run_cmd_from_buffer() */
+	char tag[17];    /* fingerprint stored as the table comment */
+	unsigned rules;  /* number of rules, to notice hand edits */
+};
+
+void sx_ruleset_clear(struct sx_ruleset *rs);
+
+/* Renders the host or sandbox table for an instance and its policy. */
+int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out);
+int sx_nft_render_sandbox(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out);
+
+/* Applies a rendered table in the namespace netns_fd (-1: current),
+ * replacing any previous version of the same table atomically. */
+int sx_nft_apply(int netns_fd, const char *table, const struct sx_ruleset *rs);
+
+/* Deletes a table; missing is not an error. */
+int sx_nft_delete(int netns_fd, const char *table);
+
+struct sx_nft_state {
+	bool present;
+	char tag[17];      /* fingerprint found in the table comment */
+	unsigned rules;
+	uint64_t dropped_packets;
+};
+
+int sx_nft_inspect(int netns_fd, const char *table, struct sx_nft_state *st);

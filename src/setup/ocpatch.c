@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * ocpatch.c - the journalled openclaw.json patch and its undo.
+ *
+ * The journal row keeps: the original bytes (prior), owner and mode, the
+ * original value of every key sentrix set, the gateway token, whether
+ * sentrix wrote the .bak, and a fingerprint of the bytes sentrix wrote last.
+ * Undo restores the original bytes when the file is still exactly what
+ * sentrix wrote; when someone edited it since, only sentrix's keys go back
+ * to their original values and everything else they changed stays.
+ */
+#include <libgen.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "../lib/fileio.h"
+#include "../lib/jsonutil.h"
+#include "../lib/log.h"
+#include "actions.h"
+#include "openclaw.h"
+
+static int new_token(char out[49])
+{
+	unsigned char b[24];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -errno;
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+/* Adds to row_originals every key of fresh not recorded yet: a key sentrix
+ * sets for the first time on a re-run (a policy change) has its current
+ * value as its original. */
+static void merge_originals(cJSON *row_originals, const cJSON *fresh)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, fresh)
+		if (!cJSON_GetObjectItemCaseSensitive(row_originals, it->string))
+			cJSON_AddItemToObject(row_originals, it->string, cJSON_Duplicate(it, true));
+}
+
+int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
+{
+	const struct sx_config *c = x->config;
+	_cleanup_free_ char *dir = NULL, *text = NULL, *out = NULL, *why = NULL, *bak = NULL;
+	_cleanup_cjson_ cJSON *row = NULL, *current = NULL, *desired = NULL, *originals = NULL;
+	const char *token;
+	char fresh_token[49], fp[17];
+	struct stat st;
+	bool existed;
+	mode_t mode;
+	int r;
+
+	dir = strdup(c->openclaw_config);
+	bak = sx_strdupf("%s.bak", c->openclaw_config);
+	if (!dir || !bak)
+		return -ENOMEM;
+	r = sx_act_mkdir(x, dirname(dir), 0700, uid, gid, false, false);
+	if (r < 0)
+		return r;
+
+	existed = stat(c->openclaw_config, &st) == 0;
+	if (existed) {
+		r = sx_read_file(c->openclaw_config, &text, NULL);
+		if (r < 0)
+			return log_error_errno(r, "cannot read %s", c->openclaw_config);
+		r = sx_json_parse(text, &current, &why);
+		if (r < 0)
+			return log_error_errno(r, "%s: %s; sentrix keeps OpenClaw's file intact and will not "
+						  "rewrite it: make it plain JSON and run setup again",
+						c->openclaw_config, why);
+	}
+	if (x->journal && sx_journal_get(x->journal, "openclaw", c->openclaw_config, &row) == 0)
+		token = sx_json_str(row, "token");
+	else {
+		const cJSON *t = current ? sx_json_get_path(current, "gateway.auth.token") : NULL;
+		if ((r = new_token(fresh_token)) < 0)
+			return log_error_errno(r, "cannot draw a random gateway token");
+		token = cJSON_IsString(t) && *t->valuestring ? t->valuestring : fresh_token;
+	}
+	desired = sx_openclaw_desired(c, x->policy, current, token);
+	if (!desired)
+		return -ENOMEM;
+	if (existed && sx_openclaw_check(c->openclaw_config, desired, &why) == 0) {
+		sx_ctx_say(x, false, "%s carries the sentrix settings", c->openclaw_config);
+		return 0;
+	}
+	free(why);
+	why = NULL;
+	r = sx_openclaw_apply(text, desired, &out, &originals, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s: %s", c->openclaw_config, why ? why : "cannot patch");
+	sx_ctx_say(x, true, "%s %s: gateway on %s:%u with a token, egress proxy %s, exec %s, sandbox mode %s",
+		   existed ? "patch" : "create", c->openclaw_config, c->sandbox_ip, c->openclaw_port,
+		   c->guardrail ? "on" : "off (--no-guardrail)", x->policy->exec_security,
+		   x->policy->sandbox_mode);
+	if (x->dry_run)
+		return 0;
+
+	if (!row) {
+		row = cJSON_CreateObject();
+		cJSON_AddBoolToObject(row, "existed", existed);
+		cJSON_AddNumberToObject(row, "mode", existed ? st.st_mode & 07777 : 0600);
+		cJSON_AddNumberToObject(row, "uid", existed ? st.st_uid : uid);
+		cJSON_AddNumberToObject(row, "gid", existed ? st.st_gid : gid);
+		cJSON_AddStringToObject(row, "token", token);
+		cJSON_AddItemToObject(row, "originals", cJSON_Duplicate(originals, true));
+		cJSON_AddBoolToObject(row, "bak_created", existed && !sx_path_exists(bak));
+		cJSON_AddStringToObject(row, "written", "");
+		r = sx_journal_record(x->journal, "openclaw", c->openclaw_config, row, existed ? text : NULL,
+				      existed ? strlen(text) : 0, false);
+		if (r < 0)
+			return r;
+		sx_checkpoint();
+		if (cJSON_IsTrue(cJSON_GetObjectItem(row, "bak_created"))) {
+			r = sx_write_file_atomic(bak, text, strlen(text), st.st_mode & 07777, st.st_uid, st.st_gid);
+			if (r < 0)
+				return log_error_errno(r, "cannot write %s", bak);
+		}
+	} else
+		merge_originals(cJSON_GetObjectItem(row, "originals"), originals);
+
+	/* Existing files keep their owner and mode; a new one is the
+	 * sandbox user's, 0600 (it holds the gateway token). */
+	mode = existed ? st.st_mode & 07777 : 0600;
+	sx_fingerprint(out, strlen(out), fp);
+	cJSON_ReplaceItemInObject(row, "written", cJSON_CreateString(fp));
+	r = sx_journal_update(x->journal, "openclaw", c->openclaw_config, row);
+	if (r < 0)
+		return r;
+	r = sx_write_file_atomic(c->openclaw_config, out, strlen(out), mode, existed ? st.st_uid : uid,
+				 existed ? st.st_gid : gid);
+	if (r < 0)
+		return log_error_errno(r, "cannot write %s", c->openclaw_config);
+	sx_checkpoint();
+	return 0;
+}
+
+int sx_openclaw_undo(const struct sx_journal_entry *e)
+{
+	const cJSON *u = e->undo;
+	_cleanup_free_ char *text = NULL, *out = NULL, *why = NULL, *bak = NULL;
+	bool existed = cJSON_IsTrue(cJSON_GetObjectItem(u, "existed"));
+	struct stat st;
+	char fp[17];
+	int r;
+
+	bak = sx_strdupf("%s.bak", e->target);
+	if (!bak)
+		return -ENOMEM;
+	r = sx_read_file(e->target, &text, NULL);
+	if (r < 0 && r != -ENOENT)
+		return log_error_errno(r, "cannot read %s", e->target);
+	if (r == 0)
+		sx_fingerprint(text, strlen(text), fp);
+
+	if (r == -ENOENT || streq(fp, sx_json_str(u, "written"))) {
+		/* As sentrix left it (or gone): put the original back exactly. */
+		if (existed && e->prior) {
+			r = sx_write_file_atomic(e->target, e->prior, e->prior_len,
+						 (mode_t)cJSON_GetObjectItem(u, "mode")->valueint,
+						 (uid_t)cJSON_GetObjectItem(u, "uid")->valuedouble,
+						 (gid_t)cJSON_GetObjectItem(u, "gid")->valuedouble);
+			if (r < 0)
+				return log_error_errno(r, "cannot restore %s", e->target);
+		} else if (unlink(e->target) < 0 && errno != ENOENT)
+			return log_error_errno(-errno, "cannot remove %s", e->target);
+		if (cJSON_IsTrue(cJSON_GetObjectItem(u, "bak_created")) && unlink(bak) < 0 && errno != ENOENT)
+			return log_error_errno(-errno, "cannot remove %s", bak);
+		return 0;
+	}
+
+	/* Edited since: revert only sentrix's keys, keep the rest. */
+	r = sx_openclaw_revert(text, cJSON_GetObjectItem(u, "originals"), &out, &why);
+	if (r < 0) {
+		log_warn("%s changed since setup and is no longer plain JSON (%s); left as it is, the "
+			 "original is in %s", e->target, why ? why : "?", bak);
+		return 0;
+	}
+	if (stat(e->target, &st) < 0)
+		return -errno;
+	r = sx_write_file_atomic(e->target, out, strlen(out), st.st_mode & 07777, st.st_uid, st.st_gid);
+	if (r < 0)
+		return log_error_errno(r, "cannot write %s", e->target);
+	log_info("%s was edited after setup: reverted only the keys sentrix set, kept the rest "
+		 "(the pre-sentrix file is in %s)", e->target, bak);
+	return 0;
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * options.c - argument parsing for sentrix-setup.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "../lib/log.h"
+#include "../lib/netaddr.h"
+#include "../lib/util.h"
+#include "options.h"
+
+enum {
+	OPT_POLICY = 256, OPT_SANDBOX_IP, OPT_HOST_IP, OPT_HOME, OPT_USER, OPT_OC_PORT, OPT_DNS,
+	OPT_NO_AUTO_PAIR, OPT_NO_HOST_NET, OPT_NO_GUARDRAIL, OPT_NON_INTERACTIVE, OPT_DISABLE,
+	OPT_NAME, OPT_DRY_RUN, OPT_JSON, OPT_PURGE,
+};
+
+static const struct option setup_opts[] = {
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "sandbox-ip", required_argument, NULL, OPT_SANDBOX_IP },
+	{ "host-ip", required_argument, NULL, OPT_HOST_IP },
+	{ "sandbox-home", required_argument, NULL, OPT_HOME },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "openclaw-port", required_argument, NULL, OPT_OC_PORT },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "no-auto-pair", no_argument, NULL, OPT_NO_AUTO_PAIR },
+	{ "no-host-networking", no_argument, NULL, OPT_NO_HOST_NET },
+	{ "no-guardrail", no_argument, NULL, OPT_NO_GUARDRAIL },
+	{ "non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE },
+	{ "disable", no_argument, NULL, OPT_DISABLE },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "purge", no_argument, NULL, OPT_PURGE },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+void sx_options_usage(enum sx_command cmd)
+{
+	switch (cmd) {
+	case SX_CMD_SETUP:
+		fputs("Usage: sentrix sandbox setup [OPTIONS]\n"
+		      "       sentrix sandbox setup --disable [--purge] [--name NAME]\n"
+		      "\n"
+		      "Provision (or roll back) a sentrix sandbox instance.  Needs root.\n"
+		      "\n"
+		      "  --policy default|strict|permissive   policy template (default: default)\n"
+		      "  --sandbox-ip IP, --host-ip IP        veth ends, one /30 (sandbox0: 10.200.0.2/.1;\n"
+		      "                                       others: first free /30 in 10.200.0.0/16)\n"
+		      "  --sandbox-home DIR                   sandbox user's home (default /home/USER)\n"
+		      "  --user NAME                          sandbox user (sandbox, or sandbox-NAME)\n"
+		      "  --openclaw-port PORT                 OpenClaw gateway port in the netns (18789)\n"
+		      "  --dns SERVERS|host|none              resolvers for the sandbox (default: policy)\n"
+		      "  --no-auto-pair                       record that device pre-pairing is skipped\n"
+		      "  --no-host-networking                 skip the host nftables table\n"
+		      "  --no-guardrail                       no sidecar entries in openclaw.json\n"
+		      "  --non-interactive                    do not ask for confirmation\n"
+		      "  --disable                            roll the instance back\n"
+		      "  --purge                              with --disable: also remove user, home,\n"
+		      "                                       secrets and logs\n"
+		      "  --name NAME                          instance name, [a-z0-9-]{1,11} (sandbox0)\n"
+		      "  --dry-run                            print the plan, change nothing\n"
+		      "  --json                               machine-readable result on stdout\n"
+		      "  -h, --help                           this text\n"
+		      "\n"
+		      "Setup is declarative: the flags describe the desired state, and running it\n"
+		      "again with other policy, DNS or --no-* flags reconciles the instance in place.\n"
+		      "Addresses, user, home and port keep their current values when omitted and\n"
+		      "need --disable first to change.  Exit status: 0 done, 1 failed (host left as\n"
+		      "it was), 2 usage error.\n",
+		      stdout);
+		break;
+	case SX_CMD_STATUS:
+		fputs("Usage: sentrix sandbox status [--name NAME] [--json]\n"
+		      "\n"
+		      "Check every piece of an instance against its config.json.  Exit status 0\n"
+		      "only when nothing is missing or drifted.\n",
+		      stdout);
+		break;
+	case SX_CMD_LIST:
+		fputs("Usage: sentrix sandbox list [--json]\n\nList the instances on this host.\n", stdout);
+		break;
+	case SX_CMD_UP:
+	case SX_CMD_DOWN:
+		fputs("Usage: sentrix sandbox up|down [--name NAME]\n"
+		      "\n"
+		      "Create (up) or remove (down) an instance's runtime pieces: network namespace,\n"
+		      "veth pair, addresses, routes, nftables tables and sysctls, from its\n"
+		      "config.json.  Idempotent; sentrix-netns@NAME.service runs them at boot.\n",
+		      stdout);
+		break;
+	}
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sentrix: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'sentrix sandbox setup --help'.\n");
+	return -EINVAL;
+}
+
+static const struct {
+	const char *word;
+	enum sx_command cmd;
+} commands[] = {
+	{ "setup", SX_CMD_SETUP }, { "status", SX_CMD_STATUS }, { "list", SX_CMD_LIST },
+	{ "up", SX_CMD_UP },	   { "down", SX_CMD_DOWN },
+};
+
+/* Which options each command accepts, beyond --name/--json/--help. */
+static bool allowed(enum sx_command cmd, int opt)
+{
+	if (opt == 'h' || opt == OPT_NAME || opt == OPT_JSON)
+		return cmd != SX_CMD_LIST || opt != OPT_NAME;
+	return cmd == SX_CMD_SETUP;
+}
+
+int sx_options_parse(int argc, char **argv, struct sx_options *o)
+{
+	uint32_t a;
+	int c;
+
+	*o = (struct sx_options){ .name = "sandbox0", .command = SX_CMD_SETUP };
+	if (argc > 1 && argv[1][0] != '-') {
+		size_t i;
+		for (i = 0; i < ELEMENTSOF(commands); i++)
+			if (streq(argv[1], commands[i].word))
+				break;
+		if (i == ELEMENTSOF(commands))
+			return usage_error("unknown command '%s' (setup, status, list, up, down)", argv[1]);
+		o->command = commands[i].cmd;
+		argv++;
+		argc--;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", setup_opts, NULL)) != -1) {
+		if (c == '?')
+			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		if (!allowed(o->command, c))
+			return usage_error("option '%s' does not apply to this command", argv[optind - 1]);
+		switch (c) {
+		case 'h': o->help = true; break;
+		case OPT_POLICY: o->policy = optarg; break;
+		case OPT_SANDBOX_IP: o->sandbox_ip = optarg; break;
+		case OPT_HOST_IP: o->host_ip = optarg; break;
+		case OPT_HOME: o->home = optarg; break;
+		case OPT_USER: o->user = optarg; break;
+		case OPT_OC_PORT:
+			if (sx_parse_port(optarg, &o->openclaw_port) < 0)
+				return usage_error("--openclaw-port: '%s' is not a port number 1-65535", optarg);
+			break;
+		case OPT_DNS: o->dns = optarg; break;
+		case OPT_NO_AUTO_PAIR: o->no_auto_pair = true; break;
+		case OPT_NO_HOST_NET: o->no_host_networking = true; break;
+		case OPT_NO_GUARDRAIL: o->no_guardrail = true; break;
+		case OPT_NON_INTERACTIVE: o->non_interactive = true; break;
+		case OPT_DISABLE: o->disable = true; break;
+		case OPT_NAME: o->name = optarg; break;
+		case OPT_DRY_RUN: o->dry_run = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_PURGE: o->purge = true; break;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->help)
+		return 0;
+	if (!sx_name_valid(o->name))
+		return usage_error("--name: '%s' is not a valid instance name ([a-z0-9-], 1 to 11 characters, "
+				   "not starting with '-')", o->name);
+	if (o->purge && !o->disable)
+		return usage_error("%s", "--purge only goes with --disable");
+	if (o->policy && !streq(o->policy, "default") && !streq(o->policy, "strict") &&
+	    !streq(o->policy, "permissive"))
+		return usage_error("--policy: '%s' is not one of default, strict, permissive", o->policy);
+	if (o->user && (!*o->user || strlen(o->user) > 31 || strpbrk(o->user, ":/\n ") || o->user[0] == '-'))
+		return usage_error("--user: '%s' is not a valid user name", o->user);
+	if (o->home && (o->home[0] != '/' || streq(o->home, "/") || strstr(o->home, "/../") || strchr(o->home, ':')))
+		return usage_error("--sandbox-home: '%s' must be an absolute directory path other than /", o->home);
+	if (o->sandbox_ip && sx_ipv4_parse(o->sandbox_ip, &a) < 0)
+		return usage_error("--sandbox-ip: '%s' is not an IPv4 address", o->sandbox_ip);
+	if (o->host_ip && sx_ipv4_parse(o->host_ip, &a) < 0)
+		return usage_error("--host-ip: '%s' is not an IPv4 address", o->host_ip);
+	if (!o->sandbox_ip != !o->host_ip)
+		return usage_error("%s", "--sandbox-ip and --host-ip go together (one /30)");
+	if (o->dns && !streq(o->dns, "host") && !streq(o->dns, "none")) {
+		_cleanup_free_ char *copy = strdup(o->dns);
+		char *save = NULL;
+		size_t n = 0;
+		if (!copy)
+			return -ENOMEM;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
+			if (sx_ipv4_parse(t, &a) < 0)
+				return usage_error("--dns: '%s' is not an IPv4 address (or use host, none)", t);
+		if (n == 0)
+			return usage_error("--dns: '%s' names no server", o->dns);
+	}
+	return 0;
+}

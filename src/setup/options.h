@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * options.h - sentrix-setup's command line, parsed into one struct.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+enum sx_command { SX_CMD_SETUP, SX_CMD_STATUS, SX_CMD_LIST, SX_CMD_UP, SX_CMD_DOWN };
+
+struct sx_options {
+	enum sx_command command;
+	const char *name;
+	const char *policy;      /* NULL: default */
+	const char *sandbox_ip;  /* NULL: current or allocated */
+	const char *host_ip;
+	const char *home;
+	const char *user;
+	unsigned openclaw_port;  /* 0: current or 18789 */
+	const char *dns;         /* NULL: from the policy */
+	bool no_auto_pair, no_host_networking, no_guardrail;
+	bool non_interactive, disable, dry_run, json, purge;
+	bool help;
+};
+
+/* Parses argv.  Returns 0, or -EINVAL after printing a usage error (the
+ * caller exits 2). */
+int sx_options_parse(int argc, char **argv, struct sx_options *o);
+void sx_options_usage(enum sx_command cmd);

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * status.c - check every piece of an instance against its config.json.
+ *
+ * Each check ends in one state: ok, missing, drifted (there but not as
+ * config.json and the policy say), or skipped (cannot apply here, with the
+ * reason).  The JSON keys are a stable interface; README.md documents them.
+ */
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "../lib/fileio.h"
+#include "../lib/instances.h"
+#include "../lib/jsonutil.h"
+#include "../lib/log.h"
+#include "../lib/paths.h"
+#include "../lib/strv.h"
+#include "openclaw.h"
+#include "render.h"
+#include "runtime.h"
+#include "status.h"
+#include "units.h"
+#include "users.h"
+
+enum state { OK, MISSING, DRIFTED, SKIPPED };
+static const char *const state_names[] = { "ok", "missing", "drifted", "skipped" };
+
+struct report {
+	cJSON *checks;
+	bool failed;
+	bool json;
+};
+
+static void check(struct report *rep, const char *id, enum state s, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void check(struct report *rep, const char *id, enum state s, const char *fmt, ...)
+{
+	_cleanup_free_ char *detail = NULL;
+	cJSON *o = cJSON_CreateObject();
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&detail, fmt, ap) < 0)
+		detail = NULL;
+	va_end(ap);
+	cJSON_AddStringToObject(o, "state", state_names[s]);
+	cJSON_AddBoolToObject(o, "ok", s == OK || s == SKIPPED);
+	cJSON_AddStringToObject(o, "detail", detail ? detail : "");
+	cJSON_AddItemToObject(rep->checks, id, o);
+	if (s == MISSING || s == DRIFTED)
+		rep->failed = true;
+	if (!rep->json)
+		printf("  %-8s %-16s %s\n", state_names[s], id, detail ? detail : "");
+}
+
+static void check_users(struct report *rep, const struct sx_config *c)
+{
+	struct sx_user u, g;
+	struct stat st;
+
+	if (sx_user_lookup(c->gateway_user, &g) == 0)
+		check(rep, "gateway_user", OK, "%s (uid %u)", c->gateway_user, (unsigned)g.uid);
+	else
+		check(rep, "gateway_user", MISSING, "no user %s", c->gateway_user);
+	if (sx_user_lookup(c->user, &u) < 0) {
+		check(rep, "user", MISSING, "no user %s", c->user);
+		check(rep, "home", MISSING, "%s (no user)", c->home);
+		return;
+	}
+	check(rep, "user", u.uid ? OK : DRIFTED, "%s (uid %u)", c->user, (unsigned)u.uid);
+	if (stat(c->home, &st) < 0 || !S_ISDIR(st.st_mode))
+		check(rep, "home", MISSING, "%s does not exist", c->home);
+	else if (st.st_uid != u.uid)
+		check(rep, "home", DRIFTED, "%s is owned by uid %u, not %s", c->home, (unsigned)st.st_uid, c->user);
+	else
+		check(rep, "home", OK, "%s", c->home);
+}
+
+static void check_files(struct report *rep, const struct sx_config *c, struct sx_policy **policy)
+{
+	_cleanup_free_ char *why = NULL, *want = NULL;
+	struct sx_user g;
+	struct stat st;
+
+	if (sx_policy_load(c->policy_dir, policy, &why) < 0)
+		check(rep, "policy", MISSING, "%s", why ? why : "unreadable");
+	else if (stat(c->policy_dir, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
+		check(rep, "policy", DRIFTED, "%s must be root-owned and not writable by others", c->policy_dir);
+	else
+		check(rep, "policy", OK, "%s (%s)", c->policy_dir, c->policy);
+
+	if (stat(c->secrets_path, &st) < 0)
+		check(rep, "secrets", MISSING, "%s does not exist", c->secrets_path);
+	else if ((st.st_mode & 077) || sx_user_lookup(c->gateway_user, &g) < 0 || st.st_uid != g.uid)
+		check(rep, "secrets", DRIFTED, "%s must be mode 0600 and owned by %s", c->secrets_path, c->gateway_user);
+	else
+		check(rep, "secrets", OK, "%s", c->secrets_path);
+
+	if (sx_render_resolv(c, &want) < 0 || !sx_path_exists(c->resolv_conf))
+		check(rep, "resolv_conf", MISSING, "%s does not exist", c->resolv_conf);
+	else if (!sx_file_has_content(c->resolv_conf, want, strlen(want)))
+		check(rep, "resolv_conf", DRIFTED, "%s differs from DNS mode %s", c->resolv_conf,
+		      sx_dns_mode_name(c->dns_mode));
+	else {
+		_cleanup_free_ char *servers = sx_strv_join(c->dns_servers, ",");
+		check(rep, "resolv_conf", OK, "%s: %s%s%s", c->resolv_conf, sx_dns_mode_name(c->dns_mode),
+		      servers && *servers ? " " : "", servers ? servers : "");
+	}
+}
+
+static void check_net(struct report *rep, const struct sx_config *c, const struct sx_policy *p)
+{
+	struct sx_runtime_state st;
+
+	if (sx_runtime_inspect(c, p, &st) < 0) {
+		check(rep, "netns", MISSING, "cannot inspect the network pieces");
+		return;
+	}
+	check(rep, "netns", st.netns ? OK : MISSING, "%s", c->netns_path);
+	check(rep, "host_interface", !st.host_link ? MISSING : st.host_link_up ? OK : DRIFTED, "%s%s",
+	      c->host_ifname, st.host_link && !st.host_link_up ? " is down" : "");
+	check(rep, "host_address", st.host_addr ? OK : MISSING, "%s/%u on %s", c->host_ip, c->prefix_len,
+	      c->host_ifname);
+	check(rep, "sandbox_interface", !st.sandbox_link ? MISSING : st.sandbox_link_up ? OK : DRIFTED,
+	      "%s in %s", c->sandbox_ifname, c->netns);
+	check(rep, "sandbox_address", st.sandbox_addr ? OK : MISSING, "%s/%u on %s", c->sandbox_ip,
+	      c->prefix_len, c->sandbox_ifname);
+	check(rep, "loopback", st.lo_up ? OK : MISSING, "lo up in %s", c->netns);
+	check(rep, "default_route", st.default_route ? OK : MISSING, "default via %s in %s", c->host_ip, c->netns);
+	check(rep, "ipv6_disabled", st.ipv6_off ? OK : DRIFTED, "IPv6 off in %s", c->netns);
+	if (!st.nft_sandbox.present)
+		check(rep, "nft_sandbox", MISSING, "table inet %s in %s", c->nft_sandbox_table, c->netns);
+	else if (!streq(st.nft_sandbox.tag, st.want_sandbox.tag) || st.nft_sandbox.rules != st.want_sandbox.rules)
+		check(rep, "nft_sandbox", DRIFTED, "table inet %s differs from policy %s", c->nft_sandbox_table, c->policy);
+	else
+		check(rep, "nft_sandbox", OK, "table inet %s in %s, %llu packet(s) dropped", c->nft_sandbox_table,
+		      c->netns, (unsigned long long)st.nft_sandbox.dropped_packets);
+	if (!c->host_networking)
+		check(rep, "nft_host", SKIPPED, "--no-host-networking: no host table (only the netns table guards)");
+	else if (!st.nft_host.present)
+		check(rep, "nft_host", MISSING, "table inet %s", c->nft_host_table);
+	else if (!streq(st.nft_host.tag, st.want_host.tag) || st.nft_host.rules != st.want_host.rules)
+		check(rep, "nft_host", DRIFTED, "table inet %s differs from policy %s", c->nft_host_table, c->policy);
+	else
+		check(rep, "nft_host", OK, "table inet %s, %llu packet(s) dropped", c->nft_host_table,
+		      (unsigned long long)st.nft_host.dropped_packets);
+	if (!st.forward_needed)
+		check(rep, "ip_forward", OK, "not needed by policy %s (now %s)", c->policy, st.forward_value);
+	else
+		check(rep, "ip_forward", streq(st.forward_value, "1") ? OK : DRIFTED, "net.ipv4.ip_forward=%s",
+		      st.forward_value);
+	sx_runtime_state_clear(&st);
+}
+
+static void check_openclaw(struct report *rep, const struct sx_config *c, const struct sx_policy *p)
+{
+	_cleanup_cjson_ cJSON *current = NULL, *desired = NULL;
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	(void)sx_json_load(c->openclaw_config, &current, &why);
+	free(why);
+	why = NULL;
+	desired = sx_openclaw_desired(c, p, current, NULL);
+	r = desired ? sx_openclaw_check(c->openclaw_config, desired, &why) : -ENOMEM;
+	if (r == 0)
+		check(rep, "openclaw_config", OK, "%s", c->openclaw_config);
+	else
+		check(rep, "openclaw_config", r == -ENOENT ? MISSING : DRIFTED, "%s: %s", c->openclaw_config,
+		      why ? why : "unreadable");
+}
+
+static void check_units(struct report *rep, const struct sx_config *c)
+{
+	static const char *const units[] = { "sentrix-netns@.service", "sentrix-gateway@.service",
+					     "sentrix-sandbox@.service", "sentrix@.target" };
+	_cleanup_free_ char *wants = sx_strdupf(SX_WANTS_DIR "/sentrix@%s.target", c->name);
+	_cleanup_free_ char *dropin = sx_strdupf(SX_SYSTEMD_ETC "/sentrix-sandbox@%s.service.d/50-sentrix-instance.conf", c->name);
+	_cleanup_free_ char *target = sx_strdupf("sentrix@%s.target", c->name), *state = NULL;
+	_cleanup_free_ char *run = sx_strdupf("%s/run-sandbox.sh", c->home), *pair = sx_strdupf("%s/pair.sh", c->home);
+	bool all = true;
+
+	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+		_cleanup_free_ char *p = sx_strdupf("%s/%s", sx_unitdir(), units[i]);
+		all = all && p && sx_path_exists(p);
+	}
+	check(rep, "unit_files", all ? OK : MISSING, "template units in %s", sx_unitdir());
+	check(rep, "unit_dropin", dropin && sx_path_exists(dropin) ? OK : MISSING, "%s", dropin ? dropin : "");
+	check(rep, "unit_enabled", wants && sx_path_exists(wants) ? OK : MISSING, "%s", wants ? wants : "");
+	if (!sx_systemd_running())
+		check(rep, "unit_active", SKIPPED, "systemd is not running here: %s starts at next boot", target);
+	else {
+		state = sx_unit_active_state(target);
+		check(rep, "unit_active", streq(state, "active") ? OK : MISSING, "%s is %s", target,
+		      state ? state : "unknown");
+	}
+	check(rep, "launchers", run && pair && sx_path_exists(run) && sx_path_exists(pair) ? OK : MISSING,
+	      "%s, %s", run ? run : "", pair ? pair : "");
+}
+
+int sx_status_main(const struct sx_options *o)
+{
+	_cleanup_config_ struct sx_config *c = NULL;
+	_cleanup_policy_ struct sx_policy *p = NULL;
+	_cleanup_cjson_ cJSON *out = NULL;
+	_cleanup_free_ char *why = NULL, *text = NULL;
+	struct report rep = { .json = o->json };
+	cJSON *net;
+	int r;
+
+	r = sx_config_load(o->name, &c, &why);
+	if (r < 0) {
+		if (r == -ENOENT)
+			log_error("there is no instance %s here (no " SX_ETC_DIR "/%s/config.json); "
+				  "set it up with `sentrix sandbox setup --name %s`", o->name, o->name, o->name);
+		else
+			log_error("instance %s: %s", o->name, why ? why : strerror(-r));
+		if (o->json)
+			printf("{\"name\":\"%s\",\"ok\":false,\"exists\":false,\"checks\":{}}\n", o->name);
+		return 1;
+	}
+	out = cJSON_CreateObject();
+	rep.checks = cJSON_CreateObject();
+	if (!o->json)
+		printf("sentrix instance %s (policy %s)\n", c->name, c->policy);
+	check_users(&rep, c);
+	check(&rep, "config", OK, "%s", c->config_path);
+	check_files(&rep, c, &p);
+	if (p) {
+		check_net(&rep, c, p);
+		check_openclaw(&rep, c, p);
+	}
+	check_units(&rep, c);
+
+	if (!o->json) {
+		printf("%s\n", rep.failed ? "NOT OK: something is missing or drifted; `sentrix sandbox setup` with "
+					    "the same flags repairs it" : "ok");
+		return rep.failed ? 1 : 0;
+	}
+	cJSON_AddStringToObject(out, "name", c->name);
+	cJSON_AddBoolToObject(out, "exists", true);
+	cJSON_AddBoolToObject(out, "ok", !rep.failed);
+	cJSON_AddStringToObject(out, "policy", c->policy);
+	cJSON_AddBoolToObject(out, "systemd", sx_systemd_running());
+	net = cJSON_AddObjectToObject(out, "network");
+	cJSON_AddStringToObject(net, "host_ip", c->host_ip);
+	cJSON_AddStringToObject(net, "sandbox_ip", c->sandbox_ip);
+	cJSON_AddNumberToObject(net, "prefix_len", c->prefix_len);
+	cJSON_AddStringToObject(net, "host_interface", c->host_ifname);
+	cJSON_AddStringToObject(net, "sandbox_interface", c->sandbox_ifname);
+	cJSON_AddStringToObject(net, "netns", c->netns);
+	cJSON_AddStringToObject(net, "netns_path", c->netns_path);
+	cJSON_AddStringToObject(net, "nft_host_table", c->nft_host_table);
+	cJSON_AddStringToObject(net, "nft_sandbox_table", c->nft_sandbox_table);
+	cJSON_AddItemToObject(out, "checks", rep.checks);
+	text = sx_json_print(out);
+	if (text)
+		fputs(text, stdout);
+	return rep.failed ? 1 : 0;
+}
+
+int sx_list_main(const struct sx_options *o)
+{
+	_cleanup_cjson_ cJSON *arr = cJSON_CreateArray();
+	_cleanup_free_ char *text = NULL;
+	char **names = NULL;
+	int r;
+
+	r = sx_instances_list(&names);
+	if (r < 0) {
+		log_error_errno(r, "cannot read " SX_ETC_DIR);
+		return 1;
+	}
+	if (!o->json)
+		printf("%-12s %-11s %-15s %-15s %s\n", "NAME", "POLICY", "HOST-IP", "SANDBOX-IP", "STATE");
+	for (size_t i = 0; names[i]; i++) {
+		_cleanup_config_ struct sx_config *c = NULL;
+		_cleanup_free_ char *why = NULL;
+		cJSON *o2;
+		const char *state;
+
+		if (sx_config_load(names[i], &c, &why) < 0) {
+			log_warn("%s: %s", names[i], why ? why : "unreadable");
+			continue;
+		}
+		state = sx_path_exists(c->netns_path) ? "up" : "down";
+		if (!o->json) {
+			printf("%-12s %-11s %-15s %-15s %s\n", c->name, c->policy, c->host_ip, c->sandbox_ip, state);
+			continue;
+		}
+		o2 = cJSON_CreateObject();
+		cJSON_AddStringToObject(o2, "name", c->name);
+		cJSON_AddStringToObject(o2, "policy", c->policy);
+		cJSON_AddStringToObject(o2, "host_ip", c->host_ip);
+		cJSON_AddStringToObject(o2, "sandbox_ip", c->sandbox_ip);
+		cJSON_AddStringToObject(o2, "state", state);
+		cJSON_AddItemToArray(arr, o2);
+	}
+	sx_strv_free(names);
+	if (o->json) {
+		text = sx_json_print(arr);
+		if (text)
+			fputs(text, stdout);
+	}
+	return 0;
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * units.c - unit enablement through sd-bus, or by hand without systemd.
+ *
+ * With systemd running, setup asks the manager itself (Reload,
+ * EnableUnitFiles, StartUnit) so its view stays coherent.  Without it (a
+ * container, an image being built) setup writes the same enablement symlink
+ * `systemctl enable` would, and says the units start at next boot or with
+ * `sentrix sandbox up`.
+ */
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
+#include "../lib/fileio.h"
+#include "../lib/jsonutil.h"
+#include "../lib/log.h"
+#include "../lib/paths.h"
+#include "render.h"
+#include "units.h"
+
+#define MANAGER_DEST "org.freedesktop.systemd1"
+#define MANAGER_PATH "/org/freedesktop/systemd1"
+#define MANAGER_IFACE "org.freedesktop.systemd1.Manager"
+
+bool sx_systemd_running(void)
+{
+	return sd_booted() > 0;
+}
+
+static void busp(sd_bus **b)
+{
+	sd_bus_flush_close_unref(*b);
+}
+
+static int call(sd_bus *bus, const char *method, sd_bus_message **reply, const char *types, ...)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	sd_bus_message *m = NULL;
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, method);
+	if (r < 0)
+		return r;
+	va_start(ap, types);
+	r = types ? sd_bus_message_appendv(m, types, ap) : 0;
+	va_end(ap);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 60 * 1000000ULL, &err, reply);
+	sd_bus_message_unref(m);
+	if (r < 0)
+		log_error("systemd %s failed: %s", method, err.message ? err.message : strerror(-r));
+	return r;
+}
+
+/* Calls a method taking an array of unit file names first. */
+static int call_files(sd_bus *bus, const char *method, const char *unit, bool enable)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	sd_bus_message *m = NULL, *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, method);
+	if (r >= 0)
+		r = sd_bus_message_append_strv(m, (char *[]){ (char *)unit, NULL });
+	if (r >= 0)
+		r = enable ? sd_bus_message_append(m, "bb", false, true) : sd_bus_message_append(m, "b", false);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 60 * 1000000ULL, &err, &reply);
+	sd_bus_message_unref(m);
+	sd_bus_message_unref(reply);
+	if (r < 0)
+		log_error("systemd %s %s failed: %s", method, unit, err.message ? err.message : strerror(-r));
+	return r;
+}
+
+static int bus_enable_start(const char *target)
+{
+	_cleanup_(busp) sd_bus *bus = NULL;
+	sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_open_system(&bus);
+	if (r < 0)
+		return log_error_errno(r, "cannot connect to systemd");
+	if ((r = call(bus, "Reload", NULL, NULL)) < 0 || (r = call_files(bus, "EnableUnitFiles", target, true)) < 0 ||
+	    (r = call(bus, "Reload", NULL, NULL)) < 0)
+		return r;
+	r = call(bus, "StartUnit", &reply, "ss", target, "replace");
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static int bus_stop_disable(const char *target)
+{
+	_cleanup_(busp) sd_bus *bus = NULL;
+	sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_open_system(&bus);
+	if (r < 0)
+		return log_error_errno(r, "cannot connect to systemd");
+	/* Stopping the target stops the services: they are PartOf= it. */
+	r = call(bus, "StopUnit", &reply, "ss", target, "replace");
+	sd_bus_message_unref(reply);
+	if (r < 0)
+		return r;
+	if ((r = call_files(bus, "DisableUnitFiles", target, false)) < 0)
+		return r;
+	return call(bus, "Reload", NULL, NULL);
+}
+
+char *sx_unit_active_state(const char *unit)
+{
+	_cleanup_(busp) sd_bus *bus = NULL;
+	_cleanup_free_ char *path = NULL;
+	char *state = NULL;
+
+	if (!sx_systemd_running() || sd_bus_open_system(&bus) < 0)
+		return NULL;
+	if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
+		return NULL;
+	if (sd_bus_get_property_string(bus, MANAGER_DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState",
+				       NULL, &state) < 0)
+		return NULL;
+	return state;
+}
+
+int sx_act_units(struct sx_ctx *x)
+{
+	const struct sx_config *c = x->config;
+	_cleanup_free_ char *dropin_dir = NULL, *dropin = NULL, *text = NULL, *target = NULL,
+			    *wants = NULL, *template = NULL;
+	cJSON *undo;
+	int r;
+
+	dropin_dir = sx_strdupf(SX_SYSTEMD_ETC "/sentrix-sandbox@%s.service.d", c->name);
+	dropin = sx_strdupf("%s/50-sentrix-instance.conf", dropin_dir);
+	target = sx_strdupf("sentrix@%s.target", c->name);
+	wants = sx_strdupf(SX_WANTS_DIR "/sentrix@%s.target", c->name);
+	template = sx_strdupf("%s/" SX_UNIT_TARGET, sx_unitdir());
+	if (!dropin_dir || !dropin || !target || !wants || !template)
+		return -ENOMEM;
+
+	/* The sandbox user differs per instance, and User= cannot come
+	 * from an environment file: a drop-in carries it. */
+	r = sx_render_template("sandbox-dropin.conf", c, &text);
+	if (r < 0)
+		return r;
+	if ((r = sx_act_mkdir(x, dropin_dir, 0755, 0, 0, false, false)) < 0 ||
+	    (r = sx_act_write_file(x, dropin, text, strlen(text), 0644, 0, 0, false)) < 0)
+		return r;
+
+	if (!sx_systemd_running()) {
+		unsigned before = x->changes;
+		r = sx_act_mkdir(x, SX_WANTS_DIR, 0755, 0, 0, false, false);
+		if (r == 0)
+			r = sx_act_symlink(x, wants, template);
+		if (r == 0 && x->out && !x->dry_run && x->changes > before)
+			fprintf(x->out, "  note: systemd is not running here; %s is enabled and starts at the next "
+					"boot, or bring the network up now with `sentrix sandbox up --name %s`\n",
+				target, c->name);
+		return r;
+	}
+	sx_ctx_say(x, true, "systemd: daemon-reload, enable and start %s", target);
+	if (x->dry_run)
+		return 0;
+	undo = cJSON_CreateObject();
+	cJSON_AddStringToObject(undo, "target", target);
+	r = sx_journal_record(x->journal, "units", target, undo, NULL, 0, false);
+	cJSON_Delete(undo);
+	if (r < 0)
+		return r;
+	sx_checkpoint();
+	r = bus_enable_start(target);
+	sx_checkpoint();
+	return r;
+}
+
+int sx_units_undo(const struct sx_journal_entry *e)
+{
+	if (!sx_systemd_running()) {
+		log_info("systemd is not running: nothing to stop for %s", e->target);
+		return 0;
+	}
+	return bus_stop_disable(sx_json_str(e->undo, "target"));
+}
