@@ -82,3 +82,42 @@ cleanup_instance() {
 status_state() {
 	"$SETUP" status --name "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['checks']['$2']['state'])"
 }
+
+# in_sandbox NAME USER CMD...: runs CMD as USER inside the instance's netns
+# (ip netns exec also shows /etc/netns/NAME/resolv.conf as /etc/resolv.conf).
+in_sandbox() {
+	local n=$1 u=$2
+	shift 2
+	ip netns exec "$n" setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"
+}
+
+# tcp_connects [ns NAME USER] ADDR PORT: a TCP connect within 2 seconds.
+tcp_connects() {
+	timeout 2 bash -c "</dev/tcp/$1/$2" 2>/dev/null
+}
+
+# json_get FILE-OR-- PYTHON-EXPR: evaluates EXPR on the parsed JSON "j".
+json_get() {
+	/usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+}
+
+# wait_listening ADDR PORT [NETNS]: until something accepts there (5 s).
+wait_listening() {
+	local i
+	for i in $(seq 50); do
+		if [ -n "${3:-}" ]; then
+			ip netns exec "$3" bash -c "</dev/tcp/$1/$2" 2>/dev/null && return 0
+		else
+			bash -c "</dev/tcp/$1/$2" 2>/dev/null && return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# nft_counter [NETNS] TABLE: packets of the table's "dropped" counter.
+nft_dropped() {
+	local cmd=(nft -j list counter inet "$2" dropped)
+	[ -n "$1" ] && cmd=(ip netns exec "$1" "${cmd[@]}")
+	"${cmd[@]}" 2>/dev/null | json_get "[x['counter']['packets'] for x in j['nftables'] if 'counter' in x][0]"
+}

@@ -47,7 +47,7 @@ static char *find_program(const char *prog)
 {
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	const char *dirs[] = { NULL, SX_PREFIX "/sbin", SX_PREFIX "/bin" };
+	const char *dirs[] = {NULL, SX_PREFIX "/sbin", SX_PREFIX "/bin"};
 
 	if (n > 0) {
 		self[n] = 0;
@@ -70,7 +70,8 @@ static int exec_program(const char *prog, char **argv)
 	_cleanup_free_ char *path = find_program(prog);
 
 	if (!path) {
-		log_error("%s is not installed next to sentrix or in " SX_PREFIX "/sbin; run `make install`", prog);
+		log_error("%s is not installed next to sentrix or in " SX_PREFIX "/sbin; run `make install`",
+			  prog);
 		return 1;
 	}
 	argv[0] = path;

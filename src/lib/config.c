@@ -14,22 +14,23 @@ void sx_config_free(struct sx_config *c)
 {
 	if (!c)
 		return;
-	char **strs[] = { &c->name, &c->policy, &c->host_ifname, &c->sandbox_ifname, &c->netns,
-			  &c->netns_path, &c->nft_host_table, &c->nft_sandbox_table,
-			  &c->dns_requested, &c->user, &c->home, &c->gateway_user, &c->etc_dir,
-			  &c->config_path, &c->policy_dir, &c->secrets_path, &c->state_dir,
-			  &c->journal_path, &c->log_dir, &c->resolv_conf, &c->openclaw_config };
+	char **strs[] = {&c->name,	     &c->policy,       &c->host_ifname,	   &c->sandbox_ifname,
+			 &c->netns,	     &c->netns_path,   &c->nft_host_table, &c->nft_sandbox_table,
+			 &c->dns_requested,  &c->user,	       &c->home,	   &c->gateway_user,
+			 &c->etc_dir,	     &c->config_path,  &c->policy_dir,	   &c->secrets_path,
+			 &c->state_dir,	     &c->journal_path, &c->log_dir,	   &c->resolv_conf,
+			 &c->openclaw_config};
 	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
 		free(*strs[i]);
 	sx_strv_free(c->dns_servers);
 	free(c);
 }
 
-#define SET(field, ...)                                                        \
-	do {                                                                   \
-		free(c->field);                                                \
-		if (!(c->field = sx_strdupf(__VA_ARGS__)))                     \
-			return -ENOMEM;                                        \
+#define SET(field, ...)                                                                                      \
+	do {                                                                                                 \
+		free(c->field);                                                                              \
+		if (!(c->field = sx_strdupf(__VA_ARGS__)))                                                   \
+			return -ENOMEM;                                                                      \
 	} while (0)
 
 int sx_config_init_paths(struct sx_config *c, const char *instance)
@@ -236,7 +237,8 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 	if (!c->dns_servers)
 		return -ENOMEM;
 	servers = sx_json_get_path(j, "dns.servers");
-	cJSON_ArrayForEach(it, servers) {
+	cJSON_ArrayForEach(it, servers)
+	{
 		uint32_t a;
 		if (!cJSON_IsString(it) || sx_ipv4_parse(it->valuestring, &a) < 0) {
 			*why = strdup("dns.servers: not a list of IPv4 addresses");

@@ -25,13 +25,13 @@ struct sx_config {
 	char *netns, *netns_path;
 	char *nft_host_table, *nft_sandbox_table; /* table names, family inet */
 	unsigned openclaw_port, llm_port, egress_port, health_port;
-	char *dns_requested;   /* "policy", "host", "none" or a comma list */
+	char *dns_requested; /* "policy", "host", "none" or a comma list */
 	enum sx_dns_mode dns_mode; /* effective */
-	char **dns_servers;    /* effective servers (may be empty) */
+	char **dns_servers; /* effective servers (may be empty) */
 	char *user, *home, *gateway_user;
 	bool auto_pair, host_networking, guardrail;
-	char *etc_dir, *config_path, *policy_dir, *secrets_path, *state_dir, *journal_path,
-		*log_dir, *resolv_conf, *openclaw_config;
+	char *etc_dir, *config_path, *policy_dir, *secrets_path, *state_dir, *journal_path, *log_dir,
+	    *resolv_conf, *openclaw_config;
 };
 
 void sx_config_free(struct sx_config *c);

@@ -73,8 +73,7 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 uid_t uid, gid_t gid)
+int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
 	_cleanup_free_ char *tmp = NULL, *dircopy = NULL;
 	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;

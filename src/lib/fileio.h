@@ -15,8 +15,7 @@ int sx_read_file(const char *path, char **ret, size_t *ret_len);
 /* Replaces path atomically: writes a temporary file in the same directory,
  * fsyncs it, sets owner and mode, renames it over path and fsyncs the
  * directory.  uid/gid of (uid_t)-1 keep the process's own. */
-int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 uid_t uid, gid_t gid);
+int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
 
 /* True when path holds exactly these bytes. */
 bool sx_file_has_content(const char *path, const void *data, size_t len);

@@ -16,15 +16,14 @@ struct sx_journal {
 	sqlite3 *db;
 };
 
-static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS actions ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" kind TEXT NOT NULL,"
-	" target TEXT NOT NULL,"
-	" undo TEXT NOT NULL,"
-	" prior BLOB,"
-	" keep INTEGER NOT NULL DEFAULT 0,"
-	" UNIQUE(kind, target));";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS actions ("
+			     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+			     " kind TEXT NOT NULL,"
+			     " target TEXT NOT NULL,"
+			     " undo TEXT NOT NULL,"
+			     " prior BLOB,"
+			     " keep INTEGER NOT NULL DEFAULT 0,"
+			     " UNIQUE(kind, target));";
 
 static int db_error(struct sx_journal *j, const char *what)
 {
@@ -49,8 +48,8 @@ int sx_journal_open(const char *path, bool create, struct sx_journal **ret)
 		return r;
 	}
 	sqlite3_busy_timeout(j->db, 10000);
-	if (sqlite3_exec(j->db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &err) != SQLITE_OK ||
+	if (sqlite3_exec(j->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &err) !=
+		SQLITE_OK ||
 	    sqlite3_exec(j->db, schema, NULL, NULL, &err) != SQLITE_OK) {
 		log_error("journal: cannot prepare %s: %s", path, err ? err : "?");
 		sqlite3_free(err);
@@ -75,8 +74,8 @@ static void finalizep(sqlite3_stmt **s)
 }
 #define _cleanup_stmt_ _cleanup_(finalizep)
 
-int sx_journal_record(struct sx_journal *j, const char *kind, const char *target,
-		      const cJSON *undo, const void *prior, size_t prior_len, bool keep)
+int sx_journal_record(struct sx_journal *j, const char *kind, const char *target, const cJSON *undo,
+		      const void *prior, size_t prior_len, bool keep)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	_cleanup_free_ char *text = cJSON_PrintUnformatted(undo);
@@ -84,9 +83,9 @@ int sx_journal_record(struct sx_journal *j, const char *kind, const char *target
 
 	if (!text)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(j->db,
-			       "INSERT OR IGNORE INTO actions(kind, target, undo, prior, keep) VALUES (?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		j->db, "INSERT OR IGNORE INTO actions(kind, target, undo, prior, keep) VALUES (?,?,?,?,?)",
+		-1, &st, NULL) != SQLITE_OK)
 		return db_error(j, "prepare insert");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
@@ -109,8 +108,8 @@ int sx_journal_update(struct sx_journal *j, const char *kind, const char *target
 
 	if (!text)
 		return -ENOMEM;
-	if (sqlite3_prepare_v2(j->db, "UPDATE actions SET undo=? WHERE kind=? AND target=?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(j->db, "UPDATE actions SET undo=? WHERE kind=? AND target=?", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return db_error(j, "prepare update");
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
@@ -125,8 +124,8 @@ int sx_journal_get(struct sx_journal *j, const char *kind, const char *target, c
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(j->db, "SELECT undo FROM actions WHERE kind=? AND target=?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(j->db, "SELECT undo FROM actions WHERE kind=? AND target=?", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return db_error(j, "prepare select");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
@@ -144,16 +143,17 @@ int sx_journal_foreach_reverse(struct sx_journal *j, sx_journal_visit_t visit, v
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int rc, r = 0;
 
-	if (sqlite3_prepare_v2(j->db, "SELECT seq, kind, target, undo, prior, keep FROM actions ORDER BY seq DESC",
+	if (sqlite3_prepare_v2(j->db,
+			       "SELECT seq, kind, target, undo, prior, keep FROM actions ORDER BY seq DESC",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(j, "prepare walk");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct sx_journal_entry e = {
-			.seq = sqlite3_column_int64(st, 0),
-			.kind = (const char *)sqlite3_column_text(st, 1),
-			.target = (const char *)sqlite3_column_text(st, 2),
-			.undo = cJSON_Parse((const char *)sqlite3_column_text(st, 3)),
-			.keep = sqlite3_column_int(st, 5) != 0,
+		    .seq = sqlite3_column_int64(st, 0),
+		    .kind = (const char *)sqlite3_column_text(st, 1),
+		    .target = (const char *)sqlite3_column_text(st, 2),
+		    .undo = cJSON_Parse((const char *)sqlite3_column_text(st, 3)),
+		    .keep = sqlite3_column_int(st, 5) != 0,
 		};
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
 			e.prior = sqlite3_column_blob(st, 4);

@@ -24,10 +24,10 @@ struct sx_journal_entry {
 	int64_t seq;
 	const char *kind;
 	const char *target;
-	cJSON *undo;          /* owned by the journal during a visit */
-	const void *prior;    /* previous bytes, or NULL when there were none */
+	cJSON *undo; /* owned by the journal during a visit */
+	const void *prior; /* previous bytes, or NULL when there were none */
 	size_t prior_len;
-	bool keep;            /* survives --disable, undone by --disable --purge */
+	bool keep; /* survives --disable, undone by --disable --purge */
 };
 
 /* Opens (create: creating) the journal database at path.  Returns -ENOENT
@@ -37,13 +37,12 @@ void sx_journal_close(struct sx_journal *j);
 
 /* Records an intent.  Returns 1 when a row for (kind, target) exists already
  * (nothing changed), 0 when recorded now, or a negative errno. */
-int sx_journal_record(struct sx_journal *j, const char *kind, const char *target,
-		      const cJSON *undo, const void *prior, size_t prior_len, bool keep);
+int sx_journal_record(struct sx_journal *j, const char *kind, const char *target, const cJSON *undo,
+		      const void *prior, size_t prior_len, bool keep);
 
 /* Replaces the undo data of an existing row (for facts learnt after the
  * change, such as the bytes written). */
-int sx_journal_update(struct sx_journal *j, const char *kind, const char *target,
-		      const cJSON *undo);
+int sx_journal_update(struct sx_journal *j, const char *kind, const char *target, const cJSON *undo);
 
 /* Looks a row up; *undo is a new object the caller deletes. */
 int sx_journal_get(struct sx_journal *j, const char *kind, const char *target, cJSON **undo);

@@ -24,7 +24,7 @@ void sx_log_set_program(const char *name)
 
 int sx_log_errno(enum sx_log_level level, int err, const char *fmt, ...)
 {
-	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: "};
 	va_list ap;
 
 	if (err > 0)

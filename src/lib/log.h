@@ -15,7 +15,7 @@ enum sx_log_level { SX_LOG_ERROR, SX_LOG_WARN, SX_LOG_INFO, SX_LOG_DEBUG };
 void sx_log_set_level(enum sx_log_level level);
 void sx_log_set_program(const char *name);
 int sx_log_errno(enum sx_log_level level, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(...) sx_log_errno(SX_LOG_ERROR, 0, __VA_ARGS__)
 #define log_warn(...) sx_log_errno(SX_LOG_WARN, 0, __VA_ARGS__)

@@ -39,7 +39,8 @@ int sx_pair_check(uint32_t host, uint32_t sandbox, const char **why)
 		return -EINVAL;
 	}
 	if ((host & 3u) == 0 || (host & 3u) == 3 || (sandbox & 3u) == 0 || (sandbox & 3u) == 3) {
-		*why = "a /30's first and last addresses are its network and broadcast addresses; use the middle two";
+		*why = "a /30's first and last addresses are its network and broadcast addresses; use the "
+		       "middle two";
 		return -EINVAL;
 	}
 	if ((host >> 24) == 127 || (host >> 24) == 0 || (host >> 28) >= 14) {
@@ -57,8 +58,7 @@ static bool block_used(const uint32_t *used, size_t n_used, uint32_t block)
 	return false;
 }
 
-int sx_pair_allocate(const uint32_t *used, size_t n_used, uint32_t start, uint32_t *host,
-		     uint32_t *sandbox)
+int sx_pair_allocate(const uint32_t *used, size_t n_used, uint32_t start, uint32_t *host, uint32_t *sandbox)
 {
 	for (uint32_t block = start & ~3u; block < SX_POOL_BASE + SX_POOL_SIZE; block += 4) {
 		if (block < SX_POOL_BASE)

@@ -15,7 +15,7 @@
 
 #define SX_PREFIX_LEN 30
 #define SX_POOL_BASE 0x0ac80000u /* 10.200.0.0 */
-#define SX_POOL_SIZE 0x10000u    /* /16 */
+#define SX_POOL_SIZE 0x10000u /* /16 */
 
 /* Parses dotted-quad IPv4 in host byte order.  Only the canonical
  * four-part decimal spelling is accepted. */
@@ -35,5 +35,4 @@ static inline bool sx_in_block30(uint32_t a, uint32_t block)
 /* Finds the first free /30 in the pool, starting at start (a block address).
  * used[] lists addresses already taken anywhere.  Returns 0 and the pair,
  * or -ENOSPC. */
-int sx_pair_allocate(const uint32_t *used, size_t n_used, uint32_t start, uint32_t *host,
-		     uint32_t *sandbox);
+int sx_pair_allocate(const uint32_t *used, size_t n_used, uint32_t start, uint32_t *host, uint32_t *sandbox);

@@ -15,10 +15,10 @@
 #include "policy.h"
 
 static const char *const dns_mode_names[] = {
-	[SX_DNS_NONE] = "none",
-	[SX_DNS_HOST] = "host",
-	[SX_DNS_SERVERS] = "servers",
-	NULL, /* terminates the list for get_string() */
+    [SX_DNS_NONE] = "none",
+    [SX_DNS_HOST] = "host",
+    [SX_DNS_SERVERS] = "servers",
+    NULL, /* terminates the list for get_string() */
 };
 
 const char *sx_dns_mode_name(enum sx_dns_mode m)
@@ -87,7 +87,8 @@ static int only_keys(struct vctx *v, const cJSON *obj, const char *where, const 
 
 	if (!cJSON_IsObject(obj))
 		return fail(v, "%s: must be an object", where);
-	cJSON_ArrayForEach(it, obj) {
+	cJSON_ArrayForEach(it, obj)
+	{
 		bool ok = false;
 		for (size_t i = 0; allowed[i]; i++)
 			if (streq(it->string, allowed[i]))
@@ -123,8 +124,8 @@ static int get_string(struct vctx *v, const cJSON *obj, const char *where, const
 
 typedef bool (*item_check)(const char *s);
 
-static int get_strv(struct vctx *v, const cJSON *obj, const char *where, const char *key,
-		    item_check check, const char *what, char ***ret)
+static int get_strv(struct vctx *v, const cJSON *obj, const char *where, const char *key, item_check check,
+		    const char *what, char ***ret)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key), *it;
 	char **out = calloc(1, sizeof(char *));
@@ -136,7 +137,8 @@ static int get_strv(struct vctx *v, const cJSON *obj, const char *where, const c
 		return 0;
 	if (!cJSON_IsArray(arr))
 		return fail(v, "%s.%s: must be an array of strings", where, key);
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		if (!cJSON_IsString(it))
 			return fail(v, "%s.%s: must be an array of strings", where, key);
 		if (check && !check(it->valuestring))
@@ -147,16 +149,16 @@ static int get_strv(struct vctx *v, const cJSON *obj, const char *where, const c
 	return 0;
 }
 
-static int get_port(struct vctx *v, const cJSON *obj, const char *where, const char *key,
-		    unsigned dflt, unsigned *ret)
+static int get_port(struct vctx *v, const cJSON *obj, const char *where, const char *key, unsigned dflt,
+		    unsigned *ret)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	*ret = dflt;
 	if (!it)
 		return 0;
-	if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
-	    it->valueint < 1 || it->valueint > 65535)
+	if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble || it->valueint < 1 ||
+	    it->valueint > 65535)
 		return fail(v, "%s.%s: must be a port number 1-65535", where, key);
 	*ret = (unsigned)it->valueint;
 	return 0;
@@ -210,9 +212,9 @@ static bool ipv4_ok(const char *s)
 
 static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 {
-	static const char *const keys[] = { "gateway_ports", "dns", "routed_tcp_ports", "domains", NULL };
-	static const char *const gw_keys[] = { "llm", "egress", NULL };
-	static const char *const dns_keys[] = { "mode", "servers", NULL };
+	static const char *const keys[] = {"gateway_ports", "dns", "routed_tcp_ports", "domains", NULL};
+	static const char *const gw_keys[] = {"llm", "egress", NULL};
+	static const char *const dns_keys[] = {"mode", "servers", NULL};
 	const cJSON *gw, *dns, *routed, *it;
 	_cleanup_free_ char *mode = NULL;
 	int r;
@@ -252,34 +254,35 @@ static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 		p->routed_tcp_ports = calloc((size_t)cJSON_GetArraySize(routed) + 1, sizeof(unsigned));
 		if (!p->routed_tcp_ports)
 			return -ENOMEM;
-		cJSON_ArrayForEach(it, routed) {
+		cJSON_ArrayForEach(it, routed)
+		{
 			if (!cJSON_IsNumber(it) || it->valueint < 1 || it->valueint > 65535 ||
 			    it->valuedouble != (double)it->valueint)
 				return fail(v, "egress.routed_tcp_ports: must be an array of port numbers");
 			p->routed_tcp_ports[p->n_routed_tcp_ports++] = (unsigned)it->valueint;
 		}
 	}
-	return get_strv(v, eg, "egress", "domains", domain_pattern_ok,
-			"a domain name or *.domain pattern", &p->domains);
+	return get_strv(v, eg, "egress", "domains", domain_pattern_ok, "a domain name or *.domain pattern",
+			&p->domains);
 }
 
 static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 {
-	static const char *const keys[] = { "name", "description", "egress", "filesystem", "seccomp",
-					    "openclaw", "guardrail", "patrol", NULL };
-	static const char *const fs_keys[] = { "read_only", "hidden", "writable", NULL };
-	static const char *const sc_keys[] = { "profile", NULL };
-	static const char *const oc_keys[] = { "exec_security", "sandbox_mode", "dm_policy", NULL };
-	static const char *const gr_keys[] = { "mode", NULL };
-	static const char *const pt_keys[] = { "packs", NULL };
-	static const char *const profiles[] = { "strict", "default", "permissive", NULL };
+	static const char *const keys[] = {"name",     "description", "egress", "filesystem", "seccomp",
+					   "openclaw", "guardrail",   "patrol", NULL};
+	static const char *const fs_keys[] = {"read_only", "hidden", "writable", NULL};
+	static const char *const sc_keys[] = {"profile", NULL};
+	static const char *const oc_keys[] = {"exec_security", "sandbox_mode", "dm_policy", NULL};
+	static const char *const gr_keys[] = {"mode", NULL};
+	static const char *const pt_keys[] = {"packs", NULL};
+	static const char *const profiles[] = {"strict", "default", "permissive", NULL};
 	/* Values from OpenClaw's config schema (tools.exec.security,
 	 * agents.defaults.sandbox.mode, channels.*.dmPolicy). */
-	static const char *const exec_values[] = { "deny", "allowlist", "full", NULL };
-	static const char *const sandbox_values[] = { "off", NULL };
-	static const char *const dm_values[] = { "pairing", "allowlist", "open", "disabled", NULL };
-	static const char *const gr_values[] = { "observe", "block", NULL };
-	static const char *const packs[] = { "pii", "secrets", "harm", "tools", NULL };
+	static const char *const exec_values[] = {"deny", "allowlist", "full", NULL};
+	static const char *const sandbox_values[] = {"off", NULL};
+	static const char *const dm_values[] = {"pairing", "allowlist", "open", "disabled", NULL};
+	static const char *const gr_values[] = {"observe", "block", NULL};
+	static const char *const packs[] = {"pii", "secrets", "harm", "tools", NULL};
 	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *it;
 	int r;
 
@@ -300,9 +303,12 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	fs = cJSON_GetObjectItemCaseSensitive(root, "filesystem");
 	if (fs && (r = only_keys(v, fs, "filesystem", fs_keys)) < 0)
 		return r;
-	if ((r = get_strv(v, fs, "filesystem", "read_only", path_ok, "an absolute or ~/ path", &p->fs_read_only)) < 0 ||
-	    (r = get_strv(v, fs, "filesystem", "hidden", path_ok, "an absolute or ~/ path", &p->fs_hidden)) < 0 ||
-	    (r = get_strv(v, fs, "filesystem", "writable", path_ok, "an absolute or ~/ path", &p->fs_writable)) < 0)
+	if ((r = get_strv(v, fs, "filesystem", "read_only", path_ok, "an absolute or ~/ path",
+			  &p->fs_read_only)) < 0 ||
+	    (r = get_strv(v, fs, "filesystem", "hidden", path_ok, "an absolute or ~/ path", &p->fs_hidden)) <
+		0 ||
+	    (r = get_strv(v, fs, "filesystem", "writable", path_ok, "an absolute or ~/ path",
+			  &p->fs_writable)) < 0)
 		return r;
 
 	sc = cJSON_GetObjectItemCaseSensitive(root, "seccomp");
@@ -314,8 +320,10 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	oc = cJSON_GetObjectItemCaseSensitive(root, "openclaw");
 	if (oc && (r = only_keys(v, oc, "openclaw", oc_keys)) < 0)
 		return r;
-	if ((r = get_string(v, oc, "openclaw", "exec_security", exec_values, "deny", &p->exec_security)) < 0 ||
-	    (r = get_string(v, oc, "openclaw", "sandbox_mode", sandbox_values, "off", &p->sandbox_mode)) < 0 ||
+	if ((r = get_string(v, oc, "openclaw", "exec_security", exec_values, "deny", &p->exec_security)) <
+		0 ||
+	    (r = get_string(v, oc, "openclaw", "sandbox_mode", sandbox_values, "off", &p->sandbox_mode)) <
+		0 ||
 	    (r = get_string(v, oc, "openclaw", "dm_policy", dm_values, "pairing", &p->dm_policy)) < 0)
 		return r;
 
@@ -335,8 +343,9 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 		for (size_t k = 0; packs[k]; k++)
 			ok = ok || streq(packs[k], p->patrol_packs[i]);
 		if (!ok)
-			return fail(v, "patrol.packs: \"%s\" is not a known rule pack (pii, secrets, harm, tools)",
-				    p->patrol_packs[i]);
+			return fail(
+			    v, "patrol.packs: \"%s\" is not a known rule pack (pii, secrets, harm, tools)",
+			    p->patrol_packs[i]);
 	}
 	(void)it;
 	return 0;
@@ -345,7 +354,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 int sx_policy_parse(const char *text, struct sx_policy **ret, char **why)
 {
 	_cleanup_cjson_ cJSON *root = NULL;
-	struct vctx v = { 0 };
+	struct vctx v = {0};
 	struct sx_policy *p;
 	int r;
 

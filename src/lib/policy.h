@@ -15,26 +15,26 @@
 #include "util.h"
 
 enum sx_dns_mode {
-	SX_DNS_NONE,    /* no resolver inside the sandbox */
-	SX_DNS_HOST,    /* the host's own resolvers, routed */
+	SX_DNS_NONE, /* no resolver inside the sandbox */
+	SX_DNS_HOST, /* the host's own resolvers, routed */
 	SX_DNS_SERVERS, /* the listed servers, routed */
 };
 
 struct sx_policy {
 	char *name;
 	char *description;
-	unsigned llm_port;    /* LLM proxy port on host-ip */
+	unsigned llm_port; /* LLM proxy port on host-ip */
 	unsigned egress_port; /* egress proxy port on host-ip */
 	enum sx_dns_mode dns_mode;
 	char **dns_servers; /* SX_DNS_SERVERS */
 	unsigned *routed_tcp_ports; /* ports routed to anywhere (permissive) */
 	size_t n_routed_tcp_ports;
-	char **domains;     /* egress proxy allowlist */
+	char **domains; /* egress proxy allowlist */
 	char **fs_read_only, **fs_hidden, **fs_writable;
 	char *seccomp_profile;
 	char *exec_security; /* OpenClaw tools.exec.security */
-	char *sandbox_mode;  /* OpenClaw agents.defaults.sandbox.mode */
-	char *dm_policy;     /* OpenClaw DM pairing policy */
+	char *sandbox_mode; /* OpenClaw agents.defaults.sandbox.mode */
+	char *dm_policy; /* OpenClaw DM pairing policy */
 	char *guardrail_mode;
 	char **patrol_packs;
 };

@@ -50,8 +50,8 @@ void sx_checkpoint(void)
 }
 
 /* Records (kind, target) with undo data; a no-op in a dry run. */
-static int record(struct sx_ctx *x, const char *kind, const char *target, cJSON *undo,
-		  const void *prior, size_t prior_len, bool keep)
+static int record(struct sx_ctx *x, const char *kind, const char *target, cJSON *undo, const void *prior,
+		  size_t prior_len, bool keep)
 {
 	int r;
 
@@ -65,8 +65,7 @@ static int record(struct sx_ctx *x, const char *kind, const char *target, cJSON 
 	return 0;
 }
 
-int sx_act_mkdir(struct sx_ctx *x, const char *path, mode_t mode, uid_t uid, gid_t gid, bool tree,
-		 bool keep)
+int sx_act_mkdir(struct sx_ctx *x, const char *path, mode_t mode, uid_t uid, gid_t gid, bool tree, bool keep)
 {
 	struct stat st;
 	cJSON *undo;
@@ -152,7 +151,8 @@ int sx_act_write_file(struct sx_ctx *x, const char *path, const char *data, size
 		return 0;
 	if (existed) {
 		if (!S_ISREG(st.st_mode))
-			return log_error_errno(-EEXIST, "%s exists and is not a regular file; move it away", path);
+			return log_error_errno(-EEXIST, "%s exists and is not a regular file; move it away",
+					       path);
 		r = sx_read_file(path, &prior, &prior_len);
 		if (r < 0)
 			return log_error_errno(r, "cannot read %s", path);
@@ -235,7 +235,8 @@ int sx_act_user(struct sx_ctx *x, const char *name, bool system, const char *hom
 	r = sx_user_lookup(name, &u);
 	if (r == 0) {
 		if (u.uid == 0)
-			return log_error_errno(-EPERM, "user %s has uid 0; sentrix will not run a sandbox as root", name);
+			return log_error_errno(
+			    -EPERM, "user %s has uid 0; sentrix will not run a sandbox as root", name);
 		if (!x->dry_run && shared &&
 		    (r = sx_host_ref_acquire("accounts", name, x->config->name, NULL, true, &first)) < 0)
 			return r;
@@ -246,7 +247,8 @@ int sx_act_user(struct sx_ctx *x, const char *name, bool system, const char *hom
 	}
 	if (r != -ENOENT)
 		return log_error_errno(r, "cannot read /etc/passwd");
-	sx_ctx_say(x, true, "create %suser %s (home %s, shell %s)", system ? "system " : "", name, home, shell);
+	sx_ctx_say(x, true, "create %suser %s (home %s, shell %s)", system ? "system " : "", name, home,
+		   shell);
 	if (x->dry_run) {
 		*uid = *gid = 0;
 		return 0;
@@ -278,8 +280,9 @@ int sx_act_runtime(struct sx_ctx *x)
 	r = sx_runtime_inspect(c, x->policy, &st);
 	ok = r == 0 && sx_runtime_ok(c, &st);
 	sx_runtime_state_clear(&st);
-	sx_ctx_say(x, !ok, "%snetwork (as `sentrix sandbox up`): netns %s, veth %s/%s, %s/%u and %s/%u, "
-			   "nftables tables inet %s and inet %s (in the netns), sysctls",
+	sx_ctx_say(x, !ok,
+		   "%snetwork (as `sentrix sandbox up`): netns %s, veth %s/%s, %s/%u and %s/%u, "
+		   "nftables tables inet %s and inet %s (in the netns), sysctls",
 		   ok ? "" : "bring up ", c->netns_path, c->host_ifname, c->sandbox_ifname, c->host_ip,
 		   c->prefix_len, c->sandbox_ip, c->prefix_len, c->nft_host_table, c->nft_sandbox_table);
 	if (x->dry_run)
@@ -298,7 +301,7 @@ int sx_act_runtime(struct sx_ctx *x)
 	cJSON_Delete(undo);
 	if (r < 0)
 		return r;
-	r = sx_runtime_up(c, x->policy, &(unsigned){ 0 });
+	r = sx_runtime_up(c, x->policy, &(unsigned){0});
 	sx_checkpoint();
 	return r;
 }
@@ -421,11 +424,12 @@ static int undo_one(const struct sx_journal_entry *e, void *userdata)
 
 int sx_undo_all(struct sx_ctx *x)
 {
-	struct undo_walk w = { .x = x };
+	struct undo_walk w = {.x = x};
 	int r = sx_journal_foreach_reverse(x->journal, undo_one, &w);
 
 	if (r == 0 && w.kept && x->out)
-		fprintf(x->out, "  kept: %d item(s) (sandbox user, home, secrets, logs); --purge removes them\n",
+		fprintf(x->out,
+			"  kept: %d item(s) (sandbox user, home, secrets, logs); --purge removes them\n",
 			w.kept);
 	return r;
 }

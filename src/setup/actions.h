@@ -19,14 +19,14 @@
 #include "../lib/policy.h"
 
 struct sx_ctx {
-	struct sx_journal *journal;    /* NULL in a dry run */
+	struct sx_journal *journal; /* NULL in a dry run */
 	const struct sx_config *config;
 	const struct sx_policy *policy;
 	bool dry_run;
-	bool purge;          /* undo: also what --disable keeps */
-	unsigned step;       /* numbering for the printed plan */
-	unsigned changes;    /* number of actions that changed something */
-	FILE *out;           /* progress and plan lines (stderr with --json) */
+	bool purge; /* undo: also what --disable keeps */
+	unsigned step; /* numbering for the printed plan */
+	unsigned changes; /* number of actions that changed something */
+	FILE *out; /* progress and plan lines (stderr with --json) */
 };
 
 /* Prints one plan/progress line ("  3. create ...") and counts it. */
@@ -39,8 +39,7 @@ void sx_checkpoint(void);
 
 /* A directory we own (rm -rf on undo when tree, rmdir-if-empty otherwise).
  * Left alone when it existed before. */
-int sx_act_mkdir(struct sx_ctx *x, const char *path, mode_t mode, uid_t uid, gid_t gid, bool tree,
-		 bool keep);
+int sx_act_mkdir(struct sx_ctx *x, const char *path, mode_t mode, uid_t uid, gid_t gid, bool tree, bool keep);
 
 /* A directory several instances may share (see hostres.h). */
 int sx_act_host_dir(struct sx_ctx *x, const char *path, mode_t mode, bool keep);

@@ -118,9 +118,11 @@ static int pick_addresses(const struct sx_options *o, const struct sx_config *cu
 		if (r < 0)
 			return log_error_errno(r, "cannot list the host's addresses");
 		/* sandbox0 owns the pool's first /30; others start after it. */
-		r = sx_pair_allocate(used, n, SX_POOL_BASE + (streq(c->name, "sandbox0") ? 0 : 4), &host, &sandbox);
+		r = sx_pair_allocate(used, n, SX_POOL_BASE + (streq(c->name, "sandbox0") ? 0 : 4), &host,
+				     &sandbox);
 		if (r < 0)
-			return log_error_errno(r, "no free /30 left in 10.200.0.0/16; pass --host-ip and --sandbox-ip");
+			return log_error_errno(
+			    r, "no free /30 left in 10.200.0.0/16; pass --host-ip and --sandbox-ip");
 	}
 	if (sx_pair_check(host, sandbox, &why) < 0)
 		return log_error_errno(-EINVAL, "--host-ip/--sandbox-ip: %s", why);
@@ -149,10 +151,11 @@ static int resolve_dns(const struct sx_options *o, const struct sx_policy *p, st
 		if (r < 0)
 			return log_error_errno(r, "cannot read the host's /etc/resolv.conf");
 		if (!c->dns_servers[0])
-			return log_error_errno(-EINVAL,
-					       "DNS: the host's resolvers are %s, which a network namespace cannot "
-					       "reach; pass --dns with a reachable server, or --dns none",
-					       loop ? loop : "not listed in /etc/resolv.conf");
+			return log_error_errno(
+			    -EINVAL,
+			    "DNS: the host's resolvers are %s, which a network namespace cannot "
+			    "reach; pass --dns with a reachable server, or --dns none",
+			    loop ? loop : "not listed in /etc/resolv.conf");
 		return 0;
 	}
 	c->dns_mode = SX_DNS_SERVERS;

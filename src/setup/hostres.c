@@ -71,9 +71,7 @@ static void add_user(cJSON *entry, const char *instance)
 
 	if (!users)
 		users = cJSON_AddArrayToObject(entry, "users");
-	cJSON_ArrayForEach(it, users)
-		if (cJSON_IsString(it) && streq(it->valuestring, instance))
-			return;
+	cJSON_ArrayForEach(it, users) if (cJSON_IsString(it) && streq(it->valuestring, instance)) return;
 	cJSON_AddItemToArray(users, cJSON_CreateString(instance));
 }
 
@@ -84,7 +82,8 @@ static bool drop_user(cJSON *entry, const char *instance)
 	int i = 0;
 	cJSON *it;
 
-	cJSON_ArrayForEach(it, users) {
+	cJSON_ArrayForEach(it, users)
+	{
 		if (cJSON_IsString(it) && streq(it->valuestring, instance)) {
 			cJSON_DeleteItemFromArray(users, i);
 			break;
@@ -198,8 +197,8 @@ int sx_host_sysctl_release(const char *key, const char *instance)
 	return sx_sysctl_write(key, orig);
 }
 
-int sx_host_ref_acquire(const char *section_name, const char *key, const char *instance,
-			const char *original, bool only_if_known, bool *first)
+int sx_host_ref_acquire(const char *section_name, const char *key, const char *instance, const char *original,
+			bool only_if_known, bool *first)
 {
 	_cleanup_cjson_ cJSON *root = NULL;
 	cJSON *sec, *entry;

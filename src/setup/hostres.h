@@ -27,8 +27,8 @@ int sx_host_sysctl_release(const char *key, const char *instance);
 
 /* Generic form: instance becomes a user of section/key.  *first tells
  * whether it was unknown before (then original, if given, is recorded). */
-int sx_host_ref_acquire(const char *section, const char *key, const char *instance,
-			const char *original, bool only_if_known, bool *first);
+int sx_host_ref_acquire(const char *section, const char *key, const char *instance, const char *original,
+			bool only_if_known, bool *first);
 /* Drops instance; *last tells whether it was the last user (and then
  * *original, if asked for, receives the recorded original, caller frees). */
 int sx_host_ref_release(const char *section, const char *key, const char *instance, bool *last,

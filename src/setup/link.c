@@ -54,9 +54,9 @@ int sx_nl_open(int netns_fd, struct nl_sock **ret)
 	r = sx_netns_leave(&saved);
 	if (e < 0 || r < 0) {
 		nl_socket_free(sk);
-		return e < 0 ? log_error_errno(nl_to_errno(e), "cannot open rtnetlink socket: %s",
-					       nl_geterror(e))
-			     : r;
+		return e < 0
+		    ? log_error_errno(nl_to_errno(e), "cannot open rtnetlink socket: %s", nl_geterror(e))
+		    : r;
 	}
 	*ret = sk;
 	return 0;
@@ -230,7 +230,7 @@ static int addr_walk(struct nl_sock *sk, struct addr_walk *w)
 
 bool sx_addr_present(struct nl_sock *sk, const char *ifname, uint32_t addr, unsigned prefix)
 {
-	struct addr_walk w = { .want = addr, .prefix = prefix };
+	struct addr_walk w = {.want = addr, .prefix = prefix};
 
 	w.ifindex = sx_link_index(sk, ifname);
 	if (w.ifindex <= 0)
@@ -240,7 +240,7 @@ bool sx_addr_present(struct nl_sock *sk, const char *ifname, uint32_t addr, unsi
 
 int sx_addr_list_all(struct nl_sock *sk, uint32_t **ret, size_t *n)
 {
-	struct addr_walk w = { 0 };
+	struct addr_walk w = {0};
 	int r = addr_walk(sk, &w);
 
 	if (r < 0) {
@@ -327,7 +327,7 @@ static void route_visit(struct nl_object *obj, void *arg)
 
 bool sx_route_default_present(struct nl_sock *sk, const char *ifname, uint32_t gw)
 {
-	struct route_walk w = { .gw = gw };
+	struct route_walk w = {.gw = gw};
 	struct nl_cache *cache = NULL;
 
 	w.ifindex = sx_link_index(sk, ifname);
@@ -372,7 +372,7 @@ int sx_link_wait_gone(const char *name, int timeout_ms)
 	}
 	r = sx_nl_open(-1, &sk);
 	while (r == 0) {
-		struct pollfd p = { .fd = nl_socket_get_fd(ev), .events = POLLIN };
+		struct pollfd p = {.fd = nl_socket_get_fd(ev), .events = POLLIN};
 		long left;
 
 		r = sx_link_index(sk, name);

@@ -64,15 +64,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	switch (o.command) {
-	case SX_CMD_SETUP:
-		return o.disable ? sx_disable_main(&o) : sx_setup_main(&o);
-	case SX_CMD_STATUS:
-		return sx_status_main(&o);
-	case SX_CMD_LIST:
-		return sx_list_main(&o);
+	case SX_CMD_SETUP: return o.disable ? sx_disable_main(&o) : sx_setup_main(&o);
+	case SX_CMD_STATUS: return sx_status_main(&o);
+	case SX_CMD_LIST: return sx_list_main(&o);
 	case SX_CMD_UP:
-	case SX_CMD_DOWN:
-		return updown_main(&o);
+	case SX_CMD_DOWN: return updown_main(&o);
 	}
 	return 2;
 }

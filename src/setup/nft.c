@@ -40,7 +40,7 @@ static void rule(struct emit *e, const char *fmt, ...)
 void sx_ruleset_clear(struct sx_ruleset *rs)
 {
 	free(rs->text);
-	*rs = (struct sx_ruleset){ 0 };
+	*rs = (struct sx_ruleset){0};
 }
 
 /* "{ a, b }" for a set of addresses. */
@@ -106,9 +106,9 @@ int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, str
 {
 	_cleanup_free_ char *body = NULL, *gw = NULL, *dns = NULL, *routed = NULL;
 	size_t len = 0;
-	struct emit e = { 0 };
-	struct sx_ruleset tmp = { 0 };
-	unsigned gw_ports[] = { c->llm_port, c->egress_port };
+	struct emit e = {0};
+	struct sx_ruleset tmp = {0};
+	unsigned gw_ports[] = {c->llm_port, c->egress_port};
 	bool routes = sx_policy_routes(p, c->dns_mode);
 	int r;
 
@@ -154,7 +154,9 @@ int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, str
 	fprintf(e.f, "\t}\n");
 
 	if (routes) {
-		fprintf(e.f, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+		fprintf(
+		    e.f,
+		    "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 		rule(&e, "ip saddr %s oifname != \"%s\" masquerade", c->sandbox_ip, c->host_ifname);
 		fprintf(e.f, "\t}\n");
 	}
@@ -169,9 +171,9 @@ int sx_nft_render_sandbox(const struct sx_config *c, const struct sx_policy *p, 
 {
 	_cleanup_free_ char *body = NULL, *gw = NULL, *dns = NULL, *routed = NULL;
 	size_t len = 0;
-	struct emit e = { 0 };
-	struct sx_ruleset tmp = { 0 };
-	unsigned gw_ports[] = { c->llm_port, c->egress_port };
+	struct emit e = {0};
+	struct sx_ruleset tmp = {0};
+	unsigned gw_ports[] = {c->llm_port, c->egress_port};
 	int r;
 
 	gw = port_set(gw_ports, ELEMENTSOF(gw_ports));
@@ -300,7 +302,7 @@ int sx_nft_inspect(int netns_fd, const char *table, struct sx_nft_state *st)
 	const cJSON *arr, *it;
 	int r;
 
-	*st = (struct sx_nft_state){ 0 };
+	*st = (struct sx_nft_state){0};
 	cmds = sx_strdupf("list table inet %s", table);
 	if (!cmds)
 		return -ENOMEM;
@@ -311,7 +313,8 @@ int sx_nft_inspect(int netns_fd, const char *table, struct sx_nft_state *st)
 		return r;
 	j = cJSON_Parse(out);
 	arr = cJSON_GetObjectItem(j, "nftables");
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		const cJSON *rl = cJSON_GetObjectItem(it, "rule");
 		const cJSON *ctr = cJSON_GetObjectItem(it, "counter");
 		if (cJSON_GetObjectItem(it, "table"))

@@ -17,9 +17,9 @@
 #include "../lib/policy.h"
 
 struct sx_ruleset {
-	char *text;      /* nft syntax, ready for nft_run_cmd_from_buffer() */
-	char tag[17];    /* fingerprint stored as the table comment */
-	unsigned rules;  /* number of rules, to notice hand edits */
+	char *text; /* nft syntax, ready for nft_run_cmd_from_buffer() */
+	char tag[17]; /* fingerprint stored as the table comment */
+	unsigned rules; /* number of rules, to notice hand edits */
 };
 
 void sx_ruleset_clear(struct sx_ruleset *rs);
@@ -37,7 +37,7 @@ int sx_nft_delete(int netns_fd, const char *table);
 
 struct sx_nft_state {
 	bool present;
-	char tag[17];      /* fingerprint found in the table comment */
+	char tag[17]; /* fingerprint found in the table comment */
 	unsigned rules;
 	uint64_t dropped_packets;
 };

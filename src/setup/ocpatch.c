@@ -37,9 +37,8 @@ static void merge_originals(cJSON *row_originals, const cJSON *fresh)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, fresh)
-		if (!cJSON_GetObjectItemCaseSensitive(row_originals, it->string))
-			cJSON_AddItemToObject(row_originals, it->string, cJSON_Duplicate(it, true));
+	cJSON_ArrayForEach(it, fresh) if (!cJSON_GetObjectItemCaseSensitive(row_originals, it->string))
+	    cJSON_AddItemToObject(row_originals, it->string, cJSON_Duplicate(it, true));
 }
 
 int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
@@ -69,9 +68,10 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 			return log_error_errno(r, "cannot read %s", c->openclaw_config);
 		r = sx_json_parse(text, &current, &why);
 		if (r < 0)
-			return log_error_errno(r, "%s: %s; sentrix keeps OpenClaw's file intact and will not "
-						  "rewrite it: make it plain JSON and run setup again",
-						c->openclaw_config, why);
+			return log_error_errno(r,
+					       "%s: %s; sentrix keeps OpenClaw's file intact and will not "
+					       "rewrite it: make it plain JSON and run setup again",
+					       c->openclaw_config, why);
 	}
 	if (x->journal && sx_journal_get(x->journal, "openclaw", c->openclaw_config, &row) == 0)
 		token = sx_json_str(row, "token");
@@ -116,7 +116,8 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 			return r;
 		sx_checkpoint();
 		if (cJSON_IsTrue(cJSON_GetObjectItem(row, "bak_created"))) {
-			r = sx_write_file_atomic(bak, text, strlen(text), st.st_mode & 07777, st.st_uid, st.st_gid);
+			r = sx_write_file_atomic(bak, text, strlen(text), st.st_mode & 07777, st.st_uid,
+						 st.st_gid);
 			if (r < 0)
 				return log_error_errno(r, "cannot write %s", bak);
 		}
@@ -177,7 +178,8 @@ int sx_openclaw_undo(const struct sx_journal_entry *e)
 	r = sx_openclaw_revert(text, cJSON_GetObjectItem(u, "originals"), &out, &why);
 	if (r < 0) {
 		log_warn("%s changed since setup and is no longer plain JSON (%s); left as it is, the "
-			 "original is in %s", e->target, why ? why : "?", bak);
+			 "original is in %s",
+			 e->target, why ? why : "?", bak);
 		return 0;
 	}
 	if (stat(e->target, &st) < 0)
@@ -186,6 +188,7 @@ int sx_openclaw_undo(const struct sx_journal_entry *e)
 	if (r < 0)
 		return log_error_errno(r, "cannot write %s", e->target);
 	log_info("%s was edited after setup: reverted only the keys sentrix set, kept the rest "
-		 "(the pre-sentrix file is in %s)", e->target, bak);
+		 "(the pre-sentrix file is in %s)",
+		 e->target, bak);
 	return 0;
 }

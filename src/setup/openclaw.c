@@ -53,7 +53,8 @@ cJSON *sx_openclaw_desired(const struct sx_config *c, const struct sx_policy *p,
 	/* DM pairing is per channel in OpenClaw; set it on every channel the
 	 * operator configured (adding channels would enable them). */
 	channels = current ? sx_json_get_path(current, "channels") : NULL;
-	cJSON_ArrayForEach(ch, channels) {
+	cJSON_ArrayForEach(ch, channels)
+	{
 		char *path;
 		if (!cJSON_IsObject(ch) || streq(ch->string, "defaults"))
 			continue;
@@ -77,7 +78,8 @@ int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
 			*why = strdup("file missing");
 		return r;
 	}
-	cJSON_ArrayForEach(want, desired) {
+	cJSON_ArrayForEach(want, desired)
+	{
 		const cJSON *have = sx_json_get_path(root, want->string);
 		if (cJSON_IsNull(want)) { /* token: set and non-empty */
 			if (!cJSON_IsString(have) || !*have->valuestring) {
@@ -115,9 +117,11 @@ int sx_openclaw_apply(const char *text, const cJSON *desired, char **out, cJSON 
 	orig = cJSON_CreateObject();
 	if (!orig)
 		return -ENOMEM;
-	cJSON_ArrayForEach(want, desired) {
+	cJSON_ArrayForEach(want, desired)
+	{
 		const cJSON *have = sx_json_get_path(root, want->string);
-		cJSON_AddItemToObject(orig, want->string, have ? cJSON_Duplicate(have, true) : cJSON_CreateNull());
+		cJSON_AddItemToObject(orig, want->string,
+				      have ? cJSON_Duplicate(have, true) : cJSON_CreateNull());
 		r = sx_json_set_path(root, want->string, cJSON_Duplicate(want, true));
 		if (r < 0) {
 			*why = sx_strdupf("%s: a parent of this key is not an object", want->string);
@@ -140,7 +144,8 @@ int sx_openclaw_revert(const char *text, const cJSON *originals, char **out, cha
 	r = sx_json_parse(text, &root, why);
 	if (r < 0)
 		return r;
-	cJSON_ArrayForEach(o, originals) {
+	cJSON_ArrayForEach(o, originals)
+	{
 		if (cJSON_IsNull(o))
 			sx_json_remove_path(root, o->string);
 		else if ((r = sx_json_set_path(root, o->string, cJSON_Duplicate(o, true))) < 0) {

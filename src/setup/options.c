@@ -12,30 +12,43 @@
 #include "options.h"
 
 enum {
-	OPT_POLICY = 256, OPT_SANDBOX_IP, OPT_HOST_IP, OPT_HOME, OPT_USER, OPT_OC_PORT, OPT_DNS,
-	OPT_NO_AUTO_PAIR, OPT_NO_HOST_NET, OPT_NO_GUARDRAIL, OPT_NON_INTERACTIVE, OPT_DISABLE,
-	OPT_NAME, OPT_DRY_RUN, OPT_JSON, OPT_PURGE,
+	OPT_POLICY = 256,
+	OPT_SANDBOX_IP,
+	OPT_HOST_IP,
+	OPT_HOME,
+	OPT_USER,
+	OPT_OC_PORT,
+	OPT_DNS,
+	OPT_NO_AUTO_PAIR,
+	OPT_NO_HOST_NET,
+	OPT_NO_GUARDRAIL,
+	OPT_NON_INTERACTIVE,
+	OPT_DISABLE,
+	OPT_NAME,
+	OPT_DRY_RUN,
+	OPT_JSON,
+	OPT_PURGE,
 };
 
 static const struct option setup_opts[] = {
-	{ "policy", required_argument, NULL, OPT_POLICY },
-	{ "sandbox-ip", required_argument, NULL, OPT_SANDBOX_IP },
-	{ "host-ip", required_argument, NULL, OPT_HOST_IP },
-	{ "sandbox-home", required_argument, NULL, OPT_HOME },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "openclaw-port", required_argument, NULL, OPT_OC_PORT },
-	{ "dns", required_argument, NULL, OPT_DNS },
-	{ "no-auto-pair", no_argument, NULL, OPT_NO_AUTO_PAIR },
-	{ "no-host-networking", no_argument, NULL, OPT_NO_HOST_NET },
-	{ "no-guardrail", no_argument, NULL, OPT_NO_GUARDRAIL },
-	{ "non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE },
-	{ "disable", no_argument, NULL, OPT_DISABLE },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "purge", no_argument, NULL, OPT_PURGE },
-	{ "help", no_argument, NULL, 'h' },
-	{ 0 },
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"sandbox-ip", required_argument, NULL, OPT_SANDBOX_IP},
+    {"host-ip", required_argument, NULL, OPT_HOST_IP},
+    {"sandbox-home", required_argument, NULL, OPT_HOME},
+    {"user", required_argument, NULL, OPT_USER},
+    {"openclaw-port", required_argument, NULL, OPT_OC_PORT},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"no-auto-pair", no_argument, NULL, OPT_NO_AUTO_PAIR},
+    {"no-host-networking", no_argument, NULL, OPT_NO_HOST_NET},
+    {"no-guardrail", no_argument, NULL, OPT_NO_GUARDRAIL},
+    {"non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE},
+    {"disable", no_argument, NULL, OPT_DISABLE},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"purge", no_argument, NULL, OPT_PURGE},
+    {"help", no_argument, NULL, 'h'},
+    {0},
 };
 
 void sx_options_usage(enum sx_command cmd)
@@ -112,8 +125,8 @@ static const struct {
 	const char *word;
 	enum sx_command cmd;
 } commands[] = {
-	{ "setup", SX_CMD_SETUP }, { "status", SX_CMD_STATUS }, { "list", SX_CMD_LIST },
-	{ "up", SX_CMD_UP },	   { "down", SX_CMD_DOWN },
+    {"setup", SX_CMD_SETUP}, {"status", SX_CMD_STATUS}, {"list", SX_CMD_LIST},
+    {"up", SX_CMD_UP},	     {"down", SX_CMD_DOWN},
 };
 
 /* Which options each command accepts, beyond --name/--json/--help. */
@@ -129,7 +142,7 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 	uint32_t a;
 	int c;
 
-	*o = (struct sx_options){ .name = "sandbox0", .command = SX_CMD_SETUP };
+	*o = (struct sx_options){.name = "sandbox0", .command = SX_CMD_SETUP};
 	if (argc > 1 && argv[1][0] != '-') {
 		size_t i;
 		for (i = 0; i < ELEMENTSOF(commands); i++)
@@ -157,7 +170,8 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		case OPT_USER: o->user = optarg; break;
 		case OPT_OC_PORT:
 			if (sx_parse_port(optarg, &o->openclaw_port) < 0)
-				return usage_error("--openclaw-port: '%s' is not a port number 1-65535", optarg);
+				return usage_error("--openclaw-port: '%s' is not a port number 1-65535",
+						   optarg);
 			break;
 		case OPT_DNS: o->dns = optarg; break;
 		case OPT_NO_AUTO_PAIR: o->no_auto_pair = true; break;
@@ -176,8 +190,10 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 	if (o->help)
 		return 0;
 	if (!sx_name_valid(o->name))
-		return usage_error("--name: '%s' is not a valid instance name ([a-z0-9-], 1 to 11 characters, "
-				   "not starting with '-')", o->name);
+		return usage_error(
+		    "--name: '%s' is not a valid instance name ([a-z0-9-], 1 to 11 characters, "
+		    "not starting with '-')",
+		    o->name);
 	if (o->purge && !o->disable)
 		return usage_error("%s", "--purge only goes with --disable");
 	if (o->policy && !streq(o->policy, "default") && !streq(o->policy, "strict") &&
@@ -185,8 +201,10 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		return usage_error("--policy: '%s' is not one of default, strict, permissive", o->policy);
 	if (o->user && (!*o->user || strlen(o->user) > 31 || strpbrk(o->user, ":/\n ") || o->user[0] == '-'))
 		return usage_error("--user: '%s' is not a valid user name", o->user);
-	if (o->home && (o->home[0] != '/' || streq(o->home, "/") || strstr(o->home, "/../") || strchr(o->home, ':')))
-		return usage_error("--sandbox-home: '%s' must be an absolute directory path other than /", o->home);
+	if (o->home &&
+	    (o->home[0] != '/' || streq(o->home, "/") || strstr(o->home, "/../") || strchr(o->home, ':')))
+		return usage_error("--sandbox-home: '%s' must be an absolute directory path other than /",
+				   o->home);
 	if (o->sandbox_ip && sx_ipv4_parse(o->sandbox_ip, &a) < 0)
 		return usage_error("--sandbox-ip: '%s' is not an IPv4 address", o->sandbox_ip);
 	if (o->host_ip && sx_ipv4_parse(o->host_ip, &a) < 0)
@@ -201,7 +219,8 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 			return -ENOMEM;
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
 			if (sx_ipv4_parse(t, &a) < 0)
-				return usage_error("--dns: '%s' is not an IPv4 address (or use host, none)", t);
+				return usage_error("--dns: '%s' is not an IPv4 address (or use host, none)",
+						   t);
 		if (n == 0)
 			return usage_error("--dns: '%s' names no server", o->dns);
 	}

@@ -11,13 +11,13 @@ enum sx_command { SX_CMD_SETUP, SX_CMD_STATUS, SX_CMD_LIST, SX_CMD_UP, SX_CMD_DO
 struct sx_options {
 	enum sx_command command;
 	const char *name;
-	const char *policy;      /* NULL: default */
-	const char *sandbox_ip;  /* NULL: current or allocated */
+	const char *policy; /* NULL: default */
+	const char *sandbox_ip; /* NULL: current or allocated */
 	const char *host_ip;
 	const char *home;
 	const char *user;
-	unsigned openclaw_port;  /* 0: current or 18789 */
-	const char *dns;         /* NULL: from the policy */
+	unsigned openclaw_port; /* 0: current or 18789 */
+	const char *dns; /* NULL: from the policy */
 	bool no_auto_pair, no_host_networking, no_guardrail;
 	bool non_interactive, disable, dry_run, json, purge;
 	bool help;

@@ -70,10 +70,11 @@ static int check_addresses(const struct sx_config *want, const struct sx_config 
 		if (sx_in_block30(used[i], block)) {
 			char a[16];
 			sx_ipv4_format(used[i], a);
-			return log_error_errno(-EADDRINUSE,
-					       "%s/30 is in use (%s is on a host interface or another instance); "
-					       "choose another --host-ip/--sandbox-ip pair",
-					       want->host_ip, a);
+			return log_error_errno(
+			    -EADDRINUSE,
+			    "%s/30 is in use (%s is on a host interface or another instance); "
+			    "choose another --host-ip/--sandbox-ip pair",
+			    want->host_ip, a);
 		}
 	return 0;
 }
@@ -91,14 +92,16 @@ static int check_names(const struct sx_config *want, const struct sx_config *cur
 	idx = sx_link_index(sk, want->host_ifname);
 	sx_nl_close(sk);
 	if (idx > 0)
-		return log_error_errno(-EEXIST, "interface %s already exists but instance %s is not set up "
-						"(an interrupted setup? then run `sentrix sandbox setup --disable "
-						"--name %s`; otherwise choose another --name)",
+		return log_error_errno(-EEXIST,
+				       "interface %s already exists but instance %s is not set up "
+				       "(an interrupted setup? then run `sentrix sandbox setup --disable "
+				       "--name %s`; otherwise choose another --name)",
 				       want->host_ifname, want->name, want->name);
 	if (sx_netns_mounted(want->netns_path))
-		return log_error_errno(-EEXIST, "a network namespace %s exists already (an interrupted "
-						"setup? then run `sentrix sandbox setup --disable --name %s`; "
-						"otherwise choose another --name)",
+		return log_error_errno(-EEXIST,
+				       "a network namespace %s exists already (an interrupted "
+				       "setup? then run `sentrix sandbox setup --disable --name %s`; "
+				       "otherwise choose another --name)",
 				       want->netns_path, want->name);
 	return 0;
 }
@@ -126,33 +129,36 @@ static int check_openclaw(const struct sx_config *want)
 	if (r == -ENOENT)
 		return 0;
 	if (r == -EINVAL)
-		return log_error_errno(r, "%s: %s; OpenClaw reads JSON5 but sentrix only rewrites plain "
-					  "JSON, so nothing was changed: remove the comments/trailing commas "
-					  "and run setup again",
+		return log_error_errno(r,
+				       "%s: %s; OpenClaw reads JSON5 but sentrix only rewrites plain "
+				       "JSON, so nothing was changed: remove the comments/trailing commas "
+				       "and run setup again",
 				       want->openclaw_config, why ? why : "not JSON");
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s", want->openclaw_config);
 	if (!cJSON_IsObject(j))
-		return log_error_errno(-EINVAL, "%s: the top level is not a JSON object", want->openclaw_config);
+		return log_error_errno(-EINVAL, "%s: the top level is not a JSON object",
+				       want->openclaw_config);
 	return 0;
 }
 
 static int check_install(void)
 {
-	static const char *const units[] = { "sentrix-netns@.service", "sentrix-gateway@.service",
-					     "sentrix-sandbox@.service", "sentrix@.target" };
-	static const char *const templates[] = { "run-sandbox.sh", "pair.sh", "bashrc",
-						 "sandbox-dropin.conf" };
+	static const char *const units[] = {"sentrix-netns@.service", "sentrix-gateway@.service",
+					    "sentrix-sandbox@.service", "sentrix@.target"};
+	static const char *const templates[] = {"run-sandbox.sh", "pair.sh", "bashrc", "sandbox-dropin.conf"};
 
 	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
 		_cleanup_free_ char *p = sx_strdupf("%s/%s", sx_unitdir(), units[i]);
 		if (p && !sx_path_exists(p))
-			return log_error_errno(-ENOENT, "unit %s is missing; install sentrix first (make install)", p);
+			return log_error_errno(-ENOENT,
+					       "unit %s is missing; install sentrix first (make install)", p);
 	}
 	for (size_t i = 0; i < ELEMENTSOF(templates); i++) {
 		_cleanup_free_ char *p = sx_strdupf("%s/templates/%s", sx_datadir(), templates[i]);
 		if (p && !sx_path_exists(p))
-			return log_error_errno(-ENOENT, "template %s is missing; install sentrix first (make install)", p);
+			return log_error_errno(
+			    -ENOENT, "template %s is missing; install sentrix first (make install)", p);
 	}
 	return 0;
 }
@@ -164,13 +170,15 @@ int sx_preflight(const struct sx_config *want, const struct sx_config *current)
 	if (current) {
 		const char *what;
 		if (!sx_config_same_identity(current, want, &what))
-			return log_error_errno(-EINVAL, "instance %s is set up with another %s; run "
-							"`sentrix sandbox setup --disable --name %s` first to change it",
-					       want->name, what, want->name);
+			return log_error_errno(
+			    -EINVAL,
+			    "instance %s is set up with another %s; run "
+			    "`sentrix sandbox setup --disable --name %s` first to change it",
+			    want->name, what, want->name);
 	}
-	if ((r = check_kernel()) < 0 || (r = check_install()) < 0 || (r = check_addresses(want, current)) < 0 ||
-	    (r = check_names(want, current)) < 0 || (r = check_user(want)) < 0 ||
-	    (r = check_openclaw(want)) < 0)
+	if ((r = check_kernel()) < 0 || (r = check_install()) < 0 ||
+	    (r = check_addresses(want, current)) < 0 || (r = check_names(want, current)) < 0 ||
+	    (r = check_user(want)) < 0 || (r = check_openclaw(want)) < 0)
 		return r;
 	if (want->openclaw_port == want->llm_port || want->openclaw_port == want->egress_port)
 		log_info("note: --openclaw-port %u equals a gateway port; they live on different addresses",

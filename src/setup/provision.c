@@ -94,7 +94,8 @@ static int step_instance_dir(struct steps *s)
 	if ((r = sx_act_host_dir(s->x, SX_ETC_DIR, 0755, true)) < 0 ||
 	    (r = sx_act_mkdir(s->x, c->etc_dir, 0755, 0, 0, false, true)) < 0 ||
 	    (r = sx_act_write_file(s->x, c->config_path, text, strlen(text), 0644, 0, 0, false)) < 0 ||
-	    (r = sx_act_mkdir(s->x, c->policy_dir, 0755, 0, 0, true, false)) < 0 || (r = copy_policy(s)) < 0 ||
+	    (r = sx_act_mkdir(s->x, c->policy_dir, 0755, 0, 0, true, false)) < 0 ||
+	    (r = copy_policy(s)) < 0 ||
 	    (r = sx_act_ensure_file(s->x, c->secrets_path, 0600, s->gateway_uid, s->gateway_gid, true)) < 0 ||
 	    (r = sx_act_host_dir(s->x, SX_LOG_DIR, 0755, true)) < 0 ||
 	    (r = sx_act_mkdir(s->x, c->log_dir, 0750, s->gateway_uid, s->gateway_gid, true, true)) < 0)
@@ -117,7 +118,8 @@ static int step_resolv(struct steps *s)
 	s->step = "resolv.conf";
 	if (!dir)
 		return -ENOMEM;
-	if ((r = sx_render_resolv(c, &text)) < 0 || (r = sx_act_host_dir(s->x, SX_NETNS_ETC_DIR, 0755, false)) < 0 ||
+	if ((r = sx_render_resolv(c, &text)) < 0 ||
+	    (r = sx_act_host_dir(s->x, SX_NETNS_ETC_DIR, 0755, false)) < 0 ||
 	    (r = sx_act_mkdir(s->x, dir, 0755, 0, 0, false, false)) < 0)
 		return r;
 	return sx_act_write_file(s->x, c->resolv_conf, text, strlen(text), 0644, 0, 0, false);
@@ -161,8 +163,8 @@ static int step_launchers(struct steps *s)
 
 static int run_steps(struct steps *s)
 {
-	int (*const steps[])(struct steps *) = { step_users,	step_instance_dir, step_network, step_resolv,
-						 step_openclaw, step_units,	   step_launchers };
+	int (*const steps[])(struct steps *) = {step_users,    step_instance_dir, step_network,	 step_resolv,
+						step_openclaw, step_units,	  step_launchers};
 
 	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
 		int r = steps[i](s);
@@ -180,7 +182,8 @@ static int confirm(const struct sx_options *o, const char *what)
 		return 0;
 	if (!isatty(STDIN_FILENO)) {
 		log_error("%s changes this host and asks for confirmation first, but there is no terminal to "
-			  "ask on: pass --non-interactive", what);
+			  "ask on: pass --non-interactive",
+			  what);
 		return -EINVAL;
 	}
 	fprintf(stderr, "Proceed? [y/N] ");
@@ -205,7 +208,7 @@ static int open_journal(const struct sx_config *c, bool create, struct sx_journa
 /* Removes the journal and its directory once nothing is left in it. */
 static void drop_journal(struct sx_journal *j, const struct sx_config *c)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
 
 	if (j && sx_journal_count(j) != 0) {
 		sx_journal_close(j);
@@ -243,8 +246,8 @@ int sx_setup_main(const struct sx_options *o)
 	_cleanup_policy_ struct sx_policy *policy = NULL;
 	_cleanup_free_ char *why = NULL;
 	_cleanup_close_ int lock = -EBADF;
-	struct sx_ctx x = { .out = o->json ? stderr : stdout };
-	struct steps s = { .x = &x };
+	struct sx_ctx x = {.out = o->json ? stderr : stdout};
+	struct steps s = {.x = &x};
 	int64_t dummy = 0;
 	int r;
 
@@ -256,8 +259,8 @@ int sx_setup_main(const struct sx_options *o)
 	}
 	r = sx_config_load(o->name, &current, &why);
 	if (r < 0 && r != -ENOENT) {
-		log_error_errno(r, "instance %s has an unreadable config.json (%s); run --disable first", o->name,
-				why ? why : "");
+		log_error_errno(r, "instance %s has an unreadable config.json (%s); run --disable first",
+				o->name, why ? why : "");
 		return 1;
 	}
 	if (sx_desired_build(o, current, &want, &policy) < 0 || sx_preflight(want, current) < 0)
@@ -270,7 +273,7 @@ int sx_setup_main(const struct sx_options *o)
 		plan.dry_run = true;
 		fprintf(plan.out, "Plan for sentrix instance %s (policy %s, host %s, sandbox %s, user %s):\n",
 			want->name, want->policy, want->host_ip, want->sandbox_ip, want->user);
-		r = run_steps(&(struct steps){ .x = &plan });
+		r = run_steps(&(struct steps){.x = &plan});
 		if (r < 0)
 			return 1;
 		if (plan.changes == 0)
@@ -281,7 +284,8 @@ int sx_setup_main(const struct sx_options *o)
 			return 0;
 		}
 		if (plan.changes == 0) {
-			fprintf(x.out, "sentrix: instance %s is already set up; nothing changed\n", want->name);
+			fprintf(x.out, "sentrix: instance %s is already set up; nothing changed\n",
+				want->name);
 			return 0;
 		}
 		r = confirm(o, "setup");
@@ -305,8 +309,9 @@ int sx_setup_main(const struct sx_options *o)
 		log_error("setup of %s failed at step \"%s\"; rolling back", want->name, s.step);
 		x.purge = true;
 		if (current)
-			log_error("the instance existed before this run; its previous pieces stay as they are. "
-				  "Fix the cause and run setup again, or --disable");
+			log_error(
+			    "the instance existed before this run; its previous pieces stay as they are. "
+			    "Fix the cause and run setup again, or --disable");
 		else if (sx_undo_all(&x) == 0)
 			log_error("rolled back: the host is as it was before this setup");
 		drop_journal(x.journal, want);
@@ -320,8 +325,9 @@ int sx_setup_main(const struct sx_options *o)
 	if (x.changes == 0)
 		fprintf(x.out, "sentrix: instance %s is already set up; nothing changed\n", want->name);
 	else
-		fprintf(x.out, "sentrix: instance %s is set up: policy %s, sandbox %s on %s, host side %s on %s.\n"
-			       "Check it with: sentrix sandbox status --name %s\n",
+		fprintf(x.out,
+			"sentrix: instance %s is set up: policy %s, sandbox %s on %s, host side %s on %s.\n"
+			"Check it with: sentrix sandbox status --name %s\n",
 			want->name, want->policy, want->sandbox_ip, want->sandbox_ifname, want->host_ip,
 			want->host_ifname, want->name);
 	return 0;
@@ -332,7 +338,7 @@ int sx_disable_main(const struct sx_options *o)
 	_cleanup_config_ struct sx_config *c = NULL;
 	_cleanup_free_ char *why = NULL;
 	_cleanup_close_ int lock = -EBADF;
-	struct sx_ctx x = { .out = o->json ? stderr : stdout, .purge = o->purge, .dry_run = o->dry_run };
+	struct sx_ctx x = {.out = o->json ? stderr : stdout, .purge = o->purge, .dry_run = o->dry_run};
 	int r;
 
 	lock = sx_lock_take();
@@ -348,8 +354,9 @@ int sx_disable_main(const struct sx_options *o)
 	r = open_journal(c, false, &x.journal);
 	if (r == -ENOENT) {
 		if (sx_path_exists(c->config_path)) {
-			log_error("instance %s has a config.json but no rollback journal (%s); remove it by hand",
-				  o->name, c->journal_path);
+			log_error(
+			    "instance %s has a config.json but no rollback journal (%s); remove it by hand",
+			    o->name, c->journal_path);
 			return 1;
 		}
 		(void)rmdir(c->state_dir); /* an empty one from a run killed at once */
@@ -382,7 +389,6 @@ int sx_disable_main(const struct sx_options *o)
 		printf("{\"name\":\"%s\",\"ok\":%s,\"changed\":true}\n", o->name, r < 0 ? "false" : "true");
 	if (r < 0)
 		return 1;
-	fprintf(x.out, "sentrix: instance %s is rolled back%s\n", o->name,
-		o->purge ? " and purged" : "");
+	fprintf(x.out, "sentrix: instance %s is rolled back%s\n", o->name, o->purge ? " and purged" : "");
 	return 0;
 }

@@ -22,10 +22,17 @@ int sx_render_template(const char *name, const struct sx_config *c, char **ret)
 	snprintf(llm, sizeof(llm), "%u", c->llm_port);
 	snprintf(eg, sizeof(eg), "%u", c->egress_port);
 	const char *vars[][2] = {
-		{ "NAME", c->name },	       { "HOST_IP", c->host_ip },   { "SANDBOX_IP", c->sandbox_ip },
-		{ "USER", c->user },	       { "HOME", c->home },	    { "OPENCLAW_PORT", oc },
-		{ "LLM_PORT", llm },	       { "EGRESS_PORT", eg },	    { "OPENCLAW_CONFIG", c->openclaw_config },
-		{ "NETNS_PATH", c->netns_path }, { "PREFIX", SX_PREFIX },
+	    {"NAME", c->name},
+	    {"HOST_IP", c->host_ip},
+	    {"SANDBOX_IP", c->sandbox_ip},
+	    {"USER", c->user},
+	    {"HOME", c->home},
+	    {"OPENCLAW_PORT", oc},
+	    {"LLM_PORT", llm},
+	    {"EGRESS_PORT", eg},
+	    {"OPENCLAW_CONFIG", c->openclaw_config},
+	    {"NETNS_PATH", c->netns_path},
+	    {"PREFIX", SX_PREFIX},
 	};
 
 	path = sx_strdupf("%s/templates/%s", sx_datadir(), name);
@@ -46,7 +53,8 @@ int sx_render_template(const char *name, const struct sx_config *c, char **ret)
 			continue;
 		}
 		for (size_t i = 0; i < ELEMENTSOF(vars); i++)
-			if (strlen(vars[i][0]) == (size_t)(end - p - 1) && !strncmp(p + 1, vars[i][0], (size_t)(end - p - 1))) {
+			if (strlen(vars[i][0]) == (size_t)(end - p - 1) &&
+			    !strncmp(p + 1, vars[i][0], (size_t)(end - p - 1))) {
 				fputs(vars[i][1], f);
 				done = true;
 			}
@@ -80,7 +88,8 @@ int sx_render_resolv(const struct sx_config *c, char **ret)
 	fprintf(f, "# sentrix instance %s: DNS mode %s (%s)\n", c->name, sx_dns_mode_name(c->dns_mode),
 		c->dns_requested);
 	if (c->dns_mode == SX_DNS_NONE)
-		fprintf(f, "# no resolver: this sandbox reaches the world only through the sentrix gateway\n");
+		fprintf(f,
+			"# no resolver: this sandbox reaches the world only through the sentrix gateway\n");
 	for (size_t i = 0; c->dns_servers && c->dns_servers[i]; i++)
 		fprintf(f, "nameserver %s\n", c->dns_servers[i]);
 	fprintf(f, "options timeout:2 attempts:2\n");

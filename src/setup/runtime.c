@@ -89,7 +89,7 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 {
 	_cleanup_nl_ struct nl_sock *host = NULL, *ns = NULL;
 	_cleanup_close_ int nsfd = -EBADF;
-	struct sx_ruleset host_rs = { 0 }, ns_rs = { 0 };
+	struct sx_ruleset host_rs = {0}, ns_rs = {0};
 	_cleanup_free_ char *v6key = NULL;
 	uint32_t host_ip, sandbox_ip;
 	int r;
@@ -200,7 +200,7 @@ int sx_runtime_inspect(const struct sx_config *c, const struct sx_policy *p, str
 	uint32_t host_ip = 0, sandbox_ip = 0;
 	int r;
 
-	*st = (struct sx_runtime_state){ 0 };
+	*st = (struct sx_runtime_state){0};
 	(void)sx_ipv4_parse(c->host_ip, &host_ip);
 	(void)sx_ipv4_parse(c->sandbox_ip, &sandbox_ip);
 	if ((r = sx_nft_render_host(c, p, &st->want_host)) < 0 ||
@@ -249,8 +249,8 @@ static bool table_matches(const struct sx_nft_state *have, const struct sx_rules
 bool sx_runtime_ok(const struct sx_config *c, const struct sx_runtime_state *st)
 {
 	return st->netns && st->host_link && st->host_link_up && st->host_addr && st->sandbox_link &&
-	       st->sandbox_link_up && st->sandbox_addr && st->lo_up && st->default_route && st->ipv6_off &&
-	       table_matches(&st->nft_sandbox, &st->want_sandbox) &&
-	       (c->host_networking ? table_matches(&st->nft_host, &st->want_host) : !st->nft_host.present) &&
-	       (!st->forward_needed || streq(st->forward_value, "1"));
+	    st->sandbox_link_up && st->sandbox_addr && st->lo_up && st->default_route && st->ipv6_off &&
+	    table_matches(&st->nft_sandbox, &st->want_sandbox) &&
+	    (c->host_networking ? table_matches(&st->nft_host, &st->want_host) : !st->nft_host.present) &&
+	    (!st->forward_needed || streq(st->forward_value, "1"));
 }

@@ -23,7 +23,7 @@
 #include "users.h"
 
 enum state { OK, MISSING, DRIFTED, SKIPPED };
-static const char *const state_names[] = { "ok", "missing", "drifted", "skipped" };
+static const char *const state_names[] = {"ok", "missing", "drifted", "skipped"};
 
 struct report {
 	cJSON *checks;
@@ -32,7 +32,7 @@ struct report {
 };
 
 static void check(struct report *rep, const char *id, enum state s, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void check(struct report *rep, const char *id, enum state s, const char *fmt, ...)
 {
 	_cleanup_free_ char *detail = NULL;
@@ -71,7 +71,8 @@ static void check_users(struct report *rep, const struct sx_config *c)
 	if (stat(c->home, &st) < 0 || !S_ISDIR(st.st_mode))
 		check(rep, "home", MISSING, "%s does not exist", c->home);
 	else if (st.st_uid != u.uid)
-		check(rep, "home", DRIFTED, "%s is owned by uid %u, not %s", c->home, (unsigned)st.st_uid, c->user);
+		check(rep, "home", DRIFTED, "%s is owned by uid %u, not %s", c->home, (unsigned)st.st_uid,
+		      c->user);
 	else
 		check(rep, "home", OK, "%s", c->home);
 }
@@ -85,14 +86,16 @@ static void check_files(struct report *rep, const struct sx_config *c, struct sx
 	if (sx_policy_load(c->policy_dir, policy, &why) < 0)
 		check(rep, "policy", MISSING, "%s", why ? why : "unreadable");
 	else if (stat(c->policy_dir, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
-		check(rep, "policy", DRIFTED, "%s must be root-owned and not writable by others", c->policy_dir);
+		check(rep, "policy", DRIFTED, "%s must be root-owned and not writable by others",
+		      c->policy_dir);
 	else
 		check(rep, "policy", OK, "%s (%s)", c->policy_dir, c->policy);
 
 	if (stat(c->secrets_path, &st) < 0)
 		check(rep, "secrets", MISSING, "%s does not exist", c->secrets_path);
 	else if ((st.st_mode & 077) || sx_user_lookup(c->gateway_user, &g) < 0 || st.st_uid != g.uid)
-		check(rep, "secrets", DRIFTED, "%s must be mode 0600 and owned by %s", c->secrets_path, c->gateway_user);
+		check(rep, "secrets", DRIFTED, "%s must be mode 0600 and owned by %s", c->secrets_path,
+		      c->gateway_user);
 	else
 		check(rep, "secrets", OK, "%s", c->secrets_path);
 
@@ -117,38 +120,49 @@ static void check_net(struct report *rep, const struct sx_config *c, const struc
 		return;
 	}
 	check(rep, "netns", st.netns ? OK : MISSING, "%s", c->netns_path);
-	check(rep, "host_interface", !st.host_link ? MISSING : st.host_link_up ? OK : DRIFTED, "%s%s",
-	      c->host_ifname, st.host_link && !st.host_link_up ? " is down" : "");
+	check(rep, "host_interface",
+	      !st.host_link	    ? MISSING
+		  : st.host_link_up ? OK
+				    : DRIFTED,
+	      "%s%s", c->host_ifname, st.host_link && !st.host_link_up ? " is down" : "");
 	check(rep, "host_address", st.host_addr ? OK : MISSING, "%s/%u on %s", c->host_ip, c->prefix_len,
 	      c->host_ifname);
-	check(rep, "sandbox_interface", !st.sandbox_link ? MISSING : st.sandbox_link_up ? OK : DRIFTED,
+	check(rep, "sandbox_interface",
+	      !st.sandbox_link	       ? MISSING
+		  : st.sandbox_link_up ? OK
+				       : DRIFTED,
 	      "%s in %s", c->sandbox_ifname, c->netns);
 	check(rep, "sandbox_address", st.sandbox_addr ? OK : MISSING, "%s/%u on %s", c->sandbox_ip,
 	      c->prefix_len, c->sandbox_ifname);
 	check(rep, "loopback", st.lo_up ? OK : MISSING, "lo up in %s", c->netns);
-	check(rep, "default_route", st.default_route ? OK : MISSING, "default via %s in %s", c->host_ip, c->netns);
+	check(rep, "default_route", st.default_route ? OK : MISSING, "default via %s in %s", c->host_ip,
+	      c->netns);
 	check(rep, "ipv6_disabled", st.ipv6_off ? OK : DRIFTED, "IPv6 off in %s", c->netns);
 	if (!st.nft_sandbox.present)
 		check(rep, "nft_sandbox", MISSING, "table inet %s in %s", c->nft_sandbox_table, c->netns);
-	else if (!streq(st.nft_sandbox.tag, st.want_sandbox.tag) || st.nft_sandbox.rules != st.want_sandbox.rules)
-		check(rep, "nft_sandbox", DRIFTED, "table inet %s differs from policy %s", c->nft_sandbox_table, c->policy);
+	else if (!streq(st.nft_sandbox.tag, st.want_sandbox.tag) ||
+		 st.nft_sandbox.rules != st.want_sandbox.rules)
+		check(rep, "nft_sandbox", DRIFTED, "table inet %s differs from policy %s",
+		      c->nft_sandbox_table, c->policy);
 	else
-		check(rep, "nft_sandbox", OK, "table inet %s in %s, %llu packet(s) dropped", c->nft_sandbox_table,
-		      c->netns, (unsigned long long)st.nft_sandbox.dropped_packets);
+		check(rep, "nft_sandbox", OK, "table inet %s in %s, %llu packet(s) dropped",
+		      c->nft_sandbox_table, c->netns, (unsigned long long)st.nft_sandbox.dropped_packets);
 	if (!c->host_networking)
-		check(rep, "nft_host", SKIPPED, "--no-host-networking: no host table (only the netns table guards)");
+		check(rep, "nft_host", SKIPPED,
+		      "--no-host-networking: no host table (only the netns table guards)");
 	else if (!st.nft_host.present)
 		check(rep, "nft_host", MISSING, "table inet %s", c->nft_host_table);
 	else if (!streq(st.nft_host.tag, st.want_host.tag) || st.nft_host.rules != st.want_host.rules)
-		check(rep, "nft_host", DRIFTED, "table inet %s differs from policy %s", c->nft_host_table, c->policy);
+		check(rep, "nft_host", DRIFTED, "table inet %s differs from policy %s", c->nft_host_table,
+		      c->policy);
 	else
 		check(rep, "nft_host", OK, "table inet %s, %llu packet(s) dropped", c->nft_host_table,
 		      (unsigned long long)st.nft_host.dropped_packets);
 	if (!st.forward_needed)
 		check(rep, "ip_forward", OK, "not needed by policy %s (now %s)", c->policy, st.forward_value);
 	else
-		check(rep, "ip_forward", streq(st.forward_value, "1") ? OK : DRIFTED, "net.ipv4.ip_forward=%s",
-		      st.forward_value);
+		check(rep, "ip_forward", streq(st.forward_value, "1") ? OK : DRIFTED,
+		      "net.ipv4.ip_forward=%s", st.forward_value);
 	sx_runtime_state_clear(&st);
 }
 
@@ -172,12 +186,14 @@ static void check_openclaw(struct report *rep, const struct sx_config *c, const 
 
 static void check_units(struct report *rep, const struct sx_config *c)
 {
-	static const char *const units[] = { "sentrix-netns@.service", "sentrix-gateway@.service",
-					     "sentrix-sandbox@.service", "sentrix@.target" };
+	static const char *const units[] = {"sentrix-netns@.service", "sentrix-gateway@.service",
+					    "sentrix-sandbox@.service", "sentrix@.target"};
 	_cleanup_free_ char *wants = sx_strdupf(SX_WANTS_DIR "/sentrix@%s.target", c->name);
-	_cleanup_free_ char *dropin = sx_strdupf(SX_SYSTEMD_ETC "/sentrix-sandbox@%s.service.d/50-sentrix-instance.conf", c->name);
+	_cleanup_free_ char *dropin =
+	    sx_strdupf(SX_SYSTEMD_ETC "/sentrix-sandbox@%s.service.d/50-sentrix-instance.conf", c->name);
 	_cleanup_free_ char *target = sx_strdupf("sentrix@%s.target", c->name), *state = NULL;
-	_cleanup_free_ char *run = sx_strdupf("%s/run-sandbox.sh", c->home), *pair = sx_strdupf("%s/pair.sh", c->home);
+	_cleanup_free_ char *run = sx_strdupf("%s/run-sandbox.sh", c->home),
+			    *pair = sx_strdupf("%s/pair.sh", c->home);
 	bool all = true;
 
 	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
@@ -185,10 +201,12 @@ static void check_units(struct report *rep, const struct sx_config *c)
 		all = all && p && sx_path_exists(p);
 	}
 	check(rep, "unit_files", all ? OK : MISSING, "template units in %s", sx_unitdir());
-	check(rep, "unit_dropin", dropin && sx_path_exists(dropin) ? OK : MISSING, "%s", dropin ? dropin : "");
+	check(rep, "unit_dropin", dropin && sx_path_exists(dropin) ? OK : MISSING, "%s",
+	      dropin ? dropin : "");
 	check(rep, "unit_enabled", wants && sx_path_exists(wants) ? OK : MISSING, "%s", wants ? wants : "");
 	if (!sx_systemd_running())
-		check(rep, "unit_active", SKIPPED, "systemd is not running here: %s starts at next boot", target);
+		check(rep, "unit_active", SKIPPED, "systemd is not running here: %s starts at next boot",
+		      target);
 	else {
 		state = sx_unit_active_state(target);
 		check(rep, "unit_active", streq(state, "active") ? OK : MISSING, "%s is %s", target,
@@ -204,7 +222,7 @@ int sx_status_main(const struct sx_options *o)
 	_cleanup_policy_ struct sx_policy *p = NULL;
 	_cleanup_cjson_ cJSON *out = NULL;
 	_cleanup_free_ char *why = NULL, *text = NULL;
-	struct report rep = { .json = o->json };
+	struct report rep = {.json = o->json};
 	cJSON *net;
 	int r;
 
@@ -212,7 +230,8 @@ int sx_status_main(const struct sx_options *o)
 	if (r < 0) {
 		if (r == -ENOENT)
 			log_error("there is no instance %s here (no " SX_ETC_DIR "/%s/config.json); "
-				  "set it up with `sentrix sandbox setup --name %s`", o->name, o->name, o->name);
+				  "set it up with `sentrix sandbox setup --name %s`",
+				  o->name, o->name, o->name);
 		else
 			log_error("instance %s: %s", o->name, why ? why : strerror(-r));
 		if (o->json)
@@ -233,8 +252,10 @@ int sx_status_main(const struct sx_options *o)
 	check_units(&rep, c);
 
 	if (!o->json) {
-		printf("%s\n", rep.failed ? "NOT OK: something is missing or drifted; `sentrix sandbox setup` with "
-					    "the same flags repairs it" : "ok");
+		printf("%s\n",
+		       rep.failed ? "NOT OK: something is missing or drifted; `sentrix sandbox setup` with "
+				    "the same flags repairs it"
+				  : "ok");
 		return rep.failed ? 1 : 0;
 	}
 	cJSON_AddStringToObject(out, "name", c->name);
@@ -285,7 +306,8 @@ int sx_list_main(const struct sx_options *o)
 		}
 		state = sx_path_exists(c->netns_path) ? "up" : "down";
 		if (!o->json) {
-			printf("%-12s %-11s %-15s %-15s %s\n", c->name, c->policy, c->host_ip, c->sandbox_ip, state);
+			printf("%-12s %-11s %-15s %-15s %s\n", c->name, c->policy, c->host_ip, c->sandbox_ip,
+			       state);
 			continue;
 		}
 		o2 = cJSON_CreateObject();

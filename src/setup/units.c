@@ -62,9 +62,10 @@ static int call_files(sd_bus *bus, const char *method, const char *unit, bool en
 
 	r = sd_bus_message_new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, method);
 	if (r >= 0)
-		r = sd_bus_message_append_strv(m, (char *[]){ (char *)unit, NULL });
+		r = sd_bus_message_append_strv(m, (char *[]){(char *)unit, NULL});
 	if (r >= 0)
-		r = enable ? sd_bus_message_append(m, "bb", false, true) : sd_bus_message_append(m, "b", false);
+		r = enable ? sd_bus_message_append(m, "bb", false, true)
+			   : sd_bus_message_append(m, "b", false);
 	if (r >= 0)
 		r = sd_bus_call(bus, m, 60 * 1000000ULL, &err, &reply);
 	sd_bus_message_unref(m);
@@ -83,7 +84,8 @@ static int bus_enable_start(const char *target)
 	r = sd_bus_open_system(&bus);
 	if (r < 0)
 		return log_error_errno(r, "cannot connect to systemd");
-	if ((r = call(bus, "Reload", NULL, NULL)) < 0 || (r = call_files(bus, "EnableUnitFiles", target, true)) < 0 ||
+	if ((r = call(bus, "Reload", NULL, NULL)) < 0 ||
+	    (r = call_files(bus, "EnableUnitFiles", target, true)) < 0 ||
 	    (r = call(bus, "Reload", NULL, NULL)) < 0)
 		return r;
 	r = call(bus, "StartUnit", &reply, "ss", target, "replace");
@@ -120,8 +122,8 @@ char *sx_unit_active_state(const char *unit)
 		return NULL;
 	if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
 		return NULL;
-	if (sd_bus_get_property_string(bus, MANAGER_DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState",
-				       NULL, &state) < 0)
+	if (sd_bus_get_property_string(bus, MANAGER_DEST, path, "org.freedesktop.systemd1.Unit",
+				       "ActiveState", NULL, &state) < 0)
 		return NULL;
 	return state;
 }
@@ -129,8 +131,8 @@ char *sx_unit_active_state(const char *unit)
 int sx_act_units(struct sx_ctx *x)
 {
 	const struct sx_config *c = x->config;
-	_cleanup_free_ char *dropin_dir = NULL, *dropin = NULL, *text = NULL, *target = NULL,
-			    *wants = NULL, *template = NULL;
+	_cleanup_free_ char *dropin_dir = NULL, *dropin = NULL, *text = NULL, *target = NULL, *wants = NULL,
+			    *template = NULL;
 	cJSON *undo;
 	int r;
 
@@ -157,8 +159,9 @@ int sx_act_units(struct sx_ctx *x)
 		if (r == 0)
 			r = sx_act_symlink(x, wants, template);
 		if (r == 0 && x->out && !x->dry_run && x->changes > before)
-			fprintf(x->out, "  note: systemd is not running here; %s is enabled and starts at the next "
-					"boot, or bring the network up now with `sentrix sandbox up --name %s`\n",
+			fprintf(x->out,
+				"  note: systemd is not running here; %s is enabled and starts at the next "
+				"boot, or bring the network up now with `sentrix sandbox up --name %s`\n",
 				target, c->name);
 		return r;
 	}

@@ -42,7 +42,8 @@ int sx_user_lookup(const char *name, struct sx_user *ret)
 /* Field 3 (uid or gid) of a line in passwd or group format. */
 static bool id_used_in(const char *text, unsigned id)
 {
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		const char *p = line;
 		for (int field = 0; field < 2 && p; field++) {
 			p = strchr(p, ':');
@@ -58,7 +59,8 @@ static bool id_used_in(const char *text, unsigned id)
 static bool name_in(const char *text, const char *name)
 {
 	size_t n = strlen(name);
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 		if (strncmp(line, name, n) == 0 && line[n] == ':')
 			return true;
 	return false;
@@ -121,16 +123,17 @@ static int pick_id(const char *passwd, const char *group, bool system, unsigned 
 	return -ENOSPC;
 }
 
-int sx_user_create(const char *name, bool system, const char *home, const char *shell,
-		   const char *gecos, struct sx_user *ret)
+int sx_user_create(const char *name, bool system, const char *home, const char *shell, const char *gecos,
+		   struct sx_user *ret)
 {
-	_cleanup_free_ char *passwd = NULL, *group = NULL, *pw_line = NULL, *gr_line = NULL,
-			    *sp_line = NULL, *sg_line = NULL;
+	_cleanup_free_ char *passwd = NULL, *group = NULL, *pw_line = NULL, *gr_line = NULL, *sp_line = NULL,
+			    *sg_line = NULL;
 	unsigned id;
 	int r;
 
 	if (lckpwdf() < 0)
-		return log_error_errno(-errno, "cannot lock the account files (lckpwdf); is useradd running?");
+		return log_error_errno(-errno,
+				       "cannot lock the account files (lckpwdf); is useradd running?");
 	r = sx_read_file("/etc/passwd", &passwd, NULL);
 	if (r == 0)
 		r = sx_read_file("/etc/group", &group, NULL);
@@ -143,8 +146,10 @@ int sx_user_create(const char *name, bool system, const char *home, const char *
 		goto out;
 	}
 	if (name_in(group, name)) {
-		r = log_error_errno(-EEXIST, "a group named %s exists but no user of that name; "
-					     "remove the group or choose another --user", name);
+		r = log_error_errno(-EEXIST,
+				    "a group named %s exists but no user of that name; "
+				    "remove the group or choose another --user",
+				    name);
 		goto out;
 	}
 	r = pick_id(passwd, group, system, &id);
