@@ -158,6 +158,13 @@ int sx_openclaw_undo(const struct sx_journal_entry *e)
 	if (r == 0)
 		sx_fingerprint(text, strlen(text), fp);
 
+	/* Killed between recording and writing: the original is still there. */
+	if (r == 0 && existed && e->prior && strlen(text) == e->prior_len &&
+	    memcmp(text, e->prior, e->prior_len) == 0) {
+		if (cJSON_IsTrue(cJSON_GetObjectItem(u, "bak_created")) && unlink(bak) < 0 && errno != ENOENT)
+			return log_error_errno(-errno, "cannot remove %s", bak);
+		return 0;
+	}
 	if (r == -ENOENT || streq(fp, sx_json_str(u, "written"))) {
 		/* As sentrix left it (or gone): put the original back exactly. */
 		if (existed && e->prior) {

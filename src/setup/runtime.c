@@ -102,6 +102,7 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 	r = ensure_netns(c, changes);
 	if (r < 0)
 		return r;
+	sx_checkpoint();
 	nsfd = sx_netns_open(c->netns_path);
 	if (nsfd < 0)
 		return log_error_errno(nsfd, "cannot open %s", c->netns_path);
@@ -127,6 +128,7 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 			return log_error_errno(r, "cannot create veth pair %s/%s", c->host_ifname,
 					       c->sandbox_ifname);
 		(*changes)++;
+		sx_checkpoint();
 	}
 	v6key = sx_strdupf("net.ipv6.conf.%s.disable_ipv6", c->host_ifname);
 	if (!v6key)
@@ -148,6 +150,7 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 		sx_ruleset_clear(&host_rs);
 		if (r < 0)
 			return r;
+		sx_checkpoint();
 	} else
 		(void)sx_nft_delete(-1, c->nft_host_table);
 

@@ -1,0 +1,81 @@
+#!/bin/bash
+# Crash safety: setup is SIGKILLed at every checkpoint in turn (one before
+# and one after each journalled change; SENTRIX_TEST_KILL_AT=N), then
+# --disable --purge must return the host to exactly its prior state (plain
+# --disable would keep the gateway user and the logs directory, as
+# documented).  Then the same for --disable itself: killed at every
+# checkpoint, a second --disable finishes the job.
+source "$(dirname "$0")/../lib.sh"
+
+NAME=sxt7
+OC=/home/sandbox-$NAME/.openclaw/openclaw.json
+trap 'cleanup_instance $NAME; userdel -r sandbox-$NAME >/dev/null 2>&1' EXIT
+cleanup_instance $NAME
+
+# A pre-existing user with an openclaw.json of its own makes the rollback
+# of a patched file part of every round.
+useradd -m -s /bin/bash sandbox-$NAME
+mkdir -p "$(dirname $OC)"
+printf '{\n  "agents": {"defaults": {"model": "mock/m1"}},\n  "gateway": {"port": 1234}\n}\n' >$OC
+chown -R sandbox-$NAME: "$(dirname $OC)"
+chmod 640 $OC
+
+before=$(snapshot $OC)
+args=(--name $NAME --policy default --dns 198.51.100.53)
+kills=0 bad=0
+for k in $(seq 1 200); do
+	{ SENTRIX_TEST_KILL_AT=$k "$SETUP" setup --non-interactive "${args[@]}" >/dev/null 2>&1; rc=$?; } 2>/dev/null
+	if [ $rc = 0 ]; then
+		break
+	fi
+	if [ $rc != 137 ]; then
+		not_ok "setup killed at checkpoint $k exited $rc instead of being killed"
+		bad=1
+	fi
+	kills=$((kills + 1))
+	if ! "$SETUP" setup --disable --purge --non-interactive --name $NAME >/tmp/sxt-crash.log 2>&1; then
+		not_ok "--disable after a kill at checkpoint $k failed"
+		sed 's/^/    | /' /tmp/sxt-crash.log
+		bad=1
+	fi
+	now=$(snapshot $OC)
+	if [ "$now" != "$before" ]; then
+		not_ok "host differs after kill at checkpoint $k + --disable"
+		diff <(echo "$before") <(echo "$now") | head -20 | sed 's/^/    | /'
+		bad=1
+		break
+	fi
+done
+if [ $kills -lt 20 ]; then
+	not_ok "only $kills kill points were reached (checkpoints missing?)"
+elif [ $bad = 0 ]; then
+	ok "setup killed at each of $kills checkpoints, then --disable: host identical every time"
+fi
+check_eq "status green after the uninterrupted run" 0 "$("$SETUP" status --name $NAME >/dev/null 2>&1; echo $?)"
+
+# Now kill --disable itself at every checkpoint; a second run completes it.
+up=$(snapshot $OC)
+dkills=0 bad=0
+for k in $(seq 1 200); do
+	{ SENTRIX_TEST_KILL_AT=$k "$SETUP" setup --disable --purge --non-interactive --name $NAME >/dev/null 2>&1; rc=$?; } 2>/dev/null
+	if [ $rc = 0 ]; then
+		break
+	fi
+	dkills=$((dkills + 1))
+	"$SETUP" setup --disable --purge --non-interactive --name $NAME >/dev/null 2>&1 || { not_ok "second --disable after kill $k failed"; bad=1; }
+	now=$(snapshot $OC)
+	if [ "$now" != "$before" ]; then
+		not_ok "host differs after --disable killed at checkpoint $k and re-run"
+		diff <(echo "$before") <(echo "$now") | head -20 | sed 's/^/    | /'
+		bad=1
+		break
+	fi
+	sx_setup "${args[@]}" >/dev/null 2>&1 || { not_ok "setup again after round $k failed"; bad=1; break; }
+done
+if [ $dkills -lt 20 ]; then
+	not_ok "only $dkills kill points reached in --disable"
+elif [ $bad = 0 ]; then
+	ok "--disable killed at each of $dkills checkpoints, then re-run: host identical every time"
+fi
+check_eq "user's openclaw.json restored byte for byte" "$(echo "$before" | grep -A1 "^$OC " | tail -1)" "$(snapshot $OC | grep -A1 "^$OC " | tail -1)"
+summary
