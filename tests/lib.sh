@@ -38,7 +38,14 @@ check_fails() {
 }
 # check_eq DESCRIPTION EXPECTED ACTUAL
 check_eq() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	elif [ "$(printf '%s' "$2" | wc -l)" -gt 1 ]; then
+		not_ok "$1: differs (- expected, + actual):"
+		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/    | /' | head -30
+	else
+		not_ok "$1: expected '$2', got '$3'"
+	fi
 }
 
 summary() {

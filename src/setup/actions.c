@@ -237,9 +237,18 @@ int sx_act_user(struct sx_ctx *x, const char *name, bool system, const char *hom
 		if (u.uid == 0)
 			return log_error_errno(
 			    -EPERM, "user %s has uid 0; sentrix will not run a sandbox as root", name);
-		if (!x->dry_run && shared &&
-		    (r = sx_host_ref_acquire("accounts", name, x->config->name, NULL, true, &first)) < 0)
-			return r;
+		if (!x->dry_run && shared) {
+			/* Every instance takes a reference on the shared
+			 * account, so the last one purged removes it - when
+			 * sentrix created it (host.json knows). */
+			undo = cJSON_CreateObject();
+			cJSON_AddBoolToObject(undo, "shared", true);
+			r = record(x, "user", name, undo, NULL, 0, true);
+			if (r == 0)
+				r = sx_host_ref_acquire("accounts", name, x->config->name, NULL, true, &first);
+			if (r < 0)
+				return r;
+		}
 		sx_ctx_say(x, false, "user %s exists (uid %u)", name, (unsigned)u.uid);
 		*uid = u.uid;
 		*gid = u.gid;
