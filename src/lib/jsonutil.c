@@ -12,19 +12,28 @@
 #include "fileio.h"
 #include "jsonutil.h"
 
-static const char *json5_hint(const char *at)
+/* Names the JSON5 feature at the character where strict parsing failed and
+ * moves *at to the character to blame (for a trailing comma: the comma). */
+static const char *json5_hint(const char *text, const char **at)
 {
-	while (*at == ' ' || *at == '\t' || *at == '\r' || *at == '\n')
-		at++;
-	if (at[0] == '/' && (at[1] == '/' || at[1] == '*'))
+	const char *p = *at;
+
+	if (p[0] == '/' && (p[1] == '/' || p[1] == '*'))
 		return "a comment (JSON5)";
-	if (*at == '}' || *at == ']')
-		return "a trailing comma (JSON5)";
-	if (*at == '\'')
+	if (*p == '}' || *p == ']') {
+		const char *q = p;
+		while (q > text && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r' || q[-1] == '\n'))
+			q--;
+		if (q > text && q[-1] == ',') {
+			*at = q - 1;
+			return "a trailing comma (JSON5)";
+		}
+	}
+	if (*p == '\'')
 		return "a single-quoted string (JSON5)";
-	if ((*at >= 'a' && *at <= 'z') || (*at >= 'A' && *at <= 'Z') || *at == '_')
+	if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '$')
 		return "an unquoted key or bare word (JSON5)";
-	if (!*at)
+	if (!*p)
 		return "unexpected end of input";
 	return "invalid JSON";
 }
@@ -36,14 +45,15 @@ int sx_json_parse(const char *text, cJSON **ret, char **why)
 
 	j = cJSON_ParseWithOpts(text, &end, true);
 	if (!j) {
-		const char *at = end ? end : text;
-		unsigned line = 1;
+		/* cJSON 1.7 reports the position one past the character it
+		 * could not parse. */
+		const char *at = end && end > text ? end - 1 : text;
 		const char *hint;
+		unsigned line = 1;
 
-		/* cJSON reports the position where parsing stopped; after a
-		 * trailing comma that is the closing bracket, after a comment
-		 * the slash.  Step back over a comma to name its line. */
-		hint = json5_hint(at);
+		while (*at == ' ' || *at == '\t' || *at == '\r' || *at == '\n')
+			at++;
+		hint = json5_hint(text, &at);
 		for (const char *p = text; p < at && *p; p++)
 			if (*p == '\n')
 				line++;

@@ -1,0 +1,114 @@
+#!/bin/bash
+# Bad input: every wrong flag value, a bad policy, a malformed
+# openclaw.json, an occupied address, a too-long name, non-root, no
+# terminal.  Each gives the documented exit status (2 usage, 1 failure), a
+# message that says what to do, and leaves the host byte for byte as it was.
+source "$(dirname "$0")/../lib.sh"
+
+NAME=sxt8
+BADDATA=$(mktemp -d /tmp/sxt-baddata.XXXXXX)
+OCUSER=sandbox-$NAME
+cleanup() {
+	cleanup_instance $NAME
+	ip link del sxt8-occ 2>/dev/null
+	userdel -r $OCUSER >/dev/null 2>&1
+	rm -rf "$BADDATA"
+}
+trap cleanup EXIT
+cleanup_instance $NAME
+
+before=$(snapshot)
+
+# expect STATUS MESSAGE-REGEX DESCRIPTION ARGS...: setup exits STATUS,
+# says MESSAGE, and the host is unchanged.
+expect() {
+	local want=$1 msg=$2 desc=$3 out rc
+	shift 3
+	out=$("$@" 2>&1 </dev/null)
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		not_ok "$desc: exit status $rc, expected $want"
+		echo "$out" | sed 's/^/    | /' | head -5
+	elif ! grep -qE -- "$msg" <<<"$out"; then
+		not_ok "$desc: message does not match /$msg/"
+		echo "$out" | sed 's/^/    | /' | head -5
+	elif [ "$(snapshot)" != "$before" ]; then
+		not_ok "$desc: the host changed"
+	else
+		ok "$desc (exit $rc)"
+	fi
+}
+
+S=("$SETUP" setup --non-interactive --name $NAME)
+expect 2 "unknown or incomplete option" "unknown flag" "${S[@]}" --frobnicate
+expect 2 "not one of default, strict, permissive" "--policy bogus" "${S[@]}" --policy bogus
+expect 2 "not a valid instance name" "name too long" "$SETUP" setup --non-interactive --name abcdefghijkl
+expect 2 "not a valid instance name" "name with capitals" "$SETUP" setup --non-interactive --name Sxt8
+expect 2 "not a valid instance name" "name with a slash" "$SETUP" setup --non-interactive --name "a/b"
+expect 2 "not an IPv4 address" "--sandbox-ip garbage" "${S[@]}" --sandbox-ip 10.200.1 --host-ip 10.200.1.1
+expect 2 "go together" "--sandbox-ip without --host-ip" "${S[@]}" --sandbox-ip 10.200.8.2
+expect 1 "one /30" "IPs in different /30s" "${S[@]}" --host-ip 10.200.8.1 --sandbox-ip 10.200.9.2
+expect 1 "network and broadcast" "network address as host-ip" "${S[@]}" --host-ip 10.200.8.0 --sandbox-ip 10.200.8.2
+expect 2 "port number" "--openclaw-port 0" "${S[@]}" --openclaw-port 0
+expect 2 "port number" "--openclaw-port 70000" "${S[@]}" --openclaw-port 70000
+expect 2 "port number" "--openclaw-port abc" "${S[@]}" --openclaw-port abc
+expect 2 "not an IPv4 address" "--dns garbage" "${S[@]}" --dns 1.2.3
+expect 2 "not a valid user name" "--user with a colon" "${S[@]}" --user "a:b"
+expect 2 "absolute" "--sandbox-home relative" "${S[@]}" --sandbox-home home/x
+expect 2 "only goes with --disable" "--purge without --disable" "${S[@]}" --purge
+expect 2 "unexpected argument" "stray argument" "${S[@]}" extra
+expect 2 "unknown command" "unknown subcommand" "$SETUP" frobnicate
+expect 2 "--non-interactive" "no terminal, no --non-interactive" "$SETUP" setup --name $NAME --dns none
+expect 1 "gateway's account" "--user sentrix" "${S[@]}" --user sentrix --dns none
+expect 1 "uid 0" "--user root" "${S[@]}" --user root --dns none
+
+# An address already on a host interface.
+ip link add sxt8-occ type veth peer name sxt8-occp
+ip addr add 10.200.8.1/30 dev sxt8-occ
+before=$(snapshot)
+expect 1 "in use" "occupied address" "${S[@]}" --host-ip 10.200.8.1 --sandbox-ip 10.200.8.2 --dns none
+ip link del sxt8-occ
+before=$(snapshot)
+
+# A bad policy template (a copy of the data dir with one broken file).
+cp -r "$TOP/policy" "$TOP/templates" "$BADDATA/"
+sed -i 's/"dns": { "mode": "none" }/"dns": { "mode": "sometimes" }/' "$BADDATA/policy/strict/policy.json"
+expect 1 "egress.dns.mode" "policy with a bad value" env SENTRIX_DATADIR="$BADDATA" "${S[@]}" --policy strict
+sed -i 's/"dns": { "mode": "sometimes" }/"dns": { "mode": "none" }, "colour": "blue"/' "$BADDATA/policy/strict/policy.json"
+expect 1 "egress.colour: unknown key" "policy with an unknown key" env SENTRIX_DATADIR="$BADDATA" "${S[@]}" --policy strict
+check_fails "sentrix policy check refuses it" "$SENTRIX" policy check "$BADDATA/policy/strict"
+check "sentrix policy check accepts the shipped templates" bash -c "for p in default strict permissive; do '$SENTRIX' policy check '$TOP/policy/'\$p || exit 1; done"
+
+# A malformed openclaw.json (JSON5 comment) of an existing user.
+useradd -m -s /bin/bash $OCUSER
+mkdir -p /home/$OCUSER/.openclaw
+printf '{\n  // my settings\n  "gateway": {"port": 1}\n}\n' >/home/$OCUSER/.openclaw/openclaw.json
+chown -R $OCUSER: /home/$OCUSER/.openclaw
+before=$(snapshot /home/$OCUSER/.openclaw/openclaw.json)
+out=$("${S[@]}" --dns none 2>&1)
+rc=$?
+check_eq "JSON5 openclaw.json: exit 1" 1 $rc
+check "JSON5 openclaw.json: message names line 2 and the comment" grep -q "line 2: a comment" <<<"$out"
+check_eq "JSON5 openclaw.json: host unchanged" "$before" "$(snapshot /home/$OCUSER/.openclaw/openclaw.json)"
+printf '{"gateway": {"port": 1},}\n' >/home/$OCUSER/.openclaw/openclaw.json
+check_fails "trailing comma refused" "${S[@]}" --dns none
+printf '[1, 2]\n' >/home/$OCUSER/.openclaw/openclaw.json
+check_fails "non-object openclaw.json refused" "${S[@]}" --dns none
+userdel -r $OCUSER >/dev/null 2>&1
+before=$(snapshot)
+
+# Not root.
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$SETUP" setup --name $NAME --non-interactive 2>&1)
+check_eq "non-root: exit 1" 1 $?
+check "non-root: says to use sudo" grep -q "needs root" <<<"$out"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$SENTRIX" sandbox status --name $NAME 2>&1)
+check_eq "non-root through the front door: exit 1" 1 $?
+check_eq "host unchanged by all of the above" "$before" "$(snapshot)"
+
+check "--help for setup" bash -c "'$SENTRIX' sandbox setup --help | grep -q -- --no-guardrail"
+check "--help for status" bash -c "'$SENTRIX' sandbox status --help | grep -q Usage"
+check "--help for up" bash -c "'$SENTRIX' sandbox up --help | grep -q Usage"
+check "--help for list" bash -c "'$SENTRIX' sandbox list --help | grep -q Usage"
+check "--help for policy check" bash -c "'$SENTRIX' policy check --help | grep -q Usage"
+check "sentrix --help" bash -c "'$SENTRIX' --help | grep -q 'sandbox setup'"
+summary
