@@ -1,0 +1,55 @@
+#!/bin/bash
+# The systemd units as installed: systemd-analyze verify on every template
+# (instantiated, with the per-instance drop-in setup writes), and the
+# exposure score of systemd-analyze security --offline for the services.
+source "$(dirname "$0")/../lib.sh"
+
+NAME=sxt9
+TMP=$(mktemp -d /tmp/sxt-units.XXXXXX)
+trap 'cleanup_instance $NAME; rm -rf "$TMP"' EXIT
+cleanup_instance $NAME
+
+if ! command -v systemd-analyze >/dev/null; then
+	skip "systemd-analyze is not installed (package systemd)"
+	summary
+	exit 0
+fi
+
+# Install the units under a scratch prefix whose sbin/ holds the build.
+mkdir -p "$TMP/sbin" "$TMP/bin" "$TMP/units"
+ln -s "$SETUP" "$TMP/sbin/sentrix-setup"
+ln -s "$SENTRIX" "$TMP/bin/sentrix"
+for u in "$TOP"/units/*; do sed "s|/usr/local|$TMP|g" "$u" >"$TMP/units/$(basename "$u")"; done
+check "setup writes the sandbox drop-in" sx_setup --name $NAME --policy strict
+cp -r /etc/systemd/system/sentrix-sandbox@$NAME.service.d "$TMP/units/"
+cd "$TMP/units" || exit 1
+for t in sentrix-netns sentrix-sandbox sentrix-gateway; do ln -s "$t@.service" "$t@$NAME.service"; done
+ln -s sentrix@.target sentrix@$NAME.target
+
+for u in sentrix-netns@$NAME.service sentrix-sandbox@$NAME.service sentrix@$NAME.target; do
+	check "systemd-analyze verify $u" systemd-analyze verify --man=no "$TMP/units/$u"
+done
+if [ -x "$BUILD/sentrix-gateway" ]; then
+	ln -s "$BUILD/sentrix-gateway" "$TMP/bin/sentrix-gateway"
+	check "systemd-analyze verify sentrix-gateway@$NAME.service" systemd-analyze verify --man=no "$TMP/units/sentrix-gateway@$NAME.service"
+else
+	# Everything but the missing binary must still verify.
+	out=$(systemd-analyze verify --man=no "$TMP/units/sentrix-gateway@$NAME.service" 2>&1)
+	if [ "$(grep -v 'sentrix-gateway is not executable' <<<"$out" | grep -c .)" = 0 ]; then
+		ok "sentrix-gateway@.service verifies apart from its binary"
+	else
+		not_ok "sentrix-gateway@.service: $out"
+	fi
+	skip "sentrix-gateway is not built yet (the gateway issue): its ExecStart is not verified"
+fi
+for u in sentrix-sandbox@$NAME.service sentrix-gateway@$NAME.service; do
+	score=$(systemd-analyze security --offline=true "$TMP/units/$u" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	if [ -n "$score" ] && awk "BEGIN{exit !($score <= 2.5)}"; then
+		ok "$u exposure $score (<= 2.5, systemd-analyze security --offline)"
+	else
+		not_ok "$u exposure '${score}' is above 2.5 or unreadable"
+	fi
+done
+check "the drop-in runs OpenClaw as the sandbox user" grep -q "^User=sandbox-$NAME$" "$TMP/units/sentrix-sandbox@$NAME.service.d/50-sentrix-instance.conf"
+check "the sandbox unit joins the instance's netns" grep -q '^NetworkNamespacePath=/run/netns/%i$' "$TMP/units/sentrix-sandbox@.service"
+summary

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * test-options.c - sentrix-setup's command line (src/setup/options.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lib/util.h"
+#include "setup/options.h"
+
+/* Runs sx_options_parse() on a NULL-terminated argument list (argv[0]
+ * included).  getopt_long() permutes the pointer array, so it is copied. */
+static int parse_v(struct sx_options *o, char *const *args)
+{
+	char *argv[64];
+	int argc = 0;
+
+	while (args[argc]) {
+		assert_true(argc < 63);
+		argv[argc] = args[argc];
+		argc++;
+	}
+	argv[argc] = NULL;
+	/* Poison the struct: parse must initialise every field itself. */
+	memset(o, 0xa5, sizeof(*o));
+	return sx_options_parse(argc, argv, o);
+}
+#define PARSE(o, ...) parse_v((o), (char *const[]){"sentrix-setup", __VA_ARGS__, NULL})
+
+static void test_defaults(void **state)
+{
+	struct sx_options o;
+
+	assert_int_equal(parse_v(&o, (char *const[]){"sentrix-setup", NULL}), 0);
+	assert_int_equal(o.command, SX_CMD_SETUP);
+	assert_string_equal(o.name, "sandbox0");
+	assert_null(o.policy);
+	assert_null(o.sandbox_ip);
+	assert_null(o.host_ip);
+	assert_null(o.home);
+	assert_null(o.user);
+	assert_null(o.dns);
+	assert_int_equal(o.openclaw_port, 0);
+	assert_false(o.no_auto_pair || o.no_host_networking || o.no_guardrail || o.non_interactive ||
+		     o.disable || o.dry_run || o.json || o.purge || o.help);
+
+	/* the explicit "setup" word means the same */
+	assert_int_equal(PARSE(&o, "setup"), 0);
+	assert_int_equal(o.command, SX_CMD_SETUP);
+	assert_string_equal(o.name, "sandbox0");
+}
+
+static void test_commands(void **state)
+{
+	struct sx_options o;
+
+	assert_int_equal(PARSE(&o, "status", "--name", "x", "--json"), 0);
+	assert_int_equal(o.command, SX_CMD_STATUS);
+	assert_string_equal(o.name, "x");
+	assert_true(o.json);
+	assert_false(o.help);
+
+	assert_int_equal(PARSE(&o, "status"), 0);
+	assert_int_equal(o.command, SX_CMD_STATUS);
+	assert_string_equal(o.name, "sandbox0");
+	assert_false(o.json);
+
+	assert_int_equal(PARSE(&o, "list", "--json"), 0);
+	assert_int_equal(o.command, SX_CMD_LIST);
+	assert_true(o.json);
+
+	assert_int_equal(PARSE(&o, "up", "--name", "ci1"), 0);
+	assert_int_equal(o.command, SX_CMD_UP);
+	assert_string_equal(o.name, "ci1");
+
+	assert_int_equal(PARSE(&o, "down", "--name=ci2"), 0);
+	assert_int_equal(o.command, SX_CMD_DOWN);
+	assert_string_equal(o.name, "ci2");
+}
+
+static void test_all_setup_flags(void **state)
+{
+	struct sx_options o;
+
+	assert_int_equal(PARSE(&o, "setup", "--policy", "strict", "--sandbox-ip", "10.200.0.6", "--host-ip",
+			       "10.200.0.5", "--sandbox-home", "/srv/sb", "--user", "sbuser",
+			       "--openclaw-port", "18800", "--dns", "1.1.1.1,9.9.9.9", "--no-auto-pair",
+			       "--no-host-networking", "--no-guardrail", "--non-interactive", "--name", "ci1",
+			       "--dry-run", "--json"),
+			 0);
+	assert_int_equal(o.command, SX_CMD_SETUP);
+	assert_string_equal(o.policy, "strict");
+	assert_string_equal(o.sandbox_ip, "10.200.0.6");
+	assert_string_equal(o.host_ip, "10.200.0.5");
+	assert_string_equal(o.home, "/srv/sb");
+	assert_string_equal(o.user, "sbuser");
+	assert_int_equal(o.openclaw_port, 18800);
+	assert_string_equal(o.dns, "1.1.1.1,9.9.9.9");
+	assert_true(o.no_auto_pair);
+	assert_true(o.no_host_networking);
+	assert_true(o.no_guardrail);
+	assert_true(o.non_interactive);
+	assert_string_equal(o.name, "ci1");
+	assert_true(o.dry_run);
+	assert_true(o.json);
+	assert_false(o.disable);
+	assert_false(o.purge);
+	assert_false(o.help);
+
+	/* the command word is optional, "--opt=value" works too */
+	assert_int_equal(PARSE(&o, "--policy=permissive", "--dns=host", "--openclaw-port=1"), 0);
+	assert_int_equal(o.command, SX_CMD_SETUP);
+	assert_string_equal(o.policy, "permissive");
+	assert_string_equal(o.dns, "host");
+	assert_int_equal(o.openclaw_port, 1);
+
+	assert_int_equal(PARSE(&o, "--policy", "default", "--dns", "none", "--openclaw-port", "65535"), 0);
+	assert_string_equal(o.policy, "default");
+	assert_string_equal(o.dns, "none");
+	assert_int_equal(o.openclaw_port, 65535);
+
+	assert_int_equal(PARSE(&o, "--disable", "--purge", "--name", "ci1", "--non-interactive"), 0);
+	assert_true(o.disable);
+	assert_true(o.purge);
+	assert_string_equal(o.name, "ci1");
+
+	assert_int_equal(PARSE(&o, "--disable"), 0);
+	assert_true(o.disable);
+	assert_false(o.purge);
+}
+
+static void test_help(void **state)
+{
+	struct sx_options o;
+
+	assert_int_equal(PARSE(&o, "--help"), 0);
+	assert_true(o.help);
+	assert_int_equal(o.command, SX_CMD_SETUP);
+	assert_int_equal(PARSE(&o, "-h"), 0);
+	assert_true(o.help);
+	assert_int_equal(PARSE(&o, "status", "--help"), 0);
+	assert_true(o.help);
+	assert_int_equal(o.command, SX_CMD_STATUS);
+	assert_int_equal(PARSE(&o, "list", "-h"), 0);
+	assert_true(o.help);
+	assert_int_equal(o.command, SX_CMD_LIST);
+}
+
+static void test_invalid(void **state)
+{
+	static const struct {
+		const char *what;
+		char *argv[12];
+	} cases[] = {
+	    {"unknown option", {"sentrix-setup", "--frobnicate", NULL}},
+	    {"unknown short option", {"sentrix-setup", "-x", NULL}},
+	    {"missing argument", {"sentrix-setup", "--name", NULL}},
+	    {"missing port argument", {"sentrix-setup", "--openclaw-port", NULL}},
+	    {"--name too long", {"sentrix-setup", "--name", "abcdefghijkl", NULL}},
+	    {"--name empty", {"sentrix-setup", "--name", "", NULL}},
+	    {"--name capital", {"sentrix-setup", "--name", "Sandbox", NULL}},
+	    {"--name leading dash", {"sentrix-setup", "--name=-a", NULL}},
+	    {"--name underscore", {"sentrix-setup", "status", "--name", "a_b", NULL}},
+	    {"--policy bogus", {"sentrix-setup", "--policy", "bogus", NULL}},
+	    {"--policy capital", {"sentrix-setup", "--policy", "Strict", NULL}},
+	    {"--sandbox-ip bad",
+	     {"sentrix-setup", "--sandbox-ip", "10.200.0", "--host-ip", "10.200.0.5", NULL}},
+	    {"--host-ip bad",
+	     {"sentrix-setup", "--sandbox-ip", "10.200.0.6", "--host-ip", "10.200.0.256", NULL}},
+	    {"--sandbox-ip without --host-ip", {"sentrix-setup", "--sandbox-ip", "10.200.0.6", NULL}},
+	    {"--host-ip without --sandbox-ip", {"sentrix-setup", "--host-ip", "10.200.0.5", NULL}},
+	    {"--openclaw-port 0", {"sentrix-setup", "--openclaw-port", "0", NULL}},
+	    {"--openclaw-port 70000", {"sentrix-setup", "--openclaw-port", "70000", NULL}},
+	    {"--openclaw-port abc", {"sentrix-setup", "--openclaw-port", "abc", NULL}},
+	    {"--openclaw-port -1", {"sentrix-setup", "--openclaw-port=-1", NULL}},
+	    {"--dns bogus", {"sentrix-setup", "--dns", "bogus", NULL}},
+	    {"--dns with a bad item", {"sentrix-setup", "--dns", "1.2.3.4,x", NULL}},
+	    {"--dns empty", {"sentrix-setup", "--dns", "", NULL}},
+	    {"--dns only commas", {"sentrix-setup", "--dns", ",,", NULL}},
+	    {"--dns Host", {"sentrix-setup", "--dns", "Host", NULL}},
+	    {"--purge without --disable", {"sentrix-setup", "--purge", NULL}},
+	    {"--user with ':'", {"sentrix-setup", "--user", "a:b", NULL}},
+	    {"--user with '/'", {"sentrix-setup", "--user", "a/b", NULL}},
+	    {"--user with space", {"sentrix-setup", "--user", "a b", NULL}},
+	    {"--user empty", {"sentrix-setup", "--user", "", NULL}},
+	    {"--user leading dash", {"sentrix-setup", "--user=-x", NULL}},
+	    {"--user 32 chars", {"sentrix-setup", "--user", "abcdefghijklmnopqrstuvwxyz012345", NULL}},
+	    {"--sandbox-home relative", {"sentrix-setup", "--sandbox-home", "home/sb", NULL}},
+	    {"--sandbox-home /", {"sentrix-setup", "--sandbox-home", "/", NULL}},
+	    {"--sandbox-home with ..", {"sentrix-setup", "--sandbox-home", "/home/../etc", NULL}},
+	    {"--sandbox-home with ':'", {"sentrix-setup", "--sandbox-home", "/home/a:b", NULL}},
+	    {"unexpected positional", {"sentrix-setup", "setup", "extra", NULL}},
+	    {"positional after options", {"sentrix-setup", "--name", "x", "status", NULL}},
+	    {"two command words", {"sentrix-setup", "status", "list", NULL}},
+	    {"list --policy", {"sentrix-setup", "list", "--policy", "strict", NULL}},
+	    {"list --name", {"sentrix-setup", "list", "--name", "x", NULL}},
+	    {"status --policy", {"sentrix-setup", "status", "--policy", "strict", NULL}},
+	    {"status --disable", {"sentrix-setup", "status", "--disable", NULL}},
+	    {"up --dns", {"sentrix-setup", "up", "--dns", "host", NULL}},
+	    {"down --purge", {"sentrix-setup", "down", "--purge", NULL}},
+	    {"unknown command", {"sentrix-setup", "frobnicate", NULL}},
+	    {"command word with capital", {"sentrix-setup", "Status", NULL}},
+	};
+	struct sx_options o;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		int r = parse_v(&o, cases[i].argv);
+		if (r != -EINVAL)
+			fail_msg("%s: returned %d, expected -EINVAL", cases[i].what, r);
+	}
+}
+
+static void test_valid_edge_values(void **state)
+{
+	struct sx_options o;
+
+	/* 11 characters is the longest name */
+	assert_int_equal(PARSE(&o, "--name", "abcdefghijk"), 0);
+	assert_string_equal(o.name, "abcdefghijk");
+	/* 31 characters is the longest user name */
+	assert_int_equal(PARSE(&o, "--user", "abcdefghijklmnopqrstuvwxyz01234"), 0);
+	assert_string_equal(o.user, "abcdefghijklmnopqrstuvwxyz01234");
+	assert_int_equal(PARSE(&o, "--dns", "9.9.9.9"), 0);
+	assert_string_equal(o.dns, "9.9.9.9");
+	/* IPs are only parsed here; the /30 rules are checked later */
+	assert_int_equal(PARSE(&o, "--sandbox-ip", "10.200.0.6", "--host-ip", "10.200.0.5"), 0);
+	assert_string_equal(o.sandbox_ip, "10.200.0.6");
+	assert_string_equal(o.host_ip, "10.200.0.5");
+}
+
+/* sx_options_parse() is documented to reset getopt itself, so a second parse
+ * in the same process must not see anything of the first, even when the
+ * first stopped inside a cluster of short options. */
+static void test_parse_state_does_not_leak(void **state)
+{
+	struct sx_options o;
+
+	assert_int_equal(PARSE(&o, "-Xh"), -EINVAL);
+	assert_int_equal(PARSE(&o, "status"), 0);
+	assert_int_equal(o.command, SX_CMD_STATUS);
+	assert_false(o.help);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_commands),
+	    cmocka_unit_test(test_all_setup_flags),
+	    cmocka_unit_test(test_help),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_valid_edge_values),
+	    /* last: when it fails it leaves getopt in the state it tests for */
+	    cmocka_unit_test(test_parse_state_does_not_leak),
+	};
+
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
