@@ -41,11 +41,23 @@ static void merge_originals(cJSON *row_originals, const cJSON *fresh)
 	    cJSON_AddItemToObject(row_originals, it->string, cJSON_Duplicate(it, true));
 }
 
+/* Recorded originals of keys that desired no longer contains. */
+static cJSON *stale_keys(const cJSON *row_originals, const cJSON *desired)
+{
+	cJSON *stale = cJSON_CreateObject();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, row_originals)
+		if (stale && !cJSON_GetObjectItemCaseSensitive(desired, it->string))
+			cJSON_AddItemToObject(stale, it->string, cJSON_Duplicate(it, true));
+	return stale;
+}
+
 int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 {
 	const struct sx_config *c = x->config;
 	_cleanup_free_ char *dir = NULL, *text = NULL, *out = NULL, *why = NULL, *bak = NULL;
-	_cleanup_cjson_ cJSON *row = NULL, *current = NULL, *desired = NULL, *originals = NULL;
+	_cleanup_cjson_ cJSON *row = NULL, *current = NULL, *desired = NULL, *originals = NULL, *stale = NULL;
 	const char *token;
 	char fresh_token[49], fp[17];
 	struct stat st;
@@ -84,13 +96,26 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 	desired = sx_openclaw_desired(c, x->policy, current, token);
 	if (!desired)
 		return -ENOMEM;
-	if (existed && sx_openclaw_check(c->openclaw_config, desired, &why) == 0) {
+	/* Keys set by an earlier run that the new settings no longer want
+	 * (--no-guardrail, a channel removed) go back to their originals. */
+	stale = row ? stale_keys(cJSON_GetObjectItem(row, "originals"), desired) : cJSON_CreateObject();
+	if (!stale)
+		return -ENOMEM;
+	if (existed && !stale->child && sx_openclaw_check(c->openclaw_config, desired, &why) == 0) {
 		sx_ctx_say(x, false, "%s carries the sentrix settings", c->openclaw_config);
 		return 0;
 	}
 	free(why);
 	why = NULL;
 	r = sx_openclaw_apply(text, desired, &out, &originals, &why);
+	if (r == 0 && stale->child) {
+		char *reverted = NULL;
+		r = sx_openclaw_revert(out, stale, &reverted, &why);
+		free(out);
+		out = reverted;
+		for (const cJSON *k = stale->child; k; k = k->next)
+			cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(row, "originals"), k->string);
+	}
 	if (r < 0)
 		return log_error_errno(r, "%s: %s", c->openclaw_config, why ? why : "cannot patch");
 	sx_ctx_say(x, true, "%s %s: gateway on %s:%u with a token, egress proxy %s, exec %s, sandbox mode %s",

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * test-policy.c - policy.json parsing and validation (src/lib/policy.c) and
+ * the shipped templates under policy/.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/policy.h"
+#include "lib/strv.h"
+#include "lib/util.h"
+
+/* ---- helpers ---- */
+
+/* Test JSON is written with ' for " to stay readable. */
+static char *js(const char *s)
+{
+	char *t = strdup(s);
+
+	assert_non_null(t);
+	for (char *p = t; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return t;
+}
+
+static struct sx_policy *parse_ok_at(const char *json, int line)
+{
+	_cleanup_free_ char *t = js(json);
+	struct sx_policy *p = NULL;
+	char *why = NULL;
+	int r = sx_policy_parse(t, &p, &why);
+
+	if (r != 0) {
+		fail_msg("line %d: policy refused (%d): %s\n%s", line, r, why ? why : "(no reason)", t);
+		free(why);
+	}
+	assert_non_null(p);
+	return p;
+}
+#define parse_ok(json) parse_ok_at((json), __LINE__)
+
+/* Asserts the policy is refused with -EINVAL and why contains every
+ * non-NULL part. */
+static void expect_invalid_at(const char *json, const char *part1, const char *part2, int line)
+{
+	_cleanup_free_ char *t = js(json);
+	struct sx_policy *p = NULL;
+	char *why = NULL;
+	int r = sx_policy_parse(t, &p, &why);
+
+	if (r != -EINVAL) {
+		sx_policy_free(p);
+		fail_msg("line %d: returned %d, expected -EINVAL for\n%s", line, r, t);
+	}
+	assert_null(p);
+	if (!why)
+		fail_msg("line %d: no reason given for\n%s", line, t);
+	if ((part1 && !strstr(why, part1)) || (part2 && !strstr(why, part2))) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "line %d: reason \"%s\" lacks \"%s\"/\"%s\"", line, why, part1,
+			 part2 ? part2 : "");
+		free(why);
+		fail_msg("%s", msg);
+	}
+	free(why);
+}
+#define expect_invalid(json, part) expect_invalid_at((json), (part), NULL, __LINE__)
+#define expect_invalid2(json, part1, part2) expect_invalid_at((json), (part1), (part2), __LINE__)
+
+/* A minimal valid policy with egress members spliced in. */
+#define EGRESS(members) "{'name': 't', 'egress': {'dns': {'mode': 'none'}" members "}}"
+/* A minimal valid policy with top-level members spliced in. */
+#define TOP(members) "{'name': 't', 'egress': {'dns': {'mode': 'none'}}" members "}"
+
+static bool has_port(const struct sx_policy *p, unsigned port)
+{
+	for (size_t i = 0; i < p->n_routed_tcp_ports; i++)
+		if (p->routed_tcp_ports[i] == port)
+			return true;
+	return false;
+}
+
+/* policy/NAME from $SENTRIX_DATADIR, the working directory (make check runs
+ * from the top of the tree) or its parents. */
+static struct sx_policy *load_template(const char *name)
+{
+	const char *dd = getenv("SENTRIX_DATADIR");
+	const char *const bases[] = {dd && *dd ? dd : ".", ".", "..", "../.."};
+	struct sx_policy *p = NULL;
+	char *why = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
+		_cleanup_free_ char *dir = sx_strdupf("%s/policy/%s", bases[i], name);
+		_cleanup_free_ char *file = sx_strdupf("%s/policy.json", dir);
+		struct stat st;
+		int r;
+
+		assert_non_null(dir);
+		assert_non_null(file);
+		if (stat(file, &st) < 0)
+			continue;
+		r = sx_policy_load(dir, &p, &why);
+		if (r != 0) {
+			fail_msg("%s: %s", file, why ? why : "(no reason)");
+			free(why);
+		}
+		assert_non_null(p);
+		return p;
+	}
+	fail_msg("policy/%s/policy.json not found (run from the source tree or set SENTRIX_DATADIR)", name);
+	return NULL;
+}
+
+/* ---- shipped templates ---- */
+
+/* Every template hides sentrix's own state and host secrets from the sandbox,
+ * and keeps OpenClaw's Docker sandbox off (sentrix is the sandbox). */
+static void check_common(const struct sx_policy *p)
+{
+	static const char *const hidden[] = {"/etc/sentrix", "/var/lib/sentrix", "/var/log/sentrix",
+					     "/etc/shadow", "/root"};
+
+	for (size_t i = 0; i < ELEMENTSOF(hidden); i++)
+		if (!sx_strv_contains(p->fs_hidden, hidden[i]))
+			fail_msg("policy %s does not hide %s", p->name, hidden[i]);
+	assert_true(sx_strv_contains(p->fs_read_only, "/"));
+	assert_true(sx_strv_contains(p->fs_writable, "~"));
+	assert_int_equal(p->llm_port, 18790);
+	assert_int_equal(p->egress_port, 18791);
+	assert_string_equal(p->sandbox_mode, "off");
+	assert_string_equal(p->dm_policy, "pairing");
+	assert_int_equal(sx_strv_length(p->patrol_packs), 4);
+	assert_non_null(p->description);
+	assert_true(strlen(p->description) > 0);
+}
+
+static void test_template_default(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p = load_template("default");
+
+	assert_string_equal(p->name, "default");
+	check_common(p);
+	assert_int_equal(p->dns_mode, SX_DNS_HOST);
+	assert_int_equal(sx_strv_length(p->dns_servers), 0);
+	assert_int_equal(p->n_routed_tcp_ports, 0);
+	assert_true(sx_strv_contains(p->domains, "api.anthropic.com"));
+	assert_true(sx_strv_contains(p->domains, "*.github.com"));
+	assert_string_equal(p->exec_security, "deny");
+	assert_string_equal(p->seccomp_profile, "default");
+	assert_string_equal(p->guardrail_mode, "observe");
+	/* host DNS is routed; with DNS turned off nothing is */
+	assert_true(sx_policy_routes(p, SX_DNS_HOST));
+	assert_false(sx_policy_routes(p, SX_DNS_NONE));
+}
+
+static void test_template_strict(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p = load_template("strict");
+
+	assert_string_equal(p->name, "strict");
+	check_common(p);
+	assert_int_equal(p->dns_mode, SX_DNS_NONE);
+	assert_int_equal(sx_strv_length(p->dns_servers), 0);
+	assert_int_equal(p->n_routed_tcp_ports, 0);
+	assert_string_equal(p->exec_security, "deny");
+	assert_string_equal(p->seccomp_profile, "strict");
+	assert_string_equal(p->guardrail_mode, "block");
+	assert_true(sx_strv_contains(p->fs_hidden, "/home"));
+	/* strict makes the host route nothing for the sandbox */
+	assert_false(sx_policy_routes(p, p->dns_mode));
+}
+
+static void test_template_permissive(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p = load_template("permissive");
+
+	assert_string_equal(p->name, "permissive");
+	check_common(p);
+	assert_int_equal(p->dns_mode, SX_DNS_HOST);
+	assert_int_equal(p->n_routed_tcp_ports, 2);
+	assert_true(has_port(p, 80));
+	assert_true(has_port(p, 443));
+	assert_string_equal(p->exec_security, "allowlist");
+	assert_string_equal(p->seccomp_profile, "permissive");
+	/* routed ports need forwarding even with DNS off */
+	assert_true(sx_policy_routes(p, SX_DNS_NONE));
+}
+
+static void test_load_paths(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p = load_template("strict");
+	struct sx_policy *q = NULL;
+	char *why = NULL;
+	char tmpl[] = "/tmp/sx-test-policy.XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *dir = NULL, *file = NULL, *missing = NULL;
+	FILE *f;
+
+	dir = sx_strdupf("%s/sx-test-policy.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(dir);
+	if (!mkdtemp(dir))
+		assert_non_null(mkdtemp(tmpl));
+	file = sx_strdupf("%s/custom.json", dir);
+	missing = sx_strdupf("%s/nothere", dir);
+
+	/* a path ending in .json is the file itself */
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("{\"name\": \"mine\", \"egress\": {\"dns\": {\"mode\": \"host\"}}}\n", f);
+	fclose(f);
+	assert_int_equal(sx_policy_load(file, &q, &why), 0);
+	assert_string_equal(q->name, "mine");
+	sx_policy_free(q);
+	q = NULL;
+
+	/* a missing directory: -ENOENT and the file named */
+	assert_int_equal(sx_policy_load(missing, &q, &why), -ENOENT);
+	assert_null(q);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "nothere/policy.json"));
+	free(why);
+	why = NULL;
+
+	/* a validation error is prefixed with the file */
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("{\"name\": \"mine\", \"egress\": {\"dns\": {\"mode\": \"google\"}}}\n", f);
+	fclose(f);
+	assert_int_equal(sx_policy_load(file, &q, &why), -EINVAL);
+	assert_null(q);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "custom.json"));
+	assert_non_null(strstr(why, "egress.dns.mode"));
+	free(why);
+
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(rmdir(dir), 0);
+	(void)p;
+}
+
+/* ---- inline policies ---- */
+
+static void test_minimal_defaults(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p = parse_ok(EGRESS(""));
+
+	assert_string_equal(p->name, "t");
+	assert_string_equal(p->description, "");
+	assert_int_equal(p->dns_mode, SX_DNS_NONE);
+	assert_int_equal(p->llm_port, 18790);
+	assert_int_equal(p->egress_port, 18791);
+	assert_int_equal(p->n_routed_tcp_ports, 0);
+	assert_int_equal(sx_strv_length(p->domains), 0);
+	assert_int_equal(sx_strv_length(p->dns_servers), 0);
+	assert_int_equal(sx_strv_length(p->fs_hidden), 0);
+	assert_int_equal(sx_strv_length(p->patrol_packs), 0);
+	/* defaults are the safe choices */
+	assert_string_equal(p->exec_security, "deny");
+	assert_string_equal(p->sandbox_mode, "off");
+	assert_string_equal(p->dm_policy, "pairing");
+	assert_string_equal(p->guardrail_mode, "observe");
+	assert_string_equal(p->seccomp_profile, "default");
+	assert_false(sx_policy_routes(p, p->dns_mode));
+}
+
+static void test_full_policy(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p = parse_ok(
+	    "{'name': 'full', 'description': 'd',"
+	    " 'egress': {'gateway_ports': {'llm': 1000, 'egress': 65535},"
+	    "  'dns': {'mode': 'servers', 'servers': ['1.1.1.1', '9.9.9.9']},"
+	    "  'routed_tcp_ports': [22, 8443], 'domains': ['example.com', '*.example.org']},"
+	    " 'filesystem': {'read_only': ['/usr'], 'hidden': ['/srv/x'], 'writable': ['~/work', '/tmp']},"
+	    " 'seccomp': {'profile': 'permissive'},"
+	    " 'openclaw': {'exec_security': 'full', 'sandbox_mode': 'off', 'dm_policy': 'disabled'},"
+	    " 'guardrail': {'mode': 'block'}, 'patrol': {'packs': ['pii', 'tools']}}");
+
+	assert_string_equal(p->name, "full");
+	assert_string_equal(p->description, "d");
+	assert_int_equal(p->llm_port, 1000);
+	assert_int_equal(p->egress_port, 65535);
+	assert_int_equal(p->dns_mode, SX_DNS_SERVERS);
+	assert_int_equal(sx_strv_length(p->dns_servers), 2);
+	assert_string_equal(p->dns_servers[0], "1.1.1.1");
+	assert_string_equal(p->dns_servers[1], "9.9.9.9");
+	assert_int_equal(p->n_routed_tcp_ports, 2);
+	assert_int_equal(p->routed_tcp_ports[0], 22);
+	assert_int_equal(p->routed_tcp_ports[1], 8443);
+	assert_int_equal(sx_strv_length(p->domains), 2);
+	assert_string_equal(p->domains[1], "*.example.org");
+	assert_string_equal(p->fs_read_only[0], "/usr");
+	assert_string_equal(p->fs_hidden[0], "/srv/x");
+	assert_string_equal(p->fs_writable[0], "~/work");
+	assert_string_equal(p->seccomp_profile, "permissive");
+	assert_string_equal(p->exec_security, "full");
+	assert_string_equal(p->dm_policy, "disabled");
+	assert_string_equal(p->guardrail_mode, "block");
+	assert_int_equal(sx_strv_length(p->patrol_packs), 2);
+	assert_true(sx_policy_routes(p, SX_DNS_NONE));
+}
+
+static void test_unknown_keys(void **state)
+{
+	/* a misspelt key is an error, named with its full path */
+	expect_invalid2(TOP(", 'egres': {}"), "policy.egres", "unknown key");
+	expect_invalid2(EGRESS(", 'domain': []"), "egress.domain", "unknown key");
+	expect_invalid2("{'name': 't', 'egress': {'dns': {'mode': 'none', 'foo': 1}}}", "egress.dns.foo",
+			"unknown key");
+	expect_invalid2(EGRESS(", 'gateway_ports': {'llm': 1, 'egres': 2}"), "egress.gateway_ports.egres",
+			"unknown key");
+	expect_invalid2(TOP(", 'filesystem': {'readonly': []}"), "filesystem.readonly", "unknown key");
+	expect_invalid2(TOP(", 'openclaw': {'exec': 'deny'}"), "openclaw.exec", "unknown key");
+	expect_invalid2(TOP(", 'guardrail': {'mode': 'block', 'x': 1}"), "guardrail.x", "unknown key");
+	expect_invalid2(TOP(", 'patrol': {'pack': []}"), "patrol.pack", "unknown key");
+	expect_invalid2(TOP(", 'seccomp': {'Profile': 'strict'}"), "seccomp.Profile", "unknown key");
+}
+
+static void test_structure(void **state)
+{
+	expect_invalid("{'name': 't'}", "policy.egress");
+	expect_invalid("{'egress': {'dns': {'mode': 'none'}}}", "policy.name");
+	expect_invalid("{'name': 'Bad', 'egress': {'dns': {'mode': 'none'}}}", "policy.name");
+	expect_invalid("{'name': 'abcdefghijkl', 'egress': {'dns': {'mode': 'none'}}}", "policy.name");
+	expect_invalid("{'name': 1, 'egress': {'dns': {'mode': 'none'}}}", "policy.name");
+	expect_invalid("{'name': 't', 'egress': []}", "egress");
+	expect_invalid("{'name': 't', 'egress': {}}", "egress.dns");
+	expect_invalid("[]", "policy");
+	expect_invalid(TOP(", 'filesystem': []"), "filesystem");
+	expect_invalid(TOP(", 'description': 5"), "policy.description");
+}
+
+static void test_dns(void **state)
+{
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'google'}}}", "egress.dns.mode");
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'None'}}}", "egress.dns.mode");
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 1}}}", "egress.dns.mode");
+	expect_invalid("{'name': 't', 'egress': {'dns': {}}}", "egress.dns.mode");
+	expect_invalid("{'name': 't', 'egress': {'dns': 'host'}}", "egress.dns");
+	/* servers mode needs servers; other modes must not list any */
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers'}}}", "egress.dns.servers");
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': []}}}",
+		       "egress.dns.servers");
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'host', 'servers': ['1.1.1.1']}}}",
+		       "egress.dns.servers");
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'none', 'servers': ['1.1.1.1']}}}",
+		       "egress.dns.servers");
+	expect_invalid2("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': ['1.1.1']}}}",
+			"egress.dns.servers", "1.1.1");
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': '1.1.1.1'}}}",
+		       "egress.dns.servers");
+	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': [1]}}}",
+		       "egress.dns.servers");
+
+	_cleanup_policy_ struct sx_policy *p =
+	    parse_ok("{'name': 't', 'egress': {'dns': {'mode': 'host', 'servers': []}}}");
+	assert_int_equal(p->dns_mode, SX_DNS_HOST);
+	assert_true(sx_policy_routes(p, p->dns_mode));
+}
+
+static void test_ports(void **state)
+{
+	static const char *const bad[] = {"0", "70000", "65536", "'80'", "1.5", "-1", "true", "null", "[80]"};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_free_ char *llm = sx_strdupf(EGRESS(", 'gateway_ports': {'llm': %s}"), bad[i]);
+		_cleanup_free_ char *eg = sx_strdupf(EGRESS(", 'gateway_ports': {'egress': %s}"), bad[i]);
+		_cleanup_free_ char *routed = sx_strdupf(EGRESS(", 'routed_tcp_ports': [443, %s]"), bad[i]);
+
+		expect_invalid(llm, "egress.gateway_ports.llm");
+		expect_invalid(eg, "egress.gateway_ports.egress");
+		expect_invalid(routed, "egress.routed_tcp_ports");
+	}
+	expect_invalid(EGRESS(", 'routed_tcp_ports': 80"), "egress.routed_tcp_ports");
+	expect_invalid(EGRESS(", 'gateway_ports': []"), "egress.gateway_ports");
+
+	/* the two gateway ports must differ, defaults included */
+	expect_invalid(EGRESS(", 'gateway_ports': {'llm': 2000, 'egress': 2000}"), "must differ");
+	expect_invalid(EGRESS(", 'gateway_ports': {'llm': 18791}"), "must differ");
+	expect_invalid(EGRESS(", 'gateway_ports': {'egress': 18790}"), "must differ");
+
+	/* swapping them is fine */
+	_cleanup_policy_ struct sx_policy *p = parse_ok(EGRESS(", 'gateway_ports': {'llm': 18791, 'egress': 18790}"));
+	assert_int_equal(p->llm_port, 18791);
+	assert_int_equal(p->egress_port, 18790);
+	_cleanup_policy_ struct sx_policy *q = parse_ok(EGRESS(", 'routed_tcp_ports': [1, 65535]"));
+	assert_int_equal(q->n_routed_tcp_ports, 2);
+	assert_true(has_port(q, 1));
+	assert_true(has_port(q, 65535));
+}
+
+static void test_domain_patterns(void **state)
+{
+	static const char *const good[] = {
+	    "example.com", "*.example.com", "example.com.", "a-b.example.com", "localhost", "xn--bcher-kva.example",
+	    "a.b.c.d.e.f", "123.example", "*.com",
+	    /* 63-character label */
+	    "abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789abc.com"};
+	static const char *const bad[] = {
+	    "*",
+	    "*example.com",
+	    "a..b",
+	    "-a.com",
+	    "a-.com",
+	    "a.*.com",
+	    "",
+	    ".",
+	    "*.",
+	    ".example.com",
+	    "*.*.example.com",
+	    "exa_mple.com",
+	    "example.com/path",
+	    "http://example.com",
+	    "example.com:443",
+	    "ex ample.com",
+	    /* 64-character label */
+	    "abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789abcd.com",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		_cleanup_free_ char *j = sx_strdupf(EGRESS(", 'domains': ['%s']"), good[i]);
+		_cleanup_policy_ struct sx_policy *p = parse_ok(j);
+		assert_int_equal(sx_strv_length(p->domains), 1);
+		assert_string_equal(p->domains[0], good[i]);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_free_ char *j = sx_strdupf(EGRESS(", 'domains': ['example.org', '%s']"), bad[i]);
+		_cleanup_free_ char *quoted = sx_strdupf("\"%s\"", bad[i]);
+		expect_invalid2(j, "egress.domains", quoted);
+	}
+
+	/* a name longer than 253 characters */
+	char longname[300] = "";
+	while (strlen(longname) < 260)
+		strcat(longname, "abcdefghi.");
+	strcat(longname, "com");
+	_cleanup_free_ char *j = sx_strdupf(EGRESS(", 'domains': ['%s']"), longname);
+	expect_invalid(j, "egress.domains");
+
+	expect_invalid(EGRESS(", 'domains': 'example.com'"), "egress.domains");
+	expect_invalid(EGRESS(", 'domains': [1]"), "egress.domains");
+}
+
+/* One trailing dot is the root label and ignored; a second one leaves an
+ * empty label, which no host name has. */
+static void test_domain_double_trailing_dot(void **state)
+{
+	expect_invalid2(EGRESS(", 'domains': ['example.com..']"), "egress.domains", "example.com..");
+	expect_invalid2(EGRESS(", 'domains': ['*.example.com..']"), "egress.domains", "example.com..");
+}
+
+static void test_enumerations(void **state)
+{
+	expect_invalid2(TOP(", 'patrol': {'packs': ['pii', 'malware']}"), "patrol.packs", "malware");
+	expect_invalid(TOP(", 'patrol': {'packs': 'pii'}"), "patrol.packs");
+	expect_invalid2(TOP(", 'openclaw': {'exec_security': 'ask'}"), "openclaw.exec_security", "ask");
+	expect_invalid(TOP(", 'openclaw': {'exec_security': 'Deny'}"), "openclaw.exec_security");
+	expect_invalid(TOP(", 'openclaw': {'exec_security': ''}"), "openclaw.exec_security");
+	expect_invalid(TOP(", 'openclaw': {'exec_security': true}"), "openclaw.exec_security");
+	expect_invalid(TOP(", 'openclaw': {'sandbox_mode': 'all'}"), "openclaw.sandbox_mode");
+	expect_invalid(TOP(", 'openclaw': {'dm_policy': 'everyone'}"), "openclaw.dm_policy");
+	expect_invalid(TOP(", 'guardrail': {'mode': 'enforce'}"), "guardrail.mode");
+	expect_invalid(TOP(", 'seccomp': {'profile': 'none'}"), "seccomp.profile");
+
+	static const char *const exec[] = {"deny", "allowlist", "full"};
+	for (size_t i = 0; i < ELEMENTSOF(exec); i++) {
+		_cleanup_free_ char *j = sx_strdupf(TOP(", 'openclaw': {'exec_security': '%s'}"), exec[i]);
+		_cleanup_policy_ struct sx_policy *p = parse_ok(j);
+		assert_string_equal(p->exec_security, exec[i]);
+	}
+}
+
+static void test_filesystem_paths(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p =
+	    parse_ok(TOP(", 'filesystem': {'writable': ['~', '~/x', '/a/b..c', '/'], 'hidden': []}"));
+	assert_int_equal(sx_strv_length(p->fs_writable), 4);
+
+	expect_invalid2(TOP(", 'filesystem': {'read_only': ['etc']}"), "filesystem.read_only", "etc");
+	expect_invalid(TOP(", 'filesystem': {'hidden': ['~root']}"), "filesystem.hidden");
+	expect_invalid(TOP(", 'filesystem': {'writable': ['/home/../etc']}"), "filesystem.writable");
+	expect_invalid(TOP(", 'filesystem': {'writable': ['']}"), "filesystem.writable");
+	expect_invalid(TOP(", 'filesystem': {'writable': '/tmp'}"), "filesystem.writable");
+}
+
+static void test_malformed_json(void **state)
+{
+	struct sx_policy *p = NULL;
+	char *why = NULL;
+
+	/* the missing ':' is on line 3 */
+	assert_int_equal(sx_policy_parse("{\n  \"name\": \"t\",\n  \"egress\" {}\n}\n", &p, &why), -EINVAL);
+	assert_null(p);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "line 3"));
+	free(why);
+	why = NULL;
+
+	assert_int_equal(sx_policy_parse("", &p, &why), -EINVAL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "line 1"));
+	free(why);
+	why = NULL;
+
+	/* trailing garbage after the object */
+	assert_int_equal(sx_policy_parse("{\"name\": \"t\", \"egress\": {\"dns\": {\"mode\": \"none\"}}}\nx\n",
+					 &p, &why),
+			 -EINVAL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "line 2"));
+	free(why);
+
+	/* why may be NULL */
+	assert_int_equal(sx_policy_parse("{", &p, NULL), -EINVAL);
+	assert_int_equal(sx_policy_parse("{\"name\": \"t\"}", &p, NULL), -EINVAL);
+	assert_null(p);
+}
+
+static void test_dns_mode_names(void **state)
+{
+	enum sx_dns_mode m;
+
+	assert_string_equal(sx_dns_mode_name(SX_DNS_NONE), "none");
+	assert_string_equal(sx_dns_mode_name(SX_DNS_HOST), "host");
+	assert_string_equal(sx_dns_mode_name(SX_DNS_SERVERS), "servers");
+	assert_int_equal(sx_dns_mode_from_name("servers", &m), 0);
+	assert_int_equal(m, SX_DNS_SERVERS);
+	assert_int_equal(sx_dns_mode_from_name("none", &m), 0);
+	assert_int_equal(m, SX_DNS_NONE);
+	assert_int_equal(sx_dns_mode_from_name("HOST", &m), -EINVAL);
+	assert_int_equal(sx_dns_mode_from_name(NULL, &m), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_template_default),
+	    cmocka_unit_test(test_template_strict),
+	    cmocka_unit_test(test_template_permissive),
+	    cmocka_unit_test(test_load_paths),
+	    cmocka_unit_test(test_minimal_defaults),
+	    cmocka_unit_test(test_full_policy),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_dns),
+	    cmocka_unit_test(test_ports),
+	    cmocka_unit_test(test_domain_patterns),
+	    cmocka_unit_test(test_domain_double_trailing_dot),
+	    cmocka_unit_test(test_enumerations),
+	    cmocka_unit_test(test_filesystem_paths),
+	    cmocka_unit_test(test_malformed_json),
+	    cmocka_unit_test(test_dns_mode_names),
+	};
+
+	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}
