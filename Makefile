@@ -13,7 +13,12 @@ CC        ?= cc
 BUILD     ?= build
 VERSION   := 0.1.0
 
+# sentrix-setup: libnl and SQLite linked statically and libsystemd opened on
+# demand (src/setup/sdbus.c): in a VM most of a short run is spent mapping
+# shared libraries, and `up`/`down` run at every boot.  See bench/.
 PKGS_SETUP   := libnl-3.0 libnl-route-3.0 libnftables libsystemd libcjson sqlite3
+SETUP_LIBS   := -Wl,-Bstatic -lnl-route-3 -lnl-3 -lsqlite3 -Wl,-Bdynamic \
+		$(shell pkg-config --libs libnftables libcjson) -lm -ldl -lpthread
 PKGS_CLI     := libcjson
 PKGS_TEST    := cmocka libcjson sqlite3
 
@@ -50,7 +55,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(PKGS_SETUP)) -c -o $@ $<
 
 $(BUILD)/sentrix-setup: $(SETUP_OBJ) $(LIB_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_SETUP))
+	$(CC) $(ALL_LDFLAGS) -Wl,-O1,--as-needed -o $@ $^ $(SETUP_LIBS)
 
 $(BUILD)/sentrix: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_CLI) sqlite3)

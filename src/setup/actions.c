@@ -245,7 +245,8 @@ int sx_act_user(struct sx_ctx *x, const char *name, bool system, const char *hom
 			cJSON_AddBoolToObject(undo, "shared", true);
 			r = record(x, "user", name, undo, NULL, 0, true);
 			if (r == 0)
-				r = sx_host_ref_acquire("accounts", name, x->config->name, NULL, true, &first);
+				r = sx_host_ref_acquire("accounts", name, x->config->name, NULL, true,
+							&first);
 			if (r < 0)
 				return r;
 		}

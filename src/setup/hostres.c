@@ -56,6 +56,8 @@ static int store_save(cJSON *root)
 	text = sx_json_print(root);
 	if (!text)
 		return -ENOMEM;
+	if (sx_file_has_content(HOST_STORE, text, strlen(text)))
+		return 0; /* unchanged: spare the disk a write and an fsync */
 	return sx_write_file_atomic(HOST_STORE, text, strlen(text), 0644, 0, 0);
 }
 

@@ -213,50 +213,64 @@ int sx_nft_render_sandbox(const struct sx_config *c, const struct sx_policy *p, 
 	return wrap_table(c->nft_sandbox_table, body, e.rules, out);
 }
 
-static void nft_ctx_freep(struct nft_ctx **c)
-{
-	if (*c)
-		nft_ctx_free(*c);
-}
+struct sx_nft {
+	struct nft_ctx *ctx;
+};
 
-/* Runs commands in the namespace netns_fd.  The context is created inside
- * the namespace so its netlink socket belongs there. */
-static int run_nft(int netns_fd, const char *cmds, bool json, char **out)
+int sx_nft_open(int netns_fd, struct sx_nft **ret)
 {
 	_cleanup_close_ int saved = -EBADF;
-	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
-	int r = 0, rc;
+	struct sx_nft *n;
+	int r = 0;
 
-	if (netns_fd >= 0 && (r = sx_netns_enter(netns_fd, &saved)) < 0)
-		return r;
-	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!ctx) {
-		sx_netns_leave(&saved);
+	n = calloc(1, sizeof(*n));
+	if (!n)
 		return -ENOMEM;
+	/* The context's netlink socket is opened in nft_ctx_new(), so it
+	 * belongs to the namespace we are in at that moment. */
+	if (netns_fd >= 0 && (r = sx_netns_enter(netns_fd, &saved)) < 0) {
+		free(n);
+		return r;
 	}
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
-	if (json)
-		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-	rc = nft_run_cmd_from_buffer(ctx, cmds);
-	if (rc != 0) {
-		const char *err = nft_ctx_get_error_buffer(ctx);
-		if (out)
-			*out = strdup(err ? err : "");
-		r = -EIO;
-	} else if (out) {
-		const char *o = nft_ctx_get_output_buffer(ctx);
-		*out = strdup(o ? o : "");
-		if (!*out)
-			r = -ENOMEM;
+	n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	r = sx_netns_leave(&saved);
+	if (!n->ctx || r < 0) {
+		sx_nft_close(n);
+		return r < 0 ? r : log_error_errno(-ENOMEM, "cannot create an nftables context");
 	}
-	/* Free the context (and its socket) before leaving the namespace. */
-	nft_ctx_free(TAKE_PTR(ctx));
-	rc = sx_netns_leave(&saved);
-	return r < 0 ? r : rc;
+	nft_ctx_buffer_output(n->ctx);
+	nft_ctx_buffer_error(n->ctx);
+	*ret = n;
+	return 0;
 }
 
-int sx_nft_apply(int netns_fd, const char *table, const struct sx_ruleset *rs)
+void sx_nft_close(struct sx_nft *n)
+{
+	if (!n)
+		return;
+	if (n->ctx)
+		nft_ctx_free(n->ctx);
+	free(n);
+}
+
+/* Runs commands; *out receives the output (or, on -EIO, the error text). */
+static int run_nft(struct sx_nft *n, const char *cmds, bool json, char **out)
+{
+	const char *text;
+	int rc;
+
+	nft_ctx_output_set_flags(n->ctx, json ? NFT_CTX_OUTPUT_JSON : 0);
+	rc = nft_run_cmd_from_buffer(n->ctx, cmds);
+	text = rc != 0 ? nft_ctx_get_error_buffer(n->ctx) : nft_ctx_get_output_buffer(n->ctx);
+	if (out) {
+		*out = strdup(text ? text : "");
+		if (!*out)
+			return -ENOMEM;
+	}
+	return rc != 0 ? -EIO : 0;
+}
+
+int sx_nft_apply(struct sx_nft *n, const char *table, const struct sx_ruleset *rs)
 {
 	_cleanup_free_ char *cmds = NULL, *err = NULL;
 	int r;
@@ -264,38 +278,31 @@ int sx_nft_apply(int netns_fd, const char *table, const struct sx_ruleset *rs)
 	cmds = sx_strdupf("add table inet %s\ndelete table inet %s\n%s", table, table, rs->text);
 	if (!cmds)
 		return -ENOMEM;
-	r = run_nft(netns_fd, cmds, false, &err);
+	r = run_nft(n, cmds, false, &err);
 	if (r == -EIO)
 		return log_error_errno(r, "nftables refused table inet %s (is nf_tables available?): %s",
 				       table, err ? err : "");
 	return r;
 }
 
-int sx_nft_delete(int netns_fd, const char *table)
+int sx_nft_delete(struct sx_nft *n, const char *table)
 {
-	_cleanup_free_ char *cmds = sx_strdupf("destroy table inet %s\n", table), *err = NULL;
+	_cleanup_free_ char *cmds = sx_strdupf("delete table inet %s\n", table), *err = NULL;
 	int r;
 
 	if (!cmds)
 		return -ENOMEM;
-	r = run_nft(netns_fd, cmds, false, &err);
-	if (r == -EIO) {
-		/* "destroy" is newer than nftables 1.0.6: fall back to
-		 * add+delete, which is a no-op pair for a missing table. */
-		free(cmds);
-		free(err);
-		err = NULL;
-		cmds = sx_strdupf("add table inet %s\ndelete table inet %s\n", table, table);
-		if (!cmds)
-			return -ENOMEM;
-		r = run_nft(netns_fd, cmds, false, &err);
-		if (r == -EIO)
-			return log_error_errno(r, "cannot delete table inet %s: %s", table, err ? err : "");
-	}
+	/* nftables 1.0.6 has no "destroy": a missing table is an ENOENT
+	 * error, which is what we wanted anyway. */
+	r = run_nft(n, cmds, false, &err);
+	if (r == -EIO && err && strstr(err, "No such file or directory"))
+		return 0;
+	if (r == -EIO)
+		return log_error_errno(r, "cannot delete table inet %s: %s", table, err ? err : "");
 	return r;
 }
 
-int sx_nft_inspect(int netns_fd, const char *table, struct sx_nft_state *st)
+int sx_nft_inspect(struct sx_nft *n, const char *table, struct sx_nft_state *st)
 {
 	_cleanup_free_ char *cmds = NULL, *out = NULL;
 	_cleanup_cjson_ cJSON *j = NULL;
@@ -306,7 +313,7 @@ int sx_nft_inspect(int netns_fd, const char *table, struct sx_nft_state *st)
 	cmds = sx_strdupf("list table inet %s", table);
 	if (!cmds)
 		return -ENOMEM;
-	r = run_nft(netns_fd, cmds, true, &out);
+	r = run_nft(n, cmds, true, &out);
 	if (r == -EIO)
 		return 0; /* no such table */
 	if (r < 0)

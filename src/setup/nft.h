@@ -28,12 +28,19 @@ void sx_ruleset_clear(struct sx_ruleset *rs);
 int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out);
 int sx_nft_render_sandbox(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out);
 
-/* Applies a rendered table in the namespace netns_fd (-1: current),
- * replacing any previous version of the same table atomically. */
-int sx_nft_apply(int netns_fd, const char *table, const struct sx_ruleset *rs);
+/* An nftables context bound to one network namespace. */
+struct sx_nft;
+
+/* Opens a context inside the namespace netns_fd (-1: the current one). */
+int sx_nft_open(int netns_fd, struct sx_nft **ret);
+void sx_nft_close(struct sx_nft *n);
+
+/* Applies a rendered table, replacing any previous version of the same
+ * table atomically. */
+int sx_nft_apply(struct sx_nft *n, const char *table, const struct sx_ruleset *rs);
 
 /* Deletes a table; missing is not an error. */
-int sx_nft_delete(int netns_fd, const char *table);
+int sx_nft_delete(struct sx_nft *n, const char *table);
 
 struct sx_nft_state {
 	bool present;
@@ -42,4 +49,4 @@ struct sx_nft_state {
 	uint64_t dropped_packets;
 };
 
-int sx_nft_inspect(int netns_fd, const char *table, struct sx_nft_state *st);
+int sx_nft_inspect(struct sx_nft *n, const char *table, struct sx_nft_state *st);

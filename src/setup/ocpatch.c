@@ -47,9 +47,9 @@ static cJSON *stale_keys(const cJSON *row_originals, const cJSON *desired)
 	cJSON *stale = cJSON_CreateObject();
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, row_originals)
-		if (stale && !cJSON_GetObjectItemCaseSensitive(desired, it->string))
-			cJSON_AddItemToObject(stale, it->string, cJSON_Duplicate(it, true));
+	cJSON_ArrayForEach(it,
+			   row_originals) if (stale && !cJSON_GetObjectItemCaseSensitive(desired, it->string))
+	    cJSON_AddItemToObject(stale, it->string, cJSON_Duplicate(it, true));
 	return stale;
 }
 
@@ -114,7 +114,8 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 		free(out);
 		out = reverted;
 		for (const cJSON *k = stale->child; k; k = k->next)
-			cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(row, "originals"), k->string);
+			cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(row, "originals"),
+								k->string);
 	}
 	if (r < 0)
 		return log_error_errno(r, "%s: %s", c->openclaw_config, why ? why : "cannot patch");

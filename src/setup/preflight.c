@@ -40,13 +40,19 @@ static bool veth_available(void)
 static int check_kernel(void)
 {
 	struct sx_nft_state st;
+	struct sx_nft *n = NULL;
+	int r;
 
 	if (!sx_path_exists("/proc/self/ns/net"))
 		return log_error_errno(-EOPNOTSUPP, "this kernel has no network namespaces (CONFIG_NET_NS)");
 	if (!veth_available())
 		return log_error_errno(-EOPNOTSUPP, "this kernel has no veth driver (CONFIG_VETH)");
 	/* Listing a table is read-only and fails only without nf_tables. */
-	if (sx_nft_inspect(-1, "sentrix_preflight_probe", &st) < 0)
+	r = sx_nft_open(-1, &n);
+	if (r == 0)
+		r = sx_nft_inspect(n, "sentrix_preflight_probe", &st);
+	sx_nft_close(n);
+	if (r < 0)
 		return log_error_errno(-EOPNOTSUPP, "nftables is not usable here (CONFIG_NF_TABLES)");
 	return 0;
 }

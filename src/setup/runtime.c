@@ -43,21 +43,33 @@ static int ns_sysctl(int nsfd, const char *key, const char *value)
 	return r < 0 ? r : r2;
 }
 
-/* Applies a table unless the kernel already has exactly this version. */
-static int ensure_table(int nsfd, const char *table, const struct sx_ruleset *rs, unsigned *changes)
+static void nftp(struct sx_nft **n)
 {
-	struct sx_nft_state st;
+	sx_nft_close(*n);
+}
+#define _cleanup_nft_ _cleanup_(nftp)
+
+/* Applies a table unless the kernel already has exactly this version
+ * (re-applying would reset its counters).  fresh: the namespace was just
+ * created, so there is nothing to look at. */
+static int ensure_table(struct sx_nft *n, bool fresh, const char *table, const struct sx_ruleset *rs,
+			unsigned *changes)
+{
+	struct sx_nft_state st = {0};
 	int r;
 
-	r = sx_nft_inspect(nsfd, table, &st);
-	if (r < 0)
-		return r;
-	if (st.present && streq(st.tag, rs->tag) && st.rules == rs->rules)
-		return 0;
+	if (!fresh) {
+		r = sx_nft_inspect(n, table, &st);
+		if (r < 0)
+			return r;
+		if (st.present && streq(st.tag, rs->tag) && st.rules == rs->rules)
+			return 0;
+	}
 	(*changes)++;
-	return sx_nft_apply(nsfd, table, rs);
+	return sx_nft_apply(n, table, rs);
 }
 
+/* Returns 1 when it created the namespace, 0 when it was there. */
 static int ensure_netns(const struct sx_config *c, unsigned *changes)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
@@ -82,16 +94,18 @@ static int ensure_netns(const struct sx_config *c, unsigned *changes)
 	if (r < 0 && r != -EEXIST)
 		return log_error_errno(r, "cannot create network namespace %s", c->netns_path);
 	(*changes)++;
-	return 0;
+	return 1;
 }
 
 int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned *changes)
 {
 	_cleanup_nl_ struct nl_sock *host = NULL, *ns = NULL;
+	_cleanup_nft_ struct sx_nft *nft_ns = NULL, *nft_host = NULL;
 	_cleanup_close_ int nsfd = -EBADF;
 	struct sx_ruleset host_rs = {0}, ns_rs = {0};
 	_cleanup_free_ char *v6key = NULL;
 	uint32_t host_ip, sandbox_ip;
+	bool fresh;
 	int r;
 
 	if (sx_ipv4_parse(c->host_ip, &host_ip) < 0 || sx_ipv4_parse(c->sandbox_ip, &sandbox_ip) < 0)
@@ -102,6 +116,7 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 	r = ensure_netns(c, changes);
 	if (r < 0)
 		return r;
+	fresh = r > 0;
 	sx_checkpoint();
 	nsfd = sx_netns_open(c->netns_path);
 	if (nsfd < 0)
@@ -113,7 +128,9 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 		return r;
 	r = sx_nft_render_sandbox(c, p, &ns_rs);
 	if (r == 0)
-		r = ensure_table(nsfd, c->nft_sandbox_table, &ns_rs, changes);
+		r = sx_nft_open(nsfd, &nft_ns);
+	if (r == 0)
+		r = ensure_table(nft_ns, fresh, c->nft_sandbox_table, &ns_rs, changes);
 	sx_ruleset_clear(&ns_rs);
 	if (r < 0)
 		return r;
@@ -143,16 +160,19 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 	    (r = sx_route_add_default(ns, c->sandbox_ifname, host_ip)) < 0)
 		return log_error_errno(r, "cannot configure %s inside %s", c->sandbox_ifname, c->netns_path);
 
+	r = sx_nft_open(-1, &nft_host);
+	if (r < 0)
+		return r;
 	if (c->host_networking) {
 		r = sx_nft_render_host(c, p, &host_rs);
 		if (r == 0)
-			r = ensure_table(-1, c->nft_host_table, &host_rs, changes);
+			r = ensure_table(nft_host, false, c->nft_host_table, &host_rs, changes);
 		sx_ruleset_clear(&host_rs);
 		if (r < 0)
 			return r;
 		sx_checkpoint();
-	} else
-		(void)sx_nft_delete(-1, c->nft_host_table);
+	} else if ((r = sx_nft_delete(nft_host, c->nft_host_table)) < 0)
+		return r;
 
 	/* Routing for the sandbox only when the policy routes anything. */
 	if (sx_policy_routes(p, c->dns_mode))
@@ -162,11 +182,14 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 	return r;
 }
 
-int sx_runtime_down(const struct sx_config *c, bool wait)
+int sx_runtime_down(const struct sx_config *c, bool final)
 {
+	_cleanup_nft_ struct sx_nft *nft = NULL;
 	int r;
 
-	r = sx_nft_delete(-1, c->nft_host_table);
+	r = sx_nft_open(-1, &nft);
+	if (r == 0)
+		r = sx_nft_delete(nft, c->nft_host_table);
 	if (r < 0)
 		return r;
 	r = sx_host_sysctl_release(FORWARD_SYSCTL, c->name);
@@ -177,16 +200,18 @@ int sx_runtime_down(const struct sx_config *c, bool wait)
 	r = sx_netns_remove(c->netns_path);
 	if (r < 0)
 		return r;
-	if (wait) {
-		r = sx_link_wait_gone(c->host_ifname, STALE_LINK_WAIT_MS);
-		if (r == -ETIMEDOUT) {
-			_cleanup_nl_ struct nl_sock *sk = NULL;
-			if ((r = sx_nl_open(-1, &sk)) == 0)
-				r = sx_link_delete(sk, c->host_ifname);
-		}
-		if (r < 0)
-			return log_error_errno(r, "cannot remove %s", c->host_ifname);
+	if (!final)
+		return 0;
+	/* For good (--disable): wait until the host's link list is as it
+	 * was, and let go of /run/netns, which `up` keeps between runs. */
+	r = sx_link_wait_gone(c->host_ifname, STALE_LINK_WAIT_MS);
+	if (r == -ETIMEDOUT) {
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+		if ((r = sx_nl_open(-1, &sk)) == 0)
+			r = sx_link_delete(sk, c->host_ifname);
 	}
+	if (r < 0)
+		return log_error_errno(r, "cannot remove %s", c->host_ifname);
 	return sx_host_dir_release(SX_NETNS_DIR, c->name);
 }
 
@@ -199,6 +224,7 @@ void sx_runtime_state_clear(struct sx_runtime_state *st)
 int sx_runtime_inspect(const struct sx_config *c, const struct sx_policy *p, struct sx_runtime_state *st)
 {
 	_cleanup_nl_ struct nl_sock *host = NULL, *ns = NULL;
+	_cleanup_nft_ struct sx_nft *nft_host = NULL, *nft_ns = NULL;
 	_cleanup_close_ int nsfd = -EBADF, saved = -EBADF;
 	uint32_t host_ip = 0, sandbox_ip = 0;
 	int r;
@@ -218,7 +244,9 @@ int sx_runtime_inspect(const struct sx_config *c, const struct sx_policy *p, str
 	st->host_link = sx_link_index(host, c->host_ifname) > 0;
 	st->host_link_up = sx_link_is_up(host, c->host_ifname);
 	st->host_addr = sx_addr_present(host, c->host_ifname, host_ip, c->prefix_len);
-	r = sx_nft_inspect(-1, c->nft_host_table, &st->nft_host);
+	r = sx_nft_open(-1, &nft_host);
+	if (r == 0)
+		r = sx_nft_inspect(nft_host, c->nft_host_table, &st->nft_host);
 	if (r < 0)
 		return r;
 
@@ -241,7 +269,8 @@ int sx_runtime_inspect(const struct sx_config *c, const struct sx_policy *p, str
 		st->ipv6_off = streq(v, "1");
 		(void)sx_netns_leave(&saved);
 	}
-	return sx_nft_inspect(nsfd, c->nft_sandbox_table, &st->nft_sandbox);
+	r = sx_nft_open(nsfd, &nft_ns);
+	return r < 0 ? r : sx_nft_inspect(nft_ns, c->nft_sandbox_table, &st->nft_sandbox);
 }
 
 static bool table_matches(const struct sx_nft_state *have, const struct sx_ruleset *want)

@@ -13,9 +13,11 @@
 /* Brings everything up; adds the number of pieces it changed to *changes. */
 int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned *changes);
 
-/* Takes everything down.  wait: block until the kernel has reaped the veth
- * (so the host's link list is back as it was when this returns). */
-int sx_runtime_down(const struct sx_config *c, bool wait);
+/* Takes everything down.  final (--disable): also wait until the kernel
+ * has reaped the veth, so the host's link list is back as it was when this
+ * returns, and release /run/netns, which plain `down` keeps for the next
+ * `up`. */
+int sx_runtime_down(const struct sx_config *c, bool final);
 
 #include "nft.h"
 

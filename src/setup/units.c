@@ -6,70 +6,102 @@
  * EnableUnitFiles, StartUnit) so its view stays coherent.  Without it (a
  * container, an image being built) setup writes the same enablement symlink
  * `systemctl enable` would, and says the units start at next boot or with
- * `sentrix sandbox up`.
+ * `sentrix sandbox up`.  libsystemd is loaded on demand (sdbus.h).
  */
-#include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
+#include <stdarg.h>
 
 #include "../lib/fileio.h"
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
 #include "render.h"
+#include "sdbus.h"
 #include "units.h"
 
 #define MANAGER_DEST "org.freedesktop.systemd1"
 #define MANAGER_PATH "/org/freedesktop/systemd1"
 #define MANAGER_IFACE "org.freedesktop.systemd1.Manager"
 
+/* What sd_booted() checks, without loading libsystemd for it. */
 bool sx_systemd_running(void)
 {
-	return sd_booted() > 0;
+	return access("/run/systemd/system/", F_OK) == 0;
 }
 
 static void busp(sd_bus **b)
 {
-	sd_bus_flush_close_unref(*b);
+	if (*b)
+		sx_sdbus()->flush_close_unref(*b);
+}
+
+static void bus_errorp(sd_bus_error *e)
+{
+	if (sx_sdbus())
+		sx_sdbus()->error_free(e);
+}
+
+/* Opens the system bus; returns 0 or a negative errno, logged. */
+static int bus_open(sd_bus **bus)
+{
+	const struct sx_sdbus *b = sx_sdbus();
+	int r;
+
+	if (!b)
+		return -ENOPKG;
+	r = b->open_system(bus);
+	return r < 0 ? log_error_errno(r, "cannot connect to systemd") : 0;
 }
 
 static int call(sd_bus *bus, const char *method, sd_bus_message **reply, const char *types, ...)
 {
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(bus_errorp) sd_bus_error err = SD_BUS_ERROR_NULL;
+	const struct sx_sdbus *b = sx_sdbus();
 	sd_bus_message *m = NULL;
 	va_list ap;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, method);
+	r = b->new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, method);
 	if (r < 0)
 		return r;
 	va_start(ap, types);
-	r = types ? sd_bus_message_appendv(m, types, ap) : 0;
+	r = types ? b->appendv(m, types, ap) : 0;
 	va_end(ap);
 	if (r >= 0)
-		r = sd_bus_call(bus, m, 60 * 1000000ULL, &err, reply);
-	sd_bus_message_unref(m);
+		r = b->call(bus, m, 60 * 1000000ULL, &err, reply);
+	b->message_unref(m);
 	if (r < 0)
 		log_error("systemd %s failed: %s", method, err.message ? err.message : strerror(-r));
+	return r;
+}
+
+static int append(sd_bus_message *m, const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = sx_sdbus()->appendv(m, types, ap);
+	va_end(ap);
 	return r;
 }
 
 /* Calls a method taking an array of unit file names first. */
 static int call_files(sd_bus *bus, const char *method, const char *unit, bool enable)
 {
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(bus_errorp) sd_bus_error err = SD_BUS_ERROR_NULL;
+	const struct sx_sdbus *b = sx_sdbus();
 	sd_bus_message *m = NULL, *reply = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, method);
+	r = b->new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, method);
 	if (r >= 0)
-		r = sd_bus_message_append_strv(m, (char *[]){(char *)unit, NULL});
+		r = b->append_strv(m, (char *[]){(char *)unit, NULL});
 	if (r >= 0)
-		r = enable ? sd_bus_message_append(m, "bb", false, true)
-			   : sd_bus_message_append(m, "b", false);
+		r = enable ? append(m, "bb", false, true) : append(m, "b", false);
 	if (r >= 0)
-		r = sd_bus_call(bus, m, 60 * 1000000ULL, &err, &reply);
-	sd_bus_message_unref(m);
-	sd_bus_message_unref(reply);
+		r = b->call(bus, m, 60 * 1000000ULL, &err, &reply);
+	b->message_unref(m);
+	b->message_unref(reply);
 	if (r < 0)
 		log_error("systemd %s %s failed: %s", method, unit, err.message ? err.message : strerror(-r));
 	return r;
@@ -81,15 +113,15 @@ static int bus_enable_start(const char *target)
 	sd_bus_message *reply = NULL;
 	int r;
 
-	r = sd_bus_open_system(&bus);
+	r = bus_open(&bus);
 	if (r < 0)
-		return log_error_errno(r, "cannot connect to systemd");
+		return r;
 	if ((r = call(bus, "Reload", NULL, NULL)) < 0 ||
 	    (r = call_files(bus, "EnableUnitFiles", target, true)) < 0 ||
 	    (r = call(bus, "Reload", NULL, NULL)) < 0)
 		return r;
 	r = call(bus, "StartUnit", &reply, "ss", target, "replace");
-	sd_bus_message_unref(reply);
+	sx_sdbus()->message_unref(reply);
 	return r;
 }
 
@@ -99,12 +131,12 @@ static int bus_stop_disable(const char *target)
 	sd_bus_message *reply = NULL;
 	int r;
 
-	r = sd_bus_open_system(&bus);
+	r = bus_open(&bus);
 	if (r < 0)
-		return log_error_errno(r, "cannot connect to systemd");
+		return r;
 	/* Stopping the target stops the services: they are PartOf= it. */
 	r = call(bus, "StopUnit", &reply, "ss", target, "replace");
-	sd_bus_message_unref(reply);
+	sx_sdbus()->message_unref(reply);
 	if (r < 0)
 		return r;
 	if ((r = call_files(bus, "DisableUnitFiles", target, false)) < 0)
@@ -118,12 +150,12 @@ char *sx_unit_active_state(const char *unit)
 	_cleanup_free_ char *path = NULL;
 	char *state = NULL;
 
-	if (!sx_systemd_running() || sd_bus_open_system(&bus) < 0)
+	if (!sx_systemd_running() || bus_open(&bus) < 0)
 		return NULL;
-	if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
+	if (sx_sdbus()->path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
 		return NULL;
-	if (sd_bus_get_property_string(bus, MANAGER_DEST, path, "org.freedesktop.systemd1.Unit",
-				       "ActiveState", NULL, &state) < 0)
+	if (sx_sdbus()->get_property_string(bus, MANAGER_DEST, path, "org.freedesktop.systemd1.Unit",
+					    "ActiveState", NULL, &state) < 0)
 		return NULL;
 	return state;
 }

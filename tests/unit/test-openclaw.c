@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * test-openclaw.c - the sentrix keys in openclaw.json: desired, apply,
+ * revert and check (src/setup/openclaw.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/config.h"
+#include "lib/jsonutil.h"
+#include "lib/policy.h"
+#include "lib/util.h"
+#include "setup/openclaw.h"
+
+static char tmpdir[4096];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int group_setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-openclaw.XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *tmp_path(const char *name)
+{
+	char *p = sx_strdupf("%s/%s", tmpdir, name);
+	assert_non_null(p);
+	return p;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* An instance as setup would build it. */
+static struct sx_config *make_config(bool guardrail)
+{
+	struct sx_config *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	assert_int_equal(sx_config_init_paths(c, "sxt1"), 0);
+	strcpy(c->host_ip, "10.200.0.5");
+	strcpy(c->sandbox_ip, "10.200.0.6");
+	c->openclaw_port = 18789;
+	c->llm_port = 18790;
+	c->egress_port = 18791;
+	c->guardrail = guardrail;
+	return c;
+}
+
+static struct sx_policy *make_policy(void)
+{
+	static const char text[] =
+	    "{\"name\": \"t\", \"egress\": {\"dns\": {\"mode\": \"none\"}},"
+	    " \"openclaw\": {\"exec_security\": \"allowlist\", \"dm_policy\": \"allowlist\"}}";
+	struct sx_policy *p = NULL;
+	char *why = NULL;
+
+	if (sx_policy_parse(text, &p, &why) < 0)
+		fail_msg("policy: %s", why);
+	return p;
+}
+
+static cJSON *parse(const char *text)
+{
+	cJSON *j = cJSON_Parse(text);
+	if (!j)
+		fail_msg("not JSON: %s", text);
+	return j;
+}
+
+/* desired is keyed by dotted paths; look one up without path splitting. */
+static const cJSON *want(const cJSON *desired, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(desired, key);
+}
+
+static void assert_str_at(const cJSON *root, const char *path, const char *value)
+{
+	const cJSON *v = sx_json_get_path(root, path);
+	if (!cJSON_IsString(v) || !streq(v->valuestring, value))
+		fail_msg("%s is not \"%s\"", path, value);
+}
+
+static size_t count_prefix(const cJSON *obj, const char *prefix)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, obj) if (strncmp(it->string, prefix, strlen(prefix)) == 0) n++;
+	return n;
+}
+
+/* An operator's file with keys sentrix does not own. */
+static const char original_text[] = "{\n"
+				    "\t\"agents\": {\"defaults\": {\"model\": \"x/y\"}},\n"
+				    "\t\"ui\": {\"theme\": \"dark\"},\n"
+				    "\t\"gateway\": {\"port\": 1}\n"
+				    "}\n";
+
+/* ---- desired ---- */
+
+static void test_desired_keys(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok-123");
+	const cJSON *v;
+
+	assert_non_null(d);
+	assert_string_equal(want(d, "gateway.mode")->valuestring, "local");
+	assert_int_equal(want(d, "gateway.port")->valueint, 18789);
+	assert_string_equal(want(d, "gateway.bind")->valuestring, "custom");
+	assert_string_equal(want(d, "gateway.customBindHost")->valuestring, "10.200.0.6");
+	assert_string_equal(want(d, "gateway.auth.mode")->valuestring, "token");
+	assert_string_equal(want(d, "gateway.auth.token")->valuestring, "tok-123");
+	assert_true(cJSON_IsTrue(want(d, "proxy.enabled")));
+	assert_string_equal(want(d, "proxy.proxyUrl")->valuestring, "http://10.200.0.5:18791");
+	assert_string_equal(want(d, "tools.exec.security")->valuestring, "allowlist");
+	assert_string_equal(want(d, "agents.defaults.sandbox.mode")->valuestring, "off");
+	v = want(d, "gateway.controlUi.allowedOrigins");
+	assert_true(cJSON_IsArray(v));
+	assert_int_equal(cJSON_GetArraySize(v), 2);
+	assert_string_equal(cJSON_GetArrayItem(v, 0)->valuestring, "https://localhost:8766");
+	/* no channel configured: no per-channel keys (adding one would enable it) */
+	assert_int_equal(count_prefix(d, "channels."), 0);
+
+	/* the token is optional: status only checks one is set */
+	_cleanup_cjson_ cJSON *d2 = sx_openclaw_desired(c, p, NULL, NULL);
+	assert_true(cJSON_IsNull(want(d2, "gateway.auth.token")));
+	assert_int_equal(cJSON_GetArraySize(d2), cJSON_GetArraySize(d));
+}
+
+static void test_desired_follows_config(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+
+	strcpy(c->host_ip, "10.200.3.9");
+	strcpy(c->sandbox_ip, "10.200.3.10");
+	c->openclaw_port = 4242;
+	c->egress_port = 3128;
+	free(p->exec_security);
+	p->exec_security = strdup("deny");
+
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "t");
+	assert_int_equal(want(d, "gateway.port")->valueint, 4242);
+	assert_string_equal(want(d, "gateway.customBindHost")->valuestring, "10.200.3.10");
+	assert_string_equal(want(d, "proxy.proxyUrl")->valuestring, "http://10.200.3.9:3128");
+	assert_string_equal(want(d, "tools.exec.security")->valuestring, "deny");
+}
+
+static void test_desired_channels(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *current = parse("{\"channels\": {\"defaults\": {\"groupPolicy\": \"open\"},"
+					       " \"telegram\": {\"enabled\": true, \"dmPolicy\": \"open\"},"
+					       " \"discord\": {}, \"broken\": 5}}");
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, current, "t");
+
+	assert_string_equal(want(d, "channels.telegram.dmPolicy")->valuestring, "allowlist");
+	assert_string_equal(want(d, "channels.discord.dmPolicy")->valuestring, "allowlist");
+	/* "defaults" is not a channel, and non-objects are left alone */
+	assert_null(want(d, "channels.defaults.dmPolicy"));
+	assert_null(want(d, "channels.broken.dmPolicy"));
+	assert_null(want(d, "channels.slack.dmPolicy"));
+	assert_int_equal(count_prefix(d, "channels."), 2);
+
+	/* a file without channels, or with a non-object "channels" */
+	_cleanup_cjson_ cJSON *cur2 = parse("{\"channels\": []}");
+	_cleanup_cjson_ cJSON *d2 = sx_openclaw_desired(c, p, cur2, "t");
+	assert_int_equal(count_prefix(d2, "channels."), 0);
+}
+
+static void test_desired_without_guardrail(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(false);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "t");
+
+	assert_int_equal(count_prefix(d, "proxy."), 0);
+	/* everything else is still there */
+	assert_string_equal(want(d, "gateway.bind")->valuestring, "custom");
+	assert_string_equal(want(d, "tools.exec.security")->valuestring, "allowlist");
+}
+
+/* ---- apply and revert ---- */
+
+static void test_apply_keeps_unrelated_keys(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *orig = parse(original_text);
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *originals = NULL, *applied = NULL;
+	_cleanup_free_ char *out = NULL, *why = NULL;
+	const cJSON *it;
+
+	assert_int_equal(sx_openclaw_apply(original_text, d, &out, &originals, &why), 0);
+	assert_non_null(out);
+	assert_non_null(originals);
+	applied = parse(out);
+
+	/* the operator's keys are untouched */
+	assert_str_at(applied, "agents.defaults.model", "x/y");
+	assert_str_at(applied, "ui.theme", "dark");
+	/* every desired key is set, as a nested path */
+	cJSON_ArrayForEach(it, d)
+	{
+		const cJSON *have = sx_json_get_path(applied, it->string);
+		if (!have || !cJSON_Compare(have, it, true))
+			fail_msg("%s not applied", it->string);
+	}
+	assert_int_equal(sx_json_get_path(applied, "gateway.port")->valueint, 18789);
+	assert_str_at(applied, "proxy.proxyUrl", "http://10.200.0.5:18791");
+	assert_str_at(applied, "agents.defaults.sandbox.mode", "off");
+
+	/* originals: one entry per desired key, the old value or null */
+	assert_int_equal(cJSON_GetArraySize(originals), cJSON_GetArraySize(d));
+	assert_int_equal(want(originals, "gateway.port")->valueint, 1);
+	assert_true(cJSON_IsNumber(want(originals, "gateway.port")));
+	assert_true(cJSON_IsNull(want(originals, "gateway.bind")));
+	assert_true(cJSON_IsNull(want(originals, "gateway.auth.token")));
+	assert_true(cJSON_IsNull(want(originals, "proxy.proxyUrl")));
+	assert_true(cJSON_IsNull(want(originals, "tools.exec.security")));
+	assert_true(cJSON_IsNull(want(originals, "agents.defaults.sandbox.mode")));
+	/* output is a whole line-terminated document */
+	assert_int_equal(out[strlen(out) - 1], '\n');
+}
+
+static void test_revert_restores_original(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *orig = parse(original_text);
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *originals = NULL, *reverted = NULL;
+	_cleanup_free_ char *out = NULL, *back = NULL, *why = NULL;
+
+	assert_int_equal(sx_openclaw_apply(original_text, d, &out, &originals, &why), 0);
+	assert_int_equal(sx_openclaw_revert(out, originals, &back, &why), 0);
+	reverted = parse(back);
+	if (!cJSON_Compare(orig, reverted, true))
+		fail_msg("reverted file differs from the original:\n%s", back);
+	/* objects sentrix created are gone, shared parents stay */
+	assert_null(sx_json_get_path(reverted, "proxy"));
+	assert_null(sx_json_get_path(reverted, "tools"));
+	assert_null(sx_json_get_path(reverted, "gateway.auth"));
+	assert_null(sx_json_get_path(reverted, "agents.defaults.sandbox"));
+	assert_str_at(reverted, "agents.defaults.model", "x/y");
+	assert_int_equal(sx_json_get_path(reverted, "gateway.port")->valueint, 1);
+}
+
+static void test_apply_to_no_file_and_revert(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok");
+	_cleanup_cjson_ cJSON *originals = NULL, *created = NULL, *reverted = NULL;
+	_cleanup_free_ char *out = NULL, *back = NULL, *why = NULL;
+	const cJSON *it;
+
+	assert_int_equal(sx_openclaw_apply(NULL, d, &out, &originals, &why), 0);
+	created = parse(out);
+	assert_true(cJSON_IsObject(created));
+	assert_str_at(created, "gateway.customBindHost", "10.200.0.6");
+	assert_str_at(created, "gateway.auth.token", "tok");
+	cJSON_ArrayForEach(it, originals) if (!cJSON_IsNull(it)) fail_msg("%s has an original", it->string);
+
+	assert_int_equal(sx_openclaw_revert(out, originals, &back, &why), 0);
+	reverted = parse(back);
+	assert_true(cJSON_IsObject(reverted));
+	assert_int_equal(cJSON_GetArraySize(reverted), 0);
+}
+
+static void test_apply_is_idempotent(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *orig = parse(original_text);
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *o1 = NULL, *o2 = NULL;
+	_cleanup_free_ char *out1 = NULL, *out2 = NULL, *why = NULL;
+	const cJSON *it;
+
+	assert_int_equal(sx_openclaw_apply(original_text, d, &out1, &o1, &why), 0);
+	assert_int_equal(sx_openclaw_apply(out1, d, &out2, &o2, &why), 0);
+	/* a second run changes nothing, and its originals are sentrix's own values */
+	assert_string_equal(out1, out2);
+	cJSON_ArrayForEach(it, d)
+	{
+		if (!cJSON_Compare(want(o2, it->string), it, true))
+			fail_msg("second apply recorded another original for %s", it->string);
+	}
+}
+
+static void test_revert_keeps_later_edits(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *orig = parse("{\"gateway\": {\"port\": 1, \"auth\": {\"token\": \"mine\"}},"
+					    " \"tools\": {\"web\": {\"enabled\": true}}}");
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "mine");
+	_cleanup_cjson_ cJSON *originals = NULL, *edited = NULL, *reverted = NULL;
+	_cleanup_free_ char *out = NULL, *text = NULL, *back = NULL, *why = NULL;
+
+	text = cJSON_PrintUnformatted(orig);
+	assert_int_equal(sx_openclaw_apply(text, d, &out, &originals, &why), 0);
+	assert_string_equal(want(originals, "gateway.auth.token")->valuestring, "mine");
+
+	/* the operator edits the file after setup */
+	edited = parse(out);
+	assert_int_equal(sx_json_set_path(edited, "ui.theme", cJSON_CreateString("light")), 0);
+	assert_int_equal(sx_json_set_path(edited, "tools.exec.ask", cJSON_CreateString("always")), 0);
+	free(text);
+	text = cJSON_Print(edited);
+
+	assert_int_equal(sx_openclaw_revert(text, originals, &back, &why), 0);
+	reverted = parse(back);
+	/* sentrix's keys go back to what they were... */
+	assert_int_equal(sx_json_get_path(reverted, "gateway.port")->valueint, 1);
+	assert_str_at(reverted, "gateway.auth.token", "mine");
+	assert_null(sx_json_get_path(reverted, "gateway.auth.mode"));
+	assert_null(sx_json_get_path(reverted, "gateway.bind"));
+	assert_null(sx_json_get_path(reverted, "proxy"));
+	assert_null(sx_json_get_path(reverted, "tools.exec.security"));
+	/* ...the operator's edits and pre-existing siblings stay */
+	assert_str_at(reverted, "ui.theme", "light");
+	assert_str_at(reverted, "tools.exec.ask", "always");
+	assert_true(cJSON_IsTrue(sx_json_get_path(reverted, "tools.web.enabled")));
+}
+
+/* The original had empty objects at paths sentrix writes below: reverting
+ * must give the same document back, empty objects included. */
+static bool revert_round_trips(const char *text, char *msg, size_t msg_size)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *orig = parse(text);
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *originals = NULL, *reverted = NULL;
+	_cleanup_free_ char *out = NULL, *back = NULL, *why = NULL;
+
+	if (sx_openclaw_apply(text, d, &out, &originals, &why) < 0 ||
+	    sx_openclaw_revert(out, originals, &back, &why) < 0) {
+		snprintf(msg, msg_size, "apply/revert failed: %s", why ? why : "?");
+		return false;
+	}
+	reverted = cJSON_Parse(back);
+	if (!reverted || !cJSON_Compare(orig, reverted, true)) {
+		snprintf(msg, msg_size, "reverted file differs from the original:\n%s", back);
+		return false;
+	}
+	return true;
+}
+
+static void test_revert_keeps_preexisting_empty_objects(void **state)
+{
+	char msg[1024];
+
+	if (!revert_round_trips("{\"tools\": {}, \"proxy\": {}, \"ui\": {\"theme\": \"dark\"}}\n", msg,
+				sizeof(msg)))
+		fail_msg("%s", msg);
+}
+
+/* Asserts apply refuses text with -EINVAL and a why holding "line N" and
+ * the expected hint (NULL: only the line). */
+static void expect_refused_at(const char *text, unsigned line, const char *hint, int src_line)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok");
+	cJSON *originals = NULL;
+	char *out = NULL, *why = NULL, want_line[32];
+	int r = sx_openclaw_apply(text, d, &out, &originals, &why);
+
+	snprintf(want_line, sizeof(want_line), "line %u:", line);
+	if (r != -EINVAL)
+		fail_msg("line %d: apply returned %d, expected -EINVAL", src_line, r);
+	assert_null(out);
+	assert_null(originals);
+	if (!why || !strstr(why, want_line) || (hint && !strstr(why, hint))) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "line %d: why \"%s\", expected \"%s\" and \"%s\"", src_line,
+			 why ? why : "(null)", want_line, hint ? hint : "");
+		free(why);
+		fail_msg("%s", msg);
+	}
+	free(why);
+}
+#define expect_refused(text, line, hint) expect_refused_at((text), (line), (hint), __LINE__)
+
+static void test_apply_refuses_json5_lines(void **state)
+{
+	/* line comment on line 3 */
+	expect_refused("{\n"
+		       "  \"a\": 1,\n"
+		       "  // the gateway\n"
+		       "  \"b\": 2\n"
+		       "}\n",
+		       3, "a comment");
+	/* line comment after a value, line 2 */
+	expect_refused("{\n"
+		       "  \"a\": 1 // one\n"
+		       "}\n",
+		       2, "a comment");
+	/* block comment starting on line 4 */
+	expect_refused("{\n"
+		       "  \"a\": 1,\n"
+		       "  \"b\": 2,\n"
+		       "  /* several\n"
+		       "     lines */\n"
+		       "  \"c\": 3\n"
+		       "}\n",
+		       4, "a comment");
+	/* a comment before everything */
+	expect_refused("// openclaw.json\n{}\n", 1, "a comment");
+	/* trailing comma in an object: named on the comma's line 3, not the
+	 * closing brace's */
+	expect_refused("{\n"
+		       "  \"a\": 1,\n"
+		       "  \"b\": 2,\n"
+		       "}\n",
+		       3, "a trailing comma");
+	/* the same with blank lines between comma and brace */
+	expect_refused("{\n"
+		       "  \"a\": 1,\n"
+		       "  \"b\": 2,\n"
+		       "\n"
+		       "\n"
+		       "}\n",
+		       3, "a trailing comma");
+	/* trailing comma in an array: the comma is on line 4 */
+	expect_refused("{\n"
+		       "  \"a\": [\n"
+		       "    1,\n"
+		       "    2,\n"
+		       "  ],\n"
+		       "  \"b\": 1\n"
+		       "}\n",
+		       4, "a trailing comma");
+	/* single-quoted value and key, line 3 */
+	expect_refused("{\n"
+		       "  \"a\": 1,\n"
+		       "  \"b\": 'x'\n"
+		       "}\n",
+		       3, "a single-quoted string");
+	expect_refused("{\n"
+		       "  \"a\": 1,\n"
+		       "  'b': 2\n"
+		       "}\n",
+		       3, "a single-quoted string");
+	/* unquoted key, line 2 */
+	expect_refused("{\n"
+		       "  gateway: {}\n"
+		       "}\n",
+		       2, "an unquoted key");
+	/* truncated file */
+	expect_refused("{\n  \"a\": {\n", 3, "end of input");
+}
+
+static void test_apply_refuses_non_objects(void **state)
+{
+	expect_refused("[1, 2]\n", 1, "not a JSON object");
+	expect_refused("\"text\"\n", 1, "not a JSON object");
+	expect_refused("null\n", 1, "not a JSON object");
+}
+
+static void test_apply_refuses_non_object_parent(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok");
+	cJSON *originals = NULL;
+	char *out = NULL;
+	_cleanup_free_ char *why = NULL;
+
+	/* "tools" is a string: tools.exec.security has nowhere to go */
+	assert_int_equal(sx_openclaw_apply("{\"tools\": \"none\"}", d, &out, &originals, &why), -EINVAL);
+	assert_null(out);
+	assert_null(originals);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "tools.exec.security"));
+}
+
+/* ---- check ---- */
+
+static void test_check(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *orig = parse(original_text);
+	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *originals = NULL, *j = NULL;
+	_cleanup_free_ char *path = tmp_path("check.json"), *out = NULL, *why = NULL, *text = NULL;
+
+	assert_int_equal(sx_openclaw_apply(original_text, d, &out, &originals, &why), 0);
+	write_text(path, out);
+	assert_int_equal(sx_openclaw_check(path, d, &why), 0);
+	assert_null(why);
+
+	/* one drifted value: named, with both values */
+	j = parse(out);
+	assert_int_equal(sx_json_set_path(j, "gateway.bind", cJSON_CreateString("loopback")), 0);
+	text = sx_json_print(j);
+	write_text(path, text);
+	assert_int_equal(sx_openclaw_check(path, d, &why), -EUCLEAN);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "gateway.bind"));
+	assert_non_null(strstr(why, "loopback"));
+	assert_non_null(strstr(why, "custom"));
+	free(why);
+	why = NULL;
+
+	/* a number where a string is expected */
+	assert_int_equal(sx_json_set_path(j, "gateway.bind", cJSON_CreateString("custom")), 0);
+	assert_int_equal(sx_json_set_path(j, "proxy.proxyUrl", cJSON_CreateNumber(5)), 0);
+	free(text);
+	text = sx_json_print(j);
+	write_text(path, text);
+	assert_int_equal(sx_openclaw_check(path, d, &why), -EUCLEAN);
+	assert_non_null(strstr(why, "proxy.proxyUrl"));
+	free(why);
+	why = NULL;
+
+	/* a removed key is drift too */
+	sx_json_remove_path(j, "proxy.proxyUrl");
+	sx_json_remove_path(j, "tools.exec.security");
+	assert_int_equal(sx_json_set_path(j, "proxy.proxyUrl", cJSON_CreateString("http://10.200.0.5:18791")),
+			 0);
+	free(text);
+	text = sx_json_print(j);
+	write_text(path, text);
+	assert_int_equal(sx_openclaw_check(path, d, &why), -EUCLEAN);
+	assert_non_null(strstr(why, "tools.exec.security"));
+	assert_non_null(strstr(why, "absent"));
+	free(why);
+	why = NULL;
+
+	/* a missing file */
+	_cleanup_free_ char *missing = tmp_path("missing.json");
+	assert_int_equal(sx_openclaw_check(missing, d, &why), -ENOENT);
+	assert_non_null(why);
+	free(why);
+	why = NULL;
+
+	/* a file that is not JSON: the line is named */
+	write_text(path, "{\n  \"gateway\": {\n    // x\n  }\n}\n");
+	assert_int_equal(sx_openclaw_check(path, d, &why), -EINVAL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "line 3"));
+}
+
+static void test_check_token(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *any = sx_openclaw_desired(c, p, NULL, NULL);
+	_cleanup_cjson_ cJSON *exact = sx_openclaw_desired(c, p, NULL, "T");
+	_cleanup_cjson_ cJSON *originals = NULL, *j = NULL;
+	_cleanup_free_ char *path = tmp_path("token.json"), *out = NULL, *why = NULL;
+	static const struct {
+		const char *token_json; /* NULL: no token key */
+		int any, exact;
+	} cases[] = {
+	    {"\"T\"", 0, 0},	       {"\"other\"", 0, -EUCLEAN},   {"\"\"", -EUCLEAN, -EUCLEAN},
+	    {"5", -EUCLEAN, -EUCLEAN}, {"null", -EUCLEAN, -EUCLEAN}, {NULL, -EUCLEAN, -EUCLEAN},
+	};
+
+	assert_int_equal(sx_openclaw_apply(NULL, exact, &out, &originals, &why), 0);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *text = NULL;
+		const char *tk = cases[i].token_json ? cases[i].token_json : "(absent)";
+		int r;
+
+		cJSON_Delete(j);
+		j = parse(out);
+		sx_json_remove_path(j, "gateway.auth.token");
+		if (cases[i].token_json)
+			assert_int_equal(
+			    sx_json_set_path(j, "gateway.auth.token", parse(cases[i].token_json)), 0);
+		/* keep gateway.auth present for the absent-token case */
+		assert_int_equal(sx_json_set_path(j, "gateway.auth.mode", cJSON_CreateString("token")), 0);
+		text = sx_json_print(j);
+		write_text(path, text);
+
+		r = sx_openclaw_check(path, any, &why);
+		if (r != cases[i].any)
+			fail_msg("token %s, desired token NULL: %d, expected %d", tk, r, cases[i].any);
+		if (r < 0 && (!why || !strstr(why, "gateway.auth.token")))
+			fail_msg("token %s: why \"%s\" does not name gateway.auth.token", tk,
+				 why ? why : "(null)");
+		free(why);
+		why = NULL;
+
+		r = sx_openclaw_check(path, exact, &why);
+		if (r != cases[i].exact)
+			fail_msg("token %s, desired token \"T\": %d, expected %d", tk, r, cases[i].exact);
+		if (r < 0 && (!why || !strstr(why, "gateway.auth.token")))
+			fail_msg("token %s: why \"%s\" does not name gateway.auth.token", tk,
+				 why ? why : "(null)");
+		free(why);
+		why = NULL;
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_desired_keys),
+	    cmocka_unit_test(test_desired_follows_config),
+	    cmocka_unit_test(test_desired_channels),
+	    cmocka_unit_test(test_desired_without_guardrail),
+	    cmocka_unit_test(test_apply_keeps_unrelated_keys),
+	    cmocka_unit_test(test_revert_restores_original),
+	    cmocka_unit_test(test_apply_to_no_file_and_revert),
+	    cmocka_unit_test(test_apply_is_idempotent),
+	    cmocka_unit_test(test_revert_keeps_later_edits),
+	    cmocka_unit_test(test_revert_keeps_preexisting_empty_objects),
+	    cmocka_unit_test(test_apply_refuses_json5_lines),
+	    cmocka_unit_test(test_apply_refuses_non_objects),
+	    cmocka_unit_test(test_apply_refuses_non_object_parent),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_check_token),
+	};
+
+	return cmocka_run_group_tests_name("openclaw", tests, group_setup, group_teardown);
+}
