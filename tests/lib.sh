@@ -61,7 +61,7 @@ snapshot() {
 		echo "## routes"; ip route show table all | sort
 		echo "## netns"; ip netns list | sort
 		echo "## nftables"; nft list ruleset
-		echo "## sysctl"; sysctl -n net.ipv4.ip_forward
+		echo "## sysctl"; sysctl -n net.ipv4.ip_forward net.netfilter.nf_log_all_netns
 		echo "## /run/netns"; ls -la /run/netns 2>&1 | awk '{print $1, $3, $4, $NF}'
 		for d in /etc/systemd/system /etc/sentrix /etc/netns /var/lib/sentrix /var/log/sentrix; do
 			echo "## $d"

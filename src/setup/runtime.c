@@ -18,6 +18,9 @@
 #include "runtime.h"
 
 #define FORWARD_SYSCTL "net.ipv4.ip_forward"
+/* The kernel drops log lines from non-initial namespaces unless this is
+ * on; the sandbox table's "sentrix-NAME-drop" lines need it. */
+#define LOG_NETNS_SYSCTL "net.netfilter.nf_log_all_netns"
 #define STALE_LINK_WAIT_MS 3000
 
 static void nl_closep(struct nl_sock **s)
@@ -174,6 +177,9 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 	} else if ((r = sx_nft_delete(nft_host, c->nft_host_table)) < 0)
 		return r;
 
+	r = sx_host_sysctl_acquire(LOG_NETNS_SYSCTL, "1", c->name);
+	if (r < 0)
+		return r;
 	/* Routing for the sandbox only when the policy routes anything. */
 	if (sx_policy_routes(p, c->dns_mode))
 		r = sx_host_sysctl_acquire(FORWARD_SYSCTL, "1", c->name);
@@ -193,6 +199,8 @@ int sx_runtime_down(const struct sx_config *c, bool final)
 	if (r < 0)
 		return r;
 	r = sx_host_sysctl_release(FORWARD_SYSCTL, c->name);
+	if (r == 0)
+		r = sx_host_sysctl_release(LOG_NETNS_SYSCTL, c->name);
 	if (r < 0)
 		return r;
 	/* Removing the namespace takes the veth with it (its sandbox end
@@ -237,6 +245,7 @@ int sx_runtime_inspect(const struct sx_config *c, const struct sx_policy *p, str
 		return r;
 	st->forward_needed = sx_policy_routes(p, c->dns_mode);
 	(void)sx_sysctl_read(FORWARD_SYSCTL, st->forward_value, sizeof(st->forward_value));
+	(void)sx_sysctl_read(LOG_NETNS_SYSCTL, st->log_netns_value, sizeof(st->log_netns_value));
 
 	r = sx_nl_open(-1, &host);
 	if (r < 0)

@@ -30,6 +30,7 @@ struct sx_runtime_state {
 	struct sx_ruleset want_host, want_sandbox; /* what the policy renders */
 	bool forward_needed;
 	char forward_value[8];
+	char log_netns_value[8]; /* net.netfilter.nf_log_all_netns */
 };
 
 int sx_runtime_inspect(const struct sx_config *c, const struct sx_policy *p, struct sx_runtime_state *st);

@@ -8,13 +8,36 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/config.h"
 #include "lib/jsonutil.h"
 #include "lib/strv.h"
 #include "lib/util.h"
+
+static char tmpdir[4096];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int group_setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-config.XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+/* Removes the directory even when a test failed half-way. */
+static int group_teardown(void **state)
+{
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 /* Every char * field of struct sx_config, for field-by-field comparison. */
 #define SF(f)                                                                                                \
@@ -193,13 +216,10 @@ static void test_load_path(void **state)
 	_cleanup_config_ struct sx_config *c = make_config(), *d = NULL;
 	_cleanup_cjson_ cJSON *j = sx_config_to_json(c);
 	_cleanup_free_ char *text = sx_json_print(j), *why = NULL;
-	const char *t = getenv("TMPDIR");
-	char dir[4096], path[4200];
+	char path[4200];
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "%s/sx-test-config.XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/config.json", dir);
+	snprintf(path, sizeof(path), "%s/config.json", tmpdir);
 
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -225,7 +245,6 @@ static void test_load_path(void **state)
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(sx_config_load_path(path, &bad, &why), -ENOENT);
 	assert_null(bad);
-	assert_int_equal(rmdir(dir), 0);
 }
 
 /* Serialises the full config, lets edit() break it, expects from_json to
@@ -359,5 +378,5 @@ int main(void)
 	    cmocka_unit_test(test_same_identity),
 	};
 
-	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
 }

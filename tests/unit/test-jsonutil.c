@@ -9,11 +9,34 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/jsonutil.h"
 #include "lib/util.h"
+
+static char tmpdir[4096];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int group_setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-jsonutil.XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+/* Removes the directory even when a test failed half-way. */
+static int group_teardown(void **state)
+{
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static cJSON *parse(const char *text)
 {
@@ -243,15 +266,12 @@ static void test_parse_errors_name_json5_features_compact(void **state)
 
 static void test_load(void **state)
 {
-	const char *t = getenv("TMPDIR");
-	char dir[4096], path[4200];
+	char path[4200];
 	cJSON *j = NULL;
 	char *why = NULL;
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "%s/sx-test-jsonutil.XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/x.json", dir);
+	snprintf(path, sizeof(path), "%s/x.json", tmpdir);
 
 	assert_int_equal(sx_json_load(path, &j, &why), -ENOENT);
 	assert_null(j);
@@ -274,9 +294,6 @@ static void test_load(void **state)
 	assert_non_null(why);
 	assert_non_null(strstr(why, "line 2"));
 	free(why);
-
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
@@ -295,5 +312,5 @@ int main(void)
 	    cmocka_unit_test(test_load),
 	};
 
-	return cmocka_run_group_tests_name("jsonutil", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("jsonutil", tests, group_setup, group_teardown);
 }

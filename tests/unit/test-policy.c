@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,27 @@
 #include "lib/policy.h"
 #include "lib/strv.h"
 #include "lib/util.h"
+
+static char tmpdir[4096];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int group_setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-policy.XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+/* Removes the directory even when a test failed half-way. */
+static int group_teardown(void **state)
+{
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 /* ---- helpers ---- */
 
@@ -199,15 +221,11 @@ static void test_load_paths(void **state)
 {
 	struct sx_policy *q = NULL;
 	char *why = NULL;
-	const char *tmp = getenv("TMPDIR");
-	_cleanup_free_ char *dir = NULL, *file = NULL, *missing = NULL;
+	_cleanup_free_ char *file = NULL, *missing = NULL;
 	FILE *f;
 
-	dir = sx_strdupf("%s/sx-test-policy.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(dir);
-	assert_non_null(mkdtemp(dir));
-	file = sx_strdupf("%s/custom.json", dir);
-	missing = sx_strdupf("%s/nothere", dir);
+	file = sx_strdupf("%s/custom.json", tmpdir);
+	missing = sx_strdupf("%s/nothere", tmpdir);
 	assert_non_null(file);
 	assert_non_null(missing);
 
@@ -240,9 +258,6 @@ static void test_load_paths(void **state)
 	assert_non_null(strstr(why, "custom.json"));
 	assert_non_null(strstr(why, "egress.dns.mode"));
 	free(why);
-
-	assert_int_equal(unlink(file), 0);
-	assert_int_equal(rmdir(dir), 0);
 }
 
 /* ---- inline policies ---- */
@@ -559,5 +574,5 @@ int main(void)
 	    cmocka_unit_test(test_dns_mode_names),
 	};
 
-	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("policy", tests, group_setup, group_teardown);
 }

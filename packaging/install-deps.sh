@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs what sentrix needs to build, run and test on Debian 12 (root).
+# Used by the README's two commands and by .ci/run.
+set -eu
+PKGS="build-essential pkg-config clang clang-format
+libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev libseccomp-dev
+libsystemd-dev libcjson-dev libsqlite3-dev libcmocka-dev
+nftables iproute2 util-linux kmod systemd
+dnsmasq-base dnsutils iputils-ping python3 curl ca-certificates"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: everything is installed"
+	exit 0
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
