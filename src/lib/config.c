@@ -229,6 +229,11 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 	    (r = take_str(j, "paths.resolv_conf", &c->resolv_conf, why)) < 0 ||
 	    (r = take_str(j, "paths.openclaw_config", &c->openclaw_config, why)) < 0)
 		return r;
+	if (cJSON_IsNumber(sx_json_get_path(j, "network.prefix_len")) &&
+	    sx_json_get_path(j, "network.prefix_len")->valueint != SX_PREFIX_LEN) {
+		*why = strdup("network.prefix_len: only 30 is supported");
+		return -EINVAL;
+	}
 	if (sx_dns_mode_from_name(mode, &c->dns_mode) < 0) {
 		*why = strdup("dns.mode: not none, host or servers");
 		return -EINVAL;
@@ -282,9 +287,9 @@ bool sx_config_same_identity(const struct sx_config *a, const struct sx_config *
 {
 	if (!streq(a->host_ip, b->host_ip) || !streq(a->sandbox_ip, b->sandbox_ip))
 		*what = "--host-ip/--sandbox-ip";
-	else if (!streq(a->user, b->user))
+	else if (!streq_ptr(a->user, b->user))
 		*what = "--user";
-	else if (!streq(a->home, b->home))
+	else if (!streq_ptr(a->home, b->home))
 		*what = "--sandbox-home";
 	else if (a->openclaw_port != b->openclaw_port)
 		*what = "--openclaw-port";

@@ -38,6 +38,13 @@ static const char *json5_hint(const char *text, const char **at)
 	return "invalid JSON";
 }
 
+static const char *skip_blank(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
 int sx_json_parse(const char *text, cJSON **ret, char **why)
 {
 	const char *end = NULL;
@@ -45,15 +52,20 @@ int sx_json_parse(const char *text, cJSON **ret, char **why)
 
 	j = cJSON_ParseWithOpts(text, &end, true);
 	if (!j) {
-		/* cJSON 1.7 reports the position one past the character it
-		 * could not parse. */
-		const char *at = end && end > text ? end - 1 : text;
-		const char *hint;
+		/* cJSON 1.7 stops either on the character it could not parse
+		 * or one past it, depending on where it was: look at both and
+		 * prefer the one that names a JSON5 feature. */
+		const char *here = skip_blank(end ? end : text);
+		const char *before = skip_blank(end && end > text ? end - 1 : text);
+		const char *at = before, *at2 = here, *hint, *hint2;
 		unsigned line = 1;
 
-		while (*at == ' ' || *at == '\t' || *at == '\r' || *at == '\n')
-			at++;
 		hint = json5_hint(text, &at);
+		hint2 = json5_hint(text, &at2);
+		if (strstr(hint2, "JSON5") && (!strstr(hint, "JSON5") || strstr(hint, "unquoted"))) {
+			hint = hint2;
+			at = at2;
+		}
 		for (const char *p = text; p < at && *p; p++)
 			if (*p == '\n')
 				line++;
@@ -139,21 +151,14 @@ int sx_json_set_path(cJSON *root, const char *path, cJSON *v)
 void sx_json_remove_path(cJSON *root, const char *path)
 {
 	_cleanup_free_ char *copy = strdup(path);
-	char *dot;
+	char *dot = copy ? strrchr(copy, '.') : NULL;
+	cJSON *parent;
 
 	if (!copy)
 		return;
-	for (;;) {
-		cJSON *parent;
-		dot = strrchr(copy, '.');
-		parent = dot ? (*dot = 0, sx_json_get_path(root, copy)) : root;
-		if (!cJSON_IsObject(parent))
-			return;
+	parent = dot ? (*dot = 0, sx_json_get_path(root, copy)) : root;
+	if (cJSON_IsObject(parent))
 		cJSON_DeleteItemFromObjectCaseSensitive(parent, dot ? dot + 1 : copy);
-		/* Drop the parent too when our removal left it empty. */
-		if (!dot || parent->child)
-			return;
-	}
 }
 
 const char *sx_json_str(const cJSON *obj, const char *key)

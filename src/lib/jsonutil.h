@@ -35,7 +35,7 @@ cJSON *sx_json_get_path(const cJSON *root, const char *path);
  * Returns 0 or -EINVAL when an intermediate member is not an object. */
 int sx_json_set_path(cJSON *root, const char *path, cJSON *v);
 
-/* Removes a dotted path and then every parent object left empty. */
+/* Removes a dotted path (parents stay, even when left empty). */
 void sx_json_remove_path(cJSON *root, const char *path);
 
 const char *sx_json_str(const cJSON *obj, const char *key);

@@ -186,7 +186,9 @@ static bool domain_pattern_ok(const char *s)
 		p += 2;
 	len = strlen(p);
 	if (len > 0 && p[len - 1] == '.')
-		len--; /* a trailing dot is ignored */
+		len--; /* one trailing dot is ignored */
+	if (len > 0 && p[len - 1] == '.')
+		return false;
 	if (len == 0 || len > 253)
 		return false;
 	for (size_t i = 0; i < len;) {
@@ -201,7 +203,11 @@ static bool domain_pattern_ok(const char *s)
 
 static bool path_ok(const char *s)
 {
-	return (s[0] == '/' || (s[0] == '~' && (s[1] == 0 || s[1] == '/'))) && !strstr(s, "/../");
+	size_t n = strlen(s);
+
+	if (s[0] != '/' && !(s[0] == '~' && (s[1] == 0 || s[1] == '/')))
+		return false;
+	return !strstr(s, "/../") && !(n >= 3 && streq(s + n - 3, "/.."));
 }
 
 static bool ipv4_ok(const char *s)

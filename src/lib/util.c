@@ -44,7 +44,7 @@ int sx_parse_port(const char *s, unsigned *ret)
 	char *end;
 	unsigned long v;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || *s < '0' || *s > '9') /* no sign, no blank: strtoul would skip them */
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);

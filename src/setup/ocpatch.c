@@ -2,8 +2,8 @@
  *
  * ocpatch.c - the journalled openclaw.json patch and its undo.
  *
- * The journal row keeps: the original bytes (prior), owner and mode, the
- * original value of every key sentrix set, the gateway token, whether
+ * The journal row keeps: the original bytes (prior), owner and mode, what
+ * reverting sentrix's keys needs (sx_openclaw_apply's undo), the gateway token, whether
  * sentrix wrote the .bak, and a fingerprint of the bytes sentrix wrote last.
  * Undo restores the original bytes when the file is still exactly what
  * sentrix wrote; when someone edited it since, only sentrix's keys go back
@@ -30,34 +30,88 @@ static int new_token(char out[49])
 	return 0;
 }
 
-/* Adds to row_originals every key of fresh not recorded yet: a key sentrix
- * sets for the first time on a re-run (a policy change) has its current
- * value as its original. */
-static void merge_originals(cJSON *row_originals, const cJSON *fresh)
+static bool in_array(const cJSON *arr, const char *s)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, fresh) if (!cJSON_GetObjectItemCaseSensitive(row_originals, it->string))
-	    cJSON_AddItemToObject(row_originals, it->string, cJSON_Duplicate(it, true));
+	cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it) && streq(it->valuestring, s)) return true;
+	return false;
 }
 
-/* Recorded originals of keys that desired no longer contains. */
-static cJSON *stale_keys(const cJSON *row_originals, const cJSON *desired)
+static bool recorded(const cJSON *undo, const char *key)
 {
-	cJSON *stale = cJSON_CreateObject();
+	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(undo, "values"), key) ||
+	    in_array(cJSON_GetObjectItem(undo, "absent"), key);
+}
+
+/* Adds to the row's undo data what fresh knows and the row does not: a key
+ * sentrix sets for the first time on a re-run (a policy change) has its
+ * current value as its original. */
+static void merge_undo(cJSON *row_undo, const cJSON *fresh)
+{
+	cJSON *values = cJSON_GetObjectItem(row_undo, "values"),
+	      *absent = cJSON_GetObjectItem(row_undo, "absent"),
+	      *created = cJSON_GetObjectItem(row_undo, "created");
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it,
-			   row_originals) if (stale && !cJSON_GetObjectItemCaseSensitive(desired, it->string))
-	    cJSON_AddItemToObject(stale, it->string, cJSON_Duplicate(it, true));
-	return stale;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(fresh, "values")) if (!recorded(row_undo, it->string))
+	    cJSON_AddItemToObject(values, it->string, cJSON_Duplicate(it, true));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(fresh, "absent")) if (!recorded(row_undo, it->valuestring))
+	    cJSON_AddItemToArray(absent, cJSON_CreateString(it->valuestring));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(fresh, "created")) if (!in_array(created, it->valuestring))
+	    cJSON_AddItemToArray(created, cJSON_CreateString(it->valuestring));
+}
+
+/* The part of the row's undo data for keys desired no longer contains
+ * (--no-guardrail, a channel removed): they go back to their originals. */
+static cJSON *stale_undo(const cJSON *row_undo, const cJSON *desired)
+{
+	cJSON *u = cJSON_CreateObject(), *values, *absent;
+	const cJSON *it;
+
+	if (!u)
+		return NULL;
+	values = cJSON_AddObjectToObject(u, "values");
+	absent = cJSON_AddArrayToObject(u, "absent");
+	cJSON_AddItemToObject(u, "created", cJSON_Duplicate(cJSON_GetObjectItem(row_undo, "created"), true));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(row_undo, "values")) if (!cJSON_GetObjectItemCaseSensitive(
+										desired, it->string))
+	    cJSON_AddItemToObject(values, it->string, cJSON_Duplicate(it, true));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(row_undo, "absent")) if (!cJSON_GetObjectItemCaseSensitive(
+										desired, it->valuestring))
+	    cJSON_AddItemToArray(absent, cJSON_CreateString(it->valuestring));
+	return u;
+}
+
+static bool stale_empty(const cJSON *stale)
+{
+	return !cJSON_GetObjectItem(stale, "values")->child && !cJSON_GetObjectItem(stale, "absent")->child;
+}
+
+/* Forgets the stale keys, and created parents that are gone from text. */
+static void forget_stale(cJSON *row_undo, const cJSON *stale, const char *text)
+{
+	_cleanup_cjson_ cJSON *now = cJSON_Parse(text);
+	cJSON *absent = cJSON_GetObjectItem(row_undo, "absent"),
+	      *created = cJSON_GetObjectItem(row_undo, "created");
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(stale, "values"))
+	    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(row_undo, "values"), it->string);
+	for (int i = cJSON_GetArraySize(absent) - 1; i >= 0; i--)
+		if (in_array(cJSON_GetObjectItem(stale, "absent"),
+			     cJSON_GetArrayItem(absent, i)->valuestring))
+			cJSON_DeleteItemFromArray(absent, i);
+	for (int i = cJSON_GetArraySize(created) - 1; i >= 0; i--)
+		if (!sx_json_get_path(now, cJSON_GetArrayItem(created, i)->valuestring))
+			cJSON_DeleteItemFromArray(created, i);
 }
 
 int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 {
 	const struct sx_config *c = x->config;
 	_cleanup_free_ char *dir = NULL, *text = NULL, *out = NULL, *why = NULL, *bak = NULL;
-	_cleanup_cjson_ cJSON *row = NULL, *current = NULL, *desired = NULL, *originals = NULL, *stale = NULL;
+	_cleanup_cjson_ cJSON *row = NULL, *current = NULL, *desired = NULL, *undo = NULL, *stale = NULL;
 	const char *token;
 	char fresh_token[49], fp[17];
 	struct stat st;
@@ -98,24 +152,24 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 		return -ENOMEM;
 	/* Keys set by an earlier run that the new settings no longer want
 	 * (--no-guardrail, a channel removed) go back to their originals. */
-	stale = row ? stale_keys(cJSON_GetObjectItem(row, "originals"), desired) : cJSON_CreateObject();
-	if (!stale)
+	stale = row ? stale_undo(cJSON_GetObjectItem(row, "undo"), desired) : NULL;
+	if (row && !stale)
 		return -ENOMEM;
-	if (existed && !stale->child && sx_openclaw_check(c->openclaw_config, desired, &why) == 0) {
+	if (existed && (!stale || stale_empty(stale)) &&
+	    sx_openclaw_check(c->openclaw_config, desired, &why) == 0) {
 		sx_ctx_say(x, false, "%s carries the sentrix settings", c->openclaw_config);
 		return 0;
 	}
 	free(why);
 	why = NULL;
-	r = sx_openclaw_apply(text, desired, &out, &originals, &why);
-	if (r == 0 && stale->child) {
+	r = sx_openclaw_apply(text, desired, &out, &undo, &why);
+	if (r == 0 && stale && !stale_empty(stale)) {
 		char *reverted = NULL;
 		r = sx_openclaw_revert(out, stale, &reverted, &why);
 		free(out);
 		out = reverted;
-		for (const cJSON *k = stale->child; k; k = k->next)
-			cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(row, "originals"),
-								k->string);
+		if (r == 0)
+			forget_stale(cJSON_GetObjectItem(row, "undo"), stale, out);
 	}
 	if (r < 0)
 		return log_error_errno(r, "%s: %s", c->openclaw_config, why ? why : "cannot patch");
@@ -133,7 +187,7 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 		cJSON_AddNumberToObject(row, "uid", existed ? st.st_uid : uid);
 		cJSON_AddNumberToObject(row, "gid", existed ? st.st_gid : gid);
 		cJSON_AddStringToObject(row, "token", token);
-		cJSON_AddItemToObject(row, "originals", cJSON_Duplicate(originals, true));
+		cJSON_AddItemToObject(row, "undo", cJSON_Duplicate(undo, true));
 		cJSON_AddBoolToObject(row, "bak_created", existed && !sx_path_exists(bak));
 		cJSON_AddStringToObject(row, "written", "");
 		r = sx_journal_record(x->journal, "openclaw", c->openclaw_config, row, existed ? text : NULL,
@@ -148,7 +202,7 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 				return log_error_errno(r, "cannot write %s", bak);
 		}
 	} else
-		merge_originals(cJSON_GetObjectItem(row, "originals"), originals);
+		merge_undo(cJSON_GetObjectItem(row, "undo"), undo);
 
 	/* Existing files keep their owner and mode; a new one is the
 	 * sandbox user's, 0600 (it holds the gateway token). */
@@ -208,7 +262,7 @@ int sx_openclaw_undo(const struct sx_journal_entry *e)
 	}
 
 	/* Edited since: revert only sentrix's keys, keep the rest. */
-	r = sx_openclaw_revert(text, cJSON_GetObjectItem(u, "originals"), &out, &why);
+	r = sx_openclaw_revert(text, cJSON_GetObjectItem(u, "undo"), &out, &why);
 	if (r < 0) {
 		log_warn("%s changed since setup and is no longer plain JSON (%s); left as it is, the "
 			 "original is in %s",

@@ -98,9 +98,33 @@ int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
 	return 0;
 }
 
-int sx_openclaw_apply(const char *text, const cJSON *desired, char **out, cJSON **originals, char **why)
+static bool strv_json_has(const cJSON *arr, const char *s)
 {
-	_cleanup_cjson_ cJSON *root = NULL, *orig = NULL;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it) && streq(it->valuestring, s)) return true;
+	return false;
+}
+
+/* Adds to created every parent object of path that root lacks. */
+static void note_created_parents(const cJSON *root, const char *path, cJSON *created)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	bool missing = false;
+
+	for (char *dot = copy ? strchr(copy, '.') : NULL; dot; dot = strchr(dot + 1, '.')) {
+		*dot = 0;
+		missing = missing || !sx_json_get_path(root, copy);
+		if (missing && !strv_json_has(created, copy))
+			cJSON_AddItemToArray(created, cJSON_CreateString(copy));
+		*dot = '.';
+	}
+}
+
+int sx_openclaw_apply(const char *text, const cJSON *desired, char **out, cJSON **undo, char **why)
+{
+	_cleanup_cjson_ cJSON *root = NULL, *u = NULL;
+	cJSON *values, *absent, *created;
 	const cJSON *want;
 	int r;
 
@@ -114,14 +138,21 @@ int sx_openclaw_apply(const char *text, const cJSON *desired, char **out, cJSON 
 		}
 	} else if (!(root = cJSON_CreateObject()))
 		return -ENOMEM;
-	orig = cJSON_CreateObject();
-	if (!orig)
+	u = cJSON_CreateObject();
+	if (!u)
 		return -ENOMEM;
+	values = cJSON_AddObjectToObject(u, "values");
+	absent = cJSON_AddArrayToObject(u, "absent");
+	created = cJSON_AddArrayToObject(u, "created");
 	cJSON_ArrayForEach(want, desired)
 	{
 		const cJSON *have = sx_json_get_path(root, want->string);
-		cJSON_AddItemToObject(orig, want->string,
-				      have ? cJSON_Duplicate(have, true) : cJSON_CreateNull());
+		if (have)
+			cJSON_AddItemToObject(values, want->string, cJSON_Duplicate(have, true));
+		else {
+			cJSON_AddItemToArray(absent, cJSON_CreateString(want->string));
+			note_created_parents(root, want->string, created);
+		}
 		r = sx_json_set_path(root, want->string, cJSON_Duplicate(want, true));
 		if (r < 0) {
 			*why = sx_strdupf("%s: a parent of this key is not an object", want->string);
@@ -131,28 +162,50 @@ int sx_openclaw_apply(const char *text, const cJSON *desired, char **out, cJSON 
 	*out = sx_json_print(root);
 	if (!*out)
 		return -ENOMEM;
-	*originals = TAKE_PTR(orig);
+	*undo = TAKE_PTR(u);
 	return 0;
 }
 
-int sx_openclaw_revert(const char *text, const cJSON *originals, char **out, char **why)
+/* Depth of a dotted path, for removing created parents deepest first. */
+static int depth(const char *p)
+{
+	int d = 0;
+	for (; *p; p++)
+		d += *p == '.';
+	return d;
+}
+
+int sx_openclaw_revert(const char *text, const cJSON *undo, char **out, char **why)
 {
 	_cleanup_cjson_ cJSON *root = NULL;
-	const cJSON *o;
-	int r;
+	const cJSON *it, *created = cJSON_GetObjectItem(undo, "created");
+	int r, maxd = 0;
 
 	r = sx_json_parse(text, &root, why);
 	if (r < 0)
 		return r;
-	cJSON_ArrayForEach(o, originals)
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(undo, "values")) if ((r = sx_json_set_path(
+									     root, it->string,
+									     cJSON_Duplicate(it, true))) < 0)
 	{
-		if (cJSON_IsNull(o))
-			sx_json_remove_path(root, o->string);
-		else if ((r = sx_json_set_path(root, o->string, cJSON_Duplicate(o, true))) < 0) {
-			*why = sx_strdupf("%s: a parent of this key is no longer an object", o->string);
-			return r;
-		}
+		*why = sx_strdupf("%s: a parent of this key is no longer an object", it->string);
+		return r;
 	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(undo, "absent")) if (cJSON_IsString(it))
+	    sx_json_remove_path(root, it->valuestring);
+	/* Objects sentrix created, if nothing else lives in them now. */
+	cJSON_ArrayForEach(it, created) if (cJSON_IsString(it) && depth(it->valuestring) > maxd) maxd =
+	    depth(it->valuestring);
+	for (int d = maxd; d >= 0; d--)
+		cJSON_ArrayForEach(it, created)
+		{
+			const cJSON *o;
+			if (!cJSON_IsString(it) || depth(it->valuestring) != d)
+				continue;
+			o = sx_json_get_path(root, it->valuestring);
+			if (cJSON_IsObject(o) && !o->child)
+				sx_json_remove_path(root, it->valuestring);
+		}
 	*out = sx_json_print(root);
 	return *out ? 0 : -ENOMEM;
 }

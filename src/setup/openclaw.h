@@ -24,8 +24,13 @@ cJSON *sx_openclaw_desired(const struct sx_config *c, const struct sx_policy *p,
 int sx_openclaw_check(const char *path, const cJSON *desired, char **why);
 
 /* Applies desired to text (NULL: an empty config), returning the new text.
- * *originals receives {"path": original value or null} for every key. */
-int sx_openclaw_apply(const char *text, const cJSON *desired, char **out, cJSON **originals, char **why);
+ * *undo receives what reverting needs:
+ *   {"values":  {"path": original value, ...},   keys that existed
+ *    "absent":  ["path", ...],                   keys that did not
+ *    "created": ["path", ...]}                   parent objects sentrix added */
+int sx_openclaw_apply(const char *text, const cJSON *desired, char **out, cJSON **undo, char **why);
 
-/* Reverts keys in text to originals (null: remove the key). */
-int sx_openclaw_revert(const char *text, const cJSON *originals, char **out, char **why);
+/* Puts every key of undo back in text: original values restored, absent
+ * keys removed, and the parent objects sentrix created removed when
+ * nothing else lives in them. */
+int sx_openclaw_revert(const char *text, const cJSON *undo, char **out, char **why);

@@ -154,11 +154,14 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		argv++;
 		argc--;
 	}
-	optind = 1;
+	optind = 0; /* 0, not 1: also resets getopt's state inside grouped short options */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", setup_opts, NULL)) != -1) {
-		if (c == '?')
+		if (c == '?') {
+			if (optopt > 0 && optopt < 256)
+				return usage_error("unknown or incomplete option '-%c'", optopt);
 			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
 		if (!allowed(o->command, c))
 			return usage_error("option '%s' does not apply to this command", argv[optind - 1]);
 		switch (c) {

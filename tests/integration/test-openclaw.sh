@@ -21,7 +21,8 @@ cat >$OC <<'JSON'
   "agents": { "defaults": { "model": "mock/m1", "sandbox": { "mode": "all" } } },
   "channels": { "telegram": { "enabled": true, "dmPolicy": "open" } },
   "gateway": { "port": 1234, "auth": { "mode": "token", "token": "users-own-token" } },
-  "ui": { "theme": "dark" }
+  "ui": { "theme": "dark" },
+  "tools": {}
 }
 JSON
 chown -R $U: /home/$U/.openclaw
@@ -74,7 +75,7 @@ check_eq "the user's new key is kept" merge "$(py "j['models']['mode']")"
 check_eq "gateway.port back to the original" 1234 "$(py "j['gateway']['port']")"
 check_eq "gateway.bind removed (was absent)" False "$(py "'bind' in j['gateway']")"
 check_eq "proxy removed (was absent)" False "$(py "'proxy' in j")"
-check_eq "tools removed (was absent)" False "$(py "'tools' in j")"
+check_eq "tools back to the empty object it was" "{}" "$(py "j['tools']")"
 check_eq "sandbox mode back to the original" all "$(py "j['agents']['defaults']['sandbox']['mode']")"
 check_eq "dmPolicy back to the original" open "$(py "j['channels']['telegram']['dmPolicy']")"
 check "the .bak is kept when the file was edited" test -f $OC.bak

@@ -132,9 +132,10 @@ static void test_remove_path(void **state)
 {
 	_cleanup_cjson_ cJSON *j = parse("{\"a\": {\"b\": {\"c\": 1}}, \"x\": 1}");
 
-	/* parents left empty go too, up to the first non-empty one */
+	/* only the key goes: parents stay even when left empty (callers that
+	 * created them remove them; see sx_openclaw_revert) */
 	sx_json_remove_path(j, "a.b.c");
-	assert_json(j, "{\"x\": 1}");
+	assert_json(j, "{\"a\": {\"b\": {}}, \"x\": 1}");
 
 	cJSON_Delete(j);
 	j = parse("{\"a\": {\"b\": {\"c\": 1, \"d\": 2}}}");
@@ -144,7 +145,7 @@ static void test_remove_path(void **state)
 	cJSON_Delete(j);
 	j = parse("{\"a\": {\"b\": {\"c\": 1}, \"e\": 3}}");
 	sx_json_remove_path(j, "a.b.c");
-	assert_json(j, "{\"a\": {\"e\": 3}}");
+	assert_json(j, "{\"a\": {\"b\": {}, \"e\": 3}}");
 
 	/* a top-level key */
 	sx_json_remove_path(j, "a");
@@ -154,7 +155,7 @@ static void test_remove_path(void **state)
 	cJSON_Delete(j);
 	j = parse("{\"a\": {\"b\": {\"c\": 1, \"d\": 2}}, \"k\": 0}");
 	sx_json_remove_path(j, "a.b");
-	assert_json(j, "{\"k\": 0}");
+	assert_json(j, "{\"a\": {}, \"k\": 0}");
 
 	/* absent paths and paths through non-objects change nothing */
 	cJSON_Delete(j);
@@ -166,8 +167,7 @@ static void test_remove_path(void **state)
 	assert_json(j, "{\"a\": {\"b\": 1}, \"n\": 5}");
 }
 
-/* "Removes a dotted path and then every parent object left empty": an
- * object that was empty before and lost nothing is not "left empty". */
+/* Removing an absent key leaves an existing empty parent alone. */
 static void test_remove_absent_keeps_existing_empty_object(void **state)
 {
 	cJSON *j = parse("{\"a\": {}, \"k\": 1}"), *want = parse("{\"a\": {}, \"k\": 1}");

@@ -99,6 +99,16 @@ static const cJSON *want(const cJSON *desired, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(desired, key);
 }
 
+/* True when undo[list] (an array of strings) holds s. */
+static bool in_list(const cJSON *undo, const char *list, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(undo, list)) if (cJSON_IsString(it) &&
+								    !strcmp(it->valuestring, s)) return true;
+	return false;
+}
+
 static void assert_str_at(const cJSON *root, const char *path, const char *value)
 {
 	const cJSON *v = sx_json_get_path(root, path);
@@ -240,15 +250,24 @@ static void test_apply_keeps_unrelated_keys(void **state)
 	assert_str_at(applied, "proxy.proxyUrl", "http://10.200.0.5:18791");
 	assert_str_at(applied, "agents.defaults.sandbox.mode", "off");
 
-	/* originals: one entry per desired key, the old value or null */
-	assert_int_equal(cJSON_GetArraySize(originals), cJSON_GetArraySize(d));
-	assert_int_equal(want(originals, "gateway.port")->valueint, 1);
-	assert_true(cJSON_IsNumber(want(originals, "gateway.port")));
-	assert_true(cJSON_IsNull(want(originals, "gateway.bind")));
-	assert_true(cJSON_IsNull(want(originals, "gateway.auth.token")));
-	assert_true(cJSON_IsNull(want(originals, "proxy.proxyUrl")));
-	assert_true(cJSON_IsNull(want(originals, "tools.exec.security")));
-	assert_true(cJSON_IsNull(want(originals, "agents.defaults.sandbox.mode")));
+	/* undo: every desired key either had a value or was absent */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(originals, "values")) +
+			     cJSON_GetArraySize(cJSON_GetObjectItem(originals, "absent")),
+			 cJSON_GetArraySize(d));
+	assert_int_equal(want(cJSON_GetObjectItem(originals, "values"), "gateway.port")->valueint, 1);
+	assert_true(in_list(originals, "absent", "gateway.bind"));
+	assert_true(in_list(originals, "absent", "gateway.auth.token"));
+	assert_true(in_list(originals, "absent", "proxy.proxyUrl"));
+	assert_true(in_list(originals, "absent", "tools.exec.security"));
+	assert_true(in_list(originals, "absent", "agents.defaults.sandbox.mode"));
+	/* the parent objects sentrix had to add, and only those */
+	assert_true(in_list(originals, "created", "proxy"));
+	assert_true(in_list(originals, "created", "tools"));
+	assert_true(in_list(originals, "created", "tools.exec"));
+	assert_true(in_list(originals, "created", "gateway.auth"));
+	assert_true(in_list(originals, "created", "agents.defaults.sandbox"));
+	assert_false(in_list(originals, "created", "gateway"));
+	assert_false(in_list(originals, "created", "agents.defaults"));
 	/* output is a whole line-terminated document */
 	assert_int_equal(out[strlen(out) - 1], '\n');
 }
@@ -290,7 +309,8 @@ static void test_apply_to_no_file_and_revert(void **state)
 	assert_true(cJSON_IsObject(created));
 	assert_str_at(created, "gateway.customBindHost", "10.200.0.6");
 	assert_str_at(created, "gateway.auth.token", "tok");
-	cJSON_ArrayForEach(it, originals) if (!cJSON_IsNull(it)) fail_msg("%s has an original", it->string);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(originals, "values"))
+	    fail_msg("%s has an original", it->string);
 
 	assert_int_equal(sx_openclaw_revert(out, originals, &back, &why), 0);
 	reverted = parse(back);
@@ -314,7 +334,7 @@ static void test_apply_is_idempotent(void **state)
 	assert_string_equal(out1, out2);
 	cJSON_ArrayForEach(it, d)
 	{
-		if (!cJSON_Compare(want(o2, it->string), it, true))
+		if (!cJSON_Compare(want(cJSON_GetObjectItem(o2, "values"), it->string), it, true))
 			fail_msg("second apply recorded another original for %s", it->string);
 	}
 }
@@ -331,7 +351,8 @@ static void test_revert_keeps_later_edits(void **state)
 
 	text = cJSON_PrintUnformatted(orig);
 	assert_int_equal(sx_openclaw_apply(text, d, &out, &originals, &why), 0);
-	assert_string_equal(want(originals, "gateway.auth.token")->valuestring, "mine");
+	assert_string_equal(want(cJSON_GetObjectItem(originals, "values"), "gateway.auth.token")->valuestring,
+			    "mine");
 
 	/* the operator edits the file after setup */
 	edited = parse(out);
