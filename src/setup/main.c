@@ -51,6 +51,8 @@ int main(int argc, char **argv)
 	struct sx_options o;
 
 	sx_log_set_program("sentrix");
+	if (getenv("SENTRIX_DEBUG"))
+		sx_log_set_level(SX_LOG_DEBUG);
 	if (sx_options_parse(argc, argv, &o) < 0)
 		return 2;
 	if (o.help) {

@@ -74,8 +74,8 @@ int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
 
 	r = sx_json_load(path, &root, why);
 	if (r < 0) {
-		if (r == -ENOENT)
-			*why = strdup("file missing");
+		if (!*why)
+			*why = strdup(r == -ENOENT ? "file missing" : strerror(-r));
 		return r;
 	}
 	cJSON_ArrayForEach(want, desired)
