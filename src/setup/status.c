@@ -243,6 +243,10 @@ int sx_status_main(const struct sx_options *o)
 	}
 	out = cJSON_CreateObject();
 	rep.checks = cJSON_CreateObject();
+	if (!out || !rep.checks) {
+		cJSON_Delete(rep.checks);
+		return 1;
+	}
 	if (!o->json)
 		printf("sentrix instance %s (policy %s)\n", c->name, c->policy);
 	check_users(&rep, c);
@@ -255,6 +259,7 @@ int sx_status_main(const struct sx_options *o)
 	check_units(&rep, c);
 
 	if (!o->json) {
+		cJSON_Delete(rep.checks);
 		printf("%s\n",
 		       rep.failed ? "NOT OK: something is missing or drifted; `sentrix sandbox setup` with "
 				    "the same flags repairs it"
