@@ -62,6 +62,13 @@ static_checks() {
 	else
 		echo "skip - clang not installed"
 	fi
+	if make -s CFLAGS=-fanalyzer BUILD="$BUILD/analyzer" all >/tmp/sentrix-analyzer.$$ 2>&1; then
+		echo "ok - gcc -fanalyzer finds nothing"
+	else
+		echo "not ok - gcc -fanalyzer warns:"
+		grep -E 'warning|error' /tmp/sentrix-analyzer.$$ | head -20
+	fi
+	rm -f /tmp/sentrix-analyzer.$$
 	if git grep -nE '\b(system|popen)\(|exec[lv]p?\("(ip|nft|sysctl|useradd|systemctl)' -- src >/tmp/sentrix-grep.$$; then
 		echo "not ok - src/ shells out (system/popen/exec of ip, nft, sysctl, useradd, systemctl):"
 		cat /tmp/sentrix-grep.$$

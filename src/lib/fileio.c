@@ -108,9 +108,9 @@ int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 bool sx_file_has_content(const char *path, const void *data, size_t len)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t n;
+	size_t n = 0;
 
-	if (sx_read_file(path, &buf, &n) < 0)
+	if (sx_read_file(path, &buf, &n) < 0 || !buf)
 		return false;
 	return n == len && memcmp(buf, data, len) == 0;
 }

@@ -29,10 +29,21 @@ static inline bool streq_ptr(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* GCC 12's -fanalyzer does not see that a variable with a cleanup
+ * attribute was initialized and reports every cleanup call as a read of an
+ * uninitialized value (fixed in GCC 13); every such variable here is
+ * initialized at its declaration. */
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-use-of-uninitialized-value"
+#endif
 static inline void freep(void *p)
 {
 	free(*(void **)p);
 }
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 static inline void closep(int *fd)
 {

@@ -145,7 +145,8 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 		const cJSON *t = current ? sx_json_get_path(current, "gateway.auth.token") : NULL;
 		if ((r = new_token(fresh_token)) < 0)
 			return log_error_errno(r, "cannot draw a random gateway token");
-		token = cJSON_IsString(t) && *t->valuestring ? t->valuestring : fresh_token;
+		token = t && cJSON_IsString(t) && t->valuestring && *t->valuestring ? t->valuestring
+										    : fresh_token;
 	}
 	desired = sx_openclaw_desired(c, x->policy, current, token);
 	if (!desired)
@@ -190,12 +191,12 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 		cJSON_AddItemToObject(row, "undo", cJSON_Duplicate(undo, true));
 		cJSON_AddBoolToObject(row, "bak_created", existed && !sx_path_exists(bak));
 		cJSON_AddStringToObject(row, "written", "");
-		r = sx_journal_record(x->journal, "openclaw", c->openclaw_config, row, existed ? text : NULL,
-				      existed ? strlen(text) : 0, false);
+		r = sx_journal_record(x->journal, "openclaw", c->openclaw_config, row, text,
+				      text ? strlen(text) : 0, false);
 		if (r < 0)
 			return r;
 		sx_checkpoint();
-		if (cJSON_IsTrue(cJSON_GetObjectItem(row, "bak_created"))) {
+		if (text && cJSON_IsTrue(cJSON_GetObjectItem(row, "bak_created"))) {
 			r = sx_write_file_atomic(bak, text, strlen(text), st.st_mode & 07777, st.st_uid,
 						 st.st_gid);
 			if (r < 0)
