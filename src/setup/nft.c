@@ -74,143 +74,144 @@ static void drop_tail(struct emit *e, const char *name)
 	rule(e, "counter name \"dropped\" drop");
 }
 
-static int finish(FILE *f, char **buf, struct emit *e, struct sx_ruleset *out)
+#define TAG_MARK "@TAG@"
+
+/* One table being rendered: the sets both tables use, and the body text. */
+struct render {
+	struct emit e;
+	char *body;
+	size_t len;
+	char *gw; /* "{ llm, egress }" */
+	char *dns; /* "{ servers }", or "" without DNS */
+	char *routed; /* "{ ports }" */
+};
+
+static void render_free(struct render *rd)
 {
-	if (fclose(f) != 0) {
-		free(*buf);
+	if (rd->e.f)
+		fclose(rd->e.f);
+	free(rd->body);
+	free(rd->gw);
+	free(rd->dns);
+	free(rd->routed);
+}
+
+static int render_begin(const struct sx_config *c, const struct sx_policy *p, struct render *rd)
+{
+	unsigned gw_ports[] = {c->llm_port, c->egress_port};
+
+	*rd = (struct render){0};
+	rd->gw = port_set(gw_ports, ELEMENTSOF(gw_ports));
+	rd->routed = port_set(p->routed_tcp_ports, p->n_routed_tcp_ports);
+	rd->dns = c->dns_mode != SX_DNS_NONE && c->dns_servers && c->dns_servers[0] ? addr_set(c->dns_servers)
+										    : strdup("");
+	rd->e.f = open_memstream(&rd->body, &rd->len);
+	if (!rd->gw || !rd->routed || !rd->dns || !rd->e.f)
 		return -ENOMEM;
-	}
-	out->text = *buf;
-	out->rules = e->rules;
+	fprintf(rd->e.f, "\tcounter dropped { }\n");
 	return 0;
 }
 
-#define TAG_MARK "@TAG@"
-
-/* Fingerprints the body (which holds TAG_MARK in its first rule's comment),
- * puts the fingerprint in place of the mark and wraps it in a table. */
-static int wrap_table(const char *table, const char *body, unsigned rules, struct sx_ruleset *out)
+/* Closes the body, fingerprints it (it holds TAG_MARK in its first rule's
+ * comment), puts the fingerprint in place of the mark and wraps the body in
+ * its table. */
+static int render_end(struct render *rd, const char *table, struct sx_ruleset *out)
 {
-	const char *mark = strstr(body, TAG_MARK);
+	const char *mark;
+	int r = fclose(rd->e.f);
 
-	if (!mark)
-		return -EINVAL;
-	sx_fingerprint(body, strlen(body), out->tag);
-	out->rules = rules;
+	rd->e.f = NULL;
+	if (r != 0 || !(mark = strstr(rd->body, TAG_MARK)))
+		return -ENOMEM;
+	sx_fingerprint(rd->body, strlen(rd->body), out->tag);
+	out->rules = rd->e.rules;
 	out->text = sx_strdupf("table inet %s {\n\tcomment \"sentrix instance table\"\n%.*s%s%s}\n", table,
-			       (int)(mark - body), body, out->tag, mark + strlen(TAG_MARK));
+			       (int)(mark - rd->body), rd->body, out->tag, mark + strlen(TAG_MARK));
 	return out->text ? 0 : -ENOMEM;
+}
+
+/* DNS to the configured servers, when the instance has any. */
+static void dns_rules(struct render *rd)
+{
+	if (!*rd->dns)
+		return;
+	rule(&rd->e, "ip daddr %s udp dport 53 accept", rd->dns);
+	rule(&rd->e, "ip daddr %s tcp dport 53 accept", rd->dns);
 }
 
 int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out)
 {
-	_cleanup_free_ char *body = NULL, *gw = NULL, *dns = NULL, *routed = NULL;
-	size_t len = 0;
-	struct emit e = {0};
-	struct sx_ruleset tmp = {0};
-	unsigned gw_ports[] = {c->llm_port, c->egress_port};
-	bool routes = sx_policy_routes(p, c->dns_mode);
+	_cleanup_(render_free) struct render rd = {0};
+	struct emit *e = &rd.e;
 	int r;
 
-	gw = port_set(gw_ports, ELEMENTSOF(gw_ports));
-	routed = port_set(p->routed_tcp_ports, p->n_routed_tcp_ports);
-	dns = c->dns_servers && c->dns_servers[0] ? addr_set(c->dns_servers) : strdup("");
-	e.f = open_memstream(&body, &len);
-	if (!gw || !routed || !dns || !e.f) {
-		if (e.f)
-			fclose(e.f);
-		return -ENOMEM;
-	}
-	fprintf(e.f, "\tcounter dropped { }\n");
-
+	r = render_begin(c, p, &rd);
+	if (r < 0)
+		return r;
 	/* Packets from the sandbox to the host itself: only the gateway ports
 	 * on host-ip.  The health port and every other host address stay shut. */
-	fprintf(e.f, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
-	rule(&e, "iifname \"%s\" jump from_sandbox comment \"sentrix " TAG_MARK "\"", c->host_ifname);
-	fprintf(e.f, "\t}\n\tchain from_sandbox {\n");
-	rule(&e, "ct state established,related accept");
-	rule(&e, "ip daddr %s tcp dport %s accept", c->host_ip, gw);
-	drop_tail(&e, c->name);
-	fprintf(e.f, "\t}\n");
+	fprintf(e->f, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
+	rule(e, "iifname \"%s\" jump from_sandbox comment \"sentrix " TAG_MARK "\"", c->host_ifname);
+	fprintf(e->f, "\t}\n\tchain from_sandbox {\n");
+	rule(e, "ct state established,related accept");
+	rule(e, "ip daddr %s tcp dport %s accept", c->host_ip, rd.gw);
+	drop_tail(e, c->name);
+	fprintf(e->f, "\t}\n");
 
 	/* Routed packets: what the policy routes, nothing else; nobody but
 	 * replies may enter the sandbox through forwarding (the host reaches
 	 * it directly, through its own output path). */
-	fprintf(e.f, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
-	rule(&e, "iifname \"%s\" jump sandbox_out", c->host_ifname);
-	rule(&e, "oifname \"%s\" jump sandbox_in", c->host_ifname);
-	fprintf(e.f, "\t}\n\tchain sandbox_out {\n");
-	rule(&e, "ct state established,related accept");
-	if (c->dns_mode != SX_DNS_NONE && *dns) {
-		rule(&e, "ip daddr %s udp dport 53 accept", dns);
-		rule(&e, "ip daddr %s tcp dport 53 accept", dns);
-	}
+	fprintf(e->f, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+	rule(e, "iifname \"%s\" jump sandbox_out", c->host_ifname);
+	rule(e, "oifname \"%s\" jump sandbox_in", c->host_ifname);
+	fprintf(e->f, "\t}\n\tchain sandbox_out {\n");
+	rule(e, "ct state established,related accept");
+	dns_rules(&rd);
 	if (p->n_routed_tcp_ports)
-		rule(&e, "ip saddr %s tcp dport %s accept", c->sandbox_ip, routed);
-	drop_tail(&e, c->name);
-	fprintf(e.f, "\t}\n\tchain sandbox_in {\n");
-	rule(&e, "ct state established,related accept");
-	rule(&e, "counter name \"dropped\" drop");
-	fprintf(e.f, "\t}\n");
+		rule(e, "ip saddr %s tcp dport %s accept", c->sandbox_ip, rd.routed);
+	drop_tail(e, c->name);
+	fprintf(e->f, "\t}\n\tchain sandbox_in {\n");
+	rule(e, "ct state established,related accept");
+	rule(e, "counter name \"dropped\" drop");
+	fprintf(e->f, "\t}\n");
 
-	if (routes) {
-		fprintf(
-		    e.f,
-		    "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
-		rule(&e, "ip saddr %s oifname != \"%s\" masquerade", c->sandbox_ip, c->host_ifname);
-		fprintf(e.f, "\t}\n");
+	if (sx_policy_routes(p, c->dns_mode)) {
+		fprintf(e->f,
+			"\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; "
+			"policy accept;\n");
+		rule(e, "ip saddr %s oifname != \"%s\" masquerade", c->sandbox_ip, c->host_ifname);
+		fprintf(e->f, "\t}\n");
 	}
-	r = finish(e.f, &body, &e, &tmp);
-	if (r < 0)
-		return r;
-	body = tmp.text;
-	return wrap_table(c->nft_host_table, body, e.rules, out);
+	return render_end(&rd, c->nft_host_table, out);
 }
 
 int sx_nft_render_sandbox(const struct sx_config *c, const struct sx_policy *p, struct sx_ruleset *out)
 {
-	_cleanup_free_ char *body = NULL, *gw = NULL, *dns = NULL, *routed = NULL;
-	size_t len = 0;
-	struct emit e = {0};
-	struct sx_ruleset tmp = {0};
-	unsigned gw_ports[] = {c->llm_port, c->egress_port};
+	_cleanup_(render_free) struct render rd = {0};
+	struct emit *e = &rd.e;
 	int r;
 
-	gw = port_set(gw_ports, ELEMENTSOF(gw_ports));
-	routed = port_set(p->routed_tcp_ports, p->n_routed_tcp_ports);
-	dns = c->dns_servers && c->dns_servers[0] ? addr_set(c->dns_servers) : strdup("");
-	e.f = open_memstream(&body, &len);
-	if (!gw || !routed || !dns || !e.f) {
-		if (e.f)
-			fclose(e.f);
-		return -ENOMEM;
-	}
-	/* The same allowlist, enforced a second time inside the namespace:
-	 * it holds even when the host table is skipped (--no-host-networking). */
-	fprintf(e.f, "\tcounter dropped { }\n");
-	fprintf(e.f, "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n");
-	rule(&e, "oifname \"lo\" accept comment \"sentrix " TAG_MARK "\"");
-	rule(&e, "ct state established,related accept");
-	rule(&e, "ip daddr %s tcp dport %s accept", c->host_ip, gw);
-	if (c->dns_mode != SX_DNS_NONE && *dns) {
-		rule(&e, "ip daddr %s udp dport 53 accept", dns);
-		rule(&e, "ip daddr %s tcp dport 53 accept", dns);
-	}
-	if (p->n_routed_tcp_ports)
-		rule(&e, "ip daddr != %s tcp dport %s accept", c->host_ip, routed);
-	drop_tail(&e, c->name);
-	fprintf(e.f, "\t}\n");
-	fprintf(e.f, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
-	rule(&e, "iifname \"lo\" accept");
-	rule(&e, "ct state established,related accept");
-	rule(&e, "ip saddr %s tcp dport %u accept", c->host_ip, c->openclaw_port);
-	rule(&e, "counter name \"dropped\" drop");
-	fprintf(e.f, "\t}\n");
-	r = finish(e.f, &body, &e, &tmp);
+	r = render_begin(c, p, &rd);
 	if (r < 0)
 		return r;
-	body = tmp.text;
-	return wrap_table(c->nft_sandbox_table, body, e.rules, out);
+	/* The same allowlist, enforced a second time inside the namespace:
+	 * it holds even when the host table is skipped (--no-host-networking). */
+	fprintf(e->f, "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n");
+	rule(e, "oifname \"lo\" accept comment \"sentrix " TAG_MARK "\"");
+	rule(e, "ct state established,related accept");
+	rule(e, "ip daddr %s tcp dport %s accept", c->host_ip, rd.gw);
+	dns_rules(&rd);
+	if (p->n_routed_tcp_ports)
+		rule(e, "ip daddr != %s tcp dport %s accept", c->host_ip, rd.routed);
+	drop_tail(e, c->name);
+	fprintf(e->f, "\t}\n");
+	fprintf(e->f, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
+	rule(e, "iifname \"lo\" accept");
+	rule(e, "ct state established,related accept");
+	rule(e, "ip saddr %s tcp dport %u accept", c->host_ip, c->openclaw_port);
+	rule(e, "counter name \"dropped\" drop");
+	fprintf(e->f, "\t}\n");
+	return render_end(&rd, c->nft_sandbox_table, out);
 }
 
 struct sx_nft {

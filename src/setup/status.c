@@ -226,7 +226,7 @@ int sx_status_main(const struct sx_options *o)
 	_cleanup_cjson_ cJSON *out = NULL;
 	_cleanup_free_ char *why = NULL, *text = NULL;
 	struct report rep = {.json = o->json};
-	cJSON *net;
+	cJSON *net, *cfg;
 	int r;
 
 	r = sx_config_load(o->name, &c, &why);
@@ -271,16 +271,12 @@ int sx_status_main(const struct sx_options *o)
 	cJSON_AddBoolToObject(out, "ok", !rep.failed);
 	cJSON_AddStringToObject(out, "policy", c->policy);
 	cJSON_AddBoolToObject(out, "systemd", sx_systemd_running());
-	net = cJSON_AddObjectToObject(out, "network");
-	cJSON_AddStringToObject(net, "host_ip", c->host_ip);
-	cJSON_AddStringToObject(net, "sandbox_ip", c->sandbox_ip);
-	cJSON_AddNumberToObject(net, "prefix_len", c->prefix_len);
-	cJSON_AddStringToObject(net, "host_interface", c->host_ifname);
-	cJSON_AddStringToObject(net, "sandbox_interface", c->sandbox_ifname);
-	cJSON_AddStringToObject(net, "netns", c->netns);
-	cJSON_AddStringToObject(net, "netns_path", c->netns_path);
-	cJSON_AddStringToObject(net, "nft_host_table", c->nft_host_table);
-	cJSON_AddStringToObject(net, "nft_sandbox_table", c->nft_sandbox_table);
+	/* The same "network" object as config.json (one definition). */
+	cfg = sx_config_to_json(c);
+	net = cfg ? cJSON_DetachItemFromObject(cfg, "network") : NULL;
+	cJSON_Delete(cfg);
+	if (net)
+		cJSON_AddItemToObject(out, "network", net);
 	cJSON_AddItemToObject(out, "checks", rep.checks);
 	text = sx_json_print(out);
 	if (text)
