@@ -1,0 +1,67 @@
+#!/bin/bash
+# In-process rollback: a step that fails (not a crash) undoes everything
+# this run did, names the step, exits 1, and leaves the host as it was.
+# Failures are injected into real syscalls with strace (as bubblewrap's
+# tests do): the Nth rename(2) - every atomic file write ends in one - and
+# the namespace's unshare(2) and bind mount.
+source "$(dirname "$0")/../lib.sh"
+
+NAME=sxt4
+trap 'cleanup_instance $NAME' EXIT
+cleanup_instance $NAME
+
+if ! command -v strace >/dev/null; then
+	skip "strace is not installed: fault injection not available"
+	summary
+	exit 0
+fi
+
+before=$(snapshot)
+args=(setup --non-interactive --name $NAME --policy default --dns 198.51.100.53)
+
+# inject SYSCALL N: setup with the Nth SYSCALL failing with EIO.
+inject() {
+	strace -f -qq -o /dev/null -e trace="$1" -e inject="$1":error=EIO:when="$2" "$SETUP" "${args[@]}" 2>&1
+}
+
+n=0 bad=0
+for k in $(seq 1 60); do
+	out=$(inject rename $k)
+	rc=$?
+	[ $rc = 0 ] && break
+	n=$((n + 1))
+	if [ $rc != 1 ]; then
+		not_ok "rename #$k failing: exit status $rc, expected 1"
+		bad=1
+	elif ! grep -q 'failed at step' <<<"$out"; then
+		not_ok "rename #$k failing: the message does not name the step"
+		echo "$out" | tail -3 | sed 's/^/    | /'
+		bad=1
+	fi
+	now=$(snapshot)
+	if [ "$now" != "$before" ]; then
+		not_ok "rename #$k failing: the host changed"
+		diff <(echo "$before") <(echo "$now") | head -10 | sed 's/^/    | /'
+		bad=1
+		cleanup_instance $NAME
+		break
+	fi
+done
+if [ $n -lt 8 ]; then
+	not_ok "only $n renames were failed (expected every file write of setup)"
+elif [ $bad = 0 ]; then
+	ok "each of setup's $n renames failing in turn: exit 1, step named, host unchanged"
+fi
+check "the run after the last injection point set the instance up" "$SETUP" status --name $NAME
+check "and it rolls back" sx_disable $NAME
+check_eq "host unchanged" "$before" "$(snapshot)"
+
+for sc in unshare mount; do
+	out=$(inject $sc 1)
+	rc=$?
+	check_eq "$sc failing: exit 1" 1 $rc
+	check "$sc failing: names the network step" grep -q 'failed at step "network' <<<"$out"
+	check_eq "$sc failing: host unchanged" "$before" "$(snapshot)"
+	cleanup_instance $NAME
+done
+summary
