@@ -16,9 +16,9 @@ VERSION   := 0.1.0
 # sentrix-setup: libnl and SQLite linked statically and libsystemd opened on
 # demand (src/setup/sdbus.c): in a VM most of a short run is spent mapping
 # shared libraries, and `up`/`down` run at every boot.  See bench/.
-PKGS_SETUP   := libnl-3.0 libnl-route-3.0 libnftables libsystemd libcjson sqlite3
+PKGS_SETUP   := libnl-3.0 libnl-route-3.0 libnftables libsystemd libcjson sqlite3 libseccomp
 SETUP_LIBS   := -Wl,-Bstatic -lnl-route-3 -lnl-3 -lsqlite3 -Wl,-Bdynamic \
-		$(shell pkg-config --libs libnftables libcjson) -lm -ldl -lpthread
+		$(shell pkg-config --libs libnftables libcjson libseccomp) -lm -ldl -lpthread
 PKGS_CLI     := libcjson
 PKGS_TEST    := cmocka libcjson sqlite3
 

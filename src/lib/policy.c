@@ -54,6 +54,7 @@ void sx_policy_free(struct sx_policy *p)
 	sx_strv_free(p->fs_hidden);
 	sx_strv_free(p->fs_writable);
 	free(p->seccomp_profile);
+	sx_strv_free(p->seccomp_deny);
 	free(p->exec_security);
 	free(p->sandbox_mode);
 	free(p->dm_policy);
@@ -201,13 +202,45 @@ static bool domain_pattern_ok(const char *s)
 	return true;
 }
 
+/* An absolute or ~/ path; a leading '-' marks it optional (it may be
+ * missing on a host, as systemd's InaccessiblePaths=-/path). */
 static bool path_ok(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n;
+
+	if (s[0] == '-')
+		s++;
+	n = strlen(s);
 
 	if (s[0] != '/' && !(s[0] == '~' && (s[1] == 0 || s[1] == '/')))
 		return false;
 	return !strstr(s, "/../") && !(n >= 3 && streq(s + n - 3, "/.."));
+}
+
+static bool syscall_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* A positive whole number (limits.*); 0 means unlimited. */
+static int get_count(struct vctx *v, const cJSON *obj, const char *key, unsigned long dflt,
+		     unsigned long *ret)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*ret = dflt;
+	if (!it)
+		return 0;
+	if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 1e12 ||
+	    it->valuedouble != (double)(unsigned long)it->valuedouble)
+		return fail(v, "limits.%s: must be a whole number >= 0 (0: unlimited)", key);
+	*ret = (unsigned long)it->valuedouble;
+	return 0;
 }
 
 static bool ipv4_ok(const char *s)
@@ -275,9 +308,10 @@ static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 {
 	static const char *const keys[] = {"name",     "description", "egress", "filesystem", "seccomp",
-					   "openclaw", "guardrail",   "patrol", NULL};
+					   "openclaw", "guardrail",   "patrol", "limits",     NULL};
 	static const char *const fs_keys[] = {"read_only", "hidden", "writable", NULL};
-	static const char *const sc_keys[] = {"profile", NULL};
+	static const char *const sc_keys[] = {"profile", "deny", NULL};
+	static const char *const lim_keys[] = {"nofile", "nproc", "fsize_mb", NULL};
 	static const char *const oc_keys[] = {"exec_security", "sandbox_mode", "dm_policy", NULL};
 	static const char *const gr_keys[] = {"mode", NULL};
 	static const char *const pt_keys[] = {"packs", NULL};
@@ -289,7 +323,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	static const char *const dm_values[] = {"pairing", "allowlist", "open", "disabled", NULL};
 	static const char *const gr_values[] = {"observe", "block", NULL};
 	static const char *const packs[] = {"pii", "secrets", "harm", "tools", NULL};
-	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *it;
+	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *lim, *it;
 	int r;
 
 	if ((r = only_keys(v, root, "policy", keys)) < 0)
@@ -321,6 +355,19 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	if (sc && (r = only_keys(v, sc, "seccomp", sc_keys)) < 0)
 		return r;
 	if ((r = get_string(v, sc, "seccomp", "profile", profiles, "default", &p->seccomp_profile)) < 0)
+		return r;
+	/* Names only; the launcher resolves them with libseccomp and refuses
+	 * one this kernel's architectures do not know. */
+	if ((r = get_strv(v, sc, "seccomp", "deny", syscall_name_ok, "a system call name",
+			  &p->seccomp_deny)) < 0)
+		return r;
+
+	lim = cJSON_GetObjectItemCaseSensitive(root, "limits");
+	if (lim && (r = only_keys(v, lim, "limits", lim_keys)) < 0)
+		return r;
+	if ((r = get_count(v, lim, "nofile", 1024, &p->limit_nofile)) < 0 ||
+	    (r = get_count(v, lim, "nproc", 4096, &p->limit_nproc)) < 0 ||
+	    (r = get_count(v, lim, "fsize_mb", 4096, &p->limit_fsize_mb)) < 0)
 		return r;
 
 	oc = cJSON_GetObjectItemCaseSensitive(root, "openclaw");

@@ -30,8 +30,10 @@ struct sx_policy {
 	unsigned *routed_tcp_ports; /* ports routed to anywhere (permissive) */
 	size_t n_routed_tcp_ports;
 	char **domains; /* egress proxy allowlist */
-	char **fs_read_only, **fs_hidden, **fs_writable;
+	char **fs_read_only, **fs_hidden, **fs_writable; /* "-/path": optional */
 	char *seccomp_profile;
+	char **seccomp_deny; /* syscall names answered with EPERM */
+	unsigned long limit_nofile, limit_nproc, limit_fsize_mb; /* 0: unlimited */
 	char *exec_security; /* OpenClaw tools.exec.security */
 	char *sandbox_mode; /* OpenClaw agents.defaults.sandbox.mode */
 	char *dm_policy; /* OpenClaw DM pairing policy */

@@ -13,6 +13,7 @@
 #include "../lib/log.h"
 #include "actions.h"
 #include "desired.h"
+#include "launcher.h"
 #include "lock.h"
 #include "options.h"
 #include "provision.h"
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
 	case SX_CMD_LIST: return sx_list_main(&o);
 	case SX_CMD_UP:
 	case SX_CMD_DOWN: return updown_main(&o);
+	case SX_CMD_EXEC: return sx_exec_main(&o);
 	}
 	return 2;
 }

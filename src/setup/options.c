@@ -28,6 +28,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_JSON,
 	OPT_PURGE,
+	OPT_CWD,
 };
 
 static const struct option setup_opts[] = {
@@ -47,6 +48,7 @@ static const struct option setup_opts[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"json", no_argument, NULL, OPT_JSON},
     {"purge", no_argument, NULL, OPT_PURGE},
+    {"cwd", required_argument, NULL, OPT_CWD},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -96,6 +98,17 @@ void sx_options_usage(enum sx_command cmd)
 	case SX_CMD_LIST:
 		fputs("Usage: sentrix sandbox list [--json]\n\nList the instances on this host.\n", stdout);
 		break;
+	case SX_CMD_EXEC:
+		fputs("Usage: sentrix sandbox exec [--name NAME] [--cwd DIR] -- CMD [ARGS...]\n"
+
+		      "\n"
+		      "Run CMD confined in an instance (root): its network namespace; new mount, PID,\n"
+		      "IPC and UTS namespaces; the system read-only, the home writable, private /tmp,\n"
+		      "/dev/shm, /proc and /dev; the policy's hidden paths empty; the sandbox user with\n"
+		      "no capabilities, no new privileges, the policy's rlimits and seccomp filter; a\n"
+		      "scrubbed environment.  The exit status (or signal) of CMD is passed through.\n",
+		      stdout);
+		break;
 	case SX_CMD_UP:
 	case SX_CMD_DOWN:
 		fputs("Usage: sentrix sandbox up|down [--name NAME]\n"
@@ -126,12 +139,16 @@ static const struct {
 	enum sx_command cmd;
 } commands[] = {
     {"setup", SX_CMD_SETUP}, {"status", SX_CMD_STATUS}, {"list", SX_CMD_LIST},
-    {"up", SX_CMD_UP},	     {"down", SX_CMD_DOWN},
+    {"up", SX_CMD_UP},	     {"down", SX_CMD_DOWN},	{"exec", SX_CMD_EXEC},
 };
 
 /* Which options each command accepts, beyond --name/--json/--help. */
 static bool allowed(enum sx_command cmd, int opt)
 {
+	if (cmd == SX_CMD_EXEC)
+		return opt == 'h' || opt == OPT_NAME || opt == OPT_CWD;
+	if (opt == OPT_CWD)
+		return false;
 	if (opt == 'h' || opt == OPT_NAME || opt == OPT_JSON)
 		return cmd != SX_CMD_LIST || opt != OPT_NAME;
 	return cmd == SX_CMD_SETUP;
@@ -149,14 +166,17 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 			if (streq(argv[1], commands[i].word))
 				break;
 		if (i == ELEMENTSOF(commands))
-			return usage_error("unknown command '%s' (setup, status, list, up, down)", argv[1]);
+			return usage_error("unknown command '%s' (setup, status, list, up, down, exec)",
+					   argv[1]);
 		o->command = commands[i].cmd;
 		argv++;
 		argc--;
 	}
 	optind = 0; /* 0, not 1: also resets getopt's state inside grouped short options */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", setup_opts, NULL)) != -1) {
+	/* exec: stop at the command, whose own options are not ours. */
+	while ((c = getopt_long(argc, argv, o->command == SX_CMD_EXEC ? "+h" : "h", setup_opts, NULL)) !=
+	       -1) {
 		if (c == '?') {
 			if (optopt > 0 && optopt < 256)
 				return usage_error("unknown or incomplete option '-%c'", optopt);
@@ -186,12 +206,22 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		case OPT_DRY_RUN: o->dry_run = true; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_PURGE: o->purge = true; break;
+		case OPT_CWD: o->cwd = optarg; break;
 		}
+	}
+	if (o->command == SX_CMD_EXEC && optind < argc) {
+		o->argv = argv + optind;
+		optind = argc;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->help)
 		return 0;
+	if (o->command == SX_CMD_EXEC && !o->argv)
+		return usage_error(
+		    "%s", "exec needs a command: sentrix sandbox exec [--name NAME] -- CMD [ARGS...]");
+	if (o->cwd && o->cwd[0] != '/')
+		return usage_error("--cwd: '%s' must be an absolute path", o->cwd);
 	if (!sx_name_valid(o->name))
 		return usage_error(
 		    "--name: '%s' is not a valid instance name ([a-z0-9-], 1 to 11 characters, "

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-enum sx_command { SX_CMD_SETUP, SX_CMD_STATUS, SX_CMD_LIST, SX_CMD_UP, SX_CMD_DOWN };
+enum sx_command { SX_CMD_SETUP, SX_CMD_STATUS, SX_CMD_LIST, SX_CMD_UP, SX_CMD_DOWN, SX_CMD_EXEC };
 
 struct sx_options {
 	enum sx_command command;
@@ -21,6 +21,9 @@ struct sx_options {
 	bool no_auto_pair, no_host_networking, no_guardrail;
 	bool non_interactive, disable, dry_run, json, purge;
 	bool help;
+	/* exec */
+	const char *cwd; /* NULL: the sandbox home */
+	char **argv; /* the command, after "--" */
 };
 
 /* Parses argv.  Returns 0, or -EINVAL after printing a usage error (the

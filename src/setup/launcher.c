@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * launcher.c - `sentrix sandbox exec`, from argv to exec in one flow.
+ *
+ *   launcher (root, host mount/PID namespaces)
+ *     checks everything that can fail before anything starts: instance,
+ *     policy, paths, seccomp filter, user, directory;
+ *     joins the instance's netns; unshares mount, PID, IPC and UTS;
+ *     forks PID 1 and forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 to it;
+ *     passes the command's exit status or signal through.
+ *   PID 1 (the reaper)
+ *     dies with the launcher (PR_SET_PDEATHSIG), and the whole PID
+ *     namespace with it; builds the filesystem view (mountview.c); sets the
+ *     hostname; forks the command; drops to the sandbox user under the same
+ *     filter; reaps every zombie; reports the command's status on a pipe.
+ *   the command
+ *     becomes the sandbox user with no capabilities and no new privileges,
+ *     with the policy's rlimits, umask 077, a scrubbed environment, no
+ *     inherited descriptor above 2, and the seccomp filter; execs.
+ * Everything the sandbox owns lives in namespaces that die with it, so a
+ * launcher killed with SIGKILL leaves nothing behind.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../lib/config.h"
+#include "../lib/log.h"
+#include "../lib/policy.h"
+#include "../lib/strv.h"
+#include "launcher.h"
+#include "mountview.h"
+#include "netns.h"
+#include "privdrop.h"
+#include "seccomp.h"
+#include "users.h"
+
+/* What PID 1 reports: how the command ended, or that confinement failed. */
+struct outcome {
+	int kind; /* OUTCOME_* */
+	int value;
+};
+enum { OUTCOME_EXITED, OUTCOME_SIGNALED, OUTCOME_FAILED };
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+static volatile pid_t forward_to = -1;
+
+static void forward(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static void set_forwarding(bool on)
+{
+	struct sigaction sa = {.sa_handler = on ? forward : SIG_DFL, .sa_flags = SA_RESTART};
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+}
+
+static void block_forwarded(bool block)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+struct job {
+	const struct sx_config *config;
+	const struct sx_policy *policy;
+	struct sx_user user;
+	const char *cwd;
+	char **argv;
+	char **env;
+	void *filter;
+	int status_fd; /* PID 1 → launcher */
+	int alive_fd; /* hangs up when the launcher dies */
+};
+
+static void report(int fd, int kind, int value)
+{
+	struct outcome o = {kind, value};
+	(void)!write(fd, &o, sizeof(o));
+}
+
+/* The command, in PID 1's namespaces: drop everything, then exec. */
+static _Noreturn void run_command(struct job *j)
+{
+	extern char **environ;
+
+	block_forwarded(false);
+	set_forwarding(false);
+	if (chdir(j->cwd) < 0) {
+		log_error_errno(-errno, "cannot enter %s", j->cwd);
+		_exit(126);
+	}
+	if (sx_privdrop(j->config->user, j->user.uid, j->user.gid, j->policy) < 0)
+		_exit(126);
+	umask(077);
+	environ = j->env;
+	if (sx_seccomp_load(j->filter) < 0)
+		_exit(126);
+	/* Last: nothing of the launcher's may leak into the sandbox. */
+	close_range(3, ~0U, 0);
+	execvp(j->argv[0], j->argv);
+	log_error_errno(-errno, "cannot run %s", j->argv[0]);
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+static bool launcher_gone(int alive_fd)
+{
+	struct pollfd p = {.fd = alive_fd, .events = POLLIN};
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* PID 1 of the sandbox's PID namespace. */
+static _Noreturn void run_pid1(struct job *j)
+{
+	pid_t child, w;
+	int st;
+
+	/* When the launcher dies, so does PID 1, and with it every process
+	 * of the namespace.  Check once by hand for a launcher that died
+	 * before the prctl. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || launcher_gone(j->alive_fd))
+		_exit(1);
+	if (sethostname(j->config->name, strlen(j->config->name)) < 0 ||
+	    sx_mountview_build(j->config, j->policy, j->config->home) < 0) {
+		report(j->status_fd, OUTCOME_FAILED, errno);
+		_exit(1);
+	}
+	child = fork();
+	if (child < 0) {
+		report(j->status_fd, OUTCOME_FAILED, errno);
+		_exit(1);
+	}
+	if (child == 0)
+		run_command(j);
+	forward_to = child;
+	set_forwarding(true);
+	block_forwarded(false);
+	/* PID 1 needs nothing of root any more: it only waits. */
+	if (sx_privdrop(j->config->user, j->user.uid, j->user.gid, j->policy) < 0 ||
+	    /* a credential change clears the parent-death signal: again */
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || launcher_gone(j->alive_fd) ||
+	    sx_seccomp_load(j->filter) < 0) {
+		kill(child, SIGKILL);
+		report(j->status_fd, OUTCOME_FAILED, EPERM);
+		_exit(1);
+	}
+	for (;;) {
+		w = waitpid(-1, &st, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 || w == child)
+			break;
+	}
+	if (w == child && WIFSIGNALED(st))
+		report(j->status_fd, OUTCOME_SIGNALED, WTERMSIG(st));
+	else
+		report(j->status_fd, OUTCOME_EXITED, w == child ? WEXITSTATUS(st) : 1);
+	_exit(0); /* the kernel kills whatever is left in the namespace */
+}
+
+/* Everything that can be checked before anything starts. */
+static int prepare(const struct sx_options *o, struct sx_config **c, struct sx_policy **p, struct job *j)
+{
+	_cleanup_free_ char *why = NULL;
+	struct stat st;
+	int r;
+
+	r = sx_config_load(o->name, c, &why);
+	if (r == -ENOENT)
+		return log_error_errno(r,
+				       "there is no instance %s here; set it up with `sentrix sandbox setup "
+				       "--name %s`",
+				       o->name, o->name);
+	if (r < 0)
+		return log_error_errno(r, "instance %s: %s", o->name, why ? why : "unreadable config.json");
+	r = sx_policy_load((*c)->policy_dir, p, &why);
+	if (r < 0)
+		return log_error_errno(r, "instance %s: policy unusable: %s", o->name, why ? why : "");
+	if (!sx_netns_mounted((*c)->netns_path))
+		return log_error_errno(-ENONET,
+				       "instance %s is down (no %s); bring it up with `sentrix sandbox up "
+				       "--name %s`",
+				       o->name, (*c)->netns_path, o->name);
+	if (sx_user_lookup((*c)->user, &j->user) < 0)
+		return log_error_errno(-ENOENT,
+				       "the sandbox user %s of instance %s does not exist; run setup again",
+				       (*c)->user, o->name);
+	j->cwd = o->cwd ? o->cwd : (*c)->home;
+	if (stat(j->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
+		return log_error_errno(-ENOTDIR, "--cwd %s is not a directory", j->cwd);
+	if ((r = sx_mountview_check(*c, *p, (*c)->home)) < 0 || (r = sx_seccomp_build(*p, &j->filter)) < 0)
+		return r;
+	j->env = sx_sandbox_env(*c, (*c)->user, (*c)->home);
+	return j->env ? 0 : -ENOMEM;
+}
+
+/* Passes the command's end through: its exit status, or its signal. */
+static int pass_through(const struct outcome *out)
+{
+	struct rlimit no_core = {0, 0};
+
+	if (out->kind == OUTCOME_EXITED)
+		return out->value;
+	if (out->kind == OUTCOME_FAILED) {
+		log_error("the sandbox could not be set up (%s); nothing was started", strerror(out->value));
+		return 1;
+	}
+	setrlimit(RLIMIT_CORE, &no_core);
+	set_forwarding(false);
+	block_forwarded(false);
+	signal(out->value, SIG_DFL);
+	raise(out->value);
+	return 128 + out->value;
+}
+
+int sx_exec_main(const struct sx_options *o)
+{
+	_cleanup_config_ struct sx_config *c = NULL;
+	_cleanup_policy_ struct sx_policy *p = NULL;
+	_cleanup_close_ int netfd = -EBADF;
+	struct job j = {.argv = o->argv};
+	struct outcome out = {OUTCOME_FAILED, EPIPE};
+	int status_pipe[2] = {-EBADF, -EBADF}, alive_pipe[2] = {-EBADF, -EBADF};
+	pid_t pid1;
+	int r, st;
+
+	r = prepare(o, &c, &p, &j);
+	j.config = c;
+	j.policy = p;
+	if (r < 0)
+		goto out;
+	netfd = sx_netns_open(c->netns_path);
+	if (netfd < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
+		r = log_error_errno(netfd < 0 ? netfd : -errno, "cannot prepare the sandbox");
+		goto out;
+	}
+	if (setns(netfd, CLONE_NEWNET) < 0 ||
+	    unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+		r = log_error_errno(-errno, "cannot create the sandbox's namespaces");
+		goto out;
+	}
+	j.status_fd = status_pipe[1];
+	j.alive_fd = alive_pipe[0];
+	block_forwarded(true);
+	pid1 = fork();
+	if (pid1 < 0) {
+		r = log_error_errno(-errno, "cannot start the sandbox");
+		goto out;
+	}
+	if (pid1 == 0) {
+		close(status_pipe[0]);
+		close(alive_pipe[1]);
+		run_pid1(&j);
+	}
+	forward_to = pid1;
+	set_forwarding(true);
+	block_forwarded(false);
+	close(status_pipe[1]);
+	status_pipe[1] = -EBADF;
+	close(alive_pipe[0]);
+	alive_pipe[0] = -EBADF;
+	while (waitpid(pid1, &st, 0) < 0 && errno == EINTR)
+		;
+	if (read(status_pipe[0], &out, sizeof(out)) != (ssize_t)sizeof(out))
+		out = (struct outcome){OUTCOME_FAILED, EPIPE};
+	r = pass_through(&out);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (status_pipe[i] >= 0)
+			close(status_pipe[i]);
+		if (alive_pipe[i] >= 0)
+			close(alive_pipe[i]);
+	}
+	sx_strv_free(j.env);
+	sx_seccomp_free(j.filter);
+	return r < 0 ? 1 : r;
+}

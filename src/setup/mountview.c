@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * mountview.c - build the sandbox's filesystem view with the new mount API.
+ *
+ * Order matters:
+ *  1. propagation private, so nothing here leaks back to the host;
+ *  2. detached clones (open_tree OPEN_TREE_CLONE) of what must stay
+ *     writable (home, the policy's writable paths) and of the instance's
+ *     resolv.conf, taken while they are still reachable and writable;
+ *  3. the whole tree read-only and nosuid in one mount_setattr(AT_RECURSIVE);
+ *  4. fresh /proc (this process is in the new PID namespace), minimal /dev
+ *     (bind mounts of the harmless device nodes, devpts, /dev/shm), /tmp;
+ *  5. hidden paths covered: a directory by an empty tmpfs of mode 000, a
+ *     file by an empty mode-000 file; a hidden directory that holds the home
+ *     (/home) gets a mode-755 tmpfs in which only the home is put back;
+ *  6. the clones moved into place.
+ * Everything happens in a mount namespace that dies with the sandbox.
+ */
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "../lib/fileio.h"
+#include "../lib/log.h"
+#include "../lib/paths.h"
+#include "../lib/util.h"
+#include "mountview.h"
+
+#define STAGE "/dev/.sentrix-empty"
+
+/* "~/x" → home + "/x"; "-/p" (optional) → "/p". */
+static char *expand(const char *spec, const char *home, bool *optional)
+{
+	*optional = spec[0] == '-';
+	if (*optional)
+		spec++;
+	if (spec[0] == '~')
+		return sx_strdupf("%s%s", home, spec + 1);
+	return strdup(spec);
+}
+
+int sx_mountview_check(const struct sx_config *c, const struct sx_policy *p, const char *home)
+{
+	char **lists[] = {p->fs_hidden, p->fs_writable};
+
+	(void)c;
+	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+		for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+			bool optional;
+			_cleanup_free_ char *path = expand(lists[l][i], home, &optional);
+			if (!path)
+				return -ENOMEM;
+			if (!optional && !sx_path_exists(path))
+				return log_error_errno(
+				    -ENOENT,
+				    "policy %s: %s path %s does not exist on this host; create it "
+				    "or mark it optional with a leading '-' (\"-%s\")",
+				    p->name, l == 0 ? "hidden" : "writable", path, lists[l][i]);
+		}
+	return 0;
+}
+
+static bool is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0 || streq(dir, "/"));
+}
+
+static int clone_tree(const char *path)
+{
+	int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	return fd < 0 ? log_error_errno(-errno, "cannot clone mount of %s", path) : fd;
+}
+
+static int put_tree(int fd, const char *path)
+{
+	if (move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return log_error_errno(-errno, "cannot mount %s", path);
+	return 0;
+}
+
+static int set_attr(const char *path, bool recursive, uint64_t set, uint64_t clr)
+{
+	struct mount_attr a = {.attr_set = set, .attr_clr = clr};
+
+	if (mount_setattr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &a, sizeof(a)) < 0)
+		return log_error_errno(-errno, "cannot change mount attributes of %s", path);
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, mode) < 0 && errno != EEXIST)
+				return -errno;
+			*s = '/';
+		}
+	return mkdir(p, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* A minimal /dev: a tmpfs with the harmless nodes bound from the host's
+ * /dev, a private devpts and /dev/shm. */
+static int build_dev(void)
+{
+	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	static const char *const links[][2] = {{"fd", "/proc/self/fd"},	      {"stdin", "/proc/self/fd/0"},
+					       {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+					       {"ptmx", "pts/ptmx"},	      {"core", "/proc/kcore"}};
+	int fds[ELEMENTSOF(nodes)];
+	int r = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+		_cleanup_free_ char *p = sx_strdupf("/dev/%s", nodes[i]);
+		fds[i] = p ? open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) : -ENOMEM;
+	}
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
+		r = log_error_errno(-errno, "cannot mount /dev");
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(nodes); i++) {
+		_cleanup_free_ char *p = sx_strdupf("/dev/%s", nodes[i]);
+		_cleanup_close_ int f = -EBADF;
+		if (fds[i] < 0)
+			continue; /* the host lacks it: so does the sandbox */
+		f = p ? open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0666) : -ENOMEM;
+		if (f < 0)
+			r = -errno;
+		else
+			r = put_tree(fds[i], p);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(links) - 1; i++) {
+		_cleanup_free_ char *p = sx_strdupf("/dev/%s", links[i][0]);
+		if (!p || symlink(links[i][1], p) < 0)
+			r = log_error_errno(-errno, "cannot populate /dev");
+	}
+	if (r == 0 && (mkdir("/dev/pts", 0755) < 0 || mkdir("/dev/shm", 01777) < 0))
+		r = log_error_errno(-errno, "cannot populate /dev");
+	if (r == 0 &&
+	    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=620") < 0)
+		r = log_error_errno(-errno, "cannot mount /dev/pts");
+	if (r == 0 && mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		r = log_error_errno(-errno, "cannot mount /dev/shm");
+	/* The empty mode-000 file bound over hidden files. */
+	if (r == 0) {
+		int f = open(STAGE, O_CREAT | O_WRONLY | O_CLOEXEC, 0000);
+		if (f < 0)
+			r = log_error_errno(-errno, "cannot create " STAGE);
+		else
+			close(f);
+	}
+	return r;
+}
+
+/* Covers one hidden path.  home_inside: the path is a directory holding the
+ * home, which is put back afterwards. */
+static int hide(const char *path, bool home_inside)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : log_error_errno(-errno, "cannot look at %s", path);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  home_inside ? "mode=0755,size=16k" : "mode=0000,size=4k,nr_inodes=1") < 0)
+			return log_error_errno(-errno, "cannot hide %s", path);
+		return 0;
+	}
+	if (mount(STAGE, path, NULL, MS_BIND, NULL) < 0)
+		return log_error_errno(-errno, "cannot hide %s", path);
+	return 0;
+}
+
+int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, const char *home)
+{
+	_cleanup_close_ int home_fd = -EBADF, resolv_fd = -EBADF;
+	char resolv_target[4096];
+	size_t n_writable = sx_strv_length(p->fs_writable);
+	int wfds[n_writable + 1];
+	char *wpaths[n_writable + 1];
+	size_t nw = 0;
+	int r = 0;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return log_error_errno(-errno, "cannot make the mount namespace private");
+
+	home_fd = clone_tree(home);
+	if (home_fd < 0)
+		return home_fd;
+	for (size_t i = 0; i < n_writable; i++) {
+		bool optional;
+		char *w = expand(p->fs_writable[i], home, &optional);
+		/* Home and /tmp have their own handling. */
+		if (!w || streq(w, home) || streq(w, "/tmp") || !sx_path_exists(w)) {
+			free(w);
+			continue;
+		}
+		wfds[nw] = clone_tree(w);
+		wpaths[nw] = w;
+		if (wfds[nw] < 0) {
+			r = wfds[nw];
+			free(w);
+			goto out;
+		}
+		nw++;
+	}
+	resolv_fd = open_tree(AT_FDCWD, c->resolv_conf, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (!realpath("/etc/resolv.conf", resolv_target))
+		snprintf(resolv_target, sizeof(resolv_target), "/etc/resolv.conf");
+
+	if ((r = set_attr("/", true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0)) < 0)
+		goto out;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		r = log_error_errno(-errno, "cannot mount /proc");
+		goto out;
+	}
+	if ((r = build_dev()) < 0)
+		goto out;
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
+		r = log_error_errno(-errno, "cannot mount /tmp");
+		goto out;
+	}
+
+	for (size_t i = 0; p->fs_hidden && p->fs_hidden[i]; i++) {
+		bool optional;
+		_cleanup_free_ char *h = expand(p->fs_hidden[i], home, &optional);
+		if (!h) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if ((r = hide(h, is_under(home, h))) < 0)
+			goto out;
+		/* Put the home back where a hidden directory covered it. */
+		if (is_under(home, h) &&
+		    ((r = mkdir_p(home, 0755)) < 0 || (r = set_attr(h, false, MOUNT_ATTR_RDONLY, 0)) < 0))
+			goto out;
+	}
+	(void)unlink(STAGE);
+	if ((r = set_attr("/dev", false, MOUNT_ATTR_RDONLY, 0)) < 0)
+		goto out;
+
+	if ((r = put_tree(home_fd, home)) < 0)
+		goto out;
+	for (size_t i = 0; i < nw; i++)
+		if ((r = put_tree(wfds[i], wpaths[i])) < 0)
+			goto out;
+	if (resolv_fd >= 0 && (r = put_tree(resolv_fd, resolv_target)) < 0)
+		goto out;
+out:
+	for (size_t i = 0; i < nw; i++) {
+		close(wfds[i]);
+		free(wpaths[i]);
+	}
+	return r;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * mountview.h - the filesystem the sandboxed command sees.
+ */
+#pragma once
+
+#include "../lib/config.h"
+#include "../lib/policy.h"
+
+/* Checks, before anything changes, that every non-optional path the policy
+ * hides or makes writable exists.  Logs and returns -ENOENT otherwise. */
+int sx_mountview_check(const struct sx_config *c, const struct sx_policy *p, const char *home);
+
+/* Builds the view in the calling process's (new, private) mount namespace,
+ * which must also be in the new PID namespace (for /proc):
+ * the whole tree read-only and nosuid; home (and the policy's other
+ * writable paths) writable; private /tmp and /dev/shm; a fresh /proc; a
+ * minimal /dev; /etc/resolv.conf from /etc/netns/NAME/resolv.conf; the
+ * policy's hidden paths empty and unreadable. */
+int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, const char *home);

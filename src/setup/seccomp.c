@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * seccomp.c - build and load the sandbox's seccomp filter with libseccomp.
+ *
+ * Refused calls answer EPERM (not a kill), so tools fail gracefully and say
+ * why.  Two calls need their arguments looked at:
+ *  - clone and unshare are refused only with a namespace flag, because
+ *    threads and fork are clone too;
+ *  - clone3 keeps its flags in user memory, which seccomp cannot read, so it
+ *    answers ENOSYS: glibc then falls back to clone, which is filtered (an
+ *    EPERM here would break thread creation in Node and everything else).
+ * socket() is refused for every family but AF_UNIX, AF_INET and AF_INET6
+ * (no packet, raw netlink, ...).  The filter is built in the launcher
+ * before anything is set up, so a bad profile fails before the command.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/socket.h>
+
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "seccomp.h"
+
+#define NS_FLAGS                                                                                             \
+	(CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |           \
+	 CLONE_NEWCGROUP | CLONE_NEWTIME)
+
+static int add_compat_arches(scmp_filter_ctx ctx)
+{
+	uint32_t native = seccomp_arch_native();
+	int r = 0;
+
+	/* 32-bit syscall entry points reach the same kernel: filter them. */
+	if (native == SCMP_ARCH_X86_64) {
+		if ((r = seccomp_arch_add(ctx, SCMP_ARCH_X86)) < 0 && r != -EEXIST)
+			return r;
+		if ((r = seccomp_arch_add(ctx, SCMP_ARCH_X32)) < 0 && r != -EEXIST)
+			return r;
+	} else if (native == SCMP_ARCH_AARCH64) {
+		if ((r = seccomp_arch_add(ctx, SCMP_ARCH_ARM)) < 0 && r != -EEXIST)
+			return r;
+	}
+	return 0;
+}
+
+static int deny_flags(scmp_filter_ctx ctx, const char *name)
+{
+	int nr = seccomp_syscall_resolve_name(name), r;
+
+	for (unsigned long f = 1; f; f <<= 1) {
+		if (!(NS_FLAGS & f))
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int deny_socket_families(scmp_filter_ctx ctx)
+{
+	int nr = SCMP_SYS(socket), r;
+
+	/* Allowed: AF_UNIX (1), AF_INET (2), AF_INET6 (10). */
+	for (int fam = 0; fam < AF_INET6; fam++) {
+		if (fam == AF_UNIX || fam == AF_INET)
+			continue;
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_EQ, fam))) < 0)
+			return r;
+	}
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	if (r < 0)
+		return r;
+	/* i386's socketcall() multiplexer hides the family from seccomp. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketcall), 0);
+	return r == -EDOM ? 0 : r;
+}
+
+int sx_seccomp_build(const struct sx_policy *p, void **ret)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r;
+
+	if (!ctx)
+		return log_error_errno(-ENOMEM, "cannot create a seccomp filter");
+	r = add_compat_arches(ctx);
+	if (r < 0) {
+		seccomp_release(ctx);
+		return log_error_errno(r, "cannot add the compat architectures to the seccomp filter");
+	}
+	for (size_t i = 0; p->seccomp_deny && p->seccomp_deny[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(p->seccomp_deny[i]);
+		if (nr == __NR_SCMP_ERROR) {
+			seccomp_release(ctx);
+			return log_error_errno(-EINVAL, "policy %s: seccomp.deny: unknown system call \"%s\"",
+					       p->name, p->seccomp_deny[i]);
+		}
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		if (r < 0 && r != -EEXIST) {
+			seccomp_release(ctx);
+			return log_error_errno(r, "seccomp: cannot refuse %s", p->seccomp_deny[i]);
+		}
+	}
+	if ((r = deny_flags(ctx, "clone")) < 0 || (r = deny_flags(ctx, "unshare")) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 ||
+	    (r = deny_socket_families(ctx)) < 0) {
+		seccomp_release(ctx);
+		return log_error_errno(r, "seccomp: cannot build the shared rules");
+	}
+	*ret = ctx;
+	return 0;
+}
+
+int sx_seccomp_load(void *filter)
+{
+	int r = seccomp_load(filter);
+	return r < 0 ? log_error_errno(r, "cannot load the seccomp filter") : 0;
+}
+
+void sx_seccomp_free(void *filter)
+{
+	if (filter)
+		seccomp_release(filter);
+}
