@@ -28,6 +28,7 @@ static int last_cap(void)
 	return atoi(s);
 }
 
+/* A policy limit; 0 means unlimited. */
 static int set_limit(int resource, unsigned long value)
 {
 	struct rlimit rl = {.rlim_cur = value ? value : RLIM_INFINITY,
@@ -40,13 +41,15 @@ int sx_privdrop(const char *user, uid_t uid, gid_t gid, const struct sx_policy *
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {{0}};
+	struct rlimit no_core = {0, 0};
 	gid_t groups[64];
 	int ngroups = ELEMENTSOF(groups), r;
 
+	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+		return log_error_errno(-errno, "cannot set the core size limit");
 	if ((r = set_limit(RLIMIT_NOFILE, p->limit_nofile)) < 0 ||
 	    (r = set_limit(RLIMIT_NPROC, p->limit_nproc)) < 0 ||
-	    (r = set_limit(RLIMIT_FSIZE, p->limit_fsize_mb * 1024UL * 1024UL)) < 0 ||
-	    (r = set_limit(RLIMIT_CORE, 0)) < 0)
+	    (r = set_limit(RLIMIT_FSIZE, p->limit_fsize_mb * 1024UL * 1024UL)) < 0)
 		return log_error_errno(r, "cannot set the policy's resource limits");
 	if (getgrouplist(user, gid, groups, &ngroups) < 0)
 		ngroups = 0;
