@@ -60,7 +60,7 @@ $(BUILD)/sentrix-setup: $(SETUP_OBJ) $(LIB_OBJ)
 $(BUILD)/sentrix: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_CLI) sqlite3)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(SETUP_TESTABLE) $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTABLE) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(SETUP_TESTABLE) \
 		$(shell pkg-config --cflags --libs $(PKGS_TEST))
@@ -105,7 +105,7 @@ bench: all
 	@BUILD=$(BUILD) bench/updown.sh
 
 format:
-	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c)
+	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)
 
 clean:
 	rm -rf $(BUILD)

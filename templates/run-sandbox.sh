@@ -1,24 +1,24 @@
 #!/bin/sh
-# sentrix instance @NAME@: start the OpenClaw gateway as @USER@ inside the
-# sandbox's network namespace.  Written by `sentrix sandbox setup`; removed
-# by `--disable`.  sentrix-sandbox@@NAME@.service runs the same command.
+# sentrix instance @NAME@: start the OpenClaw gateway confined in the
+# sandbox.  Written by `sentrix sandbox setup`; removed by `--disable`.
+# sentrix-sandbox@@NAME@.service runs the same launcher.
+#
+#  as root:                confines and starts OpenClaw through the launcher
+#                          (sentrix sandbox exec), as @USER@;
+#  inside the sandbox:     (a shell started with `sentrix sandbox exec --name
+#                          @NAME@ -- bash -l`) starts OpenClaw directly.
 set -eu
 
-export OPENCLAW_CONFIG_PATH="@OPENCLAW_CONFIG@"
-export OPENCLAW_STATE_DIR="@HOME@/.openclaw"
-export OPENCLAW_LOAD_SHELL_ENV=0
-export HTTPS_PROXY="http://@HOST_IP@:@EGRESS_PORT@"
-export HTTP_PROXY="$HTTPS_PROXY"
-export NO_PROXY="@HOST_IP@,localhost,127.0.0.1"
+if [ "$(id -u)" = 0 ]; then
+	exec @PREFIX@/sbin/sentrix-setup exec --name @NAME@ -- openclaw gateway --port @OPENCLAW_PORT@
+fi
 
-# Only start inside the instance's namespace: outside it OpenClaw would
-# listen on the host's network instead of the sandbox's.
 here=$(stat -L -c %i /proc/self/ns/net)
 want=$(stat -c %i "@NETNS_PATH@" 2>/dev/null || echo none)
-if [ "$here" != "$want" ]; then
-	echo "run-sandbox.sh: not inside the network namespace of sentrix instance @NAME@." >&2
-	echo "Start the instance with its systemd target (sentrix@@NAME@.target) or run, as root:" >&2
-	echo "  ip netns exec @NAME@ su -s /bin/sh -c @HOME@/run-sandbox.sh @USER@" >&2
+if [ "$here" != "$want" ] || [ "$(hostname)" != "@NAME@" ]; then
+	echo "run-sandbox.sh: not inside sentrix sandbox @NAME@." >&2
+	echo "Start it as root (sudo $0), with its systemd target (sentrix@@NAME@.target)," >&2
+	echo "or open a sandboxed shell: sudo sentrix sandbox exec --name @NAME@ -- bash -l" >&2
 	exit 1
 fi
 if ! command -v openclaw >/dev/null 2>&1; then

@@ -39,7 +39,7 @@ run() { # run NAME COMMAND...
 
 static_checks() {
 	local files
-	files=$(ls src/*/*.c src/*/*.h tests/unit/*.c 2>/dev/null)
+	files=$(ls src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h 2>/dev/null)
 	if command -v clang-format >/dev/null; then
 		if clang-format --dry-run -Werror $files >/tmp/sentrix-fmt.$$ 2>&1; then
 			echo "ok - sources are clang-formatted (make format)"

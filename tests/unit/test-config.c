@@ -2,42 +2,10 @@
  *
  * test-config.c - config.json to struct and back (src/lib/config.c).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <ftw.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
+#include "testutil.h"
 
 #include "lib/config.h"
-#include "lib/jsonutil.h"
 #include "lib/strv.h"
-#include "lib/util.h"
-
-static char tmpdir[4096];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int group_setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-config.XXXXXX", t && *t ? t : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-/* Removes the directory even when a test failed half-way. */
-static int group_teardown(void **state)
-{
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Every char * field of struct sx_config, for field-by-field comparison. */
 #define SF(f)                                                                                                \
@@ -215,30 +183,19 @@ static void test_load_path(void **state)
 {
 	_cleanup_config_ struct sx_config *c = make_config(), *d = NULL;
 	_cleanup_cjson_ cJSON *j = sx_config_to_json(c);
-	_cleanup_free_ char *text = sx_json_print(j), *why = NULL;
-	char path[4200];
-	FILE *f;
+	_cleanup_free_ char *path = tmp_path("config.json"), *why = NULL;
+	struct sx_config *bad = NULL;
 
-	snprintf(path, sizeof(path), "%s/config.json", tmpdir);
-
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
+	write_json(path, j);
 	assert_int_equal(sx_config_load_path(path, &d, &why), 0);
 	assert_same_config(c, d);
 
 	/* errors name the file and the field */
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("{\"version\": 1, \"name\": \"ci1\"}\n", f);
-	assert_int_equal(fclose(f), 0);
-	struct sx_config *bad = NULL;
+	write_text(path, "{\"version\": 1, \"name\": \"ci1\"}\n");
 	assert_int_equal(sx_config_load_path(path, &bad, &why), -EINVAL);
 	assert_null(bad);
-	assert_non_null(why);
-	assert_non_null(strstr(why, path));
-	assert_non_null(strstr(why, "policy"));
+	assert_contains(why, path);
+	assert_contains(why, "policy");
 	free(why);
 	why = NULL;
 
@@ -247,81 +204,69 @@ static void test_load_path(void **state)
 	assert_null(bad);
 }
 
-/* Serialises the full config, lets edit() break it, expects from_json to
- * refuse it with why containing part. */
-static void expect_refused_at(void (*edit)(cJSON *j), const char *part, int line)
-{
-	_cleanup_config_ struct sx_config *c = make_config();
-	_cleanup_cjson_ cJSON *j = sx_config_to_json(c);
-	struct sx_config *d = NULL;
-	char *why = NULL;
-	int r;
-
-	edit(j);
-	r = sx_config_from_json(j, &d, &why);
-	if (r != -EINVAL) {
-		sx_config_free(d);
-		fail_msg("line %d: from_json returned %d, expected -EINVAL", line, r);
-	}
-	assert_null(d);
-	if (!why || !strstr(why, part)) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "line %d: why \"%s\" does not name \"%s\"", line,
-			 why ? why : "(null)", part);
-		free(why);
-		fail_msg("%s", msg);
-	}
-	free(why);
-}
-#define expect_refused(edit, part) expect_refused_at((edit), (part), __LINE__)
-
-#define EDIT(fn, body)                                                                                       \
-	static void fn(cJSON *j)                                                                             \
-	{                                                                                                    \
-		body;                                                                                        \
-	}
-
-EDIT(version2, cJSON_ReplaceItemInObject(j, "version", cJSON_CreateNumber(2)))
-EDIT(version_missing, cJSON_DeleteItemFromObject(j, "version"))
-EDIT(version_string, cJSON_ReplaceItemInObject(j, "version", cJSON_CreateString("1")))
-EDIT(name_bad, cJSON_ReplaceItemInObject(j, "name", cJSON_CreateString("Bad_Name")))
-EDIT(name_missing, cJSON_DeleteItemFromObject(j, "name"))
-EDIT(host_ip_bad, sx_json_set_path(j, "network.host_ip", cJSON_CreateString("10.200.0")))
-EDIT(sandbox_ip_bad, sx_json_set_path(j, "network.sandbox_ip", cJSON_CreateString("10.200.0.600")))
-EDIT(sandbox_ip_number, sx_json_set_path(j, "network.sandbox_ip", cJSON_CreateNumber(1)))
-EDIT(health_missing, sx_json_remove_path(j, "ports.health"))
-EDIT(openclaw_port_zero, sx_json_set_path(j, "ports.openclaw", cJSON_CreateNumber(0)))
-EDIT(llm_port_big, sx_json_set_path(j, "ports.llm_proxy", cJSON_CreateNumber(70000)))
-EDIT(egress_port_string, sx_json_set_path(j, "ports.egress_proxy", cJSON_CreateString("18791")))
-EDIT(oc_config_missing, sx_json_remove_path(j, "paths.openclaw_config"))
-EDIT(journal_number, sx_json_set_path(j, "paths.journal", cJSON_CreateNumber(5)))
-EDIT(users_missing, cJSON_DeleteItemFromObject(j, "users"))
-EDIT(dns_mode_bad, sx_json_set_path(j, "dns.mode", cJSON_CreateString("google")))
-EDIT(dns_server_bad, cJSON_AddItemToArray(sx_json_get_path(j, "dns.servers"), cJSON_CreateString("x")))
-EDIT(guardrail_string, sx_json_set_path(j, "options.guardrail", cJSON_CreateString("yes")))
-EDIT(host_networking_missing, sx_json_remove_path(j, "network.host_networking"))
-
+/* Each case breaks the full serialised config at path, setting it to the
+ * JSON value (NULL: removing it), and from_json must refuse it with a why
+ * containing part. */
 static void test_from_json_rejects(void **state)
 {
-	expect_refused(version2, "version");
-	expect_refused(version_missing, "version");
-	expect_refused(version_string, "version");
-	expect_refused(name_bad, "name");
-	expect_refused(name_missing, "name");
-	expect_refused(host_ip_bad, "network.host_ip");
-	expect_refused(sandbox_ip_bad, "network.sandbox_ip");
-	expect_refused(sandbox_ip_number, "network.sandbox_ip");
-	expect_refused(health_missing, "ports.health");
-	expect_refused(openclaw_port_zero, "ports.openclaw");
-	expect_refused(llm_port_big, "ports.llm_proxy");
-	expect_refused(egress_port_string, "ports.egress_proxy");
-	expect_refused(oc_config_missing, "paths.openclaw_config");
-	expect_refused(journal_number, "paths.journal");
-	expect_refused(users_missing, "users.sandbox");
-	expect_refused(dns_mode_bad, "dns.mode");
-	expect_refused(dns_server_bad, "dns.servers");
-	expect_refused(guardrail_string, "options.guardrail");
-	expect_refused(host_networking_missing, "network.host_networking");
+	static const struct {
+		const char *path, *value, *part;
+	} cases[] = {
+	    {"version", "2", "version"},
+	    {"version", NULL, "version"},
+	    {"version", "\"1\"", "version"},
+	    {"name", "\"Bad_Name\"", "name"},
+	    {"name", NULL, "name"},
+	    {"network.host_ip", "\"10.200.0\"", "network.host_ip"},
+	    {"network.sandbox_ip", "\"10.200.0.600\"", "network.sandbox_ip"},
+	    {"network.sandbox_ip", "1", "network.sandbox_ip"},
+	    {"ports.health", NULL, "ports.health"},
+	    {"ports.openclaw", "0", "ports.openclaw"},
+	    {"ports.llm_proxy", "70000", "ports.llm_proxy"},
+	    {"ports.egress_proxy", "\"18791\"", "ports.egress_proxy"},
+	    {"paths.openclaw_config", NULL, "paths.openclaw_config"},
+	    {"paths.journal", "5", "paths.journal"},
+	    {"users", NULL, "users.sandbox"},
+	    {"dns.mode", "\"google\"", "dns.mode"},
+	    {"dns.servers", "[\"1.1.1.1\", \"9.9.9.9\", \"x\"]", "dns.servers"},
+	    {"options.guardrail", "\"yes\"", "options.guardrail"},
+	    {"network.host_networking", NULL, "network.host_networking"},
+	};
+	_cleanup_config_ struct sx_config *c = make_config();
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_cjson_ cJSON *j = sx_config_to_json(c);
+		const char *value = cases[i].value ? cases[i].value : "(removed)";
+		struct sx_config *d = NULL;
+		char *why = NULL;
+		int r;
+
+		assert_non_null(j);
+		if (cases[i].value)
+			assert_int_equal(sx_json_set_path(j, cases[i].path, parse(cases[i].value)), 0);
+		else
+			sx_json_remove_path(j, cases[i].path);
+		r = sx_config_from_json(j, &d, &why);
+		if (r != -EINVAL) {
+			sx_config_free(d);
+			tu_fail_free(why, "%s = %s: from_json returned %d, expected -EINVAL", cases[i].path,
+				     value, r);
+		}
+		assert_null(d);
+		if (!why || !strstr(why, cases[i].part))
+			tu_fail_free(why, "%s = %s: why \"%s\" does not name \"%s\"", cases[i].path, value,
+				     why ? why : "(null)", cases[i].part);
+		free(why);
+	}
+}
+
+/* Asserts a and b differ in identity and what names the option. */
+static void expect_other_identity(const struct sx_config *a, const struct sx_config *b, const char *option)
+{
+	const char *what = NULL;
+
+	assert_false(sx_config_same_identity(a, b, &what));
+	assert_string_equal(what, option);
 }
 
 static void test_same_identity(void **state)
@@ -339,32 +284,23 @@ static void test_same_identity(void **state)
 	assert_true(sx_config_same_identity(a, b, &what));
 
 	strcpy(b->host_ip, "10.200.0.9");
-	assert_false(sx_config_same_identity(a, b, &what));
-	assert_string_equal(what, "--host-ip/--sandbox-ip");
+	expect_other_identity(a, b, "--host-ip/--sandbox-ip");
 	strcpy(b->host_ip, a->host_ip);
 
 	strcpy(b->sandbox_ip, "10.200.0.10");
-	what = NULL;
-	assert_false(sx_config_same_identity(a, b, &what));
-	assert_string_equal(what, "--host-ip/--sandbox-ip");
+	expect_other_identity(a, b, "--host-ip/--sandbox-ip");
 	strcpy(b->sandbox_ip, a->sandbox_ip);
 
 	set(&b->user, "someone");
-	what = NULL;
-	assert_false(sx_config_same_identity(a, b, &what));
-	assert_string_equal(what, "--user");
+	expect_other_identity(a, b, "--user");
 	set(&b->user, a->user);
 
 	set(&b->home, "/srv/elsewhere");
-	what = NULL;
-	assert_false(sx_config_same_identity(a, b, &what));
-	assert_string_equal(what, "--sandbox-home");
+	expect_other_identity(a, b, "--sandbox-home");
 	set(&b->home, a->home);
 
 	b->openclaw_port = 1234;
-	what = NULL;
-	assert_false(sx_config_same_identity(a, b, &what));
-	assert_string_equal(what, "--openclaw-port");
+	expect_other_identity(a, b, "--openclaw-port");
 	b->openclaw_port = a->openclaw_port;
 
 	assert_true(sx_config_same_identity(a, b, &what));
@@ -378,5 +314,5 @@ int main(void)
 	    cmocka_unit_test(test_same_identity),
 	};
 
-	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("config", tests, tu_group_setup, tu_group_teardown);
 }

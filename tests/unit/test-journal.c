@@ -2,48 +2,9 @@
  *
  * test-journal.c - the SQLite rollback journal (src/lib/journal.c).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <ftw.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
+#include "testutil.h"
 
 #include "lib/journal.h"
-#include "lib/jsonutil.h"
-#include "lib/util.h"
-
-static char tmpdir[4096];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int group_setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-journal.XXXXXX", t && *t ? t : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Each test gets its own database file. */
-static char *db_path(const char *name)
-{
-	char *p = sx_strdupf("%s/%s.db", tmpdir, name);
-	assert_non_null(p);
-	return p;
-}
 
 static cJSON *undo_n(int n)
 {
@@ -123,9 +84,20 @@ static void record_three(struct sx_journal *j)
 	assert_int_equal(record(j, "user", "sandbox", 3, "", 0, true), 0);
 }
 
+/* A new journal at tmpdir/NAME.db holding record_three()'s rows. */
+static struct sx_journal *open_three(const char *name)
+{
+	_cleanup_free_ char *path = tmp_path("%s.db", name);
+	struct sx_journal *j = NULL;
+
+	assert_int_equal(sx_journal_open(path, true, &j), 0);
+	record_three(j);
+	return j;
+}
+
 static void test_open_missing(void **state)
 {
-	_cleanup_free_ char *path = db_path("missing");
+	_cleanup_free_ char *path = tmp_path("missing.db");
 	struct sx_journal *j = NULL;
 
 	assert_int_equal(sx_journal_open(path, false, &j), -ENOENT);
@@ -134,14 +106,14 @@ static void test_open_missing(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 
 	/* a directory that does not exist cannot hold a new journal */
-	_cleanup_free_ char *nodir = sx_strdupf("%s/no/such/dir/j.db", tmpdir);
+	_cleanup_free_ char *nodir = tmp_path("no/such/dir/j.db");
 	assert_true(sx_journal_open(nodir, true, &j) < 0);
 	assert_null(j);
 }
 
 static void test_record_and_duplicates(void **state)
 {
-	_cleanup_free_ char *path = db_path("record");
+	_cleanup_free_ char *path = tmp_path("record.db");
 	struct sx_journal *j = NULL;
 
 	assert_int_equal(sx_journal_open(path, true, &j), 0);
@@ -174,12 +146,9 @@ static void test_record_and_duplicates(void **state)
 
 static void test_walk_newest_first_with_priors(void **state)
 {
-	_cleanup_free_ char *path = db_path("walk");
-	struct sx_journal *j = NULL;
+	struct sx_journal *j = open_three("walk");
 	struct walk w = {0};
 
-	assert_int_equal(sx_journal_open(path, true, &j), 0);
-	record_three(j);
 	/* a duplicate recorded last must not move the row to the front */
 	assert_int_equal(record(j, "file", "/etc/a.conf", 99, "new", 3, true), 1);
 	/* binary prior with an embedded NUL */
@@ -223,12 +192,9 @@ static void test_walk_newest_first_with_priors(void **state)
 
 static void test_walk_stops_on_error(void **state)
 {
-	_cleanup_free_ char *path = db_path("stop");
-	struct sx_journal *j = NULL;
+	struct sx_journal *j = open_three("stop");
 	struct walk w = {.stop_after = 1};
 
-	assert_int_equal(sx_journal_open(path, true, &j), 0);
-	record_three(j);
 	assert_int_equal(sx_journal_foreach_reverse(j, visit, &w), -EINTR);
 	assert_int_equal(w.n, 1);
 	assert_string_equal(w.rows[0].kind, "user");
@@ -236,7 +202,7 @@ static void test_walk_stops_on_error(void **state)
 	assert_int_equal(sx_journal_count(j), 3);
 
 	/* an empty journal visits nothing */
-	_cleanup_free_ char *path2 = db_path("empty");
+	_cleanup_free_ char *path2 = tmp_path("empty.db");
 	struct sx_journal *k = NULL;
 	struct walk w2 = {0};
 	assert_int_equal(sx_journal_open(path2, true, &k), 0);
@@ -248,13 +214,10 @@ static void test_walk_stops_on_error(void **state)
 
 static void test_update(void **state)
 {
-	_cleanup_free_ char *path = db_path("update");
-	struct sx_journal *j = NULL;
+	struct sx_journal *j = open_three("update");
 	_cleanup_cjson_ cJSON *u = undo_n(20);
 	struct walk w = {0};
 
-	assert_int_equal(sx_journal_open(path, true, &j), 0);
-	record_three(j);
 	assert_int_equal(sx_journal_update(j, "dir", "/var/lib/x", u), 0);
 	assert_int_equal(get_n(j, "dir", "/var/lib/x"), 20);
 	/* the other rows are untouched */
@@ -274,12 +237,9 @@ static void test_update(void **state)
 
 static void test_remove(void **state)
 {
-	_cleanup_free_ char *path = db_path("remove");
-	struct sx_journal *j = NULL;
+	struct sx_journal *j = open_three("remove");
 	struct walk w = {0};
 
-	assert_int_equal(sx_journal_open(path, true, &j), 0);
-	record_three(j);
 	assert_int_equal(sx_journal_foreach_reverse(j, visit, &w), 0);
 	/* remove the middle row by its seq */
 	assert_int_equal(sx_journal_remove(j, w.rows[1].seq), 0);
@@ -298,12 +258,9 @@ static void test_remove(void **state)
 /* --disable removes each row from inside the walk once it is undone. */
 static void test_remove_during_walk(void **state)
 {
-	_cleanup_free_ char *path = db_path("undoall");
-	struct sx_journal *j = NULL;
+	struct sx_journal *j = open_three("undoall");
 	struct walk w = {0};
 
-	assert_int_equal(sx_journal_open(path, true, &j), 0);
-	record_three(j);
 	w.remove_from = j;
 	assert_int_equal(sx_journal_foreach_reverse(j, visit, &w), 0);
 	assert_int_equal(w.n, 3);
@@ -316,15 +273,11 @@ static void test_remove_during_walk(void **state)
 
 static void test_reopen_preserves_rows(void **state)
 {
-	_cleanup_free_ char *path = db_path("reopen");
+	_cleanup_free_ char *path = tmp_path("reopen.db");
 	struct sx_journal *j = NULL;
 	struct walk w = {0};
 
-	assert_int_equal(sx_journal_open(path, true, &j), 0);
-	record_three(j);
-	sx_journal_close(j);
-	j = NULL;
-
+	sx_journal_close(open_three("reopen"));
 	assert_int_equal(sx_journal_open(path, false, &j), 0);
 	assert_int_equal(sx_journal_count(j), 3);
 	assert_int_equal(get_n(j, "user", "sandbox"), 3);
@@ -353,7 +306,7 @@ static void test_reopen_preserves_rows(void **state)
 
 static void test_not_a_database(void **state)
 {
-	_cleanup_free_ char *path = db_path("garbage");
+	_cleanup_free_ char *path = tmp_path("garbage.db");
 	struct sx_journal *j = NULL;
 	FILE *f = fopen(path, "w");
 
@@ -379,5 +332,5 @@ int main(void)
 	    cmocka_unit_test(test_not_a_database),
 	};
 
-	return cmocka_run_group_tests_name("journal", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("journal", tests, tu_group_setup, tu_group_teardown);
 }

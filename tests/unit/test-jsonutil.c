@@ -3,65 +3,24 @@
  * test-jsonutil.c - dotted-path helpers and strict parsing with JSON5
  * diagnostics (src/lib/jsonutil.c).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "testutil.h"
 
-#include <ftw.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
-
-#include "lib/jsonutil.h"
-#include "lib/util.h"
-
-static char tmpdir[4096];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int group_setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-jsonutil.XXXXXX", t && *t ? t : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-/* Removes the directory even when a test failed half-way. */
-static int group_teardown(void **state)
-{
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static cJSON *parse(const char *text)
-{
-	cJSON *j = cJSON_Parse(text);
-	if (!j)
-		fail_msg("not JSON: %s", text);
-	return j;
-}
-
-/* Asserts root equals the JSON text exactly (order-insensitive for objects). */
-static void assert_json_at(const cJSON *root, const char *text, int line)
+/* Asserts root equals the JSON text exactly (order-insensitive for
+ * objects); what names the case in the failure message. */
+static void assert_json_as(const cJSON *root, const char *text, const char *what)
 {
 	cJSON *w = parse(text);
-	char msg[512] = "";
+	bool same = cJSON_Compare(root, w, true);
 
-	if (!cJSON_Compare(root, w, true)) {
-		char *have = cJSON_PrintUnformatted(root);
-		snprintf(msg, sizeof(msg), "line %d: have %s, want %s", line, have ? have : "?", text);
-		free(have);
-	}
 	cJSON_Delete(w);
-	if (*msg)
-		fail_msg("%s", msg);
+	if (!same) {
+		char *have = cJSON_PrintUnformatted(root);
+		tu_fail_free(have, "%s: have %s, want %s", what, have ? have : "?", text);
+	}
 }
-#define assert_json(root, text) assert_json_at((root), (text), __LINE__)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define assert_json(root, text) assert_json_as((root), (text), "line " STR(__LINE__))
 
 static void test_get_path(void **state)
 {
@@ -128,64 +87,38 @@ static void test_set_path_refuses_non_object_parent(void **state)
 	assert_json(j, text);
 }
 
+/* Removes each path (NULL-terminated) from before and asserts after is left:
+ * only the key goes, and parents stay even when left empty (callers that
+ * created them remove them; see sx_openclaw_revert). */
+static void expect_removed(const char *before, const char *after, const char *const *paths, const char *what)
+{
+	_cleanup_cjson_ cJSON *j = parse(before);
+
+	for (size_t i = 0; paths[i]; i++)
+		sx_json_remove_path(j, paths[i]);
+	assert_json_as(j, after, what);
+}
+#define REMOVE(before, after, ...)                                                                           \
+	expect_removed((before), (after), (const char *const[]){__VA_ARGS__, NULL}, "line " STR(__LINE__))
+
 static void test_remove_path(void **state)
 {
-	_cleanup_cjson_ cJSON *j = parse("{\"a\": {\"b\": {\"c\": 1}}, \"x\": 1}");
-
-	/* only the key goes: parents stay even when left empty (callers that
-	 * created them remove them; see sx_openclaw_revert) */
-	sx_json_remove_path(j, "a.b.c");
-	assert_json(j, "{\"a\": {\"b\": {}}, \"x\": 1}");
-
-	cJSON_Delete(j);
-	j = parse("{\"a\": {\"b\": {\"c\": 1, \"d\": 2}}}");
-	sx_json_remove_path(j, "a.b.c");
-	assert_json(j, "{\"a\": {\"b\": {\"d\": 2}}}");
-
-	cJSON_Delete(j);
-	j = parse("{\"a\": {\"b\": {\"c\": 1}, \"e\": 3}}");
-	sx_json_remove_path(j, "a.b.c");
-	assert_json(j, "{\"a\": {\"b\": {}, \"e\": 3}}");
-
+	REMOVE("{\"a\": {\"b\": {\"c\": 1}}, \"x\": 1}", "{\"a\": {\"b\": {}}, \"x\": 1}", "a.b.c");
+	REMOVE("{\"a\": {\"b\": {\"c\": 1, \"d\": 2}}}", "{\"a\": {\"b\": {\"d\": 2}}}", "a.b.c");
+	REMOVE("{\"a\": {\"b\": {\"c\": 1}, \"e\": 3}}", "{\"a\": {\"b\": {}, \"e\": 3}}", "a.b.c");
 	/* a top-level key */
-	sx_json_remove_path(j, "a");
-	assert_json(j, "{}");
-
+	REMOVE("{\"a\": {\"b\": {}, \"e\": 3}}", "{}", "a");
 	/* a whole subtree */
-	cJSON_Delete(j);
-	j = parse("{\"a\": {\"b\": {\"c\": 1, \"d\": 2}}, \"k\": 0}");
-	sx_json_remove_path(j, "a.b");
-	assert_json(j, "{\"a\": {}, \"k\": 0}");
-
+	REMOVE("{\"a\": {\"b\": {\"c\": 1, \"d\": 2}}, \"k\": 0}", "{\"a\": {}, \"k\": 0}", "a.b");
 	/* absent paths and paths through non-objects change nothing */
-	cJSON_Delete(j);
-	j = parse("{\"a\": {\"b\": 1}, \"n\": 5}");
-	sx_json_remove_path(j, "a.q");
-	sx_json_remove_path(j, "n.q");
-	sx_json_remove_path(j, "x.y.z");
-	sx_json_remove_path(j, "missing");
-	assert_json(j, "{\"a\": {\"b\": 1}, \"n\": 5}");
+	REMOVE("{\"a\": {\"b\": 1}, \"n\": 5}", "{\"a\": {\"b\": 1}, \"n\": 5}", "a.q", "n.q", "x.y.z",
+	       "missing");
 }
 
 /* Removing an absent key leaves an existing empty parent alone. */
 static void test_remove_absent_keeps_existing_empty_object(void **state)
 {
-	cJSON *j = parse("{\"a\": {}, \"k\": 1}"), *want = parse("{\"a\": {}, \"k\": 1}");
-	char *have;
-	bool same;
-
-	sx_json_remove_path(j, "a.b");
-	same = cJSON_Compare(j, want, true);
-	have = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	cJSON_Delete(want);
-	if (!same) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "removing absent a.b left %s", have ? have : "?");
-		free(have);
-		fail_msg("%s", msg);
-	}
-	free(have);
+	REMOVE("{\"a\": {}, \"k\": 1}", "{\"a\": {}, \"k\": 1}", "a.b");
 }
 
 static void test_print(void **state)
@@ -222,13 +155,9 @@ static void expect_error_at(const char *text, unsigned line, const char *hint, i
 		fail_msg("line %d: returned %d, expected -EINVAL", src_line, r);
 	}
 	assert_null(j);
-	if (!why || strncmp(why, want, strlen(want)) != 0 || !strstr(why, hint)) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "line %d: why \"%s\", want \"%s... %s\"", src_line,
-			 why ? why : "(null)", want, hint);
-		free(why);
-		fail_msg("%s", msg);
-	}
+	if (!why || strncmp(why, want, strlen(want)) != 0 || !strstr(why, hint))
+		tu_fail_free(why, "line %d: why \"%s\", want \"%s... %s\"", src_line, why ? why : "(null)",
+			     want, hint);
 	free(why);
 	/* why is optional */
 	assert_int_equal(sx_json_parse(text, &j, NULL), -EINVAL);
@@ -266,34 +195,22 @@ static void test_parse_errors_name_json5_features_compact(void **state)
 
 static void test_load(void **state)
 {
-	char path[4200];
+	_cleanup_free_ char *path = tmp_path("x.json"), *why = NULL;
 	cJSON *j = NULL;
-	char *why = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/x.json", tmpdir);
 
 	assert_int_equal(sx_json_load(path, &j, &why), -ENOENT);
 	assert_null(j);
 
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("{\"k\": \"v\"}\n", f);
-	assert_int_equal(fclose(f), 0);
+	write_text(path, "{\"k\": \"v\"}\n");
 	assert_int_equal(sx_json_load(path, &j, &why), 0);
 	assert_string_equal(sx_json_str(j, "k"), "v");
 	cJSON_Delete(j);
 	j = NULL;
 
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("{\n\"k\": \"v\",\n}\n", f);
-	assert_int_equal(fclose(f), 0);
+	write_text(path, "{\n\"k\": \"v\",\n}\n");
 	assert_int_equal(sx_json_load(path, &j, &why), -EINVAL);
 	assert_null(j);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "line 2"));
-	free(why);
+	assert_contains(why, "line 2");
 }
 
 int main(void)
@@ -312,5 +229,5 @@ int main(void)
 	    cmocka_unit_test(test_load),
 	};
 
-	return cmocka_run_group_tests_name("jsonutil", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("jsonutil", tests, tu_group_setup, tu_group_teardown);
 }

@@ -3,14 +3,9 @@
  * test-netaddr.c - IPv4 parsing, the /30 pair rules and allocation, instance
  * names and port numbers (src/lib/netaddr.c, src/lib/util.c).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "testutil.h"
 
 #include "lib/netaddr.h"
-#include "lib/util.h"
 
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 

@@ -3,58 +3,11 @@
  * test-openclaw.c - the sentrix keys in openclaw.json: desired, apply,
  * revert and check (src/setup/openclaw.c).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <ftw.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
+#include "testutil.h"
 
 #include "lib/config.h"
-#include "lib/jsonutil.h"
 #include "lib/policy.h"
-#include "lib/util.h"
 #include "setup/openclaw.h"
-
-static char tmpdir[4096];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int group_setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-openclaw.XXXXXX", t && *t ? t : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *tmp_path(const char *name)
-{
-	char *p = sx_strdupf("%s/%s", tmpdir, name);
-	assert_non_null(p);
-	return p;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
 
 /* An instance as setup would build it. */
 static struct sx_config *make_config(bool guardrail)
@@ -81,16 +34,19 @@ static struct sx_policy *make_policy(void)
 	char *why = NULL;
 
 	if (sx_policy_parse(text, &p, &why) < 0)
-		fail_msg("policy: %s", why);
+		tu_fail_free(why, "policy: %s", why);
 	return p;
 }
 
-static cJSON *parse(const char *text)
+/* The desired keys for make_config(true) and make_policy(). */
+static cJSON *desired(const cJSON *current, const char *token)
 {
-	cJSON *j = cJSON_Parse(text);
-	if (!j)
-		fail_msg("not JSON: %s", text);
-	return j;
+	_cleanup_config_ struct sx_config *c = make_config(true);
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	cJSON *d = sx_openclaw_desired(c, p, current, token);
+
+	assert_non_null(d);
+	return d;
 }
 
 /* desired is keyed by dotted paths; look one up without path splitting. */
@@ -136,12 +92,9 @@ static const char original_text[] = "{\n"
 
 static void test_desired_keys(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok-123");
+	_cleanup_cjson_ cJSON *d = desired(NULL, "tok-123");
 	const cJSON *v;
 
-	assert_non_null(d);
 	assert_string_equal(want(d, "gateway.mode")->valuestring, "local");
 	assert_int_equal(want(d, "gateway.port")->valueint, 18789);
 	assert_string_equal(want(d, "gateway.bind")->valuestring, "custom");
@@ -160,7 +113,7 @@ static void test_desired_keys(void **state)
 	assert_int_equal(count_prefix(d, "channels."), 0);
 
 	/* the token is optional: status only checks one is set */
-	_cleanup_cjson_ cJSON *d2 = sx_openclaw_desired(c, p, NULL, NULL);
+	_cleanup_cjson_ cJSON *d2 = desired(NULL, NULL);
 	assert_true(cJSON_IsNull(want(d2, "gateway.auth.token")));
 	assert_int_equal(cJSON_GetArraySize(d2), cJSON_GetArraySize(d));
 }
@@ -186,12 +139,10 @@ static void test_desired_follows_config(void **state)
 
 static void test_desired_channels(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
 	_cleanup_cjson_ cJSON *current = parse("{\"channels\": {\"defaults\": {\"groupPolicy\": \"open\"},"
 					       " \"telegram\": {\"enabled\": true, \"dmPolicy\": \"open\"},"
 					       " \"discord\": {}, \"broken\": 5}}");
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, current, "t");
+	_cleanup_cjson_ cJSON *d = desired(current, "t");
 
 	assert_string_equal(want(d, "channels.telegram.dmPolicy")->valuestring, "allowlist");
 	assert_string_equal(want(d, "channels.discord.dmPolicy")->valuestring, "allowlist");
@@ -203,7 +154,7 @@ static void test_desired_channels(void **state)
 
 	/* a file without channels, or with a non-object "channels" */
 	_cleanup_cjson_ cJSON *cur2 = parse("{\"channels\": []}");
-	_cleanup_cjson_ cJSON *d2 = sx_openclaw_desired(c, p, cur2, "t");
+	_cleanup_cjson_ cJSON *d2 = desired(cur2, "t");
 	assert_int_equal(count_prefix(d2, "channels."), 0);
 }
 
@@ -223,10 +174,8 @@ static void test_desired_without_guardrail(void **state)
 
 static void test_apply_keeps_unrelated_keys(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
 	_cleanup_cjson_ cJSON *orig = parse(original_text);
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *d = desired(orig, "tok");
 	_cleanup_cjson_ cJSON *originals = NULL, *applied = NULL;
 	_cleanup_free_ char *out = NULL, *why = NULL;
 	const cJSON *it;
@@ -272,20 +221,30 @@ static void test_apply_keeps_unrelated_keys(void **state)
 	assert_int_equal(out[strlen(out) - 1], '\n');
 }
 
-static void test_revert_restores_original(void **state)
+/* Applies the desired keys to text, reverts the result and asserts the
+ * original document comes back; returns it parsed (the caller frees it). */
+static cJSON *apply_and_revert(const char *text)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
-	_cleanup_cjson_ cJSON *orig = parse(original_text);
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
-	_cleanup_cjson_ cJSON *originals = NULL, *reverted = NULL;
+	_cleanup_cjson_ cJSON *orig = parse(text);
+	_cleanup_cjson_ cJSON *d = desired(orig, "tok");
+	_cleanup_cjson_ cJSON *originals = NULL;
 	_cleanup_free_ char *out = NULL, *back = NULL, *why = NULL;
+	cJSON *reverted;
 
-	assert_int_equal(sx_openclaw_apply(original_text, d, &out, &originals, &why), 0);
+	assert_int_equal(sx_openclaw_apply(text, d, &out, &originals, &why), 0);
 	assert_int_equal(sx_openclaw_revert(out, originals, &back, &why), 0);
 	reverted = parse(back);
-	if (!cJSON_Compare(orig, reverted, true))
+	if (!cJSON_Compare(orig, reverted, true)) {
+		cJSON_Delete(reverted);
 		fail_msg("reverted file differs from the original:\n%s", back);
+	}
+	return reverted;
+}
+
+static void test_revert_restores_original(void **state)
+{
+	_cleanup_cjson_ cJSON *reverted = apply_and_revert(original_text);
+
 	/* objects sentrix created are gone, shared parents stay */
 	assert_null(sx_json_get_path(reverted, "proxy"));
 	assert_null(sx_json_get_path(reverted, "tools"));
@@ -297,9 +256,7 @@ static void test_revert_restores_original(void **state)
 
 static void test_apply_to_no_file_and_revert(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok");
+	_cleanup_cjson_ cJSON *d = desired(NULL, "tok");
 	_cleanup_cjson_ cJSON *originals = NULL, *created = NULL, *reverted = NULL;
 	_cleanup_free_ char *out = NULL, *back = NULL, *why = NULL;
 	const cJSON *it;
@@ -320,10 +277,8 @@ static void test_apply_to_no_file_and_revert(void **state)
 
 static void test_apply_is_idempotent(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
 	_cleanup_cjson_ cJSON *orig = parse(original_text);
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *d = desired(orig, "tok");
 	_cleanup_cjson_ cJSON *o1 = NULL, *o2 = NULL;
 	_cleanup_free_ char *out1 = NULL, *out2 = NULL, *why = NULL;
 	const cJSON *it;
@@ -341,11 +296,9 @@ static void test_apply_is_idempotent(void **state)
 
 static void test_revert_keeps_later_edits(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
 	_cleanup_cjson_ cJSON *orig = parse("{\"gateway\": {\"port\": 1, \"auth\": {\"token\": \"mine\"}},"
 					    " \"tools\": {\"web\": {\"enabled\": true}}}");
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "mine");
+	_cleanup_cjson_ cJSON *d = desired(orig, "mine");
 	_cleanup_cjson_ cJSON *originals = NULL, *edited = NULL, *reverted = NULL;
 	_cleanup_free_ char *out = NULL, *text = NULL, *back = NULL, *why = NULL;
 
@@ -378,44 +331,16 @@ static void test_revert_keeps_later_edits(void **state)
 
 /* The original had empty objects at paths sentrix writes below: reverting
  * must give the same document back, empty objects included. */
-static bool revert_round_trips(const char *text, char *msg, size_t msg_size)
-{
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
-	_cleanup_cjson_ cJSON *orig = parse(text);
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
-	_cleanup_cjson_ cJSON *originals = NULL, *reverted = NULL;
-	_cleanup_free_ char *out = NULL, *back = NULL, *why = NULL;
-
-	if (sx_openclaw_apply(text, d, &out, &originals, &why) < 0 ||
-	    sx_openclaw_revert(out, originals, &back, &why) < 0) {
-		snprintf(msg, msg_size, "apply/revert failed: %s", why ? why : "?");
-		return false;
-	}
-	reverted = cJSON_Parse(back);
-	if (!reverted || !cJSON_Compare(orig, reverted, true)) {
-		snprintf(msg, msg_size, "reverted file differs from the original:\n%s", back);
-		return false;
-	}
-	return true;
-}
-
 static void test_revert_keeps_preexisting_empty_objects(void **state)
 {
-	char msg[1024];
-
-	if (!revert_round_trips("{\"tools\": {}, \"proxy\": {}, \"ui\": {\"theme\": \"dark\"}}\n", msg,
-				sizeof(msg)))
-		fail_msg("%s", msg);
+	cJSON_Delete(apply_and_revert("{\"tools\": {}, \"proxy\": {}, \"ui\": {\"theme\": \"dark\"}}\n"));
 }
 
 /* Asserts apply refuses text with -EINVAL and a why holding "line N" and
  * the expected hint (NULL: only the line). */
 static void expect_refused_at(const char *text, unsigned line, const char *hint, int src_line)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok");
+	_cleanup_cjson_ cJSON *d = desired(NULL, "tok");
 	cJSON *originals = NULL;
 	char *out = NULL, *why = NULL, want_line[32];
 	int r = sx_openclaw_apply(text, d, &out, &originals, &why);
@@ -425,13 +350,9 @@ static void expect_refused_at(const char *text, unsigned line, const char *hint,
 		fail_msg("line %d: apply returned %d, expected -EINVAL", src_line, r);
 	assert_null(out);
 	assert_null(originals);
-	if (!why || !strstr(why, want_line) || (hint && !strstr(why, hint))) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "line %d: why \"%s\", expected \"%s\" and \"%s\"", src_line,
-			 why ? why : "(null)", want_line, hint ? hint : "");
-		free(why);
-		fail_msg("%s", msg);
-	}
+	if (!why || !strstr(why, want_line) || (hint && !strstr(why, hint)))
+		tu_fail_free(why, "line %d: why \"%s\", expected \"%s\" and \"%s\"", src_line,
+			     why ? why : "(null)", want_line, hint ? hint : "");
 	free(why);
 }
 #define expect_refused(text, line, hint) expect_refused_at((text), (line), (hint), __LINE__)
@@ -514,9 +435,7 @@ static void test_apply_refuses_non_objects(void **state)
 
 static void test_apply_refuses_non_object_parent(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "tok");
+	_cleanup_cjson_ cJSON *d = desired(NULL, "tok");
 	cJSON *originals = NULL;
 	char *out = NULL;
 	_cleanup_free_ char *why = NULL;
@@ -525,20 +444,31 @@ static void test_apply_refuses_non_object_parent(void **state)
 	assert_int_equal(sx_openclaw_apply("{\"tools\": \"none\"}", d, &out, &originals, &why), -EINVAL);
 	assert_null(out);
 	assert_null(originals);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "tools.exec.security"));
+	assert_contains(why, "tools.exec.security");
 }
 
 /* ---- check ---- */
 
+/* Writes j to path and asserts check finds drift from d, with a why naming
+ * each of the NULL-terminated parts. */
+static void expect_drift_in(const char *path, const cJSON *j, const cJSON *d, const char *const *parts)
+{
+	_cleanup_free_ char *why = NULL;
+
+	write_json(path, j);
+	assert_int_equal(sx_openclaw_check(path, d, &why), -EUCLEAN);
+	for (size_t i = 0; parts[i]; i++)
+		assert_contains(why, parts[i]);
+}
+#define expect_drift(path, j, d, ...)                                                                        \
+	expect_drift_in((path), (j), (d), (const char *const[]){__VA_ARGS__, NULL})
+
 static void test_check(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
 	_cleanup_cjson_ cJSON *orig = parse(original_text);
-	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, orig, "tok");
+	_cleanup_cjson_ cJSON *d = desired(orig, "tok");
 	_cleanup_cjson_ cJSON *originals = NULL, *j = NULL;
-	_cleanup_free_ char *path = tmp_path("check.json"), *out = NULL, *why = NULL, *text = NULL;
+	_cleanup_free_ char *path = tmp_path("check.json"), *out = NULL, *why = NULL;
 
 	assert_int_equal(sx_openclaw_apply(original_text, d, &out, &originals, &why), 0);
 	write_text(path, out);
@@ -548,40 +478,19 @@ static void test_check(void **state)
 	/* one drifted value: named, with both values */
 	j = parse(out);
 	assert_int_equal(sx_json_set_path(j, "gateway.bind", cJSON_CreateString("loopback")), 0);
-	text = sx_json_print(j);
-	write_text(path, text);
-	assert_int_equal(sx_openclaw_check(path, d, &why), -EUCLEAN);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "gateway.bind"));
-	assert_non_null(strstr(why, "loopback"));
-	assert_non_null(strstr(why, "custom"));
-	free(why);
-	why = NULL;
+	expect_drift(path, j, d, "gateway.bind", "loopback", "custom");
 
 	/* a number where a string is expected */
 	assert_int_equal(sx_json_set_path(j, "gateway.bind", cJSON_CreateString("custom")), 0);
 	assert_int_equal(sx_json_set_path(j, "proxy.proxyUrl", cJSON_CreateNumber(5)), 0);
-	free(text);
-	text = sx_json_print(j);
-	write_text(path, text);
-	assert_int_equal(sx_openclaw_check(path, d, &why), -EUCLEAN);
-	assert_non_null(strstr(why, "proxy.proxyUrl"));
-	free(why);
-	why = NULL;
+	expect_drift(path, j, d, "proxy.proxyUrl");
 
 	/* a removed key is drift too */
 	sx_json_remove_path(j, "proxy.proxyUrl");
 	sx_json_remove_path(j, "tools.exec.security");
 	assert_int_equal(sx_json_set_path(j, "proxy.proxyUrl", cJSON_CreateString("http://10.200.0.5:18791")),
 			 0);
-	free(text);
-	text = sx_json_print(j);
-	write_text(path, text);
-	assert_int_equal(sx_openclaw_check(path, d, &why), -EUCLEAN);
-	assert_non_null(strstr(why, "tools.exec.security"));
-	assert_non_null(strstr(why, "absent"));
-	free(why);
-	why = NULL;
+	expect_drift(path, j, d, "tools.exec.security", "absent");
 
 	/* a missing file */
 	_cleanup_free_ char *missing = tmp_path("missing.json");
@@ -593,17 +502,30 @@ static void test_check(void **state)
 	/* a file that is not JSON: the line is named */
 	write_text(path, "{\n  \"gateway\": {\n    // x\n  }\n}\n");
 	assert_int_equal(sx_openclaw_check(path, d, &why), -EINVAL);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "line 3"));
+	assert_contains(why, "line 3");
+}
+
+/* Asserts check of path against d returns expected, and that a refusal
+ * names gateway.auth.token; tk and desired_tk name the case. */
+static void expect_token_check(const char *path, const cJSON *d, const char *tk, const char *desired_tk,
+			       int expected)
+{
+	char *why = NULL;
+	int r = sx_openclaw_check(path, d, &why);
+
+	if (r != expected)
+		tu_fail_free(why, "token %s, desired token %s: %d, expected %d", tk, desired_tk, r, expected);
+	if (r < 0 && (!why || !strstr(why, "gateway.auth.token")))
+		tu_fail_free(why, "token %s: why \"%s\" does not name gateway.auth.token", tk,
+			     why ? why : "(null)");
+	free(why);
 }
 
 static void test_check_token(void **state)
 {
-	_cleanup_config_ struct sx_config *c = make_config(true);
-	_cleanup_policy_ struct sx_policy *p = make_policy();
-	_cleanup_cjson_ cJSON *any = sx_openclaw_desired(c, p, NULL, NULL);
-	_cleanup_cjson_ cJSON *exact = sx_openclaw_desired(c, p, NULL, "T");
-	_cleanup_cjson_ cJSON *originals = NULL, *j = NULL;
+	_cleanup_cjson_ cJSON *any = desired(NULL, NULL);
+	_cleanup_cjson_ cJSON *exact = desired(NULL, "T");
+	_cleanup_cjson_ cJSON *originals = NULL;
 	_cleanup_free_ char *path = tmp_path("token.json"), *out = NULL, *why = NULL;
 	static const struct {
 		const char *token_json; /* NULL: no token key */
@@ -615,38 +537,19 @@ static void test_check_token(void **state)
 
 	assert_int_equal(sx_openclaw_apply(NULL, exact, &out, &originals, &why), 0);
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		_cleanup_free_ char *text = NULL;
+		_cleanup_cjson_ cJSON *j = parse(out);
 		const char *tk = cases[i].token_json ? cases[i].token_json : "(absent)";
-		int r;
 
-		cJSON_Delete(j);
-		j = parse(out);
 		sx_json_remove_path(j, "gateway.auth.token");
 		if (cases[i].token_json)
 			assert_int_equal(
 			    sx_json_set_path(j, "gateway.auth.token", parse(cases[i].token_json)), 0);
 		/* keep gateway.auth present for the absent-token case */
 		assert_int_equal(sx_json_set_path(j, "gateway.auth.mode", cJSON_CreateString("token")), 0);
-		text = sx_json_print(j);
-		write_text(path, text);
+		write_json(path, j);
 
-		r = sx_openclaw_check(path, any, &why);
-		if (r != cases[i].any)
-			fail_msg("token %s, desired token NULL: %d, expected %d", tk, r, cases[i].any);
-		if (r < 0 && (!why || !strstr(why, "gateway.auth.token")))
-			fail_msg("token %s: why \"%s\" does not name gateway.auth.token", tk,
-				 why ? why : "(null)");
-		free(why);
-		why = NULL;
-
-		r = sx_openclaw_check(path, exact, &why);
-		if (r != cases[i].exact)
-			fail_msg("token %s, desired token \"T\": %d, expected %d", tk, r, cases[i].exact);
-		if (r < 0 && (!why || !strstr(why, "gateway.auth.token")))
-			fail_msg("token %s: why \"%s\" does not name gateway.auth.token", tk,
-				 why ? why : "(null)");
-		free(why);
-		why = NULL;
+		expect_token_check(path, any, tk, "NULL", cases[i].any);
+		expect_token_check(path, exact, tk, "\"T\"", cases[i].exact);
 	}
 }
 
@@ -670,5 +573,5 @@ int main(void)
 	    cmocka_unit_test(test_check_token),
 	};
 
-	return cmocka_run_group_tests_name("openclaw", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("openclaw", tests, tu_group_setup, tu_group_teardown);
 }

@@ -2,39 +2,33 @@
  *
  * test-options.c - sentrix-setup's command line (src/setup/options.c).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "testutil.h"
 
-#include "lib/util.h"
 #include "setup/options.h"
 
-/* Runs sx_options_parse() on a NULL-terminated argument list (argv[0]
- * included).  getopt_long() permutes the pointer array, so it is copied. */
+/* Runs sx_options_parse() on "sentrix-setup" followed by the NULL-terminated
+ * args.  getopt_long() permutes the pointer array, so it is copied. */
 static int parse_v(struct sx_options *o, char *const *args)
 {
-	char *argv[64];
-	int argc = 0;
+	char *argv[64] = {"sentrix-setup"};
+	int argc = 1;
 
-	while (args[argc]) {
+	for (size_t i = 0; args[i]; i++) {
 		assert_true(argc < 63);
-		argv[argc] = args[argc];
-		argc++;
+		argv[argc++] = args[i];
 	}
 	argv[argc] = NULL;
 	/* Poison the struct: parse must initialise every field itself. */
 	memset(o, 0xa5, sizeof(*o));
 	return sx_options_parse(argc, argv, o);
 }
-#define PARSE(o, ...) parse_v((o), (char *const[]){"sentrix-setup", __VA_ARGS__, NULL})
+#define PARSE(o, ...) parse_v((o), (char *const[]){__VA_ARGS__, NULL})
 
 static void test_defaults(void **state)
 {
 	struct sx_options o;
 
-	assert_int_equal(parse_v(&o, (char *const[]){"sentrix-setup", NULL}), 0);
+	assert_int_equal(parse_v(&o, (char *const[]){NULL}), 0);
 	assert_int_equal(o.command, SX_CMD_SETUP);
 	assert_string_equal(o.name, "sandbox0");
 	assert_null(o.policy);
@@ -153,61 +147,59 @@ static void test_invalid(void **state)
 {
 	static const struct {
 		const char *what;
-		char *argv[12];
+		char *args[12]; /* after argv[0], NULL-terminated by the zeros */
 	} cases[] = {
-	    {"unknown option", {"sentrix-setup", "--frobnicate", NULL}},
-	    {"unknown short option", {"sentrix-setup", "-x", NULL}},
-	    {"missing argument", {"sentrix-setup", "--name", NULL}},
-	    {"missing port argument", {"sentrix-setup", "--openclaw-port", NULL}},
-	    {"--name too long", {"sentrix-setup", "--name", "abcdefghijkl", NULL}},
-	    {"--name empty", {"sentrix-setup", "--name", "", NULL}},
-	    {"--name capital", {"sentrix-setup", "--name", "Sandbox", NULL}},
-	    {"--name leading dash", {"sentrix-setup", "--name=-a", NULL}},
-	    {"--name underscore", {"sentrix-setup", "status", "--name", "a_b", NULL}},
-	    {"--policy bogus", {"sentrix-setup", "--policy", "bogus", NULL}},
-	    {"--policy capital", {"sentrix-setup", "--policy", "Strict", NULL}},
-	    {"--sandbox-ip bad",
-	     {"sentrix-setup", "--sandbox-ip", "10.200.0", "--host-ip", "10.200.0.5", NULL}},
-	    {"--host-ip bad",
-	     {"sentrix-setup", "--sandbox-ip", "10.200.0.6", "--host-ip", "10.200.0.256", NULL}},
-	    {"--sandbox-ip without --host-ip", {"sentrix-setup", "--sandbox-ip", "10.200.0.6", NULL}},
-	    {"--host-ip without --sandbox-ip", {"sentrix-setup", "--host-ip", "10.200.0.5", NULL}},
-	    {"--openclaw-port 0", {"sentrix-setup", "--openclaw-port", "0", NULL}},
-	    {"--openclaw-port 70000", {"sentrix-setup", "--openclaw-port", "70000", NULL}},
-	    {"--openclaw-port abc", {"sentrix-setup", "--openclaw-port", "abc", NULL}},
-	    {"--openclaw-port -1", {"sentrix-setup", "--openclaw-port=-1", NULL}},
-	    {"--dns bogus", {"sentrix-setup", "--dns", "bogus", NULL}},
-	    {"--dns with a bad item", {"sentrix-setup", "--dns", "1.2.3.4,x", NULL}},
-	    {"--dns empty", {"sentrix-setup", "--dns", "", NULL}},
-	    {"--dns only commas", {"sentrix-setup", "--dns", ",,", NULL}},
-	    {"--dns Host", {"sentrix-setup", "--dns", "Host", NULL}},
-	    {"--purge without --disable", {"sentrix-setup", "--purge", NULL}},
-	    {"--user with ':'", {"sentrix-setup", "--user", "a:b", NULL}},
-	    {"--user with '/'", {"sentrix-setup", "--user", "a/b", NULL}},
-	    {"--user with space", {"sentrix-setup", "--user", "a b", NULL}},
-	    {"--user empty", {"sentrix-setup", "--user", "", NULL}},
-	    {"--user leading dash", {"sentrix-setup", "--user=-x", NULL}},
-	    {"--user 32 chars", {"sentrix-setup", "--user", "abcdefghijklmnopqrstuvwxyz012345", NULL}},
-	    {"--sandbox-home relative", {"sentrix-setup", "--sandbox-home", "home/sb", NULL}},
-	    {"--sandbox-home /", {"sentrix-setup", "--sandbox-home", "/", NULL}},
-	    {"--sandbox-home with ..", {"sentrix-setup", "--sandbox-home", "/home/../etc", NULL}},
-	    {"--sandbox-home with ':'", {"sentrix-setup", "--sandbox-home", "/home/a:b", NULL}},
-	    {"unexpected positional", {"sentrix-setup", "setup", "extra", NULL}},
-	    {"positional after options", {"sentrix-setup", "--name", "x", "status", NULL}},
-	    {"two command words", {"sentrix-setup", "status", "list", NULL}},
-	    {"list --policy", {"sentrix-setup", "list", "--policy", "strict", NULL}},
-	    {"list --name", {"sentrix-setup", "list", "--name", "x", NULL}},
-	    {"status --policy", {"sentrix-setup", "status", "--policy", "strict", NULL}},
-	    {"status --disable", {"sentrix-setup", "status", "--disable", NULL}},
-	    {"up --dns", {"sentrix-setup", "up", "--dns", "host", NULL}},
-	    {"down --purge", {"sentrix-setup", "down", "--purge", NULL}},
-	    {"unknown command", {"sentrix-setup", "frobnicate", NULL}},
-	    {"command word with capital", {"sentrix-setup", "Status", NULL}},
+	    {"unknown option", {"--frobnicate"}},
+	    {"unknown short option", {"-x"}},
+	    {"missing argument", {"--name"}},
+	    {"missing port argument", {"--openclaw-port"}},
+	    {"--name too long", {"--name", "abcdefghijkl"}},
+	    {"--name empty", {"--name", ""}},
+	    {"--name capital", {"--name", "Sandbox"}},
+	    {"--name leading dash", {"--name=-a"}},
+	    {"--name underscore", {"status", "--name", "a_b"}},
+	    {"--policy bogus", {"--policy", "bogus"}},
+	    {"--policy capital", {"--policy", "Strict"}},
+	    {"--sandbox-ip bad", {"--sandbox-ip", "10.200.0", "--host-ip", "10.200.0.5"}},
+	    {"--host-ip bad", {"--sandbox-ip", "10.200.0.6", "--host-ip", "10.200.0.256"}},
+	    {"--sandbox-ip without --host-ip", {"--sandbox-ip", "10.200.0.6"}},
+	    {"--host-ip without --sandbox-ip", {"--host-ip", "10.200.0.5"}},
+	    {"--openclaw-port 0", {"--openclaw-port", "0"}},
+	    {"--openclaw-port 70000", {"--openclaw-port", "70000"}},
+	    {"--openclaw-port abc", {"--openclaw-port", "abc"}},
+	    {"--openclaw-port -1", {"--openclaw-port=-1"}},
+	    {"--dns bogus", {"--dns", "bogus"}},
+	    {"--dns with a bad item", {"--dns", "1.2.3.4,x"}},
+	    {"--dns empty", {"--dns", ""}},
+	    {"--dns only commas", {"--dns", ",,"}},
+	    {"--dns Host", {"--dns", "Host"}},
+	    {"--purge without --disable", {"--purge"}},
+	    {"--user with ':'", {"--user", "a:b"}},
+	    {"--user with '/'", {"--user", "a/b"}},
+	    {"--user with space", {"--user", "a b"}},
+	    {"--user empty", {"--user", ""}},
+	    {"--user leading dash", {"--user=-x"}},
+	    {"--user 32 chars", {"--user", "abcdefghijklmnopqrstuvwxyz012345"}},
+	    {"--sandbox-home relative", {"--sandbox-home", "home/sb"}},
+	    {"--sandbox-home /", {"--sandbox-home", "/"}},
+	    {"--sandbox-home with ..", {"--sandbox-home", "/home/../etc"}},
+	    {"--sandbox-home with ':'", {"--sandbox-home", "/home/a:b"}},
+	    {"unexpected positional", {"setup", "extra"}},
+	    {"positional after options", {"--name", "x", "status"}},
+	    {"two command words", {"status", "list"}},
+	    {"list --policy", {"list", "--policy", "strict"}},
+	    {"list --name", {"list", "--name", "x"}},
+	    {"status --policy", {"status", "--policy", "strict"}},
+	    {"status --disable", {"status", "--disable"}},
+	    {"up --dns", {"up", "--dns", "host"}},
+	    {"down --purge", {"down", "--purge"}},
+	    {"unknown command", {"frobnicate"}},
+	    {"command word with capital", {"Status"}},
 	};
 	struct sx_options o;
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		int r = parse_v(&o, cases[i].argv);
+		int r = parse_v(&o, cases[i].args);
 		if (r != -EINVAL)
 			fail_msg("%s: returned %d, expected -EINVAL", cases[i].what, r);
 	}

@@ -3,41 +3,10 @@
  * test-policy.c - policy.json parsing and validation (src/lib/policy.c) and
  * the shipped templates under policy/.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <ftw.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
+#include "testutil.h"
 
 #include "lib/policy.h"
 #include "lib/strv.h"
-#include "lib/util.h"
-
-static char tmpdir[4096];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int group_setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/sx-test-policy.XXXXXX", t && *t ? t : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-/* Removes the directory even when a test failed half-way. */
-static int group_teardown(void **state)
-{
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---- helpers ---- */
 
@@ -60,10 +29,9 @@ static struct sx_policy *parse_ok_at(const char *json, int line)
 	char *why = NULL;
 	int r = sx_policy_parse(t, &p, &why);
 
-	if (r != 0) {
-		fail_msg("line %d: policy refused (%d): %s\n%s", line, r, why ? why : "(no reason)", t);
-		free(why);
-	}
+	if (r != 0)
+		tu_fail_free(why, "line %d: policy refused (%d): %s\n%s", line, r, why ? why : "(no reason)",
+			     t);
 	assert_non_null(p);
 	return p;
 }
@@ -83,12 +51,12 @@ static void expect_invalid_at(const char *json, const char *part1, const char *p
 	if (r != -EINVAL)
 		snprintf(msg, sizeof(msg), "line %d: returned %d, expected -EINVAL for\n%s", line, r, t);
 	else if (p)
-		snprintf(msg, sizeof(msg), "line %d: -EINVAL but a policy was returned", line);
+		snprintf(msg, sizeof(msg), "line %d: -EINVAL but a policy was returned for\n%s", line, t);
 	else if (!why)
 		snprintf(msg, sizeof(msg), "line %d: no reason given for\n%s", line, t);
 	else if ((part1 && !strstr(why, part1)) || (part2 && !strstr(why, part2)))
-		snprintf(msg, sizeof(msg), "line %d: reason \"%s\" lacks \"%s\"/\"%s\"", line, why, part1,
-			 part2 ? part2 : "");
+		snprintf(msg, sizeof(msg), "line %d: reason \"%s\" lacks \"%s\"/\"%s\" for\n%s", line, why,
+			 part1, part2 ? part2 : "", t);
 	sx_policy_free(p);
 	free(why);
 	free(t);
@@ -102,6 +70,8 @@ static void expect_invalid_at(const char *json, const char *part1, const char *p
 #define EGRESS(members) "{'name': 't', 'egress': {'dns': {'mode': 'none'}" members "}}"
 /* A minimal valid policy with top-level members spliced in. */
 #define TOP(members) "{'name': 't', 'egress': {'dns': {'mode': 'none'}}" members "}"
+/* A minimal policy with the given egress.dns value. */
+#define DNS(value) "{'name': 't', 'egress': {'dns': " value "}}"
 
 static bool has_port(const struct sx_policy *p, unsigned port)
 {
@@ -111,8 +81,31 @@ static bool has_port(const struct sx_policy *p, unsigned port)
 	return false;
 }
 
+/* Every template is named after its directory, hides sentrix's own state
+ * and host secrets from the sandbox, and keeps OpenClaw's Docker sandbox off
+ * (sentrix is the sandbox). */
+static void check_common(const struct sx_policy *p, const char *name)
+{
+	static const char *const hidden[] = {"/etc/sentrix", "/var/lib/sentrix", "/var/log/sentrix",
+					     "/etc/shadow", "/root"};
+
+	assert_string_equal(p->name, name);
+	for (size_t i = 0; i < ELEMENTSOF(hidden); i++)
+		if (!sx_strv_contains(p->fs_hidden, hidden[i]))
+			fail_msg("policy %s does not hide %s", p->name, hidden[i]);
+	assert_true(sx_strv_contains(p->fs_read_only, "/"));
+	assert_true(sx_strv_contains(p->fs_writable, "~"));
+	assert_int_equal(p->llm_port, 18790);
+	assert_int_equal(p->egress_port, 18791);
+	assert_string_equal(p->sandbox_mode, "off");
+	assert_string_equal(p->dm_policy, "pairing");
+	assert_int_equal(sx_strv_length(p->patrol_packs), 4);
+	assert_non_null(p->description);
+	assert_true(strlen(p->description) > 0);
+}
+
 /* policy/NAME from $SENTRIX_DATADIR, the working directory (make check runs
- * from the top of the tree) or its parents. */
+ * from the top of the tree) or its parents, checked by check_common(). */
 static struct sx_policy *load_template(const char *name)
 {
 	const char *dd = getenv("SENTRIX_DATADIR");
@@ -131,11 +124,10 @@ static struct sx_policy *load_template(const char *name)
 		if (stat(file, &st) < 0)
 			continue;
 		r = sx_policy_load(dir, &p, &why);
-		if (r != 0) {
-			fail_msg("%s: %s", file, why ? why : "(no reason)");
-			free(why);
-		}
+		if (r != 0)
+			tu_fail_free(why, "%s: %s", file, why ? why : "(no reason)");
 		assert_non_null(p);
+		check_common(p, name);
 		return p;
 	}
 	fail_msg("policy/%s/policy.json not found (run from the source tree or set SENTRIX_DATADIR)", name);
@@ -144,33 +136,10 @@ static struct sx_policy *load_template(const char *name)
 
 /* ---- shipped templates ---- */
 
-/* Every template hides sentrix's own state and host secrets from the sandbox,
- * and keeps OpenClaw's Docker sandbox off (sentrix is the sandbox). */
-static void check_common(const struct sx_policy *p)
-{
-	static const char *const hidden[] = {"/etc/sentrix", "/var/lib/sentrix", "/var/log/sentrix",
-					     "/etc/shadow", "/root"};
-
-	for (size_t i = 0; i < ELEMENTSOF(hidden); i++)
-		if (!sx_strv_contains(p->fs_hidden, hidden[i]))
-			fail_msg("policy %s does not hide %s", p->name, hidden[i]);
-	assert_true(sx_strv_contains(p->fs_read_only, "/"));
-	assert_true(sx_strv_contains(p->fs_writable, "~"));
-	assert_int_equal(p->llm_port, 18790);
-	assert_int_equal(p->egress_port, 18791);
-	assert_string_equal(p->sandbox_mode, "off");
-	assert_string_equal(p->dm_policy, "pairing");
-	assert_int_equal(sx_strv_length(p->patrol_packs), 4);
-	assert_non_null(p->description);
-	assert_true(strlen(p->description) > 0);
-}
-
 static void test_template_default(void **state)
 {
 	_cleanup_policy_ struct sx_policy *p = load_template("default");
 
-	assert_string_equal(p->name, "default");
-	check_common(p);
 	assert_int_equal(p->dns_mode, SX_DNS_HOST);
 	assert_int_equal(sx_strv_length(p->dns_servers), 0);
 	assert_int_equal(p->n_routed_tcp_ports, 0);
@@ -188,8 +157,6 @@ static void test_template_strict(void **state)
 {
 	_cleanup_policy_ struct sx_policy *p = load_template("strict");
 
-	assert_string_equal(p->name, "strict");
-	check_common(p);
 	assert_int_equal(p->dns_mode, SX_DNS_NONE);
 	assert_int_equal(sx_strv_length(p->dns_servers), 0);
 	assert_int_equal(p->n_routed_tcp_ports, 0);
@@ -205,8 +172,6 @@ static void test_template_permissive(void **state)
 {
 	_cleanup_policy_ struct sx_policy *p = load_template("permissive");
 
-	assert_string_equal(p->name, "permissive");
-	check_common(p);
 	assert_int_equal(p->dns_mode, SX_DNS_HOST);
 	assert_int_equal(p->n_routed_tcp_ports, 2);
 	assert_true(has_port(p, 80));
@@ -221,19 +186,10 @@ static void test_load_paths(void **state)
 {
 	struct sx_policy *q = NULL;
 	char *why = NULL;
-	_cleanup_free_ char *file = NULL, *missing = NULL;
-	FILE *f;
-
-	file = sx_strdupf("%s/custom.json", tmpdir);
-	missing = sx_strdupf("%s/nothere", tmpdir);
-	assert_non_null(file);
-	assert_non_null(missing);
+	_cleanup_free_ char *file = tmp_path("custom.json"), *missing = tmp_path("nothere");
 
 	/* a path ending in .json is the file itself */
-	f = fopen(file, "w");
-	assert_non_null(f);
-	fputs("{\"name\": \"mine\", \"egress\": {\"dns\": {\"mode\": \"host\"}}}\n", f);
-	fclose(f);
+	write_text(file, "{\"name\": \"mine\", \"egress\": {\"dns\": {\"mode\": \"host\"}}}\n");
 	assert_int_equal(sx_policy_load(file, &q, &why), 0);
 	assert_string_equal(q->name, "mine");
 	sx_policy_free(q);
@@ -242,21 +198,16 @@ static void test_load_paths(void **state)
 	/* a missing directory: -ENOENT and the file named */
 	assert_int_equal(sx_policy_load(missing, &q, &why), -ENOENT);
 	assert_null(q);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "nothere/policy.json"));
+	assert_contains(why, "nothere/policy.json");
 	free(why);
 	why = NULL;
 
 	/* a validation error is prefixed with the file */
-	f = fopen(file, "w");
-	assert_non_null(f);
-	fputs("{\"name\": \"mine\", \"egress\": {\"dns\": {\"mode\": \"google\"}}}\n", f);
-	fclose(f);
+	write_text(file, "{\"name\": \"mine\", \"egress\": {\"dns\": {\"mode\": \"google\"}}}\n");
 	assert_int_equal(sx_policy_load(file, &q, &why), -EINVAL);
 	assert_null(q);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "custom.json"));
-	assert_non_null(strstr(why, "egress.dns.mode"));
+	assert_contains(why, "custom.json");
+	assert_contains(why, "egress.dns.mode");
 	free(why);
 }
 
@@ -326,8 +277,7 @@ static void test_unknown_keys(void **state)
 	/* a misspelt key is an error, named with its full path */
 	expect_invalid2(TOP(", 'egres': {}"), "policy.egres", "unknown key");
 	expect_invalid2(EGRESS(", 'domain': []"), "egress.domain", "unknown key");
-	expect_invalid2("{'name': 't', 'egress': {'dns': {'mode': 'none', 'foo': 1}}}", "egress.dns.foo",
-			"unknown key");
+	expect_invalid2(DNS("{'mode': 'none', 'foo': 1}"), "egress.dns.foo", "unknown key");
 	expect_invalid2(EGRESS(", 'gateway_ports': {'llm': 1, 'egres': 2}"), "egress.gateway_ports.egres",
 			"unknown key");
 	expect_invalid2(TOP(", 'filesystem': {'readonly': []}"), "filesystem.readonly", "unknown key");
@@ -353,28 +303,21 @@ static void test_structure(void **state)
 
 static void test_dns(void **state)
 {
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'google'}}}", "egress.dns.mode");
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'None'}}}", "egress.dns.mode");
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 1}}}", "egress.dns.mode");
-	expect_invalid("{'name': 't', 'egress': {'dns': {}}}", "egress.dns.mode");
-	expect_invalid("{'name': 't', 'egress': {'dns': 'host'}}", "egress.dns");
+	expect_invalid(DNS("{'mode': 'google'}"), "egress.dns.mode");
+	expect_invalid(DNS("{'mode': 'None'}"), "egress.dns.mode");
+	expect_invalid(DNS("{'mode': 1}"), "egress.dns.mode");
+	expect_invalid(DNS("{}"), "egress.dns.mode");
+	expect_invalid(DNS("'host'"), "egress.dns");
 	/* servers mode needs servers; other modes must not list any */
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers'}}}", "egress.dns.servers");
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': []}}}",
-		       "egress.dns.servers");
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'host', 'servers': ['1.1.1.1']}}}",
-		       "egress.dns.servers");
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'none', 'servers': ['1.1.1.1']}}}",
-		       "egress.dns.servers");
-	expect_invalid2("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': ['1.1.1']}}}",
-			"egress.dns.servers", "1.1.1");
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': '1.1.1.1'}}}",
-		       "egress.dns.servers");
-	expect_invalid("{'name': 't', 'egress': {'dns': {'mode': 'servers', 'servers': [1]}}}",
-		       "egress.dns.servers");
+	expect_invalid(DNS("{'mode': 'servers'}"), "egress.dns.servers");
+	expect_invalid(DNS("{'mode': 'servers', 'servers': []}"), "egress.dns.servers");
+	expect_invalid(DNS("{'mode': 'host', 'servers': ['1.1.1.1']}"), "egress.dns.servers");
+	expect_invalid(DNS("{'mode': 'none', 'servers': ['1.1.1.1']}"), "egress.dns.servers");
+	expect_invalid2(DNS("{'mode': 'servers', 'servers': ['1.1.1']}"), "egress.dns.servers", "1.1.1");
+	expect_invalid(DNS("{'mode': 'servers', 'servers': '1.1.1.1'}"), "egress.dns.servers");
+	expect_invalid(DNS("{'mode': 'servers', 'servers': [1]}"), "egress.dns.servers");
 
-	_cleanup_policy_ struct sx_policy *p =
-	    parse_ok("{'name': 't', 'egress': {'dns': {'mode': 'host', 'servers': []}}}");
+	_cleanup_policy_ struct sx_policy *p = parse_ok(DNS("{'mode': 'host', 'servers': []}"));
 	assert_int_equal(p->dns_mode, SX_DNS_HOST);
 	assert_true(sx_policy_routes(p, p->dns_mode));
 }
@@ -508,29 +451,12 @@ static void test_filesystem_paths(void **state)
 static void test_malformed_json(void **state)
 {
 	struct sx_policy *p = NULL;
-	char *why = NULL;
 
 	/* the missing ':' is on line 3 */
-	assert_int_equal(sx_policy_parse("{\n  \"name\": \"t\",\n  \"egress\" {}\n}\n", &p, &why), -EINVAL);
-	assert_null(p);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "line 3"));
-	free(why);
-	why = NULL;
-
-	assert_int_equal(sx_policy_parse("", &p, &why), -EINVAL);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "line 1"));
-	free(why);
-	why = NULL;
-
+	expect_invalid("{\n  'name': 't',\n  'egress' {}\n}\n", "line 3");
+	expect_invalid("", "line 1");
 	/* trailing garbage after the object */
-	assert_int_equal(
-	    sx_policy_parse("{\"name\": \"t\", \"egress\": {\"dns\": {\"mode\": \"none\"}}}\nx\n", &p, &why),
-	    -EINVAL);
-	assert_non_null(why);
-	assert_non_null(strstr(why, "line 2"));
-	free(why);
+	expect_invalid(EGRESS("") "\nx\n", "line 2");
 
 	/* why may be NULL */
 	assert_int_equal(sx_policy_parse("{", &p, NULL), -EINVAL);
@@ -574,5 +500,5 @@ int main(void)
 	    cmocka_unit_test(test_dns_mode_names),
 	};
 
-	return cmocka_run_group_tests_name("policy", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("policy", tests, tu_group_setup, tu_group_teardown);
 }

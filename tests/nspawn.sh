@@ -1,0 +1,219 @@
+#!/bin/bash
+# A throwaway Debian 12 machine with systemd as PID 1, for the tests that
+# need a running systemd (sourced after lib.sh).
+#
+#   rootfs_ensure [DIR]    debootstrap a minimal bookworm rootfs once, reuse it
+#   nspawn_boot DIR ARGS   boot it with systemd-nspawn; wait for systemd
+#   nspawn_exec CMD...     run CMD inside (all of the container's namespaces)
+#   nspawn_stop            power it off (kill it if it does not stop)
+#
+# The rootfs is cached in /var/cache/sentrix-tests/, outside the git tree:
+# it is ~260 MB, built by debootstrap from the mirror the host's apt uses
+# (~70 s), and never written to afterwards: the container boots with
+# --volatile=overlay, so every write lands in a tmpfs that vanishes with it
+# and each boot starts from the same clean tree.
+#
+# The container runs with --private-network (only its own lo; no veth to
+# the host), --register=no and --keep-unit (no machined, no scope: it works
+# where systemd is not PID 1 on the host), inside a private mount namespace.
+# When /run on the host is not a tmpfs (no systemd on the host), that mount
+# namespace also gets a tmpfs on /run/systemd, so the files systemd-nspawn
+# keeps there (propagate/, locks/) do not outlive it.
+
+NSPAWN_ROOTFS_DEFAULT=/var/cache/sentrix-tests/rootfs-bookworm
+NSPAWN_SUITE=bookworm
+NSPAWN_PACKAGES=systemd,systemd-sysv,dbus,libnftables1,libcjson1,libsqlite3-0,libnl-3-200,libnl-route-3-200,iproute2,nftables
+NSPAWN_PID=
+NSPAWN_PID1=
+NSPAWN_LOG=
+NSPAWN_ROOTDIR=
+# The environment commands inside the container see (not the caller's).
+NSPAWN_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	HOME=/root LANG=C.UTF-8 TERM=dumb SYSTEMD_PAGER= SYSTEMD_COLORS=0)
+
+# nspawn_need_tools: installs debootstrap and systemd-nspawn when missing
+# (no recommends: libnss-mymachines would edit the host's nsswitch.conf).
+nspawn_need_tools() {
+	local pkgs=()
+	command -v debootstrap >/dev/null || pkgs+=(debootstrap)
+	command -v systemd-nspawn >/dev/null || pkgs+=(systemd-container)
+	command -v nsenter >/dev/null || pkgs+=(util-linux)
+	command -v unshare >/dev/null || pkgs+=(util-linux)
+	[ ${#pkgs[@]} = 0 ] && return 0
+	echo "# installing ${pkgs[*]} on the host" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >&2 ||
+		{ apt-get update -q >&2 &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >&2; }
+}
+
+# nspawn_mirror: prints the Debian mirror the host's apt uses for the main
+# archive (one-line .list and deb822 .sources formats), or deb.debian.org.
+# SENTRIX_TEST_MIRROR overrides it.
+nspawn_mirror() {
+	if [ -n "${SENTRIX_TEST_MIRROR:-}" ]; then
+		echo "$SENTRIX_TEST_MIRROR"
+		return
+	fi
+	local f m=
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		case $f in
+		*.sources)
+			# Paragraphs: Types, URIs, Suites; the first deb one with the
+			# plain suite wins.
+			m=$(awk -v suite=$NSPAWN_SUITE '
+				function flush() { if (deb && has && uri != "" && !found) { print uri; found = 1 } deb = has = 0; uri = "" }
+				/^[ \t]*$/ { flush(); next }
+				/^[ \t]*#/ { next }
+				tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+				tolower($1) == "uris:" { uri = $2 }
+				tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
+				tolower($1) == "enabled:" && tolower($2) == "no" { deb = 0 }
+				END { flush() }' "$f")
+			;;
+		*)
+			m=$(awk -v suite=$NSPAWN_SUITE '
+				$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+					if ($(i + 1) == suite) { print $i; exit } }' "$f")
+			;;
+		esac
+		[ -n "$m" ] && break
+	done
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+# rootfs_ensure [DIR]: makes sure DIR (default $NSPAWN_ROOTFS_DEFAULT) holds a
+# complete rootfs: DIR.stamp records the debootstrap command that built it,
+# written only after debootstrap succeeded; a missing or different stamp
+# means build again (into DIR.new, renamed into place).  Serialized with
+# flock on DIR.lock.  Returns non-zero, with debootstrap's log tail on
+# stderr, when it cannot.
+rootfs_ensure() {
+	local dir=${1:-$NSPAWN_ROOTFS_DEFAULT} mirror want log rc
+	nspawn_need_tools || { echo "cannot install debootstrap/systemd-container" >&2; return 1; }
+	mkdir -p "$(dirname "$dir")" || return 1
+	mirror=$(nspawn_mirror)
+	want="debootstrap --variant=minbase --include=$NSPAWN_PACKAGES $NSPAWN_SUITE"
+	(
+		flock 9
+		if [ -d "$dir" ] && [ "$(cat "$dir.stamp" 2>/dev/null)" = "$want" ]; then
+			exit 0
+		fi
+		echo "# building the $NSPAWN_SUITE rootfs in $dir from $mirror (debootstrap, about a minute)" >&2
+		rm -rf "$dir.new" "$dir.stamp"
+		log=$(mktemp /tmp/sxt-debootstrap.XXXXXX)
+		# shellcheck disable=SC2086
+		debootstrap --variant=minbase --include=$NSPAWN_PACKAGES $NSPAWN_SUITE "$dir.new" "$mirror" >"$log" 2>&1
+		rc=$?
+		if [ $rc != 0 ]; then
+			tail -5 "$log" | sed 's/^/    | /' >&2
+			rm -rf "$dir.new" "$log"
+			exit $rc
+		fi
+		rm -f "$log"
+		rm -rf "$dir" && mv "$dir.new" "$dir" && echo "$want" >"$dir.stamp"
+	) 9>"$dir.lock"
+}
+
+# nspawn_boot DIR [NSPAWN-ARGS...]: boots DIR in the background (volatile
+# overlay, private network) and waits until systemd inside reports running
+# or degraded (90 s at most).  Sets NSPAWN_PID (systemd-nspawn), NSPAWN_PID1
+# (the container's init, as seen from the host) and NSPAWN_LOG.
+nspawn_boot() {
+	local dir=$1 i state run_tmpfs=
+	shift
+	NSPAWN_ROOTDIR=$dir
+	NSPAWN_LOG=$(mktemp /tmp/sxt-nspawn.XXXXXX)
+	[ "$(stat -f -c %T /run 2>/dev/null)" = tmpfs ] || run_tmpfs=1
+	[ -n "$run_tmpfs" ] && [ ! -d /run/systemd ] && { echo "/run/systemd is missing on the host" >&2; return 1; }
+	# unshare execs sh, which execs systemd-nspawn: $! is systemd-nspawn.
+	unshare --mount --propagation private sh -c '
+		if [ -n "$1" ]; then mount -t tmpfs -o mode=0755,size=16m sxt-nspawn-run /run/systemd || exit 1; fi
+		shift
+		exec systemd-nspawn "$@"' sh "$run_tmpfs" \
+		--quiet --register=no --keep-unit --boot --private-network --volatile=overlay \
+		--console=pipe --directory="$dir" "$@" </dev/null >"$NSPAWN_LOG" 2>&1 &
+	NSPAWN_PID=$!
+	# The container's init is the child of systemd-nspawn that has exec'd
+	# systemd (before that it is still a copy of systemd-nspawn; before
+	# systemd-nspawn, $NSPAWN_PID is unshare or sh, whose child is mount).
+	for i in $(seq 300); do
+		kill -0 "$NSPAWN_PID" 2>/dev/null || break
+		NSPAWN_PID1=
+		if [ "$(readlink /proc/"$NSPAWN_PID"/exe 2>/dev/null)" = "$(readlink -f "$(command -v systemd-nspawn)")" ]; then
+			NSPAWN_PID1=$(cat /proc/"$NSPAWN_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep . | head -1)
+			[ -n "$NSPAWN_PID1" ] && [ "$(cat /proc/"$NSPAWN_PID1"/comm 2>/dev/null)" = systemd ] && break
+			NSPAWN_PID1=
+		fi
+		sleep 0.1
+	done
+	if [ -z "$NSPAWN_PID1" ]; then
+		echo "systemd-nspawn did not start the container:" >&2
+		sed 's/^/    | /' "$NSPAWN_LOG" >&2
+		nspawn_stop
+		return 1
+	fi
+	# systemctl fails until systemd has its private socket; then --wait
+	# blocks until start-up has finished.
+	for i in $(seq 90); do
+		state=$(timeout 60 nsenter --target "$NSPAWN_PID1" --all --root --wd \
+			-- "${NSPAWN_ENV[@]}" systemctl is-system-running --wait 2>/dev/null)
+		case $state in
+		running | degraded) return 0 ;;
+		esac
+		kill -0 "$NSPAWN_PID" 2>/dev/null || break
+		sleep 1
+	done
+	echo "systemd in the container did not finish booting (state '${state:-}'):" >&2
+	sed 's/^/    | /' "$NSPAWN_LOG" >&2
+	nspawn_stop
+	return 1
+}
+
+# nspawn_exec CMD...: runs CMD in the container (its mount, pid, net, uts,
+# ipc and cgroup namespaces and its root), with a clean environment.
+nspawn_exec() {
+	[ -n "$NSPAWN_PID1" ] || { echo "no container is running" >&2; return 1; }
+	nsenter --target "$NSPAWN_PID1" --all --root --wd -- "${NSPAWN_ENV[@]}" "$@"
+}
+
+# nspawn_stop: orderly poweroff (SIGTERM to systemd-nspawn sends SIGRTMIN+3
+# to the container's init), 60 s at most; then SIGKILL to the container's
+# init (that ends its whole pid namespace) and to systemd-nspawn.
+nspawn_stop() {
+	local i
+	[ -n "$NSPAWN_PID" ] || return 0
+	if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+		kill -TERM "$NSPAWN_PID" 2>/dev/null
+		for i in $(seq 600); do
+			kill -0 "$NSPAWN_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+			echo "# the container did not power off within 60 s: killing it" >&2
+			[ -n "$NSPAWN_PID1" ] && kill -KILL "$NSPAWN_PID1" 2>/dev/null
+			kill -KILL "$NSPAWN_PID" 2>/dev/null
+		fi
+	fi
+	wait "$NSPAWN_PID" 2>/dev/null
+	NSPAWN_PID= NSPAWN_PID1=
+	[ -n "$NSPAWN_LOG" ] && rm -f "$NSPAWN_LOG"
+	NSPAWN_LOG=
+	return 0
+}
+
+# nspawn_host_state: what a container could leave behind on the host:
+# links, mounts that mention nspawn or the rootfs, systemd-nspawn processes
+# running that rootfs, nspawn's runtime directory.
+nspawn_host_state() {
+	echo "## links"
+	ip -o link show | sed -E 's/^[0-9]+: //; s/ state [A-Z]+.*//' | sort
+	echo "## mounts"
+	grep -E "nspawn|${NSPAWN_ROOTDIR:-/var/cache/sentrix-tests}" /proc/self/mountinfo | awk '{print $5, $9}'
+	echo "## processes"
+	ps -eo args= | grep -F -e "--directory=${NSPAWN_ROOTDIR:-/var/cache/sentrix-tests}" | grep -v grep
+	echo "## /run/systemd/nspawn"
+	find /run/systemd/nspawn 2>/dev/null | sort
+	echo "## /tmp"
+	find /tmp -maxdepth 1 -name 'nspawn-*' 2>/dev/null
+}
