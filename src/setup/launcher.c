@@ -100,7 +100,7 @@ static _Noreturn void run_command(struct job *j)
 
 	block_forwarded(false);
 	set_forwarding(false);
-	if (chdir(j->cwd) < 0) {
+	if (!j->cwd || chdir(j->cwd) < 0) {
 		log_error_errno(-errno, "cannot enter %s", j->cwd);
 		_exit(126);
 	}
@@ -112,6 +112,8 @@ static _Noreturn void run_command(struct job *j)
 		_exit(126);
 	/* Last: nothing of the launcher's may leak into the sandbox. */
 	close_range(3, ~0U, 0);
+	if (!j->argv || !j->argv[0])
+		_exit(127);
 	execvp(j->argv[0], j->argv);
 	log_error_errno(-errno, "cannot run %s", j->argv[0]);
 	_exit(errno == ENOENT ? 127 : 126);

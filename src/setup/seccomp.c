@@ -26,6 +26,12 @@
 	(CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |           \
 	 CLONE_NEWCGROUP | CLONE_NEWTIME)
 
+/* SCMP_A0() leaves datum_b implicit, which clang's -Wextra refuses. */
+static struct scmp_arg_cmp arg0(enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){.arg = 0, .op = op, .datum_a = a, .datum_b = b};
+}
+
 static int add_compat_arches(scmp_filter_ctx ctx)
 {
 	uint32_t native = seccomp_arch_native();
@@ -51,7 +57,7 @@ static int deny_flags(scmp_filter_ctx ctx, const char *name)
 	for (unsigned long f = 1; f; f <<= 1) {
 		if (!(NS_FLAGS & f))
 			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, arg0(SCMP_CMP_MASKED_EQ, f, f));
 		if (r < 0)
 			return r;
 	}
@@ -66,10 +72,11 @@ static int deny_socket_families(scmp_filter_ctx ctx)
 	for (int fam = 0; fam < AF_INET6; fam++) {
 		if (fam == AF_UNIX || fam == AF_INET)
 			continue;
-		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_EQ, fam))) < 0)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+					  arg0(SCMP_CMP_EQ, (scmp_datum_t)fam, 0))) < 0)
 			return r;
 	}
-	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, arg0(SCMP_CMP_GT, AF_INET6, 0));
 	if (r < 0)
 		return r;
 	/* i386's socketcall() multiplexer hides the family from seccomp. */
