@@ -13,12 +13,13 @@ CC        ?= cc
 BUILD     ?= build
 VERSION   := 0.1.0
 
-# sentrix-setup: libnl and SQLite linked statically and libsystemd opened on
-# demand (src/setup/sdbus.c): in a VM most of a short run is spent mapping
-# shared libraries, and `up`/`down` run at every boot.  See bench/.
+# sentrix-setup: libnl and SQLite linked statically, libsystemd and
+# libnftables opened on demand (src/setup/dlsyms.h): in a VM most of a short
+# run is spent mapping shared libraries, and `exec` starts every sandboxed
+# command.  See bench/.
 PKGS_SETUP   := libnl-3.0 libnl-route-3.0 libnftables libsystemd libcjson sqlite3 libseccomp
 SETUP_LIBS   := -Wl,-Bstatic -lnl-route-3 -lnl-3 -lsqlite3 -Wl,-Bdynamic \
-		$(shell pkg-config --libs libnftables libcjson libseccomp) -lm -ldl -lpthread
+		$(shell pkg-config --libs libcjson libseccomp) -lm -ldl -lpthread
 PKGS_CLI     := libcjson
 PKGS_TEST    := cmocka libcjson sqlite3
 
@@ -101,8 +102,14 @@ asan:
 	$(MAKE) clean
 	$(MAKE) all $(UNIT_TESTS) SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 
-bench: all
+$(BUILD)/bench/seccomp-export: bench/seccomp-export.c $(BUILD)/obj/setup/seccomp.o $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(BUILD)/obj/setup/seccomp.o $(LIB_OBJ) \
+		$(shell pkg-config --cflags --libs libseccomp libcjson sqlite3)
+
+bench: all $(BUILD)/bench/seccomp-export
 	@BUILD=$(BUILD) bench/updown.sh
+	@BUILD=$(BUILD) bench/exec.sh
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)

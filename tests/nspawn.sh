@@ -202,16 +202,17 @@ nspawn_stop() {
 	return 0
 }
 
-# nspawn_host_state: what a container could leave behind on the host:
-# links, mounts that mention nspawn or the rootfs, systemd-nspawn processes
-# running that rootfs, nspawn's runtime directory.
+# nspawn_host_state [DIR]: what a container of rootfs DIR could leave
+# behind on the host: links, mounts of nspawn or of DIR, systemd-nspawn
+# processes running DIR, nspawn's runtime files, its volatile directories.
 nspawn_host_state() {
+	local dir=${1:-$NSPAWN_ROOTFS_DEFAULT}
 	echo "## links"
 	ip -o link show | sed -E 's/^[0-9]+: //; s/ state [A-Z]+.*//' | sort
 	echo "## mounts"
-	grep -E "nspawn|${NSPAWN_ROOTDIR:-/var/cache/sentrix-tests}" /proc/self/mountinfo | awk '{print $5, $9}'
+	grep -F -e nspawn -e "$dir" /proc/self/mountinfo | awk '{print $5, $9}'
 	echo "## processes"
-	ps -eo args= | grep -F -e "--directory=${NSPAWN_ROOTDIR:-/var/cache/sentrix-tests}" | grep -v grep
+	ps -eo pid=,args= | grep -F -e "--directory=$dir" | grep -v -e grep
 	echo "## /run/systemd/nspawn"
 	find /run/systemd/nspawn 2>/dev/null | sort
 	echo "## /tmp"

@@ -11,6 +11,8 @@
  * leaves table comments out).
  */
 #include <nftables/libnftables.h>
+
+#include "dlsyms.h"
 #include <stdarg.h>
 
 #include "../lib/jsonutil.h"
@@ -218,12 +220,44 @@ struct sx_nft {
 	struct nft_ctx *ctx;
 };
 
+/* libnftables, opened on first use (dlsyms.h says why). */
+static struct {
+	__typeof__(&nft_ctx_new) ctx_new;
+	__typeof__(&nft_ctx_free) ctx_free;
+	__typeof__(&nft_ctx_buffer_output) buffer_output;
+	__typeof__(&nft_ctx_buffer_error) buffer_error;
+	__typeof__(&nft_ctx_output_set_flags) output_set_flags;
+	__typeof__(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
+	__typeof__(&nft_ctx_get_output_buffer) get_output_buffer;
+	__typeof__(&nft_ctx_get_error_buffer) get_error_buffer;
+} nft;
+
+static int nft_load(void)
+{
+	static void *handle;
+	const struct sx_dlsym syms[] = {
+	    {"nft_ctx_new", (void **)&nft.ctx_new},
+	    {"nft_ctx_free", (void **)&nft.ctx_free},
+	    {"nft_ctx_buffer_output", (void **)&nft.buffer_output},
+	    {"nft_ctx_buffer_error", (void **)&nft.buffer_error},
+	    {"nft_ctx_output_set_flags", (void **)&nft.output_set_flags},
+	    {"nft_run_cmd_from_buffer", (void **)&nft.run_cmd_from_buffer},
+	    {"nft_ctx_get_output_buffer", (void **)&nft.get_output_buffer},
+	    {"nft_ctx_get_error_buffer", (void **)&nft.get_error_buffer},
+	};
+
+	return sx_dlsyms(&handle, "libnftables.so.1", syms, ELEMENTSOF(syms));
+}
+
 int sx_nft_open(int netns_fd, struct sx_nft **ret)
 {
 	_cleanup_close_ int saved = -EBADF;
 	struct sx_nft *n;
 	int r = 0;
 
+	r = nft_load();
+	if (r < 0)
+		return r;
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -233,14 +267,14 @@ int sx_nft_open(int netns_fd, struct sx_nft **ret)
 		free(n);
 		return r;
 	}
-	n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	n->ctx = nft.ctx_new(NFT_CTX_DEFAULT);
 	r = sx_netns_leave(&saved);
 	if (!n->ctx || r < 0) {
 		sx_nft_close(n);
 		return r < 0 ? r : log_error_errno(-ENOMEM, "cannot create an nftables context");
 	}
-	nft_ctx_buffer_output(n->ctx);
-	nft_ctx_buffer_error(n->ctx);
+	nft.buffer_output(n->ctx);
+	nft.buffer_error(n->ctx);
 	*ret = n;
 	return 0;
 }
@@ -250,7 +284,7 @@ void sx_nft_close(struct sx_nft *n)
 	if (!n)
 		return;
 	if (n->ctx)
-		nft_ctx_free(n->ctx);
+		nft.ctx_free(n->ctx);
 	free(n);
 }
 
@@ -260,9 +294,9 @@ static int run_nft(struct sx_nft *n, const char *cmds, bool json, char **out)
 	const char *text;
 	int rc;
 
-	nft_ctx_output_set_flags(n->ctx, json ? NFT_CTX_OUTPUT_JSON : 0);
-	rc = nft_run_cmd_from_buffer(n->ctx, cmds);
-	text = rc != 0 ? nft_ctx_get_error_buffer(n->ctx) : nft_ctx_get_output_buffer(n->ctx);
+	nft.output_set_flags(n->ctx, json ? NFT_CTX_OUTPUT_JSON : 0);
+	rc = nft.run_cmd_from_buffer(n->ctx, cmds);
+	text = rc != 0 ? nft.get_error_buffer(n->ctx) : nft.get_output_buffer(n->ctx);
 	if (out) {
 		*out = strdup(text ? text : "");
 		if (!*out)

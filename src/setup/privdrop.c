@@ -18,6 +18,7 @@
 #include "../lib/strv.h"
 #include "../lib/util.h"
 #include "privdrop.h"
+#include "users.h"
 
 static int last_cap(void)
 {
@@ -43,7 +44,8 @@ int sx_privdrop(const char *user, uid_t uid, gid_t gid, const struct sx_policy *
 	struct __user_cap_data_struct data[2] = {{0}};
 	struct rlimit no_core = {0, 0};
 	gid_t groups[64];
-	int ngroups = ELEMENTSOF(groups), r;
+	size_t ngroups = 0;
+	int r;
 
 	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
 		return log_error_errno(-errno, "cannot set the core size limit");
@@ -51,11 +53,11 @@ int sx_privdrop(const char *user, uid_t uid, gid_t gid, const struct sx_policy *
 	    (r = set_limit(RLIMIT_NPROC, p->limit_nproc)) < 0 ||
 	    (r = set_limit(RLIMIT_FSIZE, p->limit_fsize_mb * 1024UL * 1024UL)) < 0)
 		return log_error_errno(r, "cannot set the policy's resource limits");
-	if (getgrouplist(user, gid, groups, &ngroups) < 0)
-		ngroups = 0;
-	if (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0)
+	if ((r = sx_user_groups(user, gid, groups, ELEMENTSOF(groups), &ngroups)) < 0)
+		return log_error_errno(r, "cannot read the groups of %s", user);
+	if (setgroups(ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0)
 		return log_error_errno(-errno, "cannot take the groups of %s", user);
-	for (int cap = 0; cap <= last_cap(); cap++)
+	for (int cap = 0, last = last_cap(); cap <= last; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return log_error_errno(-errno, "cannot drop capability %d from the bounding set",
 					       cap);

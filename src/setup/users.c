@@ -39,6 +39,28 @@ int sx_user_lookup(const char *name, struct sx_user *ret)
 	return -ENOENT;
 }
 
+int sx_user_groups(const char *name, gid_t gid, gid_t *groups, size_t max, size_t *n)
+{
+	_cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+	struct group *gr;
+
+	*n = 0;
+	if (max == 0)
+		return -ENOBUFS;
+	groups[(*n)++] = gid;
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while ((gr = fgetgrent(f)))
+		for (char **m = gr->gr_mem; m && *m; m++)
+			if (streq(*m, name) && gr->gr_gid != gid) {
+				if (*n == max)
+					return -ENOBUFS;
+				groups[(*n)++] = gr->gr_gid;
+				break;
+			}
+	return 0;
+}
+
 /* Field 3 (uid or gid) of a line in passwd or group format. */
 static bool id_used_in(const char *text, unsigned id)
 {

@@ -24,5 +24,10 @@ int sx_user_lookup(const char *name, struct sx_user *ret);
 int sx_user_create(const char *name, bool system, const char *home, const char *shell, const char *gecos,
 		   struct sx_user *ret);
 
+/* The user's groups from /etc/group (primary gid first), read directly:
+ * getgrouplist() would go through NSS and load libnss_systemd and all of
+ * libsystemd into a launcher that starts on every sandboxed command. */
+int sx_user_groups(const char *name, gid_t gid, gid_t *groups, size_t max, size_t *n);
+
 /* Removes the user and its primary group; missing is not an error. */
 int sx_user_delete(const char *name);

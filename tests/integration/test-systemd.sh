@@ -1,0 +1,170 @@
+#!/bin/bash
+# setup and --disable through sd-bus, with systemd running: boots a minimal
+# Debian 12 with systemd as PID 1 in a systemd-nspawn container
+# (tests/nspawn.sh), installs the build there as `make install` does, and
+# checks that setup enables and starts sentrix@NAME.target (daemon-reload,
+# EnableUnitFiles, StartUnit) and that --disable --purge stops, disables and
+# removes it (StopUnit, DisableUnitFiles, daemon-reload).
+#
+# The first run debootstraps the rootfs into /var/cache/sentrix-tests (about
+# a minute, from the mirror the host's apt uses); without a mirror the test
+# is skipped.  The container has its own network namespace and a volatile
+# root: nothing it does reaches the host, and the cached rootfs is never
+# written to.
+source "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/nspawn.sh"
+
+NAME=sxts
+ROOTFS=${SENTRIX_TEST_ROOTFS:-$NSPAWN_ROOTFS_DEFAULT}
+TMP=$(mktemp -d /tmp/sxt-systemd.XXXXXX)
+trap 'nspawn_stop; rm -rf "$TMP"' EXIT
+
+if [ "$(id -u)" != 0 ]; then
+	skip "needs root (systemd-nspawn)"
+	summary
+	exit 0
+fi
+
+# in_ct CMD...: nspawn_exec with stderr kept apart, for values.
+in_ct() { nspawn_exec "$@" 2>/dev/null; }
+
+# unit_state UNIT: ActiveState once no job is pending for UNIT and it is not
+# between states (10 s at most): setup and --disable return as soon as
+# systemd has queued the job.
+unit_state() {
+	local s i
+	for i in $(seq 100); do
+		s=$(in_ct systemctl is-active "$1")
+		case $s in activating | deactivating | reloading) ;; *)
+			[ -z "$(in_ct systemctl list-jobs --no-legend "$1")" ] && break ;;
+		esac
+		sleep 0.1
+	done
+	echo "$s"
+}
+
+# check_unit DESCRIPTION EXPECTED UNIT: check_eq on unit_state, with the
+# unit's last log lines when it differs.
+check_unit() {
+	local s
+	s=$(unit_state "$3")
+	check_eq "$1" "$2" "$s"
+	[ "$s" = "$2" ] || in_ct journalctl --no-pager -o cat -n 8 -u "$3" | sed 's/^/    | /'
+}
+
+# netfilter_standin: net.netfilter.nf_log_all_netns exists only in the
+# host's (initial) network namespace, and setup insists on it.  Inside the
+# container a writable stand-in directory holding only that file is mounted
+# over /proc/sys/net/netfilter (sentrix reads nothing else there), so the
+# systemd part can still be tested.  It goes away with the container.
+netfilter_standin() {
+	nspawn_exec sh -ec '
+		mkdir -p /run/sxt-netfilter
+		mount -t tmpfs -o size=64k,mode=0755 sxt-netfilter /run/sxt-netfilter
+		echo 0 >/run/sxt-netfilter/nf_log_all_netns
+		mount --bind /run/sxt-netfilter /proc/sys/net/netfilter'
+}
+
+host_before=$(nspawn_host_state "$ROOTFS")
+
+# The rootfs: built once, reused afterwards.
+t0=$(date +%s.%N)
+if ! rootfs_ensure "$ROOTFS" 2>"$TMP/rootfs.err"; then
+	skip "cannot build the Debian 12 rootfs in $ROOTFS (no Debian mirror reachable?): $(grep -v '^#' "$TMP/rootfs.err" | tail -1)"
+	summary
+	exit 0
+fi
+sed -n 's/^#/#/p' "$TMP/rootfs.err"
+t1=$(date +%s.%N)
+
+# Install as `make install` does (PREFIX=/usr/local), into a staging tree
+# the container copies from; -o: use the build as it is, never rebuild it.
+CURRENT="install"
+if ! make -s -C "$TOP" BUILD="$BUILD" PREFIX=/usr/local DESTDIR="$TMP/stage" \
+	-o "$BUILD/sentrix" -o "$BUILD/sentrix-setup" install >"$TMP/make.log" 2>&1; then
+	not_ok "make install DESTDIR=$TMP/stage failed"
+	sed 's/^/    | /' "$TMP/make.log" | tail -20
+	summary
+	exit 1
+fi
+binds=(--bind-ro="$TMP/stage:/run/sentrix-stage" --bind-ro="$TOP")
+case $BUILD in "$TOP"/*) ;; *) binds+=(--bind-ro="$BUILD") ;; esac
+
+CURRENT="container"
+t1=$(date +%s.%N)
+if ! nspawn_boot "$ROOTFS" "${binds[@]}" 2>"$TMP/boot.err"; then
+	not_ok "systemd does not boot in the container"
+	sed 's/^/    | /' "$TMP/boot.err" | tail -20
+	summary
+	exit 1
+fi
+t2=$(date +%s.%N)
+ok "systemd boots in the container ($(in_ct systemctl is-system-running), $(awk "BEGIN{printf \"%.1f\", $t2 - $t1}") s)"
+check "systemd runs the container (/run/systemd/system)" nspawn_exec test -d /run/systemd/system
+check "the build is installed under /usr/local" nspawn_exec cp -a /run/sentrix-stage/usr/local/. /usr/local/
+check "sentrix-setup runs in the container (its libraries are there)" nspawn_exec sentrix-setup --help
+
+CURRENT="setup"
+SETUP_ARGS=(sentrix-setup setup --non-interactive --name $NAME --policy strict)
+nspawn_exec "${SETUP_ARGS[@]}" >"$TMP/setup.out" 2>&1
+rc=$?
+if [ $rc = 0 ]; then
+	ok "setup --policy strict exits 0 in the container's own network namespace"
+else
+	not_ok "setup --policy strict exits 0 in the container's own network namespace (status $rc):"
+	grep -E 'error|warning' "$TMP/setup.out" | sed 's/^/    | /'
+	if ! grep -q 'nf_log_all_netns' "$TMP/setup.out"; then
+		summary
+		exit 1
+	fi
+	check "the failed setup rolled back (no /etc/sentrix/$NAME, no user sandbox-$NAME)" \
+		nspawn_exec sh -c "! test -e /etc/sentrix/$NAME && ! getent passwd sandbox-$NAME"
+	check "a stand-in for net.netfilter.nf_log_all_netns is mounted in the container" netfilter_standin
+	nspawn_exec "${SETUP_ARGS[@]}" >"$TMP/setup.out" 2>&1
+	rc=$?
+	check_eq "setup --policy strict exits 0 (with the nf_log_all_netns stand-in)" 0 "$rc"
+	[ $rc = 0 ] || sed 's/^/    | /' "$TMP/setup.out" | tail -20
+fi
+check_eq "systemctl is-enabled sentrix@$NAME.target" enabled "$(in_ct systemctl is-enabled sentrix@$NAME.target)"
+check_unit "sentrix-netns@$NAME.service is active" active sentrix-netns@$NAME.service
+check_eq "sentrix-netns@$NAME.service ran \`sentrix-setup up\` successfully" "ExecMainStatus=0 Result=success" \
+	"$(in_ct systemctl show -p Result -p ExecMainStatus sentrix-netns@$NAME.service | sort | tr '\n' ' ' | sed 's/ $//')"
+check_unit "sentrix@$NAME.target is active" active sentrix@$NAME.target
+in_ct sentrix-setup status --name $NAME --json >"$TMP/status.json"
+for c in unit_active unit_enabled unit_files unit_dropin; do
+	check_eq "status --json: checks.$c.state" ok "$(json_get "j['checks']['$c']['state']" <"$TMP/status.json" 2>&1)"
+done
+check_eq "status --json: systemd" True "$(json_get "j['systemd']" <"$TMP/status.json" 2>&1)"
+check_eq "status --json: ok (every check)" True "$(json_get "j['ok']" <"$TMP/status.json" 2>&1)"
+check "netns $NAME exists in the container, eth0 inside it" nspawn_exec ip -n $NAME link show eth0
+check "the container's sx-$NAME holds the host address" nspawn_exec sh -c "ip -o addr show dev sx-$NAME | grep -q ' 10\.200\.'"
+check_fails "nothing of $NAME on the host (sx-$NAME, /run/netns/$NAME)" \
+	sh -c "ip link show sx-$NAME 2>/dev/null || test -e /run/netns/$NAME"
+
+CURRENT="disable"
+nspawn_exec sentrix-setup setup --disable --purge --non-interactive --name $NAME >"$TMP/disable.out" 2>&1
+rc=$?
+check_eq "setup --disable --purge exits 0" 0 "$rc"
+[ $rc = 0 ] || sed 's/^/    | /' "$TMP/disable.out" | tail -20
+enabled=$(in_ct systemctl is-enabled sentrix@$NAME.target)
+case $enabled in
+disabled | not-found) ok "sentrix@$NAME.target is no longer enabled ($enabled)" ;;
+*) not_ok "sentrix@$NAME.target is no longer enabled: systemctl is-enabled says '$enabled'" ;;
+esac
+check_unit "sentrix-netns@$NAME.service is inactive" inactive sentrix-netns@$NAME.service
+check_unit "sentrix@$NAME.target is inactive" inactive sentrix@$NAME.target
+check "no /etc/systemd/system/multi-user.target.wants/sentrix@$NAME.target" \
+	nspawn_exec sh -c "! test -e /etc/systemd/system/multi-user.target.wants/sentrix@$NAME.target && ! test -L /etc/systemd/system/multi-user.target.wants/sentrix@$NAME.target"
+check "no drop-in /etc/systemd/system/sentrix-sandbox@$NAME.service.d" nspawn_exec test ! -e /etc/systemd/system/sentrix-sandbox@$NAME.service.d
+check "no /run/netns/$NAME" nspawn_exec test ! -e /run/netns/$NAME
+check "no /etc/sentrix/$NAME, no user sandbox-$NAME" \
+	nspawn_exec sh -c "! test -e /etc/sentrix/$NAME && ! getent passwd sandbox-$NAME"
+
+CURRENT="teardown"
+nspawn_stop 2>"$TMP/stop.err"
+check_eq "the container powers off by itself" "" "$(cat "$TMP/stop.err")"
+check_eq "the host is as before (links, nspawn mounts, processes, runtime files)" "$host_before" "$(nspawn_host_state "$ROOTFS")"
+check_eq "the cached rootfs was not written to" "" "$(find "$ROOTFS" -newer "$ROOTFS.stamp" -print 2>&1 | head -5)"
+t3=$(date +%s.%N)
+echo "# rootfs and install $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s, boot $(awk "BEGIN{printf \"%.1f\", $t2 - $t1}") s, tests and power-off $(awk "BEGIN{printf \"%.1f\", $t3 - $t2}") s"
+summary
