@@ -63,7 +63,7 @@ snapshot() {
 		echo "## nftables"; nft list ruleset
 		echo "## sysctl"; sysctl -n net.ipv4.ip_forward net.netfilter.nf_log_all_netns
 		echo "## /run/netns"; ls -la /run/netns 2>&1 | awk '{print $1, $3, $4, $NF}'
-		for d in /etc/systemd/system /etc/sentrix /etc/netns /var/lib/sentrix /var/log/sentrix; do
+		for d in /etc/systemd/system /etc/sentrix /etc/netns /var/lib/sentrix /var/log/sentrix /run/sentrix; do
 			echo "## $d"
 			[ -e "$d" ] && find "$d" -printf '%p %m %u %g %l\n' | sort
 			# journal.db: its rows are compared by the tests that care;

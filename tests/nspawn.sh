@@ -26,7 +26,6 @@ NSPAWN_PACKAGES=systemd,systemd-sysv,dbus,libnftables1,libcjson1,libsqlite3-0,li
 NSPAWN_PID=
 NSPAWN_PID1=
 NSPAWN_LOG=
-NSPAWN_ROOTDIR=
 # The environment commands inside the container see (not the caller's).
 NSPAWN_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	HOME=/root LANG=C.UTF-8 TERM=dumb SYSTEMD_PAGER= SYSTEMD_COLORS=0)
@@ -122,7 +121,6 @@ rootfs_ensure() {
 nspawn_boot() {
 	local dir=$1 i state run_tmpfs=
 	shift
-	NSPAWN_ROOTDIR=$dir
 	NSPAWN_LOG=$(mktemp /tmp/sxt-nspawn.XXXXXX)
 	[ "$(stat -f -c %T /run 2>/dev/null)" = tmpfs ] || run_tmpfs=1
 	[ -n "$run_tmpfs" ] && [ ! -d /run/systemd ] && { echo "/run/systemd is missing on the host" >&2; return 1; }
@@ -155,14 +153,14 @@ nspawn_boot() {
 	fi
 	# systemctl fails until systemd has its private socket; then --wait
 	# blocks until start-up has finished.
-	for i in $(seq 90); do
+	for i in $(seq 450); do
 		state=$(timeout 60 nsenter --target "$NSPAWN_PID1" --all --root --wd \
 			-- "${NSPAWN_ENV[@]}" systemctl is-system-running --wait 2>/dev/null)
 		case $state in
 		running | degraded) return 0 ;;
 		esac
 		kill -0 "$NSPAWN_PID" 2>/dev/null || break
-		sleep 1
+		sleep 0.2
 	done
 	echo "systemd in the container did not finish booting (state '${state:-}'):" >&2
 	sed 's/^/    | /' "$NSPAWN_LOG" >&2
@@ -196,19 +194,21 @@ nspawn_stop() {
 		fi
 	fi
 	wait "$NSPAWN_PID" 2>/dev/null
-	NSPAWN_PID= NSPAWN_PID1=
+	NSPAWN_PID='' NSPAWN_PID1=''
 	[ -n "$NSPAWN_LOG" ] && rm -f "$NSPAWN_LOG"
 	NSPAWN_LOG=
 	return 0
 }
 
 # nspawn_host_state [DIR]: what a container of rootfs DIR could leave
-# behind on the host: links, mounts of nspawn or of DIR, systemd-nspawn
-# processes running DIR, nspawn's runtime files, its volatile directories.
+# behind on the host: nspawn's links (ve-*, vb-*, vz-*; none with
+# --private-network), mounts of nspawn or of DIR, systemd-nspawn processes
+# running DIR, nspawn's runtime files, its volatile directories.  Only
+# those: other tests may be creating links on the host meanwhile.
 nspawn_host_state() {
 	local dir=${1:-$NSPAWN_ROOTFS_DEFAULT}
 	echo "## links"
-	ip -o link show | sed -E 's/^[0-9]+: //; s/ state [A-Z]+.*//' | sort
+	ip -o link show 2>/dev/null | sed -E 's/^[0-9]+: //; s/[:@].*//' | grep -E '^(ve|vb|vz)-' | sort
 	echo "## mounts"
 	grep -F -e nspawn -e "$dir" /proc/self/mountinfo | awk '{print $5, $9}'
 	echo "## processes"

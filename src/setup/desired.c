@@ -15,6 +15,7 @@
 #include "../lib/strv.h"
 #include "../lib/util.h"
 #include "desired.h"
+#include "ephemeral.h"
 #include "link.h"
 #include "users.h"
 
@@ -96,6 +97,22 @@ int sx_used_addresses(const char *skip, uint32_t **ret, size_t *n)
 		(void)sx_ipv4_parse(c->sandbox_ip, &nv[(*n)++]);
 	}
 	sx_strv_free(names);
+	if (r == 0) {
+		/* Running ephemeral instances hold their /30 too. */
+		struct sx_config **eph = NULL;
+		r = sx_ephemeral_list(&eph);
+		for (size_t i = 0; r == 0 && eph[i]; i++) {
+			uint32_t *nv = realloc(*ret, (*n + 2) * sizeof(uint32_t));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*ret = nv;
+			(void)sx_ipv4_parse(eph[i]->host_ip, &nv[(*n)++]);
+			(void)sx_ipv4_parse(eph[i]->sandbox_ip, &nv[(*n)++]);
+		}
+		sx_ephemeral_list_free(eph);
+	}
 	return r;
 }
 

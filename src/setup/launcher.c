@@ -5,12 +5,14 @@
  *   launcher (root, host mount/PID namespaces)
  *     checks everything that can fail before anything starts: instance,
  *     policy, paths, seccomp filter, user, directory;
- *     joins the instance's netns; unshares mount, PID, IPC and UTS;
- *     forks PID 1 and forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 to it;
+ *     unshares the PID namespace (for its children) and forks PID 1; stays
+ *     in the host's other namespaces itself, so it can clean up after an
+ *     ephemeral job; forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2;
  *     passes the command's exit status or signal through.
  *   PID 1 (the reaper)
  *     dies with the launcher (PR_SET_PDEATHSIG), and the whole PID
- *     namespace with it; builds the filesystem view (mountview.c); sets the
+ *     namespace with it; joins the instance's netns and unshares mount, IPC
+ *     and UTS; builds the filesystem view (mountview.c); sets the
  *     hostname; forks the command; drops to the sandbox user under the same
  *     filter; reaps every zombie; reports the command's status on a pipe.
  *   the command
@@ -33,7 +35,10 @@
 #include "../lib/log.h"
 #include "../lib/policy.h"
 #include "../lib/strv.h"
+#include "../lib/fileio.h"
+#include "ephemeral.h"
 #include "launcher.h"
+#include "lock.h"
 #include "mountview.h"
 #include "netns.h"
 #include "privdrop.h"
@@ -79,10 +84,13 @@ struct job {
 	const struct sx_config *config;
 	const struct sx_policy *policy;
 	struct sx_user user;
+	struct sx_view view;
+	char *passwd, *group; /* ephemeral: the files that name the transient uid */
 	const char *cwd;
 	char **argv;
 	char **env;
 	void *filter;
+	int net_fd; /* the instance's netns */
 	int status_fd; /* PID 1 → launcher */
 	int alive_fd; /* hangs up when the launcher dies */
 };
@@ -136,8 +144,14 @@ static _Noreturn void run_pid1(struct job *j)
 	 * before the prctl. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || launcher_gone(j->alive_fd))
 		_exit(1);
+	if (setns(j->net_fd, CLONE_NEWNET) < 0 || unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+		log_error_errno(-errno, "cannot enter the sandbox's namespaces");
+		report(j->status_fd, OUTCOME_FAILED, errno);
+		_exit(1);
+	}
+	close(j->net_fd);
 	if (sethostname(j->config->name, strlen(j->config->name)) < 0 ||
-	    sx_mountview_build(j->config, j->policy, j->config->home) < 0) {
+	    sx_mountview_build(j->config, j->policy, &j->view) < 0) {
 		report(j->status_fd, OUTCOME_FAILED, errno);
 		_exit(1);
 	}
@@ -174,6 +188,21 @@ static _Noreturn void run_pid1(struct job *j)
 	_exit(0); /* the kernel kills whatever is left in the namespace */
 }
 
+/* host passwd/group plus a line naming the transient uid. */
+static int transient_identity(struct job *j, const struct sx_config *c)
+{
+	_cleanup_free_ char *passwd = NULL, *group = NULL;
+
+	if (sx_read_file("/etc/passwd", &passwd, NULL) < 0 || sx_read_file("/etc/group", &group, NULL) < 0)
+		return log_error_errno(-EIO, "cannot read /etc/passwd and /etc/group");
+	j->passwd = sx_strdupf("%s%s%s:x:%u:%u:sentrix ephemeral job:%s:/bin/sh\n", passwd,
+			       *passwd && passwd[strlen(passwd) - 1] != '\n' ? "\n" : "", c->user,
+			       (unsigned)j->user.uid, (unsigned)j->user.gid, c->home);
+	j->group = sx_strdupf("%s%s%s:x:%u:\n", group, *group && group[strlen(group) - 1] != '\n' ? "\n" : "",
+			      c->user, (unsigned)j->user.gid);
+	return j->passwd && j->group ? 0 : -ENOMEM;
+}
+
 /* Everything that can be checked before anything starts. */
 static int prepare(const struct sx_options *o, struct sx_config **c, struct sx_policy **p, struct job *j)
 {
@@ -181,6 +210,30 @@ static int prepare(const struct sx_options *o, struct sx_config **c, struct sx_p
 	struct stat st;
 	int r;
 
+	if (o->ephemeral) {
+		/* The instance is made (and the netns up) under the lock;
+		 * the transient uid has no passwd entry, by design. */
+		_cleanup_close_ int lock = sx_lock_take();
+		uid_t uid;
+		if (lock < 0)
+			return lock;
+		(void)sx_ephemeral_gc();
+		r = sx_ephemeral_create(o->policy ? o->policy : "default", c, p, &uid);
+		if (r < 0)
+			return r;
+		j->user = (struct sx_user){.uid = uid, .gid = uid};
+		j->view = (struct sx_view){.home = (*c)->home,
+					   .transient = true,
+					   .uid = uid,
+					   .gid = uid,
+					   .home_size_mb = SX_EPHEMERAL_HOME_MB};
+		if ((r = transient_identity(j, *c)) < 0)
+			return r;
+		j->view.passwd = j->passwd;
+		j->view.group = j->group;
+		j->cwd = o->cwd ? o->cwd : (*c)->home;
+		goto common;
+	}
 	r = sx_config_load(o->name, c, &why);
 	if (r == -ENOENT)
 		return log_error_errno(r,
@@ -201,13 +254,26 @@ static int prepare(const struct sx_options *o, struct sx_config **c, struct sx_p
 		return log_error_errno(-ENOENT,
 				       "the sandbox user %s of instance %s does not exist; run setup again",
 				       (*c)->user, o->name);
+	j->view = (struct sx_view){.home = (*c)->home};
 	j->cwd = o->cwd ? o->cwd : (*c)->home;
 	if (stat(j->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
 		return log_error_errno(-ENOTDIR, "--cwd %s is not a directory", j->cwd);
-	if ((r = sx_mountview_check(*c, *p, (*c)->home)) < 0 || (r = sx_seccomp_build(*p, &j->filter)) < 0)
+common:
+	if ((r = sx_mountview_check(*c, *p, (*c)->home, j->view.transient)) < 0 ||
+	    (r = sx_seccomp_build(*p, &j->filter)) < 0)
 		return r;
 	j->env = sx_sandbox_env(*c, (*c)->user, (*c)->home);
 	return j->env ? 0 : -ENOMEM;
+}
+
+/* Removes an ephemeral instance, under the host-wide lock. */
+static void teardown(const struct sx_config *c)
+{
+	_cleanup_close_ int lock = sx_lock_take();
+
+	if (sx_ephemeral_destroy(c) < 0)
+		log_warn("ephemeral instance %s was not removed completely; `sentrix sandbox gc` retries",
+			 c->name);
 }
 
 /* Passes the command's end through: its exit status, or its signal. */
@@ -250,11 +316,11 @@ int sx_exec_main(const struct sx_options *o)
 		r = log_error_errno(netfd < 0 ? netfd : -errno, "cannot prepare the sandbox");
 		goto out;
 	}
-	if (setns(netfd, CLONE_NEWNET) < 0 ||
-	    unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+	if (unshare(CLONE_NEWPID) < 0) {
 		r = log_error_errno(-errno, "cannot create the sandbox's namespaces");
 		goto out;
 	}
+	j.net_fd = netfd;
 	j.status_fd = status_pipe[1];
 	j.alive_fd = alive_pipe[0];
 	block_forwarded(true);
@@ -275,10 +341,19 @@ int sx_exec_main(const struct sx_options *o)
 	status_pipe[1] = -EBADF;
 	close(alive_pipe[0]);
 	alive_pipe[0] = -EBADF;
+	if (o->ephemeral) {
+		/* From now on only the job's processes and the fd this
+		 * launcher holds keep the netns alive: it and its veth die
+		 * with the job, even if this launcher is SIGKILLed. */
+		(void)sx_netns_remove(c->netns_path);
+	}
 	while (waitpid(pid1, &st, 0) < 0 && errno == EINTR)
 		;
 	if (read(status_pipe[0], &out, sizeof(out)) != (ssize_t)sizeof(out))
 		out = (struct outcome){OUTCOME_FAILED, EPIPE};
+	close(TAKE_FD(netfd)); /* the netns may go now */
+	if (o->ephemeral)
+		teardown(c);
 	r = pass_through(&out);
 out:
 	for (int i = 0; i < 2; i++) {
@@ -287,7 +362,11 @@ out:
 		if (alive_pipe[i] >= 0)
 			close(alive_pipe[i]);
 	}
+	if (r < 0 && o->ephemeral && c)
+		teardown(c);
 	sx_strv_free(j.env);
 	sx_seccomp_free(j.filter);
+	free(j.passwd);
+	free(j.group);
 	return r < 0 ? 1 : r;
 }

@@ -13,6 +13,7 @@
 #include "../lib/log.h"
 #include "actions.h"
 #include "desired.h"
+#include "ephemeral.h"
 #include "launcher.h"
 #include "lock.h"
 #include "options.h"
@@ -47,6 +48,22 @@ static int updown_main(const struct sx_options *o)
 	return sx_runtime_up(c, p, &changes) < 0 ? 1 : 0;
 }
 
+static int gc_main(void)
+{
+	_cleanup_close_ int lock = sx_lock_take();
+	int r;
+
+	if (lock < 0)
+		return 1;
+	r = sx_ephemeral_gc();
+	if (r < 0) {
+		log_error_errno(r, "gc failed");
+		return 1;
+	}
+	printf("sentrix: removed %d abandoned ephemeral instance(s)\n", r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sx_options o;
@@ -66,6 +83,13 @@ int main(int argc, char **argv)
 			  argc > 1 && argv[1][0] != '-' ? argv[1] : "setup");
 		return 1;
 	}
+	/* Leftovers of a killed ephemeral launcher are gone by the next
+	 * sentrix-setup run at the latest. */
+	if (o.command != SX_CMD_STATUS && o.command != SX_CMD_EXEC && o.command != SX_CMD_GC) {
+		_cleanup_close_ int lock = sx_lock_take();
+		if (lock >= 0)
+			(void)sx_ephemeral_gc();
+	}
 	switch (o.command) {
 	case SX_CMD_SETUP: return o.disable ? sx_disable_main(&o) : sx_setup_main(&o);
 	case SX_CMD_STATUS: return sx_status_main(&o);
@@ -73,6 +97,7 @@ int main(int argc, char **argv)
 	case SX_CMD_UP:
 	case SX_CMD_DOWN: return updown_main(&o);
 	case SX_CMD_EXEC: return sx_exec_main(&o);
+	case SX_CMD_GC: return gc_main();
 	}
 	return 2;
 }

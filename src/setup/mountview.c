@@ -40,7 +40,7 @@ static char *expand(const char *spec, const char *home, bool *optional)
 	return strdup(spec);
 }
 
-int sx_mountview_check(const struct sx_config *c, const struct sx_policy *p, const char *home)
+int sx_mountview_check(const struct sx_config *c, const struct sx_policy *p, const char *home, bool transient)
 {
 	char **lists[] = {p->fs_hidden, p->fs_writable};
 
@@ -51,6 +51,8 @@ int sx_mountview_check(const struct sx_config *c, const struct sx_policy *p, con
 			_cleanup_free_ char *path = expand(lists[l][i], home, &optional);
 			if (!path)
 				return -ENOMEM;
+			if (transient && lists[l][i][0] == '~')
+				continue; /* the job's home is made fresh */
 			if (!optional && !sx_path_exists(path))
 				return log_error_errno(
 				    -ENOENT,
@@ -179,8 +181,46 @@ static int hide(const char *path, bool home_inside)
 	return 0;
 }
 
-int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, const char *home)
+/* Writes text to a new file under /dev (still writable) and binds it over
+ * target; the staging name is unlinked at once. */
+static int bind_text(const char *stage, const char *text, const char *target)
 {
+	_cleanup_close_ int fd = open(stage, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	size_t len = strlen(text);
+	int r = 0;
+
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+		r = log_error_errno(-errno, "cannot write %s", stage);
+	else if (mount(stage, target, NULL, MS_BIND, NULL) < 0)
+		r = log_error_errno(-errno, "cannot mount %s", target);
+	(void)unlink(stage);
+	return r;
+}
+
+/* The ephemeral job's home: a tmpfs of its own under a covered /home. */
+static int transient_home(const struct sx_view *v)
+{
+	_cleanup_free_ char *opts = sx_strdupf("mode=0700,uid=%u,gid=%u,size=%lum", (unsigned)v->uid,
+					       (unsigned)v->gid, v->home_size_mb);
+	int r;
+
+	if (!opts)
+		return -ENOMEM;
+	if (mount("tmpfs", "/home", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k") < 0)
+		return log_error_errno(-errno, "cannot cover /home");
+	if ((r = mkdir_p(v->home, 0755)) < 0)
+		return log_error_errno(r, "cannot create %s", v->home);
+	if (mount("tmpfs", v->home, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return log_error_errno(-errno, "cannot mount the job's home %s", v->home);
+	if ((r = bind_text("/dev/.sentrix-passwd", v->passwd, "/etc/passwd")) < 0 ||
+	    (r = bind_text("/dev/.sentrix-group", v->group, "/etc/group")) < 0)
+		return r;
+	return set_attr("/home", false, MOUNT_ATTR_RDONLY, 0);
+}
+
+int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, const struct sx_view *v)
+{
+	const char *home = v->home;
 	_cleanup_close_ int home_fd = -EBADF, resolv_fd = -EBADF;
 	char resolv_target[4096];
 	size_t n_writable = sx_strv_length(p->fs_writable);
@@ -192,9 +232,11 @@ int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, con
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return log_error_errno(-errno, "cannot make the mount namespace private");
 
-	home_fd = clone_tree(home);
-	if (home_fd < 0)
-		return home_fd;
+	if (!v->transient) {
+		home_fd = clone_tree(home);
+		if (home_fd < 0)
+			return home_fd;
+	}
 	for (size_t i = 0; i < n_writable; i++) {
 		bool optional;
 		char *w = expand(p->fs_writable[i], home, &optional);
@@ -229,6 +271,8 @@ int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, con
 		goto out;
 	}
 
+	if (v->transient && (r = transient_home(v)) < 0)
+		goto out;
 	for (size_t i = 0; p->fs_hidden && p->fs_hidden[i]; i++) {
 		bool optional;
 		_cleanup_free_ char *h = expand(p->fs_hidden[i], home, &optional);
@@ -236,6 +280,8 @@ int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, con
 			r = -ENOMEM;
 			goto out;
 		}
+		if (v->transient && is_under(home, h))
+			continue; /* /home: covered by transient_home() already */
 		if ((r = hide(h, is_under(home, h))) < 0)
 			goto out;
 		/* Put the home back where a hidden directory covered it. */
@@ -247,7 +293,7 @@ int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, con
 	if ((r = set_attr("/dev", false, MOUNT_ATTR_RDONLY, 0)) < 0)
 		goto out;
 
-	if ((r = put_tree(home_fd, home)) < 0)
+	if (home_fd >= 0 && (r = put_tree(home_fd, home)) < 0)
 		goto out;
 	for (size_t i = 0; i < nw; i++)
 		if ((r = put_tree(wfds[i], wpaths[i])) < 0)

@@ -29,6 +29,7 @@ enum {
 	OPT_JSON,
 	OPT_PURGE,
 	OPT_CWD,
+	OPT_EPHEMERAL,
 };
 
 static const struct option setup_opts[] = {
@@ -49,6 +50,7 @@ static const struct option setup_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"purge", no_argument, NULL, OPT_PURGE},
     {"cwd", required_argument, NULL, OPT_CWD},
+    {"ephemeral", no_argument, NULL, OPT_EPHEMERAL},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -100,13 +102,25 @@ void sx_options_usage(enum sx_command cmd)
 		break;
 	case SX_CMD_EXEC:
 		fputs("Usage: sentrix sandbox exec [--name NAME] [--cwd DIR] -- CMD [ARGS...]\n"
+		      "       sentrix sandbox exec --ephemeral [--policy P] [--cwd DIR] -- CMD [ARGS...]\n"
 
 		      "\n"
 		      "Run CMD confined in an instance (root): its network namespace; new mount, PID,\n"
 		      "IPC and UTS namespaces; the system read-only, the home writable, private /tmp,\n"
 		      "/dev/shm, /proc and /dev; the policy's hidden paths empty; the sandbox user with\n"
 		      "no capabilities, no new privileges, the policy's rlimits and seccomp filter; a\n"
-		      "scrubbed environment.  The exit status (or signal) of CMD is passed through.\n",
+		      "scrubbed environment.  The exit status (or signal) of CMD is passed through.\n"
+		      "\n"
+		      "--ephemeral runs CMD in a throwaway instance of its own (name, /30, netns,\n"
+		      "nftables, a transient uid with no /etc/passwd entry, a 512 MiB tmpfs home),\n"
+		      "removed when CMD ends.  --policy picks its policy (default: default).\n",
+		      stdout);
+		break;
+	case SX_CMD_GC:
+		fputs("Usage: sentrix sandbox gc\n"
+		      "\n"
+		      "Remove what ephemeral instances whose launcher died left behind (host nftables\n"
+		      "table, host-wide references, records).  Every --ephemeral start runs it first.\n",
 		      stdout);
 		break;
 	case SX_CMD_UP:
@@ -138,17 +152,20 @@ static const struct {
 	const char *word;
 	enum sx_command cmd;
 } commands[] = {
-    {"setup", SX_CMD_SETUP}, {"status", SX_CMD_STATUS}, {"list", SX_CMD_LIST},
-    {"up", SX_CMD_UP},	     {"down", SX_CMD_DOWN},	{"exec", SX_CMD_EXEC},
+    {"setup", SX_CMD_SETUP}, {"status", SX_CMD_STATUS}, {"list", SX_CMD_LIST}, {"up", SX_CMD_UP},
+    {"down", SX_CMD_DOWN},   {"exec", SX_CMD_EXEC},	{"gc", SX_CMD_GC},
 };
 
 /* Which options each command accepts, beyond --name/--json/--help. */
 static bool allowed(enum sx_command cmd, int opt)
 {
 	if (cmd == SX_CMD_EXEC)
-		return opt == 'h' || opt == OPT_NAME || opt == OPT_CWD;
-	if (opt == OPT_CWD)
+		return opt == 'h' || opt == OPT_NAME || opt == OPT_CWD || opt == OPT_EPHEMERAL ||
+		    opt == OPT_POLICY;
+	if (opt == OPT_CWD || opt == OPT_EPHEMERAL)
 		return false;
+	if (cmd == SX_CMD_GC)
+		return opt == 'h';
 	if (opt == 'h' || opt == OPT_NAME || opt == OPT_JSON)
 		return cmd != SX_CMD_LIST || opt != OPT_NAME;
 	return cmd == SX_CMD_SETUP;
@@ -166,7 +183,7 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 			if (streq(argv[1], commands[i].word))
 				break;
 		if (i == ELEMENTSOF(commands))
-			return usage_error("unknown command '%s' (setup, status, list, up, down, exec)",
+			return usage_error("unknown command '%s' (setup, status, list, up, down, exec, gc)",
 					   argv[1]);
 		o->command = commands[i].cmd;
 		argv++;
@@ -207,6 +224,7 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		case OPT_JSON: o->json = true; break;
 		case OPT_PURGE: o->purge = true; break;
 		case OPT_CWD: o->cwd = optarg; break;
+		case OPT_EPHEMERAL: o->ephemeral = true; break;
 		}
 	}
 	if (o->command == SX_CMD_EXEC && optind < argc) {
@@ -217,6 +235,11 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->help)
 		return 0;
+	if (o->policy && o->command == SX_CMD_EXEC && !o->ephemeral)
+		return usage_error("%s",
+				   "--policy goes with --ephemeral (an instance's policy is set by setup)");
+	if (o->ephemeral && strcmp(o->name, "sandbox0") != 0)
+		return usage_error("%s", "--ephemeral makes its own instance: drop --name");
 	if (o->command == SX_CMD_EXEC && !o->argv)
 		return usage_error(
 		    "%s", "exec needs a command: sentrix sandbox exec [--name NAME] -- CMD [ARGS...]");

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-enum sx_command { SX_CMD_SETUP, SX_CMD_STATUS, SX_CMD_LIST, SX_CMD_UP, SX_CMD_DOWN, SX_CMD_EXEC };
+enum sx_command { SX_CMD_SETUP, SX_CMD_STATUS, SX_CMD_LIST, SX_CMD_UP, SX_CMD_DOWN, SX_CMD_EXEC, SX_CMD_GC };
 
 struct sx_options {
 	enum sx_command command;
@@ -22,6 +22,7 @@ struct sx_options {
 	bool non_interactive, disable, dry_run, json, purge;
 	bool help;
 	/* exec */
+	bool ephemeral;
 	const char *cwd; /* NULL: the sandbox home */
 	char **argv; /* the command, after "--" */
 };

@@ -15,6 +15,7 @@
 #include "../lib/log.h"
 #include "../lib/paths.h"
 #include "../lib/strv.h"
+#include "ephemeral.h"
 #include "openclaw.h"
 #include "render.h"
 #include "runtime.h"
@@ -284,10 +285,29 @@ int sx_status_main(const struct sx_options *o)
 	return rep.failed ? 1 : 0;
 }
 
+static void list_one(const struct sx_config *c, const char *state, bool json, cJSON *arr)
+{
+	cJSON *o2;
+
+	if (!json) {
+		printf("%-12s %-11s %-15s %-15s %s\n", c->name, c->policy, c->host_ip, c->sandbox_ip, state);
+		return;
+	}
+	o2 = cJSON_CreateObject();
+	cJSON_AddStringToObject(o2, "name", c->name);
+	cJSON_AddStringToObject(o2, "policy", c->policy);
+	cJSON_AddStringToObject(o2, "host_ip", c->host_ip);
+	cJSON_AddStringToObject(o2, "sandbox_ip", c->sandbox_ip);
+	cJSON_AddStringToObject(o2, "state", state);
+	cJSON_AddBoolToObject(o2, "ephemeral", streq(state, "ephemeral"));
+	cJSON_AddItemToArray(arr, o2);
+}
+
 int sx_list_main(const struct sx_options *o)
 {
 	_cleanup_cjson_ cJSON *arr = cJSON_CreateArray();
 	_cleanup_free_ char *text = NULL;
+	struct sx_config **eph = NULL;
 	char **names = NULL;
 	int r;
 
@@ -301,28 +321,19 @@ int sx_list_main(const struct sx_options *o)
 	for (size_t i = 0; names[i]; i++) {
 		_cleanup_config_ struct sx_config *c = NULL;
 		_cleanup_free_ char *why = NULL;
-		cJSON *o2;
-		const char *state;
 
 		if (sx_config_load(names[i], &c, &why) < 0) {
 			log_warn("%s: %s", names[i], why ? why : "unreadable");
 			continue;
 		}
-		state = sx_path_exists(c->netns_path) ? "up" : "down";
-		if (!o->json) {
-			printf("%-12s %-11s %-15s %-15s %s\n", c->name, c->policy, c->host_ip, c->sandbox_ip,
-			       state);
-			continue;
-		}
-		o2 = cJSON_CreateObject();
-		cJSON_AddStringToObject(o2, "name", c->name);
-		cJSON_AddStringToObject(o2, "policy", c->policy);
-		cJSON_AddStringToObject(o2, "host_ip", c->host_ip);
-		cJSON_AddStringToObject(o2, "sandbox_ip", c->sandbox_ip);
-		cJSON_AddStringToObject(o2, "state", state);
-		cJSON_AddItemToArray(arr, o2);
+		list_one(c, sx_path_exists(c->netns_path) ? "up" : "down", o->json, arr);
 	}
 	sx_strv_free(names);
+	/* Running ephemeral jobs (their launcher alive), state "ephemeral". */
+	if (sx_ephemeral_list(&eph) == 0)
+		for (size_t i = 0; eph[i]; i++)
+			list_one(eph[i], "ephemeral", o->json, arr);
+	sx_ephemeral_list_free(eph);
 	if (o->json) {
 		text = sx_json_print(arr);
 		if (text)

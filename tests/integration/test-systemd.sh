@@ -70,23 +70,27 @@ host_before=$(nspawn_host_state "$ROOTFS")
 # The rootfs: built once, reused afterwards.
 t0=$(date +%s.%N)
 if ! rootfs_ensure "$ROOTFS" 2>"$TMP/rootfs.err"; then
-	skip "cannot build the Debian 12 rootfs in $ROOTFS (no Debian mirror reachable?): $(grep -v '^#' "$TMP/rootfs.err" | tail -1)"
+	skip "cannot build the Debian 12 rootfs in $ROOTFS (no Debian mirror reachable?): $(grep -v '^#' "$TMP/rootfs.err" | tail -1 | sed 's/^ *| //')"
 	summary
 	exit 0
 fi
 sed -n 's/^#/#/p' "$TMP/rootfs.err"
-t1=$(date +%s.%N)
 
 # Install as `make install` does (PREFIX=/usr/local), into a staging tree
 # the container copies from; -o: use the build as it is, never rebuild it.
 CURRENT="install"
-if ! make -s -C "$TOP" BUILD="$BUILD" PREFIX=/usr/local DESTDIR="$TMP/stage" \
+if ! make -s -C "$TOP" BUILD="$BUILD" PREFIX=/usr/local DESTDIR="$TMP/stage/root" \
 	-o "$BUILD/sentrix" -o "$BUILD/sentrix-setup" install >"$TMP/make.log" 2>&1; then
-	not_ok "make install DESTDIR=$TMP/stage failed"
+	not_ok "make install DESTDIR=$TMP/stage/root failed"
 	sed 's/^/    | /' "$TMP/make.log" | tail -20
 	summary
 	exit 1
 fi
+# Shared libraries of the build, to be copied into the container where it
+# lacks them (libasan and libubsan after `make asan`).
+mkdir -p "$TMP/stage/libs"
+ldd "$BUILD/sentrix" "$BUILD/sentrix-setup" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
+	while read -r lib; do cp --parents -L "$lib" "$TMP/stage/libs/"; done
 binds=(--bind-ro="$TMP/stage:/run/sentrix-stage" --bind-ro="$TOP")
 case $BUILD in "$TOP"/*) ;; *) binds+=(--bind-ro="$BUILD") ;; esac
 
@@ -101,7 +105,10 @@ fi
 t2=$(date +%s.%N)
 ok "systemd boots in the container ($(in_ct systemctl is-system-running), $(awk "BEGIN{printf \"%.1f\", $t2 - $t1}") s)"
 check "systemd runs the container (/run/systemd/system)" nspawn_exec test -d /run/systemd/system
-check "the build is installed under /usr/local" nspawn_exec cp -a /run/sentrix-stage/usr/local/. /usr/local/
+check "the build is installed under /usr/local" nspawn_exec sh -ec '
+	cp -a /run/sentrix-stage/root/usr/local/. /usr/local/
+	cd /run/sentrix-stage/libs
+	find . -type f | while read -r f; do [ -e "${f#.}" ] || cp "$f" "${f#.}"; done'
 check "sentrix-setup runs in the container (its libraries are there)" nspawn_exec sentrix-setup --help
 
 CURRENT="setup"
