@@ -82,11 +82,12 @@ nspawn_mirror() {
 }
 
 # rootfs_ensure [DIR]: makes sure DIR (default $NSPAWN_ROOTFS_DEFAULT) holds a
-# complete rootfs: DIR.stamp records the debootstrap command that built it,
-# written only after debootstrap succeeded; a missing or different stamp
-# means build again (into DIR.new, renamed into place).  Serialized with
-# flock on DIR.lock.  Returns non-zero, with debootstrap's log tail on
-# stderr, when it cannot.
+# complete rootfs.  DIR.stamp says "building" while DIR is being (re)built
+# and the debootstrap command once it is complete; another stamp means build
+# again (into DIR.new, renamed into place).  A non-empty DIR without a stamp
+# was not made here and is never replaced.  Serialized with flock on
+# DIR.lock.  Returns non-zero, with debootstrap's log tail on stderr, when
+# it cannot.
 rootfs_ensure() {
 	local dir=${1:-$NSPAWN_ROOTFS_DEFAULT} mirror want log rc
 	nspawn_need_tools || { echo "cannot install debootstrap/systemd-container" >&2; return 1; }
@@ -95,11 +96,16 @@ rootfs_ensure() {
 	want="debootstrap --variant=minbase --include=$NSPAWN_PACKAGES $NSPAWN_SUITE"
 	(
 		flock 9
-		if [ -d "$dir" ] && [ "$(cat "$dir.stamp" 2>/dev/null)" = "$want" ]; then
+		if [ -x "$dir/usr/lib/systemd/systemd" ] && [ "$(cat "$dir.stamp" 2>/dev/null)" = "$want" ]; then
 			exit 0
 		fi
+		if [ ! -e "$dir.stamp" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+			echo "$dir exists but was not made by rootfs_ensure (no $dir.stamp); not touching it" >&2
+			exit 1
+		fi
 		echo "# building the $NSPAWN_SUITE rootfs in $dir from $mirror (debootstrap, about a minute)" >&2
-		rm -rf "$dir.new" "$dir.stamp"
+		echo building >"$dir.stamp" || exit 1
+		rm -rf "$dir.new"
 		log=$(mktemp /tmp/sxt-debootstrap.XXXXXX)
 		# shellcheck disable=SC2086
 		debootstrap --variant=minbase --include=$NSPAWN_PACKAGES $NSPAWN_SUITE "$dir.new" "$mirror" >"$log" 2>&1
@@ -116,7 +122,7 @@ rootfs_ensure() {
 
 # nspawn_boot DIR [NSPAWN-ARGS...]: boots DIR in the background (volatile
 # overlay, private network) and waits until systemd inside reports running
-# or degraded (90 s at most).  Sets NSPAWN_PID (systemd-nspawn), NSPAWN_PID1
+# or degraded (about 90 s at most).  Sets NSPAWN_PID (systemd-nspawn), NSPAWN_PID1
 # (the container's init, as seen from the host) and NSPAWN_LOG.
 nspawn_boot() {
 	local dir=$1 i state run_tmpfs=

@@ -130,9 +130,9 @@ int sx_ephemeral_list(struct sx_config ***ret)
 		return r < 0 ? r : -ENOMEM;
 	}
 	for (size_t i = 0; names[i]; i++) {
-		pid_t pid;
-		unsigned long long st;
-		uid_t uid;
+		pid_t pid = 0;
+		unsigned long long st = 0;
+		uid_t uid = 0;
 		if (load_record(names[i], &v[n], &pid, &st, &uid) == 0)
 			n++;
 	}
@@ -156,9 +156,9 @@ static bool uid_taken(uid_t uid)
 	if (list_names(&names) == 0)
 		for (size_t i = 0; !taken && names[i]; i++) {
 			_cleanup_config_ struct sx_config *c = NULL;
-			unsigned long long st;
-			pid_t pid;
-			uid_t u;
+			unsigned long long st = 0;
+			pid_t pid = 0;
+			uid_t u = 0;
 			if (load_record(names[i], &c, &pid, &st, &u) == 0 && u == uid)
 				taken = true;
 		}
@@ -283,9 +283,9 @@ int sx_ephemeral_gc(void)
 	r = list_names(&names);
 	for (size_t i = 0; r == 0 && names[i]; i++) {
 		_cleanup_config_ struct sx_config *c = NULL;
-		unsigned long long st;
-		pid_t pid;
-		uid_t uid;
+		unsigned long long st = 0;
+		pid_t pid = 0;
+		uid_t uid = 0;
 		if (load_record(names[i], &c, &pid, &st, &uid) < 0)
 			continue;
 		if (pid > 0 && kill(pid, 0) == 0 && start_time(pid) == st)

@@ -271,6 +271,8 @@ static void teardown(const struct sx_config *c)
 {
 	_cleanup_close_ int lock = sx_lock_take();
 
+	if (lock < 0)
+		log_warn("removing ephemeral instance %s without the lock", c->name);
 	if (sx_ephemeral_destroy(c) < 0)
 		log_warn("ephemeral instance %s was not removed completely; `sentrix sandbox gc` retries",
 			 c->name);

@@ -34,6 +34,12 @@ static int updown_main(const struct sx_options *o)
 	if (lock < 0)
 		return 1;
 	r = sx_config_load(o->name, &c, &why);
+	if (r == -ENOENT && o->command == SX_CMD_DOWN) {
+		/* The netns unit's ExecStop can run after --disable removed
+		 * the instance: nothing left to take down is success. */
+		log_info("instance %s is not set up; nothing to take down", o->name);
+		return 0;
+	}
 	if (r < 0) {
 		log_error("instance %s is not set up (%s)", o->name, why ? why : strerror(-r));
 		return 1;

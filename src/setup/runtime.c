@@ -177,8 +177,10 @@ int sx_runtime_up(const struct sx_config *c, const struct sx_policy *p, unsigned
 	} else if ((r = sx_nft_delete(nft_host, c->nft_host_table)) < 0)
 		return r;
 
-	r = sx_host_sysctl_acquire(LOG_NETNS_SYSCTL, "1", c->name);
-	if (r < 0)
+	/* Only the initial network namespace has this sysctl: inside a
+	 * container (nspawn --private-network, LXC) there is nothing to set. */
+	if (access("/proc/sys/net/netfilter/nf_log_all_netns", F_OK) == 0 &&
+	    (r = sx_host_sysctl_acquire(LOG_NETNS_SYSCTL, "1", c->name)) < 0)
 		return r;
 	/* Routing for the sandbox only when the policy routes anything. */
 	if (sx_policy_routes(p, c->dns_mode))

@@ -164,9 +164,13 @@ static void check_net(struct report *rep, const struct sx_config *c, const struc
 	else
 		check(rep, "ip_forward", streq(st.forward_value, "1") ? OK : DRIFTED,
 		      "net.ipv4.ip_forward=%s", st.forward_value);
-	check(rep, "drop_log", streq(st.log_netns_value, "1") ? OK : DRIFTED,
-	      "net.netfilter.nf_log_all_netns=%s (the netns table's drop log reaches the kernel log)",
-	      st.log_netns_value);
+	if (!*st.log_netns_value)
+		check(rep, "drop_log", SKIPPED,
+		      "net.netfilter.nf_log_all_netns exists only in the host's initial network namespace");
+	else
+		check(rep, "drop_log", streq(st.log_netns_value, "1") ? OK : DRIFTED,
+		      "net.netfilter.nf_log_all_netns=%s (the netns table's drop log reaches the kernel log)",
+		      st.log_netns_value);
 	sx_runtime_state_clear(&st);
 }
 
