@@ -90,9 +90,14 @@ static void check_common(const struct sx_policy *p, const char *name)
 					     "/etc/shadow", "/root"};
 
 	assert_string_equal(p->name, name);
-	for (size_t i = 0; i < ELEMENTSOF(hidden); i++)
-		if (!sx_strv_contains(p->fs_hidden, hidden[i]))
+	for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
+		/* "-/path": hidden where it exists (sentrix's own directories
+		 * do not exist on a runner that only runs ephemeral jobs) */
+		char optional[64];
+		snprintf(optional, sizeof(optional), "-%s", hidden[i]);
+		if (!sx_strv_contains(p->fs_hidden, hidden[i]) && !sx_strv_contains(p->fs_hidden, optional))
 			fail_msg("policy %s does not hide %s", p->name, hidden[i]);
+	}
 	assert_true(sx_strv_contains(p->fs_read_only, "/"));
 	assert_true(sx_strv_contains(p->fs_writable, "~"));
 	assert_int_equal(p->llm_port, 18790);
