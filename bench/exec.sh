@@ -45,3 +45,14 @@ echo "  sentrix sandbox exec -- /bin/true: $m_sx ms"
 echo "  bwrap (same confinement)        : $m_bw ms"
 echo "  ratio (sentrix / bwrap): $(awk "BEGIN{printf \"%.2f\", $m_sx / $m_bw}")  (target <= 1, and < 5 ms)"
 awk "BEGIN{exit !($m_sx <= $m_bw && $m_sx < 5)}" && echo "  targets met" || echo "  TARGETS MISSED"
+
+# A whole ephemeral job: create the instance, run /bin/true, remove it all.
+eph=()
+for i in $(seq $((RUNS / 2))); do
+	t0=$(now_us)
+	"$SETUP" exec --ephemeral --policy strict -- /bin/true || exit 1
+	t1=$(now_us)
+	eph+=($((t1 - t0)))
+done
+m_eph=$(printf '%s\n' "${eph[@]}" | median)
+echo "  sentrix sandbox exec --ephemeral -- /bin/true (create, run, remove): $m_eph ms (median of $((RUNS / 2)); target < 50 ms)"

@@ -90,6 +90,7 @@ struct job {
 	char **argv;
 	char **env;
 	void *filter;
+	struct sock_fprog bpf; /* filter, compiled once before fork */
 	int net_fd; /* the instance's netns */
 	int status_fd; /* PID 1 → launcher */
 	int alive_fd; /* hangs up when the launcher dies */
@@ -116,7 +117,7 @@ static _Noreturn void run_command(struct job *j)
 		_exit(126);
 	umask(077);
 	environ = j->env;
-	if (sx_seccomp_load(j->filter) < 0)
+	if (sx_seccomp_load(&j->bpf) < 0)
 		_exit(126);
 	/* Last: nothing of the launcher's may leak into the sandbox. */
 	close_range(3, ~0U, 0);
@@ -169,7 +170,7 @@ static _Noreturn void run_pid1(struct job *j)
 	if (sx_privdrop(j->config->user, j->user.uid, j->user.gid, j->policy) < 0 ||
 	    /* a credential change clears the parent-death signal: again */
 	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || launcher_gone(j->alive_fd) ||
-	    sx_seccomp_load(j->filter) < 0) {
+	    sx_seccomp_load(&j->bpf) < 0) {
 		kill(child, SIGKILL);
 		report(j->status_fd, OUTCOME_FAILED, EPERM);
 		_exit(1);
@@ -260,7 +261,7 @@ static int prepare(const struct sx_options *o, struct sx_config **c, struct sx_p
 		return log_error_errno(-ENOTDIR, "--cwd %s is not a directory", j->cwd);
 common:
 	if ((r = sx_mountview_check(*c, *p, (*c)->home, j->view.transient)) < 0 ||
-	    (r = sx_seccomp_build(*p, &j->filter)) < 0)
+	    (r = sx_seccomp_build(*p, &j->filter)) < 0 || (r = sx_seccomp_compile(j->filter, &j->bpf)) < 0)
 		return r;
 	j->env = sx_sandbox_env(*c, (*c)->user, (*c)->home);
 	return j->env ? 0 : -ENOMEM;
@@ -368,6 +369,7 @@ out:
 		teardown(c);
 	sx_strv_free(j.env);
 	sx_seccomp_free(j.filter);
+	free(j.bpf.filter);
 	free(j.passwd);
 	free(j.group);
 	return r < 0 ? 1 : r;

@@ -15,8 +15,12 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "../lib/log.h"
 #include "../lib/util.h"
@@ -119,10 +123,39 @@ int sx_seccomp_build(const struct sx_policy *p, void **ret)
 	return 0;
 }
 
-int sx_seccomp_load(void *filter)
+int sx_seccomp_compile(void *filter, struct sock_fprog *prog)
 {
-	int r = seccomp_load(filter);
-	return r < 0 ? log_error_errno(r, "cannot load the seccomp filter") : 0;
+	_cleanup_close_ int fd = memfd_create("sentrix-seccomp", MFD_CLOEXEC);
+	struct stat st;
+	void *buf;
+	int r;
+
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot compile the seccomp filter");
+	r = seccomp_export_bpf(filter, fd);
+	if (r < 0)
+		return log_error_errno(r, "cannot compile the seccomp filter");
+	if (fstat(fd, &st) < 0 || st.st_size == 0 || st.st_size % sizeof(struct sock_filter))
+		return log_error_errno(-EIO, "cannot compile the seccomp filter");
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		free(buf);
+		return log_error_errno(-EIO, "cannot compile the seccomp filter");
+	}
+	prog->filter = buf;
+	prog->len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+	return 0;
+}
+
+int sx_seccomp_load(const struct sock_fprog *prog)
+{
+	/* The raw BPF: nothing to allocate after fork (the process is a
+	 * copy-on-write child; every write costs a page fault). */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+		return log_error_errno(-errno, "cannot load the seccomp filter");
+	return 0;
 }
 
 void sx_seccomp_free(void *filter)

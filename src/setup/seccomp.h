@@ -13,6 +13,12 @@
  * Returns 0 and an opaque filter, or a negative errno (logged). */
 int sx_seccomp_build(const struct sx_policy *p, void **ret);
 
-/* Loads the filter into the calling thread (after PR_SET_NO_NEW_PRIVS). */
-int sx_seccomp_load(void *filter);
+#include <linux/filter.h>
+
+/* Compiles a filter to raw BPF once, before fork (prog->filter: caller
+ * frees). */
+int sx_seccomp_compile(void *filter, struct sock_fprog *prog);
+
+/* Loads compiled BPF into the calling thread (after PR_SET_NO_NEW_PRIVS). */
+int sx_seccomp_load(const struct sock_fprog *prog);
 void sx_seccomp_free(void *filter);
