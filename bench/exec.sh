@@ -4,16 +4,10 @@
 # bind, --tmpfs /tmp, --proc, --dev, --die-with-parent and the same seccomp
 # filter, exported as BPF by seccomp-export), medians of RUNS interleaved
 # runs.  Root only; no traffic.
-set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-export SENTRIX_DATADIR=$TOP SENTRIX_UNITDIR=$TOP/units
-SETUP=$BUILD/sentrix-setup
+source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-50}
 NAME=sxtbx
 
-[ "$(id -u)" = 0 ] || { echo "make bench needs root"; exit 1; }
 command -v bwrap >/dev/null || { echo "bench/exec.sh needs bwrap (package bubblewrap)"; exit 1; }
 BPF=$(mktemp /tmp/sxt-bench.XXXXXX)
 cleanup() {
@@ -25,8 +19,6 @@ cleanup
 "$SETUP" setup --non-interactive --name $NAME --policy strict >/dev/null || exit 1
 "$BUILD/bench/seccomp-export" "$TOP/policy/strict" "$BPF" || exit 1
 
-now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
 
 sx=() bw=()
 for i in $(seq "$RUNS"); do

@@ -3,16 +3,10 @@
 # (the same pieces with ip, sysctl and nft -f), medians of RUNS runs each,
 # interleaved in one run; then full setup + --disable.  Root only.  Uses
 # TEST-NET addresses and sends no traffic.
-set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-export SENTRIX_DATADIR=$TOP SENTRIX_UNITDIR=$TOP/units
-SETUP=$BUILD/sentrix-setup
+source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-25}
 NAME=sxtb BASE=sxtbb DNS=198.51.100.53
 
-[ "$(id -u)" = 0 ] || { echo "make bench needs root (it creates namespaces)"; exit 1; }
 command -v nft >/dev/null || { echo "make bench needs the nft command (package nftables) for the baseline"; exit 1; }
 
 orig_forward=$(sysctl -n net.ipv4.ip_forward)
@@ -24,10 +18,8 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 
-now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
 # gone IFNAME: wait (untimed) until the kernel has reaped a veth.
 gone() { local i; for i in $(seq 200); do ip link show "$1" >/dev/null 2>&1 || return 0; sleep 0.01; done; }
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
 
 "$SETUP" setup --non-interactive --name $NAME --policy default --dns $DNS >/dev/null || exit 1
 "$SETUP" down --name $NAME

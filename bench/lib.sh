@@ -1,0 +1,14 @@
+#!/bin/bash
+# Shared by the benchmark scripts (sourced): paths, root check, timing.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+export SENTRIX_DATADIR=$TOP SENTRIX_UNITDIR=$TOP/units
+SETUP=$BUILD/sentrix-setup
+[ "$(id -u)" = 0 ] || { echo "make bench needs root (it creates namespaces)"; exit 1; }
+
+# Microseconds, from bash itself (no process start in the measurement).
+now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
+# Median of microsecond values on stdin, printed in milliseconds.
+median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
