@@ -105,6 +105,16 @@ int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	return 0;
 }
 
+int sx_write_string(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t n = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	return write(fd, text, n) == (ssize_t)n ? 0 : -errno;
+}
+
 bool sx_file_has_content(const char *path, const void *data, size_t len)
 {
 	_cleanup_free_ char *buf = NULL;

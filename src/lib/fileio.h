@@ -17,6 +17,10 @@ int sx_read_file(const char *path, char **ret, size_t *ret_len);
  * directory.  uid/gid of (uid_t)-1 keep the process's own. */
 int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
 
+/* Writes text to an existing file in one write(2) (for /proc files such as
+ * uid_map, which take their whole content at once). */
+int sx_write_string(const char *path, const char *text);
+
 /* True when path holds exactly these bytes. */
 bool sx_file_has_content(const char *path, const void *data, size_t len);
 

@@ -86,6 +86,7 @@ struct job {
 	struct sx_user user;
 	struct sx_view view;
 	char *passwd, *group; /* ephemeral: the files that name the transient uid */
+	char *workspace; /* ephemeral: the caller's directory, overlaid */
 	const char *cwd;
 	char **argv;
 	char **env;
@@ -204,6 +205,55 @@ static int transient_identity(struct job *j, const struct sx_config *c)
 	return j->passwd && j->group ? 0 : -ENOMEM;
 }
 
+/* An ephemeral job runs in the caller's directory (or --cwd), shown
+ * writable through a copy-on-write overlay (mountview.c) - unless it is a
+ * place the sandbox hides or provides itself, where the job's home is used. */
+static int pick_workspace(const struct sx_options *o, struct job *j)
+{
+	static const char *const not_here[] = {"/home",
+					       "/root",
+					       "/tmp",
+					       "/proc",
+					       "/dev",
+					       "/sys",
+					       "/run",
+					       "/etc/sentrix",
+					       "/var/lib/sentrix",
+					       "/var/log/sentrix"};
+	char buf[4096];
+	const char *dir = o->cwd;
+	struct stat st;
+
+	if (!dir) {
+		if (!getcwd(buf, sizeof(buf)))
+			return 0;
+		dir = buf;
+	}
+	if (streq(dir, "/"))
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(not_here); i++) {
+		size_t n = strlen(not_here[i]);
+		if (strncmp(dir, not_here[i], n) == 0 && (dir[n] == 0 || dir[n] == '/')) {
+			if (o->cwd)
+				return log_error_errno(-EINVAL,
+						       "--cwd %s: an ephemeral job cannot work under %s", dir,
+						       not_here[i]);
+			return 0;
+		}
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return log_error_errno(-ENOTDIR, "%s is not a directory", dir);
+	free(j->workspace);
+	j->workspace = strdup(dir);
+	if (!j->workspace)
+		return -ENOMEM;
+	j->view.workspace = j->workspace;
+	j->view.ws_uid = st.st_uid;
+	j->view.ws_gid = st.st_gid;
+	j->cwd = j->workspace;
+	return 0;
+}
+
 /* Everything that can be checked before anything starts. */
 static int prepare(const struct sx_options *o, struct sx_config **c, struct sx_policy **p, struct job *j)
 {
@@ -233,6 +283,8 @@ static int prepare(const struct sx_options *o, struct sx_config **c, struct sx_p
 		j->view.passwd = j->passwd;
 		j->view.group = j->group;
 		j->cwd = o->cwd ? o->cwd : (*c)->home;
+		if ((r = pick_workspace(o, j)) < 0)
+			return r;
 		goto common;
 	}
 	r = sx_config_load(o->name, c, &why);
@@ -372,5 +424,6 @@ out:
 	free(j.bpf.filter);
 	free(j.passwd);
 	free(j.group);
+	free(j.workspace);
 	return r < 0 ? 1 : r;
 }

@@ -17,7 +17,10 @@
  * Everything happens in a mount namespace that dies with the sandbox.
  */
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -28,6 +31,7 @@
 #include "mountview.h"
 
 #define STAGE "/dev/.sentrix-empty"
+#define WS_LOWER "/dev/.sentrix-workspace"
 
 /* "~/x" → home + "/x"; "-/p" (optional) → "/p". */
 static char *expand(const char *spec, const char *home, bool *optional)
@@ -197,6 +201,100 @@ static int bind_text(const char *stage, const char *text, const char *target)
 	return r;
 }
 
+/* A user namespace whose only mapping presents host uid/gid "from" as
+ * "to", for an idmapped mount.  Returns its fd. */
+static int idmap_userns(uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid)
+{
+	char path[64], map[64];
+	int sync[2], fd = -EBADF, r = 0;
+	pid_t pid;
+	char c;
+
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		/* Only exists to own the namespace; waits to be killed. */
+		close(sync[1]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		(void)!read(sync[0], &c, 1);
+		_exit(0);
+	}
+	for (int tries = 0; tries < 1000; tries++) { /* until the child has unshared */
+		char a[64], b[64];
+		ssize_t n1, n2;
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		n1 = readlink(path, a, sizeof(a) - 1);
+		n2 = readlink("/proc/self/ns/user", b, sizeof(b) - 1);
+		if (n1 > 0 && n2 > 0 && (n1 != n2 || memcmp(a, b, (size_t)n1)))
+			break;
+		usleep(100);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	/* An idmapped mount shows on-disk id X as the host id that this
+	 * namespace maps its own id X to: "from to 1". */
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)from_uid, (unsigned)to_uid);
+	if ((r = sx_write_string(path, map)) == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)from_gid, (unsigned)to_gid);
+		r = sx_write_string(path, map);
+	}
+	if (r == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			r = -errno;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+out:
+	close(sync[0]);
+	close(sync[1]);
+	return r < 0 ? r : fd;
+}
+
+/* The working directory of an ephemeral job: an overlay at the same path,
+ * lower = the host's directory, idmapped so its owner's files are the
+ * job's; upper and work on the job's home tmpfs.  Writes never reach the
+ * host and vanish with the job. */
+static int workspace_overlay(const struct sx_view *v)
+{
+	_cleanup_close_ int ns = -EBADF, tree = -EBADF;
+	_cleanup_free_ char *upper = sx_strdupf("%s/.sentrix-workspace/upper", v->home),
+			    *work = sx_strdupf("%s/.sentrix-workspace/work", v->home), *opts = NULL;
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP};
+	int r;
+
+	if (!upper || !work)
+		return -ENOMEM;
+	ns = idmap_userns(v->ws_uid, v->ws_gid, v->uid, v->gid);
+	if (ns < 0)
+		return log_error_errno(ns, "cannot prepare the id mapping for %s", v->workspace);
+	a.userns_fd = (uint64_t)ns;
+	tree = open_tree(AT_FDCWD, v->workspace, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+		return log_error_errno(-errno, "cannot idmap %s", v->workspace);
+	if (mkdir(WS_LOWER, 0700) < 0 || (r = put_tree(tree, WS_LOWER)) < 0)
+		return log_error_errno(-errno, "cannot stage %s", v->workspace);
+	if ((r = mkdir_p(upper, 0700)) < 0 || (r = mkdir_p(work, 0700)) < 0 ||
+	    chown(upper, v->uid, v->gid) < 0 || chown(work, v->uid, v->gid) < 0)
+		return log_error_errno(r < 0 ? r : -errno, "cannot prepare the workspace overlay");
+	opts = sx_strdupf("lowerdir=" WS_LOWER ",upperdir=%s,workdir=%s", upper, work);
+	if (!opts)
+		return -ENOMEM;
+	if (mount("overlay", v->workspace, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+		return log_error_errno(-errno, "cannot mount the workspace overlay on %s", v->workspace);
+	/* The overlay holds its own reference to the lower layer. */
+	(void)umount2(WS_LOWER, MNT_DETACH);
+	(void)rmdir(WS_LOWER);
+	return 0;
+}
+
 /* The ephemeral job's home: a tmpfs of its own under a covered /home. */
 static int transient_home(const struct sx_view *v)
 {
@@ -272,6 +370,8 @@ int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, con
 	}
 
 	if (v->transient && (r = transient_home(v)) < 0)
+		goto out;
+	if (v->workspace && (r = workspace_overlay(v)) < 0)
 		goto out;
 	for (size_t i = 0; p->fs_hidden && p->fs_hidden[i]; i++) {
 		bool optional;

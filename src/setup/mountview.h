@@ -18,6 +18,13 @@ struct sx_view {
 	gid_t gid;
 	unsigned long home_size_mb;
 	const char *passwd, *group;
+	/* An ephemeral job's working directory on the host, shown writable
+	 * through a copy-on-write overlay whose changes live in the job's
+	 * home tmpfs (the host's files never change); files of ws_uid/ws_gid
+	 * appear as the job's own (an idmapped lower layer).  NULL: none. */
+	const char *workspace;
+	uid_t ws_uid;
+	gid_t ws_gid;
 };
 
 /* Checks, before anything changes, that every non-optional path the policy

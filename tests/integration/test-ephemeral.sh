@@ -36,6 +36,24 @@ check_eq "failure leaves no trace" "$before" "$(snapshot)"
 check_eq "a bad --policy is refused (usage, exit 2)" 2 $?
 check_eq "and leaves no trace" "$before" "$(snapshot)"
 
+# A CI job wrapped as documented: `make test` in the caller's checkout,
+# which the job sees as its own and may write (a copy-on-write overlay on
+# its tmpfs home); the checkout on the host does not change.
+WS=$(mktemp -d /var/tmp/sxt-ws.XXXXXX)
+mkdir "$WS/src"
+printf 'int main(void) { return 0; }\n' >"$WS/src/t.c"
+printf 'all: build/t\nbuild/t: src/t.c\n\tmkdir -p build && cc -o build/t src/t.c\ntest: all\n\t./build/t && echo > src/stamp && echo tests passed\nfail:\n\tfalse\n' >"$WS/Makefile"
+ws_before=$(cd "$WS" && find . -printf '%p %m %u %s\n' | sort; md5sum Makefile src/t.c)
+before=$(snapshot)
+out=$(cd "$WS" && "$SETUP" exec --ephemeral --policy strict -- make test 2>&1)
+check_eq "\`exec --ephemeral --policy strict -- make test\` in a checkout exits 0" 0 $?
+check "the job built and ran the tests in its view of the checkout" grep -q "tests passed" <<<"$out"
+check_eq "the checkout on the host is unchanged" "$ws_before" "$(cd "$WS" && find . -printf '%p %m %u %s\n' | sort; md5sum Makefile src/t.c)"
+(cd "$WS" && "$SETUP" exec --ephemeral --policy strict -- make fail >/dev/null 2>&1)
+check_eq "a failing make's status passes through" 2 $?
+check_eq "the CI jobs leave no trace" "$before" "$(snapshot)"
+rm -rf "$WS"
+
 # SIGKILL of the launcher: the netns dies with the job; the rest goes with
 # the next sentrix-setup run.
 "$SETUP" exec --ephemeral --policy strict -- sh -c 'sleep 60; echo sxt-eph-marker' >/dev/null 2>&1 &
