@@ -27,7 +27,11 @@ NSPAWN_PID=
 NSPAWN_PID1=
 NSPAWN_LOG=
 # The environment commands inside the container see (not the caller's).
-NSPAWN_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# LeakSanitizer (in a `make asan` build) needs ptrace, which the container
+# restricts; with it on, `sentrix-setup down` in the netns unit hung here at
+# power-off (seen, not fully explained).  Leak checking stays on everywhere
+# else; ASan and UBSan stay on here.
+NSPAWN_ENV=(env -i ASAN_OPTIONS=detect_leaks=0 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	HOME=/root LANG=C.UTF-8 TERM=dumb SYSTEMD_PAGER= SYSTEMD_COLORS=0)
 
 # nspawn_need_tools: installs debootstrap and systemd-nspawn when missing

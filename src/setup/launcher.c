@@ -5,7 +5,7 @@
  *   launcher (root, host mount/PID namespaces)
  *     checks everything that can fail before anything starts: instance,
  *     policy, paths, seccomp filter, user, directory;
- *     unshares the PID namespace (for its children) and forks PID 1; stays
+ *     forks PID 1 into a new PID namespace (clone(CLONE_NEWPID)); stays
  *     in the host's other namespaces itself, so it can clean up after an
  *     ephemeral job; forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2;
  *     passes the command's exit status or signal through.
@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "../lib/config.h"
@@ -371,15 +372,15 @@ int sx_exec_main(const struct sx_options *o)
 		r = log_error_errno(netfd < 0 ? netfd : -errno, "cannot prepare the sandbox");
 		goto out;
 	}
-	if (unshare(CLONE_NEWPID) < 0) {
-		r = log_error_errno(-errno, "cannot create the sandbox's namespaces");
-		goto out;
-	}
 	j.net_fd = netfd;
 	j.status_fd = status_pipe[1];
 	j.alive_fd = alive_pipe[0];
 	block_forwarded(true);
-	pid1 = fork();
+	/* fork() into a new PID namespace.  clone() rather than
+	 * unshare(CLONE_NEWPID) + fork(): the launcher's own later children
+	 * (sanitizer helpers, for one) must not land in a namespace whose
+	 * init has exited. */
+	pid1 = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
 	if (pid1 < 0) {
 		r = log_error_errno(-errno, "cannot start the sandbox");
 		goto out;
