@@ -78,6 +78,19 @@ snapshot() {
 	} 2>&1
 }
 
+# snapshot_changed BEFORE DESCRIPTION [FILES...]: when the host snapshot no
+# longer equals BEFORE, reports "not ok - DESCRIPTION" with the difference
+# and returns 0; otherwise returns 1 (for loops that report once at the end).
+snapshot_changed() {
+	local before=$1 desc=$2 now
+	shift 2
+	now=$(snapshot "$@")
+	[ "$now" = "$before" ] && return 1
+	not_ok "$desc"
+	diff <(echo "$before") <(echo "$now") | head -20 | sed 's/^/    | /'
+	return 0
+}
+
 # setup NAME ARGS...: non-interactive setup of a test instance.
 sx_setup() { "$SETUP" setup --non-interactive "$@"; }
 sx_disable() { "$SETUP" setup --disable --non-interactive --purge --name "$1"; }

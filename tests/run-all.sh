@@ -37,45 +37,37 @@ run() { # run NAME COMMAND...
 	count "$log" "$rc" "$name"
 }
 
+# static_check NEED DESCRIPTION FAILURE-FILTER COMMAND...: one "ok"/"not ok"
+# line for a command that must succeed; "skip" when the tool NEED is absent.
+static_check() {
+	local need=$1 desc=$2 filter=$3 out
+	shift 3
+	if ! command -v "$need" >/dev/null; then
+		echo "skip - $need not installed: $desc not checked"
+		return
+	fi
+	out=$(mktemp /tmp/sentrix-static.XXXXXX)
+	if "$@" >"$out" 2>&1; then
+		echo "ok - $desc"
+	else
+		echo "not ok - $desc"
+		grep -E "$filter" "$out" | head -20
+	fi
+	rm -f "$out"
+}
+
 static_checks() {
 	local files
 	files=$(ls src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h 2>/dev/null)
-	if command -v clang-format >/dev/null; then
-		if clang-format --dry-run -Werror $files >/tmp/sentrix-fmt.$$ 2>&1; then
-			echo "ok - sources are clang-formatted (make format)"
-		else
-			echo "not ok - sources are not clang-formatted: run make format"
-			head -20 /tmp/sentrix-fmt.$$
-		fi
-		rm -f /tmp/sentrix-fmt.$$
-	else
-		echo "skip - clang-format not installed"
-	fi
-	if command -v clang >/dev/null; then
-		if make -s CC=clang BUILD="$BUILD/clang" all >/tmp/sentrix-clang.$$ 2>&1; then
-			echo "ok - clang builds with -Wall -Wextra -Werror"
-		else
-			echo "not ok - clang build fails"
-			tail -20 /tmp/sentrix-clang.$$
-		fi
-		rm -f /tmp/sentrix-clang.$$
-	else
-		echo "skip - clang not installed"
-	fi
-	if make -s CFLAGS=-fanalyzer BUILD="$BUILD/analyzer" all >/tmp/sentrix-analyzer.$$ 2>&1; then
-		echo "ok - gcc -fanalyzer finds nothing"
-	else
-		echo "not ok - gcc -fanalyzer warns:"
-		grep -E 'warning|error' /tmp/sentrix-analyzer.$$ | head -20
-	fi
-	rm -f /tmp/sentrix-analyzer.$$
-	if git grep -nE '\b(system|popen)\(|exec[lv]p?\("(ip|nft|sysctl|useradd|systemctl)' -- src >/tmp/sentrix-grep.$$; then
-		echo "not ok - src/ shells out (system/popen/exec of ip, nft, sysctl, useradd, systemctl):"
-		cat /tmp/sentrix-grep.$$
+	# shellcheck disable=SC2086
+	static_check clang-format "sources are clang-formatted (make format)" . clang-format --dry-run -Werror $files
+	static_check clang "clang builds with -Wall -Wextra -Werror" 'error' make -s CC=clang BUILD="$BUILD/clang" all
+	static_check gcc "gcc -fanalyzer finds nothing" 'warning|error' make -s CFLAGS=-fanalyzer BUILD="$BUILD/analyzer" all
+	if git grep -nE '\b(system|popen)\(|exec[lv]p?\("(ip|nft|sysctl|useradd|systemctl)' -- src; then
+		echo "not ok - src/ shells out (system/popen/exec of ip, nft, sysctl, useradd, systemctl)"
 	else
 		echo "ok - src/ talks to the kernel and systemd itself (no system/popen/exec of tools)"
 	fi
-	rm -f /tmp/sentrix-grep.$$
 }
 
 for tier in $tiers; do

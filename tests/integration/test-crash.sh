@@ -38,10 +38,7 @@ for k in $(seq 1 200); do
 		sed 's/^/    | /' /tmp/sxt-crash.log
 		bad=1
 	fi
-	now=$(snapshot $OC)
-	if [ "$now" != "$before" ]; then
-		not_ok "host differs after kill at checkpoint $k + --disable"
-		diff <(echo "$before") <(echo "$now") | head -20 | sed 's/^/    | /'
+	if snapshot_changed "$before" "host differs after kill at checkpoint $k + --disable" $OC; then
 		bad=1
 		break
 	fi
@@ -63,10 +60,7 @@ for k in $(seq 1 200); do
 	fi
 	dkills=$((dkills + 1))
 	"$SETUP" setup --disable --purge --non-interactive --name $NAME >/dev/null 2>&1 || { not_ok "second --disable after kill $k failed"; bad=1; }
-	now=$(snapshot $OC)
-	if [ "$now" != "$before" ]; then
-		not_ok "host differs after --disable killed at checkpoint $k and re-run"
-		diff <(echo "$before") <(echo "$now") | head -20 | sed 's/^/    | /'
+	if snapshot_changed "$before" "host differs after --disable killed at checkpoint $k and re-run" $OC; then
 		bad=1
 		break
 	fi

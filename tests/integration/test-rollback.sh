@@ -39,10 +39,7 @@ for k in $(seq 1 60); do
 		echo "$out" | tail -3 | sed 's/^/    | /'
 		bad=1
 	fi
-	now=$(snapshot)
-	if [ "$now" != "$before" ]; then
-		not_ok "rename #$k failing: the host changed"
-		diff <(echo "$before") <(echo "$now") | head -10 | sed 's/^/    | /'
+	if snapshot_changed "$before" "rename #$k failing: the host changed"; then
 		bad=1
 		cleanup_instance $NAME
 		break
