@@ -6,8 +6,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -125,24 +125,49 @@ bool sx_file_has_content(const char *path, const void *data, size_t len)
 	return n == len && memcmp(buf, data, len) == 0;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+/* Removes name under dfd, recursively, staying on the mount mnt_id.
+ * Mount points are compared by mount id (statx), not st_dev: on overlayfs
+ * files and directories of one mount report different devices. */
+static int rm_at(int dfd, const char *name, uint64_t mnt_id)
 {
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP ? rmdir(p) : unlink(p))
+	struct statx sx;
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	return 0;
+	if (!S_ISDIR(sx.stx_mode))
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (sx.stx_mnt_id != mnt_id)
+		return -EBUSY; /* something is mounted here: not ours to delete */
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+			int q = rm_at(dirfd(d), de->d_name, mnt_id);
+			if (q < 0 && r == 0)
+				r = q;
+		}
+	closedir(d);
+	if (r == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
 }
 
 int sx_rm_rf(const char *path)
 {
-	struct stat st;
-	int r;
+	struct statx sx;
 
-	if (lstat(path, &st) < 0)
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	r = nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	return r < 0 ? r : 0;
+	return rm_at(AT_FDCWD, path, sx.stx_mnt_id);
 }
 
 int sx_dir_entries(const char *path)

@@ -125,10 +125,37 @@ static int bus_enable_start(const char *target)
 	return r;
 }
 
+/* ActiveState of a unit on an open bus, or NULL. */
+static char *active_state(sd_bus *bus, const char *unit)
+{
+	_cleanup_free_ char *path = NULL;
+	char *state = NULL;
+
+	if (sx_sdbus()->path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
+		return NULL;
+	if (sx_sdbus()->get_property_string(bus, MANAGER_DEST, path, "org.freedesktop.systemd1.Unit",
+					    "ActiveState", NULL, &state) < 0)
+		return NULL;
+	return state;
+}
+
+/* Waits (at most 30 s) until unit is neither active nor on its way. */
+static void wait_stopped(sd_bus *bus, const char *unit)
+{
+	for (int i = 0; i < 300; i++) {
+		_cleanup_free_ char *state = active_state(bus, unit);
+		if (!state || streq(state, "inactive") || streq(state, "failed"))
+			return;
+		usleep(100 * 1000);
+	}
+	log_warn("%s is still stopping; continuing", unit);
+}
+
 static int bus_stop_disable(const char *target)
 {
 	_cleanup_(busp) sd_bus *bus = NULL;
 	sd_bus_message *reply = NULL;
+	const char *at = strchr(target, '@'), *dot = strrchr(target, '.');
 	int r;
 
 	r = bus_open(&bus);
@@ -139,6 +166,19 @@ static int bus_stop_disable(const char *target)
 	sx_sdbus()->message_unref(reply);
 	if (r < 0)
 		return r;
+	/* StopUnit only queues the jobs.  The rollback must not remove the
+	 * home or the netns under a still running OpenClaw or gateway, so wait
+	 * for those two.  Not for the netns unit: its ExecStop (`down`) waits
+	 * for the lock this run holds, and finds nothing left to do. */
+	if (at && dot && dot > at) {
+		const char *services[] = {"sentrix-sandbox", "sentrix-gateway"};
+		for (size_t i = 0; i < ELEMENTSOF(services); i++) {
+			_cleanup_free_ char *unit =
+			    sx_strdupf("%s@%.*s.service", services[i], (int)(dot - at - 1), at + 1);
+			if (unit)
+				wait_stopped(bus, unit);
+		}
+	}
 	if ((r = call_files(bus, "DisableUnitFiles", target, false)) < 0)
 		return r;
 	return call(bus, "Reload", NULL, NULL);
@@ -147,17 +187,10 @@ static int bus_stop_disable(const char *target)
 char *sx_unit_active_state(const char *unit)
 {
 	_cleanup_(busp) sd_bus *bus = NULL;
-	_cleanup_free_ char *path = NULL;
-	char *state = NULL;
 
 	if (!sx_systemd_running() || bus_open(&bus) < 0)
 		return NULL;
-	if (sx_sdbus()->path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
-		return NULL;
-	if (sx_sdbus()->get_property_string(bus, MANAGER_DEST, path, "org.freedesktop.systemd1.Unit",
-					    "ActiveState", NULL, &state) < 0)
-		return NULL;
-	return state;
+	return active_state(bus, unit);
 }
 
 int sx_act_units(struct sx_ctx *x)

@@ -118,6 +118,22 @@ check_unit "sentrix-netns@$NAME.service is active" active sentrix-netns@$NAME.se
 check_eq "sentrix-netns@$NAME.service ran \`sentrix-setup up\` successfully" "ExecMainStatus=0 Result=success" \
 	"$(in_ct systemctl show -p Result -p ExecMainStatus sentrix-netns@$NAME.service | sort | tr '\n' ' ' | sed 's/ $//')"
 check_unit "sentrix@$NAME.target is active" active sentrix@$NAME.target
+
+# The sandbox unit starts its command through the launcher.  OpenClaw is
+# not installed in this container (the end-to-end tests run the real one),
+# so a stand-in named openclaw reports how it was started and stays up.
+nspawn_exec sh -ec 'cat >/usr/local/bin/openclaw <<"EOS"
+#!/bin/sh
+echo "uid=$(id -un) host=$(hostname) $(grep ^CapEff /proc/self/status | tr -d "\t") nnp=$(grep ^NoNewPrivs /proc/self/status | tr -d "\t") args=$*" >"$HOME/unit-probe"
+exec sleep 600
+EOS
+chmod 755 /usr/local/bin/openclaw'
+in_ct systemctl restart sentrix-sandbox@$NAME.service
+check_unit "sentrix-sandbox@$NAME.service is active (OpenClaw's place taken by a stand-in)" active sentrix-sandbox@$NAME.service
+for i in $(seq 50); do nspawn_exec test -s /home/sandbox-$NAME/unit-probe && break; sleep 0.1; done
+check_eq "the unit ran it through the launcher: sandbox user, instance hostname, no capabilities, no new privileges" \
+	"uid=sandbox-$NAME host=$NAME CapEff:0000000000000000 nnp=NoNewPrivs:1 args=gateway --port 18789" \
+	"$(nspawn_exec cat /home/sandbox-$NAME/unit-probe 2>&1)"
 in_ct sentrix-setup status --name $NAME --json >"$TMP/status.json"
 for c in unit_active unit_enabled unit_files unit_dropin; do
 	check_eq "status --json: checks.$c.state" ok "$(json_get "j['checks']['$c']['state']" <"$TMP/status.json" 2>&1)"
@@ -133,7 +149,7 @@ CURRENT="disable"
 nspawn_exec sentrix-setup setup --disable --purge --non-interactive --name $NAME >"$TMP/disable.out" 2>&1
 rc=$?
 check_eq "setup --disable --purge exits 0" 0 "$rc"
-[ $rc = 0 ] || sed 's/^/    | /' "$TMP/disable.out" | tail -20
+[ $rc = 0 ] || grep -vE '^  (undone|kept)' "$TMP/disable.out" | sed 's/^/    | /' | tail -20
 enabled=$(in_ct systemctl is-enabled sentrix@$NAME.target)
 case $enabled in
 disabled | not-found) ok "sentrix@$NAME.target is no longer enabled ($enabled)" ;;
