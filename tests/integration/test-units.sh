@@ -22,6 +22,8 @@ ln -s "$SENTRIX" "$TMP/bin/sentrix"
 for u in "$TOP"/units/*; do sed "s|/usr/local|$TMP|g" "$u" >"$TMP/units/$(basename "$u")"; done
 check "setup writes the sandbox drop-in" sx_setup --name $NAME --policy strict
 cp -r /etc/systemd/system/sentrix-sandbox@$NAME.service.d "$TMP/units/"
+# The drop-in names the installed launcher: point it at the scratch prefix.
+sed -i "s|/usr/local|$TMP|g" "$TMP/units/sentrix-sandbox@$NAME.service.d/"*.conf
 cd "$TMP/units" || exit 1
 for t in sentrix-netns sentrix-sandbox sentrix-gateway; do ln -s "$t@.service" "$t@$NAME.service"; done
 ln -s sentrix@.target sentrix@$NAME.target
@@ -53,6 +55,6 @@ for spec in sentrix-sandbox@$NAME.service:5.0 sentrix-gateway@$NAME.service:2.5;
 		not_ok "$u exposure '${score}' is above $max or unreadable"
 	fi
 done
-check "the drop-in starts OpenClaw through the launcher" grep -q "^ExecStart=.*/sbin/sentrix-setup exec --name $NAME -- openclaw gateway --port 18789$" "$TMP/units/sentrix-sandbox@$NAME.service.d/50-sentrix-instance.conf"
+check "the drop-in starts OpenClaw through the launcher" grep -q "^ExecStart=/usr/local/sbin/sentrix-setup exec --name $NAME -- openclaw gateway --port 18789$" "/etc/systemd/system/sentrix-sandbox@$NAME.service.d/50-sentrix-instance.conf"
 check "the sandbox unit joins the instance's netns" grep -q '^NetworkNamespacePath=/run/netns/%i$' "$TMP/units/sentrix-sandbox@.service"
 summary
