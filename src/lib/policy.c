@@ -323,7 +323,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	static const char *const dm_values[] = {"pairing", "allowlist", "open", "disabled", NULL};
 	static const char *const gr_values[] = {"observe", "block", NULL};
 	static const char *const packs[] = {"pii", "secrets", "harm", "tools", NULL};
-	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *lim, *it;
+	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *lim;
 	int r;
 
 	if ((r = only_keys(v, root, "policy", keys)) < 0)
@@ -400,7 +400,6 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 			    v, "patrol.packs: \"%s\" is not a known rule pack (pii, secrets, harm, tools)",
 			    p->patrol_packs[i]);
 	}
-	(void)it;
 	return 0;
 }
 

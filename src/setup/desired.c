@@ -176,14 +176,18 @@ static int resolve_dns(const struct sx_options *o, const struct sx_policy *p, st
 		return 0;
 	}
 	c->dns_mode = SX_DNS_SERVERS;
-	c->dns_servers = streq(req, "policy") ? NULL : sx_strv_split_commas(req);
-	if (streq(req, "policy")) {
-		c->dns_servers = calloc(1, sizeof(char *));
-		for (size_t i = 0; c->dns_servers && p->dns_servers[i]; i++)
-			if (sx_strv_push(&c->dns_servers, p->dns_servers[i]) < 0)
-				return -ENOMEM;
+	/* The policy's servers, or the --dns list. */
+	if (!streq(req, "policy")) {
+		c->dns_servers = sx_strv_split_commas(req);
+		return c->dns_servers ? 0 : -ENOMEM;
 	}
-	return c->dns_servers ? 0 : -ENOMEM;
+	c->dns_servers = calloc(1, sizeof(char *));
+	if (!c->dns_servers)
+		return -ENOMEM;
+	for (size_t i = 0; p->dns_servers[i]; i++)
+		if (sx_strv_push(&c->dns_servers, p->dns_servers[i]) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 int sx_desired_build(const struct sx_options *o, const struct sx_config *current, struct sx_config **ret,

@@ -286,8 +286,21 @@ int sx_ephemeral_gc(void)
 		unsigned long long st = 0;
 		pid_t pid = 0;
 		uid_t uid = 0;
-		if (load_record(names[i], &c, &pid, &st, &uid) < 0)
+		r = load_record(names[i], &c, &pid, &st, &uid);
+		if (r == -ENOENT) {
+			/* A launcher died between creating the record's directory
+			 * and writing it; nothing was brought up before that (and
+			 * creators hold the lock gc runs under). */
+			_cleanup_free_ char *dir = sx_strdupf(SX_EPHEMERAL_DIR "/%s", names[i]);
+			if (dir)
+				(void)sx_rm_rf(dir);
+			(void)rmdir(SX_EPHEMERAL_DIR);
+			(void)rmdir(SX_RUN_DIR);
+		}
+		if (r < 0) {
+			r = 0;
 			continue;
+		}
 		if (pid > 0 && kill(pid, 0) == 0 && start_time(pid) == st)
 			continue; /* its launcher still runs */
 		log_info("removing ephemeral instance %s left by a launcher that died", c->name);

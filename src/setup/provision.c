@@ -248,10 +248,8 @@ int sx_setup_main(const struct sx_options *o)
 	_cleanup_close_ int lock = -EBADF;
 	struct sx_ctx x = {.out = o->json ? stderr : stdout};
 	struct steps s = {.x = &x};
-	int64_t dummy = 0;
 	int r;
 
-	(void)dummy;
 	if (!o->dry_run) {
 		lock = sx_lock_take();
 		if (lock < 0)
@@ -297,11 +295,6 @@ int sx_setup_main(const struct sx_options *o)
 	if (r < 0) {
 		log_error_errno(r, "cannot open the rollback journal %s", want->journal_path);
 		return 1;
-	}
-	if (!current && sx_journal_count(x.journal) > 0) {
-		/* Rows without a config.json: an interrupted run.  Rows kept by
-		 * --disable (user, home, secrets, logs) are fine. */
-		log_debug("journal of %s holds kept rows from an earlier setup", want->name);
 	}
 	fprintf(x.out, "Setting up sentrix instance %s:\n", want->name);
 	r = run_steps(&s);

@@ -65,6 +65,9 @@ wait $l 2>/dev/null
 sleep 0.3
 check_fails "SIGKILL of the launcher: no process of the job left" pgrep -f sxt-eph-marker
 check "the next sentrix-setup run cleans up" "$SETUP" list
+# A launcher killed before its record was written leaves only a directory.
+mkdir -p /run/sentrix/ephemeral/e-00000000
+check "gc removes a half-written record" bash -c "'$SETUP' gc && ! test -e /run/sentrix/ephemeral/e-00000000"
 check_eq "SIGKILL of the launcher leaves no trace" "$before" "$(snapshot)"
 
 # Two concurrent jobs: different uids, addresses, namespaces; isolated.
