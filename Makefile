@@ -21,6 +21,9 @@ PKGS_SETUP   := libnl-3.0 libnl-route-3.0 libnftables libsystemd libcjson sqlite
 SETUP_LIBS   := -Wl,-Bstatic -lnl-route-3 -lnl-3 -lsqlite3 -Wl,-Bdynamic \
 		$(shell pkg-config --libs libcjson libseccomp) -lm -ldl -lpthread
 PKGS_CLI     := libcjson
+# sentrix-gateway: libmicrohttpd (listening side, external epoll), libcurl
+# multi-socket (upstream), sd-event (the one loop), cJSON.
+PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3
 PKGS_TEST    := cmocka libcjson sqlite3
 
 CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -36,11 +39,13 @@ ALL_LDFLAGS := $(SANITIZE) $(LDFLAGS)
 LIB_SRC   := $(wildcard src/lib/*.c)
 SETUP_SRC := $(wildcard src/setup/*.c)
 CLI_SRC   := $(wildcard src/cli/*.c)
+GW_SRC    := $(wildcard src/gateway/*.c)
 HDRS      := $(wildcard src/*/*.h)
 
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 SETUP_OBJ := $(SETUP_SRC:src/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
+GW_OBJ    := $(GW_SRC:src/%.c=$(BUILD)/obj/%.o)
 
 # Setup objects the unit tests link (pure logic, no kernel access at load).
 SETUP_TESTABLE := $(BUILD)/obj/setup/openclaw.o $(BUILD)/obj/setup/options.o
@@ -49,17 +54,27 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 .PHONY: all install uninstall check check-unit check-integration check-format asan bench format clean
 
-all: $(BUILD)/sentrix $(BUILD)/sentrix-setup
+# Test helpers the integration tests and benchmarks run (never installed).
+TEST_HELPERS := $(BUILD)/tests/mock-llm
+
+all: $(BUILD)/sentrix $(BUILD)/sentrix-setup $(BUILD)/sentrix-gateway
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(PKGS_SETUP)) -c -o $@ $<
+	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(PKGS_SETUP) $(PKGS_GW)) -c -o $@ $<
 
 $(BUILD)/sentrix-setup: $(SETUP_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -Wl,-O1,--as-needed -o $@ $^ $(SETUP_LIBS)
 
 $(BUILD)/sentrix: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_CLI) sqlite3)
+
+$(BUILD)/sentrix-gateway: $(GW_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -Wl,-O1,--as-needed -o $@ $^ $(shell pkg-config --libs $(PKGS_GW)) -lm
+
+$(BUILD)/tests/mock-llm: tests/helpers/mock-llm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --cflags --libs libmicrohttpd libcjson) -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTABLE) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -72,6 +87,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/sentrix/templates
 	install -m 0755 $(BUILD)/sentrix $(DESTDIR)$(PREFIX)/bin/sentrix
 	install -m 0755 $(BUILD)/sentrix-setup $(DESTDIR)$(PREFIX)/sbin/sentrix-setup
+	install -m 0755 $(BUILD)/sentrix-gateway $(DESTDIR)$(PREFIX)/bin/sentrix-gateway
 	for u in units/*; do \
 		sed 's|/usr/local|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
 		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
@@ -83,31 +99,31 @@ install: all
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/sentrix $(DESTDIR)$(PREFIX)/sbin/sentrix-setup
+	rm -f $(DESTDIR)$(PREFIX)/bin/sentrix $(DESTDIR)$(PREFIX)/bin/sentrix-gateway $(DESTDIR)$(PREFIX)/sbin/sentrix-setup
 	for u in units/*; do rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done
 	rm -rf $(DESTDIR)$(PREFIX)/share/sentrix
 
 # The whole suite: format, unit (no root), integration (root).  The last
 # line is the summary "N passed, N failed, N skipped".
-check: all $(UNIT_TESTS)
+check: all $(UNIT_TESTS) $(TEST_HELPERS)
 	@BUILD=$(BUILD) tests/run-all.sh
 
 check-unit: all $(UNIT_TESTS)
 	@BUILD=$(BUILD) tests/run-all.sh unit
 
-check-integration: all
+check-integration: all $(TEST_HELPERS)
 	@BUILD=$(BUILD) tests/run-all.sh integration
 
 asan:
 	$(MAKE) clean
-	$(MAKE) all $(UNIT_TESTS) SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+	$(MAKE) all $(UNIT_TESTS) $(TEST_HELPERS) SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 
 $(BUILD)/bench/seccomp-export: bench/seccomp-export.c $(BUILD)/obj/setup/seccomp.o $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(BUILD)/obj/setup/seccomp.o $(LIB_OBJ) \
 		$(shell pkg-config --cflags --libs libseccomp libcjson sqlite3)
 
-bench: all $(BUILD)/bench/seccomp-export
+bench: all $(BUILD)/bench/seccomp-export $(TEST_HELPERS)
 	@BUILD=$(BUILD) bench/updown.sh
 	@BUILD=$(BUILD) bench/exec.sh
 

@@ -16,6 +16,18 @@
 
 #define SX_CONFIG_VERSION 1
 
+#define SX_ROTATE_MINS_DEFAULT 10
+
+/* An LLM upstream the gateway forwards /NAME/... to (`sentrix provider set`). */
+struct sx_provider {
+	char *name; /* route prefix and openclaw.json models.providers key */
+	char *api; /* "openai-completions" or "anthropic-messages" */
+	char *base_url; /* upstream, e.g. https://api.openai.com/v1 */
+	char *key_env; /* secrets.env variable holding the real key */
+	char **models; /* model ids (may be empty) */
+	char *default_model; /* NULL: none */
+};
+
 struct sx_config {
 	char *name;
 	char *policy; /* template name the policy dir was seeded from */
@@ -32,7 +44,15 @@ struct sx_config {
 	bool auto_pair, host_networking, guardrail;
 	char *etc_dir, *config_path, *policy_dir, *secrets_path, *state_dir, *journal_path, *log_dir,
 	    *resolv_conf, *openclaw_config;
+	/* Gateway settings ("gateway" in config.json). */
+	char *token_path; /* /etc/sentrix/NAME/gateway.token, 0600 gateway user */
+	struct sx_provider *providers;
+	size_t n_providers;
+	char *ca_file; /* extra CA bundle for upstream TLS; NULL: system CAs only */
+	unsigned rotate_mins; /* capture file rotation period */
 };
+
+const struct sx_provider *sx_config_provider(const struct sx_config *c, const char *name);
 
 void sx_config_free(struct sx_config *c);
 static inline void sx_config_freep(struct sx_config **c)
