@@ -3,8 +3,11 @@
  * sentrix.c - the front door.
  *
  *   sentrix sandbox ...     exec sentrix-setup (root)
+ *   sentrix provider ...    exec sentrix-setup (root)
+ *   sentrix secrets ...     exec sentrix-setup (root)
  *   sentrix gateway ...     exec sentrix-gateway
  *   sentrix policy check    validate a policy, in-process
+ *   sentrix logs ...        list/print/follow captured LLM calls, in-process (logs.c)
  *
  * The privileged work stays in sentrix-setup; this program parses no more
  * than the first word, so it can be run by anyone.
@@ -19,6 +22,7 @@
 #include "../lib/paths.h"
 #include "../lib/policy.h"
 #include "../lib/util.h"
+#include "logs.h"
 
 #ifndef SX_VERSION
 #define SX_VERSION "0.1.0"
@@ -33,11 +37,17 @@ static void usage(void)
 	      "  sandbox status [--name N]     check every piece of an instance\n"
 	      "  sandbox list                  list instances\n"
 	      "  sandbox up|down [--name N]    create/remove an instance's runtime network\n"
+	      "  provider set|list|remove      the gateway's LLM upstreams and OpenClaw's view of\n"
+	      "                                them (root)\n"
+	      "  secrets set|list|remove       upstream keys in secrets.env; values on stdin (root)\n"
 	      "  policy check PATH|TEMPLATE    validate a policy directory or policy.json\n"
+	      "  logs [--name N] [--tail N] [--since T] [--follow] [--json]\n"
+	      "                                list, print or follow captured LLM calls\n"
 	      "  gateway ...                   run the sidecar (sentrix-gateway)\n"
 	      "  --version                     print the version\n"
 	      "\n"
-	      "`sentrix sandbox setup --help` describes the setup options.\n",
+	      "`sentrix sandbox setup --help` describes the setup options; every command\n"
+	      "takes --help.\n",
 	      stdout);
 }
 
@@ -131,6 +141,11 @@ int main(int argc, char **argv)
 	}
 	if (streq(argv[1], "gateway"))
 		return exec_program("sentrix-gateway", argv + 1);
+	/* Root-only changes to an instance: sentrix-setup parses the rest. */
+	if (streq(argv[1], "provider") || streq(argv[1], "secrets"))
+		return exec_program("sentrix-setup", argv);
+	if (streq(argv[1], "logs"))
+		return sx_logs_main(argc - 1, argv + 1);
 	if (streq(argv[1], "policy") && argc >= 3 && streq(argv[2], "check"))
 		return policy_check(argc - 3, argv + 3);
 	log_error("unknown command '%s'; see `sentrix --help`", argv[1]);

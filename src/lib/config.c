@@ -3,6 +3,8 @@
  * config.c - config.json to struct and back.  The JSON layout is part of the
  * interface contract and documented in README.md ("config.json").
  */
+#include <ctype.h>
+
 #include "config.h"
 #include "jsonutil.h"
 #include "netaddr.h"
@@ -23,7 +25,186 @@ void sx_config_free(struct sx_config *c)
 	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
 		free(*strs[i]);
 	sx_strv_free(c->dns_servers);
+	free(c->token_path);
+	free(c->ca_file);
+	for (size_t i = 0; i < c->n_providers; i++)
+		sx_provider_clear(&c->providers[i]);
+	free(c->providers);
 	free(c);
+}
+
+void sx_provider_clear(struct sx_provider *p)
+{
+	free(p->name);
+	free(p->api);
+	free(p->base_url);
+	free(p->key_env);
+	sx_strv_free(p->models);
+	free(p->default_model);
+	*p = (struct sx_provider){0};
+}
+
+/* strdup() of a string that may be NULL; false only when out of memory. */
+static bool dup_opt(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return !src || *dst;
+}
+
+int sx_provider_copy(struct sx_provider *dst, const struct sx_provider *src)
+{
+	struct sx_provider p = {0};
+
+	p.models = calloc(1, sizeof(char *));
+	if (!p.models || !dup_opt(&p.name, src->name) || !dup_opt(&p.api, src->api) ||
+	    !dup_opt(&p.base_url, src->base_url) || !dup_opt(&p.key_env, src->key_env) ||
+	    !dup_opt(&p.default_model, src->default_model))
+		goto oom;
+	for (size_t i = 0; src->models && src->models[i]; i++)
+		if (sx_strv_push(&p.models, src->models[i]) < 0)
+			goto oom;
+	*dst = p;
+	return 0;
+oom:
+	sx_provider_clear(&p);
+	return -ENOMEM;
+}
+
+const struct sx_provider *sx_config_provider(const struct sx_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_providers; i++)
+		if (streq(c->providers[i].name, name))
+			return &c->providers[i];
+	return NULL;
+}
+
+int sx_config_set_provider(struct sx_config *c, const struct sx_provider *p)
+{
+	struct sx_provider copy, *slot = (struct sx_provider *)sx_config_provider(c, p->name);
+
+	if (sx_provider_copy(&copy, p) < 0)
+		return -ENOMEM;
+	if (!slot) {
+		struct sx_provider *v = realloc(c->providers, (c->n_providers + 1) * sizeof(*v));
+		if (!v) {
+			sx_provider_clear(&copy);
+			return -ENOMEM;
+		}
+		c->providers = v;
+		slot = &v[c->n_providers++];
+	} else
+		sx_provider_clear(slot);
+	*slot = copy;
+	return 0;
+}
+
+int sx_config_remove_provider(struct sx_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_providers; i++) {
+		if (!streq(c->providers[i].name, name))
+			continue;
+		sx_provider_clear(&c->providers[i]);
+		memmove(&c->providers[i], &c->providers[i + 1],
+			(c->n_providers - i - 1) * sizeof(*c->providers));
+		c->n_providers--;
+		return 1;
+	}
+	return 0;
+}
+
+int sx_config_copy_gateway(struct sx_config *dst, const struct sx_config *src)
+{
+	free(dst->ca_file);
+	if (!dup_opt(&dst->ca_file, src->ca_file))
+		return -ENOMEM;
+	dst->rotate_mins = src->rotate_mins ? src->rotate_mins : SX_ROTATE_MINS_DEFAULT;
+	for (size_t i = 0; i < src->n_providers; i++)
+		if (sx_config_set_provider(dst, &src->providers[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+bool sx_provider_name_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > 32 || !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+bool sx_provider_api_valid(const char *s)
+{
+	return streq(s, "openai-completions") || streq(s, "anthropic-messages");
+}
+
+bool sx_env_name_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > 128 || (*s >= '0' && *s <= '9'))
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+bool sx_model_id_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > 200)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* Not a URL parser (the gateway hands the URL to libcurl): a gate that
+ * keeps out what cannot be an upstream, and credentials, which belong in
+ * secrets.env. */
+bool sx_url_valid(const char *url, const char **why)
+{
+	const char *host, *end, *colon, *after;
+
+	*why = NULL;
+	if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		*why = "must start with http:// or https://";
+	else if (strlen(url) > 2048)
+		*why = "is longer than 2048 characters";
+	else {
+		for (const char *p = url; *p && !*why; p++)
+			if ((unsigned char)*p <= ' ' || *p == 0x7f)
+				*why = "contains a space or a control character";
+		host = strstr(url, "://") + 3;
+		end = host + strcspn(host, "/?#");
+		/* [IPv6]: the port's colon comes after the bracket */
+		after = *host == '[' ? memchr(host, ']', (size_t)(end - host)) : host;
+		after = after ? after : end;
+		colon = memchr(after, ':', (size_t)(end - after));
+		if (*why)
+			;
+		else if (memchr(host, '@', (size_t)(end - host)))
+			*why = "carries credentials (user@host): put the key in secrets.env instead";
+		else if (host == end || colon == host ||
+			 (*host == '[' && (after == end || after == host + 1)) ||
+			 (*host == '[' && after + 1 != end && after[1] != ':'))
+			*why = "has no host";
+		else if (colon &&
+			 (colon + 1 == end || strspn(colon + 1, "0123456789") != (size_t)(end - colon - 1) ||
+			  strtoul(colon + 1, NULL, 10) < 1 || strtoul(colon + 1, NULL, 10) > 65535 ||
+			  end - colon - 1 > 5))
+			*why = "has a port that is not a number 1-65535";
+	}
+	return !*why;
+}
+
+char *sx_provider_default_key_env(const char *name)
+{
+	char *s = sx_strdupf("%s_API_KEY", name);
+
+	for (char *p = s; p && *p; p++)
+		*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	return s;
 }
 
 #define SET(field, ...)                                                                                      \
@@ -56,7 +237,10 @@ int sx_config_init_paths(struct sx_config *c, const char *instance)
 	SET(journal_path, SX_STATE_DIR "/%s/journal.db", name);
 	SET(log_dir, SX_LOG_DIR "/%s", name);
 	SET(resolv_conf, SX_NETNS_ETC_DIR "/%s/resolv.conf", name);
+	SET(token_path, SX_ETC_DIR "/%s/gateway.token", name);
 	c->prefix_len = SX_PREFIX_LEN;
+	if (!c->rotate_mins)
+		c->rotate_mins = SX_ROTATE_MINS_DEFAULT;
 	return 0;
 }
 
@@ -66,6 +250,20 @@ static cJSON *strv_to_json(char *const *v)
 	for (size_t i = 0; a && v && v[i]; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
 	return a;
+}
+
+static cJSON *provider_to_json(const struct sx_provider *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", p->name);
+	cJSON_AddStringToObject(o, "api", p->api);
+	cJSON_AddStringToObject(o, "base_url", p->base_url);
+	cJSON_AddStringToObject(o, "key_env", p->key_env);
+	cJSON_AddItemToObject(o, "models", strv_to_json(p->models));
+	cJSON_AddItemToObject(o, "default_model",
+			      p->default_model ? cJSON_CreateString(p->default_model) : cJSON_CreateNull());
+	return o;
 }
 
 cJSON *sx_config_to_json(const struct sx_config *c)
@@ -120,6 +318,14 @@ cJSON *sx_config_to_json(const struct sx_config *c)
 	cJSON_AddStringToObject(o, "log_dir", c->log_dir);
 	cJSON_AddStringToObject(o, "resolv_conf", c->resolv_conf);
 	cJSON_AddStringToObject(o, "openclaw_config", c->openclaw_config);
+
+	o = cJSON_AddObjectToObject(j, "gateway");
+	cJSON_AddStringToObject(o, "token_path", c->token_path);
+	cJSON_AddNumberToObject(o, "rotate_mins", c->rotate_mins);
+	cJSON_AddItemToObject(o, "ca_file", c->ca_file ? cJSON_CreateString(c->ca_file) : cJSON_CreateNull());
+	o = cJSON_AddArrayToObject(o, "providers");
+	for (size_t i = 0; i < c->n_providers; i++)
+		cJSON_AddItemToArray(o, provider_to_json(&c->providers[i]));
 	return j;
 }
 
@@ -171,6 +377,122 @@ static int take_ip(const cJSON *j, const char *path, char dst[16], char **why)
 		return -EINVAL;
 	}
 	sx_ipv4_format(a, dst);
+	return 0;
+}
+
+/* Reads one entry of gateway.providers (i: its index, for messages). */
+static int take_provider(const cJSON *j, size_t i, struct sx_provider *p, char **why)
+{
+	const cJSON *models = cJSON_GetObjectItem(j, "models"), *dm = cJSON_GetObjectItem(j, "default_model"),
+		    *it;
+	const char *url_why;
+	int r;
+
+#define FAIL(...)                                                                                            \
+	do {                                                                                                 \
+		*why = sx_strdupf("gateway.providers[%zu]" __VA_ARGS__);                                     \
+		return -EINVAL;                                                                              \
+	} while (0)
+	if (!cJSON_IsObject(j))
+		FAIL(": not an object", i);
+	if ((r = take_str(j, "name", &p->name, why)) < 0 || (r = take_str(j, "api", &p->api, why)) < 0 ||
+	    (r = take_str(j, "base_url", &p->base_url, why)) < 0 ||
+	    (r = take_str(j, "key_env", &p->key_env, why)) < 0) {
+		char *w = sx_strdupf("gateway.providers[%zu].%s", i, *why ? *why : "");
+		free(*why);
+		*why = w;
+		return r;
+	}
+	if (!sx_provider_name_valid(p->name))
+		FAIL(".name: \"%s\" is not [a-z0-9][a-z0-9_-]{0,31}", i, p->name);
+	if (!sx_provider_api_valid(p->api))
+		FAIL(".api: \"%s\" is not openai-completions or anthropic-messages", i, p->api);
+	if (!sx_url_valid(p->base_url, &url_why))
+		FAIL(".base_url: %s", i, url_why);
+	if (!sx_env_name_valid(p->key_env))
+		FAIL(".key_env: \"%s\" is not [A-Z_][A-Z0-9_]*", i, p->key_env);
+	p->models = calloc(1, sizeof(char *));
+	if (!p->models)
+		return -ENOMEM;
+	if (models && !cJSON_IsArray(models))
+		FAIL(".models: not a list", i);
+	cJSON_ArrayForEach(it, models)
+	{
+		if (!cJSON_IsString(it) || !sx_model_id_valid(it->valuestring))
+			FAIL(".models: not a list of model ids", i);
+		if (!sx_strv_contains(p->models, it->valuestring) &&
+		    sx_strv_push(&p->models, it->valuestring) < 0)
+			return -ENOMEM;
+	}
+	if (dm && !cJSON_IsNull(dm)) {
+		if (!cJSON_IsString(dm) || !sx_strv_contains(p->models, dm->valuestring))
+			FAIL(".default_model: not one of the provider's models", i);
+		if (!(p->default_model = strdup(dm->valuestring)))
+			return -ENOMEM;
+	}
+	return 0;
+#undef FAIL
+}
+
+/* Reads the optional "gateway" object; a config.json written before it
+ * existed gets the defaults init_paths set. */
+static int take_gateway(const cJSON *j, struct sx_config *c, char **why)
+{
+	const cJSON *g = cJSON_GetObjectItem(j, "gateway"), *v, *it;
+	size_t i = 0;
+	int r;
+
+	if (!g)
+		return 0;
+	if (!cJSON_IsObject(g)) {
+		*why = strdup("gateway: not an object");
+		return -EINVAL;
+	}
+	v = cJSON_GetObjectItem(g, "token_path");
+	if (v && (!cJSON_IsString(v) || v->valuestring[0] != '/')) {
+		*why = strdup("gateway.token_path: not an absolute path");
+		return -EINVAL;
+	}
+	if (v && (r = take_str(g, "token_path", &c->token_path, why)) < 0)
+		return r;
+	v = cJSON_GetObjectItem(g, "rotate_mins");
+	if (v &&
+	    (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint || v->valueint < 1 ||
+	     v->valueint > 10080)) {
+		*why = strdup("gateway.rotate_mins: not a whole number of minutes 1-10080");
+		return -EINVAL;
+	}
+	if (v)
+		c->rotate_mins = (unsigned)v->valueint;
+	v = cJSON_GetObjectItem(g, "ca_file");
+	if (v && !cJSON_IsNull(v) && (!cJSON_IsString(v) || v->valuestring[0] != '/')) {
+		*why = strdup("gateway.ca_file: neither null nor an absolute path");
+		return -EINVAL;
+	}
+	if (cJSON_IsString(v) && !(c->ca_file = strdup(v->valuestring)))
+		return -ENOMEM;
+	v = cJSON_GetObjectItem(g, "providers");
+	if (v && !cJSON_IsArray(v)) {
+		*why = strdup("gateway.providers: not a list");
+		return -EINVAL;
+	}
+	c->providers = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*c->providers));
+	if (!c->providers)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, v)
+	{
+		struct sx_provider *p = &c->providers[i];
+		r = take_provider(it, i, p, why);
+		if (r == 0 && sx_config_provider(c, p->name)) {
+			*why = sx_strdupf("gateway.providers[%zu].name: \"%s\" is listed twice", i, p->name);
+			r = -EINVAL;
+		}
+		if (r < 0) {
+			sx_provider_clear(p);
+			return r;
+		}
+		c->n_providers = ++i;
+	}
 	return 0;
 }
 
@@ -252,6 +574,8 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 		if (sx_strv_push(&c->dns_servers, it->valuestring) < 0)
 			return -ENOMEM;
 	}
+	if ((r = take_gateway(j, c, why)) < 0)
+		return r;
 	*ret = TAKE_PTR(c);
 	return 0;
 }

@@ -52,7 +52,34 @@ struct sx_config {
 	unsigned rotate_mins; /* capture file rotation period */
 };
 
+/* The provider named name, or NULL. */
 const struct sx_provider *sx_config_provider(const struct sx_config *c, const char *name);
+
+/* Replaces the provider of the same name (in place) or appends one; p is
+ * copied.  Returns 0 or -ENOMEM. */
+int sx_config_set_provider(struct sx_config *c, const struct sx_provider *p);
+
+/* Removes the named provider.  Returns 1 when there was one, else 0. */
+int sx_config_remove_provider(struct sx_config *c, const char *name);
+
+/* Copies the operator's gateway settings (providers, rotate_mins, ca_file)
+ * from src, which setup re-runs keep.  Returns 0 or -ENOMEM. */
+int sx_config_copy_gateway(struct sx_config *dst, const struct sx_config *src);
+
+void sx_provider_clear(struct sx_provider *p);
+int sx_provider_copy(struct sx_provider *dst, const struct sx_provider *src);
+
+/* Input rules shared by config.json and `sentrix provider set`. */
+#define SX_PROVIDER_MODELS_MAX 64
+bool sx_provider_name_valid(const char *s); /* [a-z0-9][a-z0-9_-]{0,31} */
+bool sx_provider_api_valid(const char *s); /* openai-completions, anthropic-messages */
+bool sx_env_name_valid(const char *s); /* [A-Z_][A-Z0-9_]{0,127} */
+bool sx_model_id_valid(const char *s); /* 1-200 printable characters, no space */
+/* An http:// or https:// URL with a host, no credentials, no whitespace.
+ * Returns true, or false with *why set to a static reason. */
+bool sx_url_valid(const char *url, const char **why);
+/* The default key variable: "my-llm" -> "MY_LLM_API_KEY" (caller frees). */
+char *sx_provider_default_key_env(const char *name);
 
 void sx_config_free(struct sx_config *c);
 static inline void sx_config_freep(struct sx_config **c)

@@ -14,6 +14,9 @@ enum sx_log_level { SX_LOG_ERROR, SX_LOG_WARN, SX_LOG_INFO, SX_LOG_DEBUG };
 
 void sx_log_set_level(enum sx_log_level level);
 void sx_log_set_program(const char *name);
+/* Routes formatted messages to sink instead of stderr (the gateway sends
+ * them to journald with the instance name as a field).  NULL: stderr. */
+void sx_log_set_sink(void (*sink)(enum sx_log_level level, const char *message));
 int sx_log_errno(enum sx_log_level level, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -63,8 +63,11 @@ int sx_act_user(struct sx_ctx *x, const char *name, bool system, const char *hom
 /* The runtime network pieces (runtime.c), undone by `down`. */
 int sx_act_runtime(struct sx_ctx *x);
 
-/* The openclaw.json patch. */
-int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid);
+/* The openclaw.json patch (sentrix's keys for x->config and x->policy,
+ * providers included).  uid/gid own a file it creates.  *ret_token (when
+ * not NULL) receives the instance's gateway token: the one recorded in the
+ * journal, else the user's own, else a new random one (caller frees). */
+int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid, char **ret_token);
 
 /* Unit enablement and start (units.c). */
 int sx_act_units(struct sx_ctx *x);

@@ -6,6 +6,8 @@
  * --no-* switches): omitted means the documented default.  What names the
  * instance's identity (addresses, user, home, OpenClaw port) keeps its
  * current value when omitted, since changing it needs --disable first.
+ * The gateway settings `sentrix provider` records are carried over as they
+ * are.
  */
 #include "../lib/fileio.h"
 #include "../lib/instances.h"
@@ -244,6 +246,10 @@ int sx_desired_build(const struct sx_options *o, const struct sx_config *current
 	c->guardrail = !o->no_guardrail;
 	r = resolve_dns(o, p, c);
 	if (r < 0)
+		return r;
+	/* Providers, rotation and CA are set by `sentrix provider` (or by
+	 * hand), not by setup's flags: a re-run keeps them. */
+	if (current && (r = sx_config_copy_gateway(c, current)) < 0)
 		return r;
 	*ret = TAKE_PTR(c);
 	*ret_policy = TAKE_PTR(p);

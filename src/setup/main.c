@@ -4,8 +4,11 @@
  *
  *   sentrix-setup [setup] [OPTIONS]      provision or (--disable) roll back
  *   sentrix-setup status|list|up|down    inspect and run an instance
+ *   sentrix-setup provider set|list|remove   the gateway's LLM upstreams
+ *   sentrix-setup secrets set|list|remove    their keys in secrets.env
  *
- * Normally reached as `sentrix sandbox ...`, which execs this program.
+ * Normally reached as `sentrix sandbox ...`, `sentrix provider ...` or
+ * `sentrix secrets ...`, which exec this program.
  */
 #include <unistd.h>
 
@@ -17,8 +20,10 @@
 #include "launcher.h"
 #include "lock.h"
 #include "options.h"
+#include "provider.h"
 #include "provision.h"
 #include "runtime.h"
+#include "secrets.h"
 #include "status.h"
 
 static int updown_main(const struct sx_options *o)
@@ -70,9 +75,24 @@ static int gc_main(void)
 	return 0;
 }
 
+/* "provider" or "secrets" for their commands, else NULL. */
+static const char *provider_or_secrets(enum sx_command cmd)
+{
+	switch (cmd) {
+	case SX_CMD_PROVIDER_SET:
+	case SX_CMD_PROVIDER_LIST:
+	case SX_CMD_PROVIDER_REMOVE: return "provider";
+	case SX_CMD_SECRETS_SET:
+	case SX_CMD_SECRETS_LIST:
+	case SX_CMD_SECRETS_REMOVE: return "secrets";
+	default: return NULL;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sx_options o;
+	const char *group;
 
 	sx_log_set_program("sentrix");
 	if (getenv("SENTRIX_DEBUG"))
@@ -80,8 +100,15 @@ int main(int argc, char **argv)
 	if (sx_options_parse(argc, argv, &o) < 0)
 		return 2;
 	if (o.help) {
-		sx_options_usage(o.command);
+		sx_options_help(&o);
 		return 0;
+	}
+	if (geteuid() != 0 && (group = provider_or_secrets(o.command))) {
+		log_error(
+		    "sentrix %s %s reads and writes root-only instance files (config.json, "
+		    "secrets.env, the sandbox user's openclaw.json), so it needs root: run it with sudo",
+		    group, argv[2]);
+		return 1;
 	}
 	if (geteuid() != 0) {
 		log_error("sentrix sandbox %s changes and inspects network namespaces, nftables and system "
@@ -104,6 +131,12 @@ int main(int argc, char **argv)
 	case SX_CMD_DOWN: return updown_main(&o);
 	case SX_CMD_EXEC: return sx_exec_main(&o);
 	case SX_CMD_GC: return gc_main();
+	case SX_CMD_PROVIDER_SET:
+	case SX_CMD_PROVIDER_LIST:
+	case SX_CMD_PROVIDER_REMOVE: return sx_provider_main(&o);
+	case SX_CMD_SECRETS_SET:
+	case SX_CMD_SECRETS_LIST:
+	case SX_CMD_SECRETS_REMOVE: return sx_secrets_main(&o);
 	}
 	return 2;
 }

@@ -5,6 +5,10 @@
  * The journal row keeps: the original bytes (prior), owner and mode, what
  * reverting sentrix's keys needs (sx_openclaw_apply's undo), the gateway token, whether
  * sentrix wrote the .bak, and a fingerprint of the bytes sentrix wrote last.
+ * `sentrix provider` patches through the same row: its keys
+ * (models.providers.NAME, the default model) join the undo data the first
+ * time they are set, and go back to their originals when the provider is
+ * removed (they are no longer desired) or the instance is disabled.
  * Undo restores the original bytes when the file is still exactly what
  * sentrix wrote; when someone edited it since, only sentrix's keys go back
  * to their original values and everything else they changed stays.
@@ -107,7 +111,7 @@ static void forget_stale(cJSON *row_undo, const cJSON *stale, const char *text)
 			cJSON_DeleteItemFromArray(created, i);
 }
 
-int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
+int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid, char **ret_token)
 {
 	const struct sx_config *c = x->config;
 	_cleanup_free_ char *dir = NULL, *text = NULL, *out = NULL, *why = NULL, *bak = NULL;
@@ -148,6 +152,8 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 		token = t && cJSON_IsString(t) && t->valuestring && *t->valuestring ? t->valuestring
 										    : fresh_token;
 	}
+	if (ret_token && !(*ret_token = strdup(token)))
+		return -ENOMEM;
 	desired = sx_openclaw_desired(c, x->policy, current, token);
 	if (!desired)
 		return -ENOMEM;
@@ -174,10 +180,12 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid)
 	}
 	if (r < 0)
 		return log_error_errno(r, "%s: %s", c->openclaw_config, why ? why : "cannot patch");
-	sx_ctx_say(x, true, "%s %s: gateway on %s:%u with a token, egress proxy %s, exec %s, sandbox mode %s",
+	sx_ctx_say(x, true,
+		   "%s %s: gateway on %s:%u with a token, egress proxy %s, exec %s, sandbox mode %s, "
+		   "%zu LLM provider(s) through the gateway",
 		   existed ? "patch" : "create", c->openclaw_config, c->sandbox_ip, c->openclaw_port,
 		   c->guardrail ? "on" : "off (--no-guardrail)", x->policy->exec_security,
-		   x->policy->sandbox_mode);
+		   x->policy->sandbox_mode, c->n_providers);
 	if (x->dry_run)
 		return 0;
 

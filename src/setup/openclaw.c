@@ -17,6 +17,51 @@ static void add(cJSON *d, const char *path, cJSON *v)
 	cJSON_AddItemToObject(d, path, v);
 }
 
+/* models.providers.NAME for every provider of the instance.  The sandbox
+ * reaches each only through the gateway's LLM proxy on host-ip, which
+ * checks the instance token (sent as the API key) and swaps in the real
+ * key from secrets.env; the real key never enters the sandbox. */
+static void add_providers(cJSON *d, const struct sx_config *c, const cJSON *current, const char *token)
+{
+	const struct sx_provider *def = NULL;
+
+	for (size_t i = 0; i < c->n_providers; i++) {
+		const struct sx_provider *pr = &c->providers[i];
+		_cleanup_free_ char *path = sx_strdupf("models.providers.%s", pr->name),
+				    *url = sx_strdupf("http://%s:%u/%s", c->host_ip, c->llm_port, pr->name);
+		cJSON *o = cJSON_CreateObject(), *models;
+
+		if (!o || !path || !url) {
+			cJSON_Delete(o);
+			continue;
+		}
+		cJSON_AddStringToObject(o, "baseUrl", url);
+		cJSON_AddItemToObject(o, "apiKey", token ? cJSON_CreateString(token) : cJSON_CreateNull());
+		cJSON_AddStringToObject(o, "api", pr->api);
+		/* OpenClaw requires models on a custom provider, each with
+		 * an id and a name. */
+		models = cJSON_AddArrayToObject(o, "models");
+		for (size_t m = 0; pr->models && pr->models[m]; m++) {
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "id", pr->models[m]);
+			cJSON_AddStringToObject(e, "name", pr->models[m]);
+			cJSON_AddItemToArray(models, e);
+		}
+		add(d, path, o);
+		if (pr->default_model && !def)
+			def = pr;
+	}
+	if (def) {
+		/* agents.defaults.model is "provider/model" or {primary,
+		 * fallbacks}: keep the form the file has (fallbacks stay). */
+		const cJSON *m = current ? sx_json_get_path(current, "agents.defaults.model") : NULL;
+		_cleanup_free_ char *ref = sx_strdupf("%s/%s", def->name, def->default_model);
+		if (ref)
+			add(d, cJSON_IsString(m) ? "agents.defaults.model" : "agents.defaults.model.primary",
+			    cJSON_CreateString(ref));
+	}
+}
+
 cJSON *sx_openclaw_desired(const struct sx_config *c, const struct sx_policy *p, const cJSON *current,
 			   const char *token)
 {
@@ -63,7 +108,41 @@ cJSON *sx_openclaw_desired(const struct sx_config *c, const struct sx_policy *p,
 			add(d, path, cJSON_CreateString(p->dm_policy));
 		free(path);
 	}
+	add_providers(d, c, current, token);
 	return d;
+}
+
+/* True when have is what want describes; a null in want (the token when
+ * the caller does not know it) stands for any non-empty string. */
+static bool matches(const cJSON *have, const cJSON *want)
+{
+	const cJSON *it;
+
+	if (cJSON_IsNull(want))
+		return cJSON_IsString(have) && *have->valuestring;
+	if (!cJSON_IsObject(want) || !cJSON_IsObject(have))
+		return have && cJSON_Compare(have, want, true);
+	if (cJSON_GetArraySize(have) != cJSON_GetArraySize(want))
+		return false;
+	cJSON_ArrayForEach(
+	    it, want) if (!matches(cJSON_GetObjectItemCaseSensitive(have, it->string), it)) return false;
+	return true;
+}
+
+/* A copy of v for a message, with every credential (token, apiKey)
+ * replaced: status output ends up in logs. */
+static char *print_redacted(const cJSON *v)
+{
+	_cleanup_cjson_ cJSON *copy = cJSON_Duplicate(v, true);
+
+	if (cJSON_IsObject(copy)) {
+		if (cJSON_GetObjectItemCaseSensitive(copy, "apiKey"))
+			cJSON_ReplaceItemInObjectCaseSensitive(copy, "apiKey",
+							       cJSON_CreateString("(hidden)"));
+		if (cJSON_GetObjectItemCaseSensitive(copy, "token"))
+			cJSON_ReplaceItemInObjectCaseSensitive(copy, "token", cJSON_CreateString("(hidden)"));
+	}
+	return copy ? cJSON_PrintUnformatted(copy) : NULL;
 }
 
 int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
@@ -88,9 +167,12 @@ int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
 			}
 			continue;
 		}
-		if (!have || !cJSON_Compare(have, want, true)) {
-			_cleanup_free_ char *h = have ? cJSON_PrintUnformatted(have) : strdup("absent");
-			_cleanup_free_ char *w = cJSON_PrintUnformatted(want);
+		if (!matches(have, want)) {
+			bool secret = strstr(want->string, "token") != NULL;
+			_cleanup_free_ char *h = !have ? strdup("absent")
+			    : secret		       ? strdup("another value")
+						       : print_redacted(have);
+			_cleanup_free_ char *w = secret ? strdup("the instance token") : print_redacted(want);
 			*why = sx_strdupf("%s is %s, expected %s", want->string, h ? h : "?", w ? w : "?");
 			return -EUCLEAN;
 		}

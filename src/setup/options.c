@@ -30,6 +30,11 @@ enum {
 	OPT_PURGE,
 	OPT_CWD,
 	OPT_EPHEMERAL,
+	OPT_API,
+	OPT_BASE_URL,
+	OPT_KEY_ENV,
+	OPT_MODEL,
+	OPT_DEFAULT_MODEL,
 };
 
 static const struct option setup_opts[] = {
@@ -51,6 +56,11 @@ static const struct option setup_opts[] = {
     {"purge", no_argument, NULL, OPT_PURGE},
     {"cwd", required_argument, NULL, OPT_CWD},
     {"ephemeral", no_argument, NULL, OPT_EPHEMERAL},
+    {"api", required_argument, NULL, OPT_API},
+    {"base-url", required_argument, NULL, OPT_BASE_URL},
+    {"key-env", required_argument, NULL, OPT_KEY_ENV},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"default-model", required_argument, NULL, OPT_DEFAULT_MODEL},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -132,8 +142,118 @@ void sx_options_usage(enum sx_command cmd)
 		      "config.json.  Idempotent; sentrix-netns@NAME.service runs them at boot.\n",
 		      stdout);
 		break;
+	case SX_CMD_PROVIDER_SET:
+		fputs("Usage: sentrix provider set [--name NAME] PROVIDER --api API --base-url URL\n"
+		      "                            [--key-env VAR] [--model ID]... [--default-model ID]\n"
+		      "\n"
+		      "Record an LLM upstream for an instance's gateway and point OpenClaw at it\n"
+		      "(root).  openclaw.json gets models.providers.PROVIDER with baseUrl\n"
+		      "http://HOST_IP:LLM_PORT/PROVIDER (the gateway's LLM proxy) and the instance's\n"
+		      "gateway token as apiKey; the gateway forwards to URL with the real key from\n"
+		      "secrets.env, which never enters the sandbox.\n"
+		      "\n"
+		      "  PROVIDER             route and OpenClaw provider name, [a-z0-9][a-z0-9_-]{0,31}\n"
+		      "  --api API            openai-completions or anthropic-messages\n"
+		      "  --base-url URL       the upstream, http:// or https:// with a host\n"
+		      "                       (e.g. https://api.openai.com/v1)\n"
+		      "  --key-env VAR        secrets.env variable holding the real key, [A-Z_][A-Z0-9_]*\n"
+		      "                       (default: PROVIDER upper-cased, '-' as '_', + _API_KEY)\n"
+		      "  --model ID           a model OpenClaw may use; repeat for more (up to 64)\n"
+		      "  --default-model ID   make PROVIDER/ID the agents' default model (added to the\n"
+		      "                       models when missing; one provider holds the default)\n"
+		      "  --name NAME          instance (default sandbox0)\n"
+		      "\n"
+		      "Declarative: the flags replace what was recorded for PROVIDER.  The same\n"
+		      "command again changes nothing.  `sentrix secrets set VAR` stores the key.\n",
+		      stdout);
+		break;
+	case SX_CMD_PROVIDER_LIST:
+		fputs("Usage: sentrix provider list [--name NAME] [--json]\n"
+		      "\n"
+		      "An instance's providers: API, upstream URL, key variable and whether\n"
+		      "secrets.env sets it, models, default model.\n",
+		      stdout);
+		break;
+	case SX_CMD_PROVIDER_REMOVE:
+		fputs("Usage: sentrix provider remove [--name NAME] PROVIDER\n"
+		      "\n"
+		      "Forget PROVIDER: it leaves config.json, and the openclaw.json keys it set go\n"
+		      "back to the user's own values (removed where there were none).\n",
+		      stdout);
+		break;
+	case SX_CMD_SECRETS_SET:
+		fputs("Usage: sentrix secrets set [--name NAME] VAR < FILE\n"
+		      "\n"
+		      "Store VAR=VALUE in /etc/sentrix/NAME/secrets.env (mode 0600, gateway user\n"
+		      "sentrix), replacing an earlier VAR.  The value is read from standard input,\n"
+		      "never from the command line: one line (one trailing newline is dropped);\n"
+		      "empty and multi-line values are refused.  On a terminal it is asked for\n"
+		      "without echo.  Values are never printed.\n",
+		      stdout);
+		break;
+	case SX_CMD_SECRETS_LIST:
+		fputs("Usage: sentrix secrets list [--name NAME] [--json]\n"
+		      "\n"
+		      "The variable names in secrets.env (never the values), the providers using\n"
+		      "each, and the key variables providers need that are not set.\n",
+		      stdout);
+		break;
+	case SX_CMD_SECRETS_REMOVE:
+		fputs("Usage: sentrix secrets remove [--name NAME] VAR\n"
+		      "\n"
+		      "Remove VAR from secrets.env; the other lines stay as they are.\n",
+		      stdout);
+		break;
 	}
 }
+
+static const struct {
+	const char *group, *word;
+	enum sx_command cmd;
+} subcommands[] = {
+    {"provider", "set", SX_CMD_PROVIDER_SET},	    {"provider", "list", SX_CMD_PROVIDER_LIST},
+    {"provider", "remove", SX_CMD_PROVIDER_REMOVE}, {"secrets", "set", SX_CMD_SECRETS_SET},
+    {"secrets", "list", SX_CMD_SECRETS_LIST},	    {"secrets", "remove", SX_CMD_SECRETS_REMOVE},
+};
+
+/* "provider" or "secrets" for their commands, NULL for the others. */
+static const char *group_of(enum sx_command cmd)
+{
+	for (size_t i = 0; i < ELEMENTSOF(subcommands); i++)
+		if (subcommands[i].cmd == cmd)
+			return subcommands[i].group;
+	return NULL;
+}
+
+void sx_options_help(const struct sx_options *o)
+{
+	const char *group = group_of(o->command);
+	bool first = true;
+
+	if (!o->group_help || !group) {
+		sx_options_usage(o->command);
+		return;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(subcommands); i++) {
+		if (!streq(subcommands[i].group, group))
+			continue;
+		if (!first)
+			fputc('\n', stdout);
+		first = false;
+		sx_options_usage(subcommands[i].cmd);
+	}
+}
+
+/* The --help to point at after a usage error. */
+static const char *help_hint(enum sx_command cmd)
+{
+	for (size_t i = 0; i < ELEMENTSOF(subcommands); i++)
+		if (subcommands[i].cmd == cmd)
+			return subcommands[i].group;
+	return cmd == SX_CMD_SETUP ? "sandbox setup" : "sandbox";
+}
+
+static enum sx_command usage_cmd; /* for the hint; set by sx_options_parse() */
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -144,7 +264,7 @@ static int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'sentrix sandbox setup --help'.\n");
+	fprintf(stderr, "\nTry 'sentrix %s --help'.\n", help_hint(usage_cmd));
 	return -EINVAL;
 }
 
@@ -156,9 +276,34 @@ static const struct {
     {"down", SX_CMD_DOWN},   {"exec", SX_CMD_EXEC},	{"gc", SX_CMD_GC},
 };
 
+/* The long name of an option value ("name" for OPT_NAME): argv[optind - 1]
+ * is the option's argument when it takes one. */
+static const char *option_name(int opt)
+{
+	for (size_t i = 0; setup_opts[i].name; i++)
+		if (setup_opts[i].val == opt)
+			return setup_opts[i].name;
+	return "?";
+}
+
+static bool provider_set_opt(int opt)
+{
+	return opt == OPT_API || opt == OPT_BASE_URL || opt == OPT_KEY_ENV || opt == OPT_MODEL ||
+	    opt == OPT_DEFAULT_MODEL;
+}
+
 /* Which options each command accepts, beyond --name/--json/--help. */
 static bool allowed(enum sx_command cmd, int opt)
 {
+	if (group_of(cmd)) {
+		if (opt == 'h' || opt == OPT_NAME)
+			return true;
+		if (opt == OPT_JSON)
+			return cmd == SX_CMD_PROVIDER_LIST || cmd == SX_CMD_SECRETS_LIST;
+		return cmd == SX_CMD_PROVIDER_SET && provider_set_opt(opt);
+	}
+	if (provider_set_opt(opt))
+		return false;
 	if (cmd == SX_CMD_EXEC)
 		return opt == 'h' || opt == OPT_NAME || opt == OPT_CWD || opt == OPT_EPHEMERAL ||
 		    opt == OPT_POLICY;
@@ -171,19 +316,120 @@ static bool allowed(enum sx_command cmd, int opt)
 	return cmd == SX_CMD_SETUP;
 }
 
+/* Adds a --model (or the --default-model) unless listed already. */
+static int add_model(struct sx_options *o, const char *id)
+{
+	for (size_t i = 0; i < o->n_models; i++)
+		if (streq(o->models[i], id))
+			return 0;
+	if (!sx_model_id_valid(id))
+		return usage_error("--model/--default-model: '%s' is not a model id (1-200 characters, no "
+				   "spaces or control characters)",
+				   id);
+	if (o->n_models == SX_PROVIDER_MODELS_MAX)
+		return usage_error("more than %d models for one provider", SX_PROVIDER_MODELS_MAX);
+	o->models[o->n_models++] = id;
+	o->models[o->n_models] = NULL;
+	return 0;
+}
+
+/* "provider WORD" / "secrets WORD": the command; 1 when argv[1] is neither
+ * group, 0 when parsed (*used: words consumed), or a usage error. */
+static int parse_group(int argc, char **argv, struct sx_options *o, int *used)
+{
+	const char *group = argv[1];
+	bool known = false;
+
+	for (size_t i = 0; i < ELEMENTSOF(subcommands); i++)
+		known = known || streq(subcommands[i].group, group);
+	if (!known)
+		return 1;
+	for (size_t i = 0; i < ELEMENTSOF(subcommands); i++)
+		if (streq(subcommands[i].group, group)) {
+			/* a bare group (or its --help) names its first command */
+			o->command = usage_cmd = subcommands[i].cmd;
+			break;
+		}
+	if (argc < 3 || streq(argv[2], "--help") || streq(argv[2], "-h")) {
+		if (argc < 3)
+			return usage_error("%s needs a command: set, list or remove", group);
+		o->help = o->group_help = true;
+		*used = 2;
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(subcommands); i++)
+		if (streq(subcommands[i].group, group) && streq(subcommands[i].word, argv[2])) {
+			o->command = usage_cmd = subcommands[i].cmd;
+			*used = 2;
+			return 0;
+		}
+	return usage_error("unknown %s command '%s' (set, list, remove)", group, argv[2]);
+}
+
+/* Checks the positional argument and flags of provider and secrets. */
+static int check_group(struct sx_options *o)
+{
+	const char *why;
+	bool needs_target = o->command != SX_CMD_PROVIDER_LIST && o->command != SX_CMD_SECRETS_LIST;
+	bool provider = streq(group_of(o->command), "provider");
+
+	if (needs_target && !o->target)
+		return usage_error("%s",
+				   provider ? "this command needs a PROVIDER name"
+					    : "this command needs a variable name (VAR)");
+	if (!needs_target && o->target)
+		return usage_error("unexpected argument '%s'", o->target);
+	if (o->target && provider && !sx_provider_name_valid(o->target))
+		return usage_error("'%s' is not a valid provider name ([a-z0-9][a-z0-9_-]{0,31}: lower-case "
+				   "letters, digits, '_' and '-', at most 32)",
+				   o->target);
+	if (o->target && !provider && !sx_env_name_valid(o->target))
+		return usage_error("'%s' is not a valid variable name ([A-Z_][A-Z0-9_]*, at most 128)",
+				   o->target);
+	if (o->command != SX_CMD_PROVIDER_SET)
+		return 0;
+	if (!o->api)
+		return usage_error("%s", "provider set needs --api openai-completions|anthropic-messages");
+	if (!sx_provider_api_valid(o->api))
+		return usage_error("--api: '%s' is not openai-completions or anthropic-messages", o->api);
+	if (!o->base_url)
+		return usage_error("%s",
+				   "provider set needs --base-url URL (the upstream, e.g. "
+				   "https://api.openai.com/v1)");
+	if (!sx_url_valid(o->base_url, &why))
+		return usage_error("--base-url: '%s' %s", o->base_url, why);
+	if (o->key_env && !sx_env_name_valid(o->key_env))
+		return usage_error(
+		    "--key-env: '%s' is not a valid variable name ([A-Z_][A-Z0-9_]*, at most 128)",
+		    o->key_env);
+	if (o->default_model)
+		return add_model(o, o->default_model);
+	return 0;
+}
+
 int sx_options_parse(int argc, char **argv, struct sx_options *o)
 {
 	uint32_t a;
-	int c;
+	int c, used = 0;
 
 	*o = (struct sx_options){.name = "sandbox0", .command = SX_CMD_SETUP};
-	if (argc > 1 && argv[1][0] != '-') {
+	usage_cmd = SX_CMD_SETUP;
+	if (argc > 1 && argv[1][0] != '-' && (c = parse_group(argc, argv, o, &used)) <= 0) {
+		if (c < 0)
+			return c;
+		/* getopt starts at argv[1]: the last word taken becomes argv[0] */
+		argv += used;
+		argc -= used;
+		if (o->group_help)
+			return argc > 1 ? usage_error("unexpected argument '%s'", argv[1]) : 0;
+	} else if (argc > 1 && argv[1][0] != '-') {
 		size_t i;
 		for (i = 0; i < ELEMENTSOF(commands); i++)
 			if (streq(argv[1], commands[i].word))
 				break;
 		if (i == ELEMENTSOF(commands))
-			return usage_error("unknown command '%s' (setup, status, list, up, down, exec, gc)",
+			return usage_error("unknown command '%s' (setup, status, list, up, down, exec, gc, "
+					   "provider, secrets)",
 					   argv[1]);
 		o->command = commands[i].cmd;
 		argv++;
@@ -200,7 +446,7 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 		if (!allowed(o->command, c))
-			return usage_error("option '%s' does not apply to this command", argv[optind - 1]);
+			return usage_error("option '--%s' does not apply to this command", option_name(c));
 		switch (c) {
 		case 'h': o->help = true; break;
 		case OPT_POLICY: o->policy = optarg; break;
@@ -225,16 +471,28 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		case OPT_PURGE: o->purge = true; break;
 		case OPT_CWD: o->cwd = optarg; break;
 		case OPT_EPHEMERAL: o->ephemeral = true; break;
+		case OPT_API: o->api = optarg; break;
+		case OPT_BASE_URL: o->base_url = optarg; break;
+		case OPT_KEY_ENV: o->key_env = optarg; break;
+		case OPT_DEFAULT_MODEL: o->default_model = optarg; break;
+		case OPT_MODEL:
+			if (add_model(o, optarg) < 0)
+				return -EINVAL;
+			break;
 		}
 	}
 	if (o->command == SX_CMD_EXEC && optind < argc) {
 		o->argv = argv + optind;
 		optind = argc;
 	}
+	if (group_of(o->command) && optind < argc)
+		o->target = argv[optind++];
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->help)
 		return 0;
+	if (group_of(o->command) && check_group(o) < 0)
+		return -EINVAL;
 	if (o->policy && o->command == SX_CMD_EXEC && !o->ephemeral)
 		return usage_error("%s",
 				   "--policy goes with --ephemeral (an instance's policy is set by setup)");

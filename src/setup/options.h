@@ -5,8 +5,25 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
-enum sx_command { SX_CMD_SETUP, SX_CMD_STATUS, SX_CMD_LIST, SX_CMD_UP, SX_CMD_DOWN, SX_CMD_EXEC, SX_CMD_GC };
+#include "../lib/config.h"
+
+enum sx_command {
+	SX_CMD_SETUP,
+	SX_CMD_STATUS,
+	SX_CMD_LIST,
+	SX_CMD_UP,
+	SX_CMD_DOWN,
+	SX_CMD_EXEC,
+	SX_CMD_GC,
+	SX_CMD_PROVIDER_SET,
+	SX_CMD_PROVIDER_LIST,
+	SX_CMD_PROVIDER_REMOVE,
+	SX_CMD_SECRETS_SET,
+	SX_CMD_SECRETS_LIST,
+	SX_CMD_SECRETS_REMOVE,
+};
 
 struct sx_options {
 	enum sx_command command;
@@ -25,9 +42,18 @@ struct sx_options {
 	bool ephemeral;
 	const char *cwd; /* NULL: the sandbox home */
 	char **argv; /* the command, after "--" */
+	/* provider, secrets */
+	bool group_help; /* `sentrix provider --help`: every subcommand's text */
+	const char *target; /* PROVIDER or VAR */
+	const char *api, *base_url, *key_env, *default_model; /* NULL: not given */
+	const char *models[SX_PROVIDER_MODELS_MAX + 1]; /* --model in order, no duplicates,
+							   --default-model added; NULL-terminated */
+	size_t n_models;
 };
 
 /* Parses argv.  Returns 0, or -EINVAL after printing a usage error (the
  * caller exits 2). */
 int sx_options_parse(int argc, char **argv, struct sx_options *o);
 void sx_options_usage(enum sx_command cmd);
+/* --help: the command's text (every subcommand's for `provider --help`). */
+void sx_options_help(const struct sx_options *o);

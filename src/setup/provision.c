@@ -29,6 +29,7 @@ struct steps {
 	const char *step; /* name of the step running, for the failure message */
 	uid_t uid, gateway_uid;
 	gid_t gid, gateway_gid;
+	char *token; /* the instance's gateway token, from the openclaw step */
 };
 
 static int step_users(struct steps *s)
@@ -128,7 +129,21 @@ static int step_resolv(struct steps *s)
 static int step_openclaw(struct steps *s)
 {
 	s->step = "openclaw.json patch";
-	return sx_act_openclaw(s->x, s->uid, s->gid);
+	free(s->token);
+	s->token = NULL;
+	return sx_act_openclaw(s->x, s->uid, s->gid, &s->token);
+}
+
+/* The token OpenClaw sends (gateway.auth.token, and the API key of every
+ * provider), for the gateway user alone: the gateway accepts the
+ * sandbox's LLM calls only with it.  The token alone, no newline. */
+static int step_token(struct steps *s)
+{
+	const struct sx_config *c = s->x->config;
+
+	s->step = "gateway token";
+	return sx_act_write_file(s->x, c->token_path, s->token, strlen(s->token), 0600, s->gateway_uid,
+				 s->gateway_gid, false);
 }
 
 static int step_units(struct steps *s)
@@ -163,15 +178,16 @@ static int step_launchers(struct steps *s)
 
 static int run_steps(struct steps *s)
 {
-	int (*const steps[])(struct steps *) = {step_users,    step_instance_dir, step_network,	 step_resolv,
-						step_openclaw, step_units,	  step_launchers};
+	int (*const steps[])(struct steps *) = {step_users,  step_instance_dir, step_network,
+						step_resolv, step_openclaw,	step_token,
+						step_units,  step_launchers};
+	int r = 0;
 
-	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
-		int r = steps[i](s);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(steps); i++)
+		r = steps[i](s);
+	free(s->token);
+	s->token = NULL;
+	return r;
 }
 
 static int confirm(const struct sx_options *o, const char *what)

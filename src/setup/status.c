@@ -78,6 +78,41 @@ static void check_users(struct report *rep, const struct sx_config *c)
 		check(rep, "home", OK, "%s", c->home);
 }
 
+/* The gateway token file: the gateway user's alone, and the token OpenClaw
+ * sends (gateway.auth.token in openclaw.json, when that is readable). */
+static void check_token(struct report *rep, const struct sx_config *c)
+{
+	_cleanup_cjson_ cJSON *oc = NULL;
+	_cleanup_free_ char *token = NULL, *why = NULL;
+	const cJSON *want;
+	struct sx_user g;
+	struct stat st;
+
+	if (stat(c->token_path, &st) < 0 || sx_read_file(c->token_path, &token, NULL) < 0) {
+		check(rep, "gateway_token", MISSING, "%s does not exist", c->token_path);
+		return;
+	}
+	if ((st.st_mode & 07777) != 0600 || sx_user_lookup(c->gateway_user, &g) < 0 || st.st_uid != g.uid) {
+		check(rep, "gateway_token", DRIFTED, "%s must be mode 0600 and owned by %s", c->token_path,
+		      c->gateway_user);
+		return;
+	}
+	if (!*token) {
+		check(rep, "gateway_token", DRIFTED, "%s is empty", c->token_path);
+		return;
+	}
+	if (sx_json_load(c->openclaw_config, &oc, &why) < 0) {
+		check(rep, "gateway_token", OK, "%s (openclaw.json unreadable: not compared)", c->token_path);
+		return;
+	}
+	want = sx_json_get_path(oc, "gateway.auth.token");
+	if (!cJSON_IsString(want) || !streq(want->valuestring, token))
+		check(rep, "gateway_token", DRIFTED, "%s differs from gateway.auth.token in %s",
+		      c->token_path, c->openclaw_config);
+	else
+		check(rep, "gateway_token", OK, "%s (matches %s)", c->token_path, c->openclaw_config);
+}
+
 static void check_files(struct report *rep, const struct sx_config *c, struct sx_policy **policy)
 {
 	_cleanup_free_ char *why = NULL, *want = NULL;
@@ -99,6 +134,8 @@ static void check_files(struct report *rep, const struct sx_config *c, struct sx
 		      c->gateway_user);
 	else
 		check(rep, "secrets", OK, "%s", c->secrets_path);
+
+	check_token(rep, c);
 
 	if (sx_render_resolv(c, &want) < 0 || !sx_path_exists(c->resolv_conf))
 		check(rep, "resolv_conf", MISSING, "%s does not exist", c->resolv_conf);
@@ -178,12 +215,17 @@ static void check_openclaw(struct report *rep, const struct sx_config *c, const 
 {
 	_cleanup_cjson_ cJSON *current = NULL, *desired = NULL;
 	_cleanup_free_ char *why = NULL;
+	const cJSON *token;
 	int r;
 
 	(void)sx_json_load(c->openclaw_config, &current, &why);
 	free(why);
 	why = NULL;
-	desired = sx_openclaw_desired(c, p, current, NULL);
+	/* The providers' API key must be the file's own gateway token (the
+	 * gateway_token check compares that with the token file). */
+	token = current ? sx_json_get_path(current, "gateway.auth.token") : NULL;
+	desired = sx_openclaw_desired(
+	    c, p, current, cJSON_IsString(token) && *token->valuestring ? token->valuestring : NULL);
 	r = desired ? sx_openclaw_check(c->openclaw_config, desired, &why) : -ENOMEM;
 	if (r == 0)
 		check(rep, "openclaw_config", OK, "%s", c->openclaw_config);

@@ -37,11 +37,28 @@ static const struct {
     SF(log_dir),
     SF(resolv_conf),
     SF(openclaw_config),
+    SF(token_path),
+    SF(ca_file),
 };
 
 static const char *str_field(const struct sx_config *c, size_t i)
 {
 	return *(char *const *)((const char *)c + str_fields[i].off);
+}
+
+static void assert_same_provider(const struct sx_provider *a, const struct sx_provider *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_string_equal(a->api, b->api);
+	assert_string_equal(a->base_url, b->base_url);
+	assert_string_equal(a->key_env, b->key_env);
+	if (!streq_ptr(a->default_model, b->default_model))
+		fail_msg("%s: default_model %s != %s", a->name,
+			 a->default_model ? a->default_model : "(null)",
+			 b->default_model ? b->default_model : "(null)");
+	assert_int_equal(sx_strv_length(a->models), sx_strv_length(b->models));
+	for (size_t i = 0; i < sx_strv_length(a->models); i++)
+		assert_string_equal(a->models[i], b->models[i]);
 }
 
 static void assert_same_config(const struct sx_config *a, const struct sx_config *b)
@@ -65,6 +82,10 @@ static void assert_same_config(const struct sx_config *a, const struct sx_config
 	assert_int_equal(a->auto_pair, b->auto_pair);
 	assert_int_equal(a->host_networking, b->host_networking);
 	assert_int_equal(a->guardrail, b->guardrail);
+	assert_int_equal(a->rotate_mins, b->rotate_mins);
+	assert_int_equal(a->n_providers, b->n_providers);
+	for (size_t i = 0; i < a->n_providers; i++)
+		assert_same_provider(&a->providers[i], &b->providers[i]);
 }
 
 static void set(char **field, const char *v)
@@ -72,6 +93,20 @@ static void set(char **field, const char *v)
 	free(*field);
 	*field = strdup(v);
 	assert_non_null(*field);
+}
+
+/* Adds a provider (models: NULL-terminated) through sx_config_set_provider(). */
+static void add_provider(struct sx_config *c, const char *name, const char *api, const char *url,
+			 const char *key, const char *def, const char **models)
+{
+	struct sx_provider p = {.name = (char *)name,
+				.api = (char *)api,
+				.base_url = (char *)url,
+				.key_env = (char *)key,
+				.models = (char **)models,
+				.default_model = (char *)def};
+
+	assert_int_equal(sx_config_set_provider(c, &p), 0);
 }
 
 /* A complete instance with values unlike the derived defaults, so a field
@@ -103,6 +138,13 @@ static struct sx_config *make_config(void)
 	set(&c->host_ifname, "sx-custom");
 	set(&c->nft_host_table, "custom_table");
 	set(&c->resolv_conf, "/etc/netns/elsewhere/resolv.conf");
+	set(&c->token_path, "/etc/sentrix/elsewhere/gateway.token");
+	set(&c->ca_file, "/etc/ssl/corp-ca.pem");
+	c->rotate_mins = 30;
+	add_provider(c, "openai", "openai-completions", "https://api.openai.com/v1", "OPENAI_API_KEY",
+		     "gpt-5", (const char *[]){"gpt-4.1", "gpt-5", NULL});
+	add_provider(c, "my-llm_2", "anthropic-messages", "http://10.0.0.9:8080", "MY_KEY", NULL,
+		     (const char *[]){NULL});
 	return c;
 }
 
@@ -140,6 +182,10 @@ static void test_init_paths(void **state)
 	assert_string_equal(c->policy_dir, "/etc/sentrix/sxt1/policy");
 	assert_string_equal(c->journal_path, "/var/lib/sentrix/sxt1/journal.db");
 	assert_string_equal(c->resolv_conf, "/etc/netns/sxt1/resolv.conf");
+	assert_string_equal(c->token_path, "/etc/sentrix/sxt1/gateway.token");
+	assert_int_equal(c->rotate_mins, SX_ROTATE_MINS_DEFAULT);
+	assert_null(c->ca_file);
+	assert_int_equal(c->n_providers, 0);
 	assert_int_equal(c->prefix_len, 30);
 	/* the host interface name fits IFNAMSIZ for the longest instance name */
 	assert_int_equal(sx_config_init_paths(c, "abcdefghijk"), 0);
@@ -231,6 +277,18 @@ static void test_from_json_rejects(void **state)
 	    {"dns.servers", "[\"1.1.1.1\", \"9.9.9.9\", \"x\"]", "dns.servers"},
 	    {"options.guardrail", "\"yes\"", "options.guardrail"},
 	    {"network.host_networking", NULL, "network.host_networking"},
+	    {"gateway", "[]", "gateway"},
+	    {"gateway.token_path", "\"gateway.token\"", "gateway.token_path"},
+	    {"gateway.token_path", "1", "gateway.token_path"},
+	    {"gateway.rotate_mins", "0", "gateway.rotate_mins"},
+	    {"gateway.rotate_mins", "1.5", "gateway.rotate_mins"},
+	    {"gateway.rotate_mins", "\"10\"", "gateway.rotate_mins"},
+	    {"gateway.rotate_mins", "10081", "gateway.rotate_mins"},
+	    {"gateway.ca_file", "\"ca.pem\"", "gateway.ca_file"},
+	    {"gateway.ca_file", "false", "gateway.ca_file"},
+	    {"gateway.providers", "{}", "gateway.providers"},
+	    {"gateway.providers", "[1]", "gateway.providers[0]"},
+	    {"gateway.providers", "[{\"api\": \"openai-completions\"}]", "gateway.providers[0].name"},
 	};
 	_cleanup_config_ struct sx_config *c = make_config();
 
@@ -258,6 +316,205 @@ static void test_from_json_rejects(void **state)
 				     why ? why : "(null)", cases[i].part);
 		free(why);
 	}
+}
+
+/* Each case replaces one member of the second provider of make_config()
+ * (NULL value: removes it); from_json must refuse with a why naming
+ * gateway.providers[1] and part. */
+static void test_from_json_rejects_providers(void **state)
+{
+	static const struct {
+		const char *key, *value, *part;
+	} cases[] = {
+	    {"name", "\"My-LLM\"", ".name"},
+	    {"name", "\"-x\"", ".name"},
+	    {"name", "\"abcdefghijklmnopqrstuvwxyz0123456\"", ".name"},
+	    {"name", "\"openai\"", "listed twice"},
+	    {"name", NULL, ".name"},
+	    {"api", "\"openai-responses\"", ".api"},
+	    {"api", "5", ".api"},
+	    {"base_url", "\"ftp://x\"", ".base_url"},
+	    {"base_url", "\"https://\"", ".base_url"},
+	    {"base_url", "\"https://a b\"", ".base_url"},
+	    {"key_env", "\"lower\"", ".key_env"},
+	    {"key_env", "\"1X\"", ".key_env"},
+	    {"key_env", NULL, ".key_env"},
+	    {"models", "\"m\"", ".models"},
+	    {"models", "[\"a b\"]", ".models"},
+	    {"models", "[5]", ".models"},
+	    {"default_model", "\"absent-model\"", ".default_model"},
+	    {"default_model", "7", ".default_model"},
+	};
+	_cleanup_config_ struct sx_config *c = make_config();
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_cjson_ cJSON *j = sx_config_to_json(c);
+		cJSON *p = cJSON_GetArrayItem(sx_json_get_path(j, "gateway.providers"), 1);
+		struct sx_config *d = NULL;
+		char *why = NULL;
+		int r;
+
+		assert_non_null(p);
+		if (cases[i].value)
+			cJSON_ReplaceItemInObject(p, cases[i].key, parse(cases[i].value));
+		else
+			cJSON_DeleteItemFromObject(p, cases[i].key);
+		r = sx_config_from_json(j, &d, &why);
+		if (r != -EINVAL) {
+			sx_config_free(d);
+			tu_fail_free(why, "%s = %s: from_json returned %d", cases[i].key,
+				     cases[i].value ? cases[i].value : "(removed)", r);
+		}
+		if (!why || !strstr(why, "gateway.providers[1]") || !strstr(why, cases[i].part))
+			tu_fail_free(why, "%s = %s: why \"%s\" does not name the provider and \"%s\"",
+				     cases[i].key, cases[i].value ? cases[i].value : "(removed)",
+				     why ? why : "(null)", cases[i].part);
+		free(why);
+	}
+}
+
+/* A config.json written before "gateway" existed loads with the defaults;
+ * so do a "gateway" object with members missing and a provider without
+ * models or default_model. */
+static void test_gateway_defaults(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(), *d = NULL, *e = NULL;
+	_cleanup_cjson_ cJSON *j = sx_config_to_json(c);
+	char *why = NULL;
+
+	sx_json_remove_path(j, "gateway");
+	assert_int_equal(sx_config_from_json(j, &d, &why), 0);
+	assert_string_equal(d->token_path, "/etc/sentrix/ci1/gateway.token");
+	assert_int_equal(d->rotate_mins, 10);
+	assert_null(d->ca_file);
+	assert_int_equal(d->n_providers, 0);
+	assert_null(sx_config_provider(d, "openai"));
+	/* and it writes the defaults back out */
+	_cleanup_config_ struct sx_config *f = round_trip(d);
+	assert_same_config(d, f);
+
+	assert_int_equal(
+	    sx_json_set_path(j, "gateway",
+			     parse("{\"providers\": [{\"name\": \"p\", \"api\": "
+				   "\"anthropic-messages\", \"base_url\": \"http://h\", \"key_env\": "
+				   "\"P_API_KEY\"}]}")),
+	    0);
+	assert_int_equal(sx_config_from_json(j, &e, &why), 0);
+	assert_int_equal(e->rotate_mins, 10);
+	assert_int_equal(e->n_providers, 1);
+	assert_non_null(e->providers[0].models);
+	assert_null(e->providers[0].models[0]);
+	assert_null(e->providers[0].default_model);
+	assert_ptr_equal(sx_config_provider(e, "p"), &e->providers[0]);
+}
+
+static void test_provider_set_remove(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(), *d = calloc(1, sizeof(*d));
+	const struct sx_provider *p;
+
+	/* replaced in place: the order stays */
+	add_provider(c, "openai", "anthropic-messages", "https://proxy.example", "OTHER", NULL,
+		     (const char *[]){"m", NULL});
+	assert_int_equal(c->n_providers, 2);
+	p = sx_config_provider(c, "openai");
+	assert_ptr_equal(p, &c->providers[0]);
+	assert_string_equal(p->api, "anthropic-messages");
+	assert_string_equal(p->key_env, "OTHER");
+	assert_null(p->default_model);
+	assert_int_equal(sx_strv_length(p->models), 1);
+	/* a new name is appended */
+	add_provider(c, "third", "openai-completions", "http://h", "T", NULL, (const char *[]){NULL});
+	assert_int_equal(c->n_providers, 3);
+	assert_string_equal(c->providers[2].name, "third");
+
+	assert_int_equal(sx_config_remove_provider(c, "my-llm_2"), 1);
+	assert_int_equal(c->n_providers, 2);
+	assert_string_equal(c->providers[0].name, "openai");
+	assert_string_equal(c->providers[1].name, "third");
+	assert_int_equal(sx_config_remove_provider(c, "my-llm_2"), 0);
+	assert_null(sx_config_provider(c, "my-llm_2"));
+
+	/* what setup re-runs carry over */
+	assert_non_null(d);
+	assert_int_equal(sx_config_init_paths(d, "ci1"), 0);
+	assert_int_equal(sx_config_copy_gateway(d, c), 0);
+	assert_int_equal(d->rotate_mins, 30);
+	assert_string_equal(d->ca_file, "/etc/ssl/corp-ca.pem");
+	assert_int_equal(d->n_providers, 2);
+	assert_same_provider(&d->providers[0], &c->providers[0]);
+	assert_same_provider(&d->providers[1], &c->providers[1]);
+	assert_string_equal(d->token_path, "/etc/sentrix/ci1/gateway.token");
+}
+
+static void test_validators(void **state)
+{
+	static const struct {
+		const char *url;
+		bool ok;
+	} urls[] = {
+	    {"https://api.openai.com/v1", true},
+	    {"http://10.0.0.1:8080", true},
+	    {"https://h/", true},
+	    {"http://[::1]:8080/v1", true},
+	    {"https://h:1/x?y=z", true},
+	    {"HTTPS://h", false},
+	    {"ftp://h", false},
+	    {"https://", false},
+	    {"https:///v1", false},
+	    {"https://:80/", false},
+	    {"https://u:p@h/", false},
+	    {"https://h:0/", false},
+	    {"https://h:65536/", false},
+	    {"https://h:/", false},
+	    {"https://h:8o/", false},
+	    {"https://h/a b", false},
+	    {"https://h/\n", false},
+	    {"api.openai.com", false},
+	    {"http://[]/", false},
+	    {"http://[::1/", false},
+	    {"http://[::1]x/", false},
+	    {"http://[::1]:99999/", false},
+	};
+	const char *why;
+	char *k;
+
+	for (size_t i = 0; i < ELEMENTSOF(urls); i++)
+		if (sx_url_valid(urls[i].url, &why) != urls[i].ok)
+			fail_msg("%s: expected %s (%s)", urls[i].url, urls[i].ok ? "valid" : "invalid",
+				 why ? why : "");
+	assert_true(sx_provider_name_valid("openai"));
+	assert_true(sx_provider_name_valid("0"));
+	assert_true(sx_provider_name_valid("a_b-c"));
+	assert_true(sx_provider_name_valid("abcdefghijklmnopqrstuvwxyz012345"));
+	assert_false(sx_provider_name_valid("abcdefghijklmnopqrstuvwxyz0123456"));
+	assert_false(sx_provider_name_valid(""));
+	assert_false(sx_provider_name_valid("_a"));
+	assert_false(sx_provider_name_valid("-a"));
+	assert_false(sx_provider_name_valid("Open"));
+	assert_false(sx_provider_name_valid("a.b"));
+	assert_false(sx_provider_name_valid("a/b"));
+	assert_true(sx_provider_api_valid("openai-completions"));
+	assert_true(sx_provider_api_valid("anthropic-messages"));
+	assert_false(sx_provider_api_valid("openai-responses"));
+	assert_false(sx_provider_api_valid(NULL));
+	assert_true(sx_env_name_valid("OPENAI_API_KEY"));
+	assert_true(sx_env_name_valid("_X1"));
+	assert_false(sx_env_name_valid("1X"));
+	assert_false(sx_env_name_valid("lower"));
+	assert_false(sx_env_name_valid("A-B"));
+	assert_false(sx_env_name_valid(""));
+	assert_true(sx_model_id_valid("gpt-4.1"));
+	assert_true(sx_model_id_valid("openai/gpt-4o:free"));
+	assert_false(sx_model_id_valid(""));
+	assert_false(sx_model_id_valid("a b"));
+	assert_false(sx_model_id_valid("a\tb"));
+	k = sx_provider_default_key_env("my-llm_2");
+	assert_string_equal(k, "MY_LLM_2_API_KEY");
+	free(k);
+	k = sx_provider_default_key_env("openai");
+	assert_string_equal(k, "OPENAI_API_KEY");
+	free(k);
 }
 
 /* Asserts a and b differ in identity and what names the option. */
@@ -309,9 +566,11 @@ static void test_same_identity(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_paths),	  cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_load_path),	  cmocka_unit_test(test_from_json_rejects),
-	    cmocka_unit_test(test_same_identity),
+	    cmocka_unit_test(test_init_paths),	     cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_load_path),	     cmocka_unit_test(test_from_json_rejects),
+	    cmocka_unit_test(test_same_identity),    cmocka_unit_test(test_from_json_rejects_providers),
+	    cmocka_unit_test(test_gateway_defaults), cmocka_unit_test(test_provider_set_remove),
+	    cmocka_unit_test(test_validators),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, tu_group_setup, tu_group_teardown);

@@ -221,12 +221,12 @@ static void test_apply_keeps_unrelated_keys(void **state)
 	assert_int_equal(out[strlen(out) - 1], '\n');
 }
 
-/* Applies the desired keys to text, reverts the result and asserts the
- * original document comes back; returns it parsed (the caller frees it). */
-static cJSON *apply_and_revert(const char *text)
+/* Applies d (taken) to text, reverts the result and asserts the original
+ * document comes back; returns it parsed (the caller frees it). */
+static cJSON *apply_and_revert_with(const char *text, cJSON *desired_keys)
 {
 	_cleanup_cjson_ cJSON *orig = parse(text);
-	_cleanup_cjson_ cJSON *d = desired(orig, "tok");
+	_cleanup_cjson_ cJSON *d = desired_keys;
 	_cleanup_cjson_ cJSON *originals = NULL;
 	_cleanup_free_ char *out = NULL, *back = NULL, *why = NULL;
 	cJSON *reverted;
@@ -239,6 +239,14 @@ static cJSON *apply_and_revert(const char *text)
 		fail_msg("reverted file differs from the original:\n%s", back);
 	}
 	return reverted;
+}
+
+/* apply_and_revert_with() of the plain desired keys for text. */
+static cJSON *apply_and_revert(const char *text)
+{
+	_cleanup_cjson_ cJSON *orig = parse(text);
+
+	return apply_and_revert_with(text, desired(orig, "tok"));
 }
 
 static void test_revert_restores_original(void **state)
@@ -553,6 +561,170 @@ static void test_check_token(void **state)
 	}
 }
 
+/* ---- providers ---- */
+
+/* make_config(true) with two providers: one holding the default model. */
+static struct sx_config *make_config_providers(void)
+{
+	struct sx_config *c = make_config(true);
+	struct sx_provider a = {.name = "openai",
+				.api = "openai-completions",
+				.base_url = "https://api.openai.com/v1",
+				.key_env = "OPENAI_API_KEY",
+				.models = (char *[]){"gpt-4.1", "gpt-5", NULL},
+				.default_model = "gpt-5"};
+	struct sx_provider b = {.name = "my-llm",
+				.api = "anthropic-messages",
+				.base_url = "http://10.9.9.9",
+				.key_env = "MY_LLM_API_KEY",
+				.models = (char *[]){NULL}};
+
+	assert_int_equal(sx_config_set_provider(c, &a), 0);
+	assert_int_equal(sx_config_set_provider(c, &b), 0);
+	return c;
+}
+
+static cJSON *desired_providers(const char *current_text, const char *token)
+{
+	_cleanup_config_ struct sx_config *c = make_config_providers();
+	_cleanup_policy_ struct sx_policy *p = make_policy();
+	_cleanup_cjson_ cJSON *cur = current_text ? parse(current_text) : NULL;
+	cJSON *d = sx_openclaw_desired(c, p, cur, token);
+
+	assert_non_null(d);
+	return d;
+}
+
+static void test_desired_providers(void **state)
+{
+	_cleanup_cjson_ cJSON *d = desired_providers(NULL, "tok-1");
+	_cleanup_cjson_ cJSON *expect_openai = parse(
+	    "{\"baseUrl\": \"http://10.200.0.5:18790/openai\", \"apiKey\": \"tok-1\","
+	    " \"api\": \"openai-completions\", \"models\": [{\"id\": \"gpt-4.1\", \"name\": \"gpt-4.1\"},"
+	    " {\"id\": \"gpt-5\", \"name\": \"gpt-5\"}]}");
+	_cleanup_cjson_ cJSON *expect_mine =
+	    parse("{\"baseUrl\": \"http://10.200.0.5:18790/my-llm\", \"apiKey\": \"tok-1\","
+		  " \"api\": \"anthropic-messages\", \"models\": []}");
+	_cleanup_cjson_ cJSON *plain = desired(NULL, "tok-1");
+
+	/* the whole provider object is one key: sentrix owns it entirely */
+	if (!cJSON_Compare(want(d, "models.providers.openai"), expect_openai, true))
+		fail_msg("models.providers.openai is not as expected");
+	if (!cJSON_Compare(want(d, "models.providers.my-llm"), expect_mine, true))
+		fail_msg("models.providers.my-llm is not as expected");
+	/* no default model in the file: the object form */
+	assert_string_equal(want(d, "agents.defaults.model.primary")->valuestring, "openai/gpt-5");
+	assert_null(want(d, "agents.defaults.model"));
+	/* nothing else changes */
+	assert_int_equal(cJSON_GetArraySize(d), cJSON_GetArraySize(plain) + 3);
+
+	/* the form the user's file has is kept */
+	_cleanup_cjson_ cJSON *d2 =
+	    desired_providers("{\"agents\": {\"defaults\": {\"model\": \"x/y\"}}}", "t");
+	assert_string_equal(want(d2, "agents.defaults.model")->valuestring, "openai/gpt-5");
+	assert_null(want(d2, "agents.defaults.model.primary"));
+	_cleanup_cjson_ cJSON *d3 = desired_providers(
+	    "{\"agents\": {\"defaults\": {\"model\": {\"primary\": \"x/y\", \"fallbacks\": [\"x/z\"]}}}}",
+	    "t");
+	assert_string_equal(want(d3, "agents.defaults.model.primary")->valuestring, "openai/gpt-5");
+	assert_null(want(d3, "agents.defaults.model"));
+
+	/* no token known (status): the API key stands for any token */
+	_cleanup_cjson_ cJSON *d4 = desired_providers(NULL, NULL);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(want(d4, "models.providers.openai"), "apiKey")));
+}
+
+/* The user's own providers (one of them named like sentrix's) and default
+ * model come back on revert; their other providers are never touched. */
+static void test_providers_apply_revert(void **state)
+{
+	static const char text[] =
+	    "{\"agents\": {\"defaults\": {\"model\": {\"primary\": \"mine/m1\", \"fallbacks\": "
+	    "[\"mine/m2\"]}}},"
+	    " \"models\": {\"mode\": \"merge\", \"providers\": {"
+	    "  \"mine\": {\"baseUrl\": \"http://127.0.0.1:9\", \"apiKey\": \"k\", \"models\": []},"
+	    "  \"openai\": {\"baseUrl\": \"https://api.openai.com/v1\", \"apiKey\": \"users-real-key\", "
+	    "\"models\": []}}}}";
+	_cleanup_cjson_ cJSON *reverted = apply_and_revert_with(text, desired_providers(text, "tok"));
+	_cleanup_cjson_ cJSON *d = desired_providers(text, "tok");
+	_cleanup_cjson_ cJSON *undo = NULL, *applied = NULL;
+	_cleanup_free_ char *out = NULL, *why = NULL;
+
+	assert_str_at(reverted, "models.providers.openai.apiKey", "users-real-key");
+	assert_int_equal(sx_openclaw_apply(text, d, &out, &undo, &why), 0);
+	applied = parse(out);
+	assert_str_at(applied, "models.providers.openai.apiKey", "tok");
+	assert_str_at(applied, "models.providers.mine.apiKey", "k");
+	assert_str_at(applied, "agents.defaults.model.primary", "openai/gpt-5");
+	assert_str_at(applied, "models.mode", "merge");
+	/* fallbacks are the user's */
+	assert_string_equal(
+	    cJSON_GetArrayItem(sx_json_get_path(applied, "agents.defaults.model.fallbacks"), 0)->valuestring,
+	    "mine/m2");
+	assert_true(in_list(undo, "absent", "models.providers.my-llm"));
+	assert_non_null(want(cJSON_GetObjectItem(undo, "values"), "models.providers.openai"));
+
+	/* a file without models: the objects sentrix adds go again */
+	cJSON_Delete(apply_and_revert_with("{\"ui\": {}}", desired_providers(NULL, "tok")));
+}
+
+/* check: the API key must be a set token when the token is not known, and
+ * drift messages never show a key. */
+static void test_check_providers(void **state)
+{
+	_cleanup_cjson_ cJSON *exact = desired_providers(NULL, "tok-secret");
+	_cleanup_cjson_ cJSON *any = desired_providers(NULL, NULL);
+	_cleanup_cjson_ cJSON *undo = NULL, *j = NULL;
+	_cleanup_free_ char *path = tmp_path("providers.json"), *out = NULL, *why = NULL;
+
+	assert_int_equal(sx_openclaw_apply(NULL, exact, &out, &undo, &why), 0);
+	write_text(path, out);
+	assert_int_equal(sx_openclaw_check(path, exact, &why), 0);
+	assert_int_equal(sx_openclaw_check(path, any, &why), 0);
+
+	/* another key in the provider's place: drifted, and neither key shown */
+	j = parse(out);
+	assert_int_equal(sx_json_set_path(j, "models.providers.openai.apiKey", cJSON_CreateString("sk-real")),
+			 0);
+	write_json(path, j);
+	assert_int_equal(sx_openclaw_check(path, any, &why), 0);
+	assert_int_equal(sx_openclaw_check(path, exact, &why), -EUCLEAN);
+	assert_contains(why, "models.providers.openai");
+	if (strstr(why, "sk-real") || strstr(why, "tok-secret"))
+		tu_fail_free(why, "a key is in the message: %s", why);
+	free(why);
+	why = NULL;
+
+	/* an empty key, an extra member, a missing model: drifted */
+	assert_int_equal(sx_json_set_path(j, "models.providers.openai.apiKey", cJSON_CreateString("")), 0);
+	write_json(path, j);
+	assert_int_equal(sx_openclaw_check(path, any, &why), -EUCLEAN);
+	free(why);
+	why = NULL;
+	assert_int_equal(
+	    sx_json_set_path(j, "models.providers.openai.apiKey", cJSON_CreateString("tok-secret")), 0);
+	assert_int_equal(sx_json_set_path(j, "models.providers.openai.headers", cJSON_CreateObject()), 0);
+	write_json(path, j);
+	assert_int_equal(sx_openclaw_check(path, any, &why), -EUCLEAN);
+	free(why);
+	why = NULL;
+	sx_json_remove_path(j, "models.providers.openai.headers");
+	cJSON_DeleteItemFromArray(sx_json_get_path(j, "models.providers.openai.models"), 1);
+	write_json(path, j);
+	assert_int_equal(sx_openclaw_check(path, any, &why), -EUCLEAN);
+	free(why);
+	why = NULL;
+
+	/* the gateway token's drift message does not show it either */
+	cJSON_Delete(j);
+	j = parse(out);
+	assert_int_equal(sx_json_set_path(j, "gateway.auth.token", cJSON_CreateString("other-token")), 0);
+	write_json(path, j);
+	assert_int_equal(sx_openclaw_check(path, exact, &why), -EUCLEAN);
+	if (strstr(why, "other-token") || strstr(why, "tok-secret"))
+		tu_fail_free(why, "a token is in the message: %s", why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +743,9 @@ int main(void)
 	    cmocka_unit_test(test_apply_refuses_non_object_parent),
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_check_token),
+	    cmocka_unit_test(test_desired_providers),
+	    cmocka_unit_test(test_providers_apply_revert),
+	    cmocka_unit_test(test_check_providers),
 	};
 
 	return cmocka_run_group_tests_name("openclaw", tests, tu_group_setup, tu_group_teardown);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * assemble.h - what the model said in a call, put together from the
+ * response body or the stream's events, for OpenAI-compatible and
+ * Anthropic responses.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+/* Builds {"text", "reasoning", "tool_calls": [{"id","name","arguments"}]}
+ * from a streaming call's events (sse.h) or a non-streaming response body,
+ * whichever is given; *usage gets a copy of the last usage object seen
+ * (merged across Anthropic's message_start and message_delta), or NULL.
+ * Returns NULL on allocation failure. */
+cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **usage);
+
+/* Removes "reasoning_content", "reasoning" and "thinking" keys everywhere
+ * in j (--no-reasoning). */
+void sx_strip_reasoning(cJSON *j);

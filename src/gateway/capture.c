@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * capture.c - the capture files (docs/capture-format.md).
+ *
+ * One record per line makes the three hard cases simple: appends are one
+ * write(2) on an O_APPEND fd from the one gateway thread, so records never
+ * interleave; closing a file is appending "]"; and repairing a file a
+ * crash left open is cutting it after its last line that parses.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/fileio.h"
+#include "../lib/log.h"
+#include "../lib/strv.h"
+#include "../lib/util.h"
+#include "capture.h"
+#include "record.h"
+#include "spool.h"
+
+#define SYNC_USEC (1000 * 1000ULL)
+
+struct sx_capture {
+	sd_event *loop;
+	char *dir;
+	char *path;
+	int fd;
+	unsigned long records;
+	bool dirty;
+	unsigned rotate_mins;
+	bool no_reasoning;
+	struct sx_metrics *metrics;
+	sd_event_source *rotate_timer, *sync_timer;
+};
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* True when line (without its newline) is a record line: "{…}" or ",{…}". */
+static bool record_line(const char *line, size_t n)
+{
+	cJSON *j;
+	if (n && line[0] == ',')
+		line++, n--;
+	if (!n || line[0] != '{')
+		return false;
+	j = cJSON_ParseWithLength(line, n);
+	if (!j)
+		return false;
+	cJSON_Delete(j);
+	return true;
+}
+
+/* Opens a capture file for appending.  A file that ends in "]" is reopened
+ * (its bracket cut off); one that does not is repaired: cut after the last
+ * line holding a whole record.  Sets *records to the records kept. */
+static int open_for_append(const char *path, unsigned long *records)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	size_t len, keep = 0;
+	unsigned long n = 0;
+	int r;
+
+	r = sx_read_file(path, &text, &len);
+	if (r < 0)
+		return r;
+	if (len >= 2 && text[0] == '[' && text[1] == '\n') {
+		keep = 2;
+		for (size_t i = 2; i < len;) {
+			char *eol = memchr(text + i, '\n', len - i);
+			if (!eol || !record_line(text + i, (size_t)(eol - text - i)))
+				break;
+			n++;
+			i = (size_t)(eol - text) + 1;
+			keep = i;
+		}
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)keep) < 0)
+		return -errno;
+	if (keep == 0 && (r = write_all(fd, "[\n", 2)) < 0)
+		return r;
+	*records = n;
+	return TAKE_FD(fd);
+}
+
+static int append_line(int fd, unsigned long *records, const char *record)
+{
+	size_t n = strlen(record);
+	_cleanup_free_ char *line = malloc(n + 3);
+	size_t off = 0;
+	int r;
+
+	if (!line)
+		return -ENOMEM;
+	if (*records)
+		line[off++] = ',';
+	memcpy(line + off, record, n);
+	off += n;
+	line[off++] = '\n';
+	r = write_all(fd, line, off);
+	if (r == 0)
+		(*records)++;
+	return r;
+}
+
+static int close_file(int fd)
+{
+	int r = write_all(fd, "]\n", 2);
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Turns each spool file left by a killed gateway into an incomplete record
+ * appended to fd. */
+static void recover_spool(struct sx_capture *c, int fd, unsigned long *records)
+{
+	_cleanup_free_ char *spool = sx_strdupf("%s/spool", c->dir);
+	DIR *d = spool ? opendir(spool) : NULL;
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL, *body = NULL, *rec = NULL;
+		cJSON *head = NULL;
+		size_t len = 0;
+		long status;
+		bool sse;
+		if (de->d_name[0] == '.')
+			continue;
+		path = sx_strdupf("%s/%s", spool, de->d_name);
+		if (!path)
+			break;
+		if (sx_spool_read(path, &head, &status, &sse, &body, &len) == 0) {
+			struct sx_record_end e = {
+			    .status = status,
+			    .sse = sse,
+			    .first_byte_ms = -1,
+			    .total_ms = 0,
+			    .error = "gateway stopped before the call finished",
+			    .complete = false,
+			    .no_reasoning = c->no_reasoning,
+			};
+			const cJSON *rb = cJSON_GetObjectItem(head, "request_bytes");
+			e.request_bytes = cJSON_IsNumber(rb) ? (size_t)rb->valuedouble : 0;
+			cJSON_DeleteItemFromObject(head, "request_bytes");
+			rec = sx_record_finish(head, body, len, &e);
+			cJSON_Delete(head);
+			if (rec && append_line(fd, records, rec) == 0) {
+				c->metrics->capture_records++;
+				log_info(
+				    "recovered call %s (in flight when the gateway stopped) as incomplete",
+				    de->d_name);
+			} else
+				c->metrics->capture_errors++;
+		} else
+			log_warn("dropping spool file %s: it holds no request", path);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int select_capture(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+	return strncmp(de->d_name, "llm-", 4) == 0 && n > 9 && streq(de->d_name + n - 5, ".json");
+}
+
+/* Repairs every capture file without its closing bracket; in-flight calls
+ * go into the newest of them.  Returns the number repaired or -errno. */
+static int repair(struct sx_capture *c)
+{
+	struct dirent **list = NULL;
+	int n = scandir(c->dir, &list, select_capture, by_name), repaired = 0;
+
+	if (n < 0)
+		return log_error_errno(-errno, "cannot read %s", c->dir);
+	for (int i = n - 1; i >= 0; i--) {
+		_cleanup_free_ char *path = sx_strdupf("%s/%s", c->dir, list[i]->d_name), *text = NULL;
+		size_t len;
+		unsigned long records;
+		int fd;
+		if (path && sx_read_file(path, &text, &len) == 0 &&
+		    !(len >= 2 && text[len - 1] == '\n' && text[len - 2] == ']' &&
+		      (len == 2 || text[len - 3] == '\n'))) {
+			fd = open_for_append(path, &records);
+			if (fd < 0) {
+				log_error_errno(fd, "cannot repair %s", path);
+				continue;
+			}
+			if (repaired == 0)
+				recover_spool(c, fd, &records);
+			close_file(fd);
+			log_info("repaired %s (left open by a stopped gateway): %lu record(s)", path,
+				 records);
+			repaired++;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	return repaired;
+}
+
+static int open_current(struct sx_capture *c)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	_cleanup_free_ char *path = NULL;
+	unsigned long records = 0;
+	int fd;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	path = sx_strdupf("%s/llm-%s.json", c->dir, stamp);
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd >= 0) {
+		int r = write_all(fd, "[\n", 2);
+		if (r < 0) {
+			close(fd);
+			return log_error_errno(r, "cannot write %s", path);
+		}
+	} else if (errno == EEXIST)
+		fd = open_for_append(path, &records); /* restarted within the second */
+	else
+		fd = -errno;
+	if (fd < 0)
+		return log_error_errno(fd, "cannot open capture file %s", path);
+	c->fd = fd;
+	c->records = records;
+	free(c->path);
+	c->path = TAKE_PTR(path);
+	return 0;
+}
+
+static void arm_rotation(struct sx_capture *c)
+{
+	uint64_t now;
+	sd_event_now(c->loop, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(c->rotate_timer, now + (uint64_t)c->rotate_mins * 60 * 1000000ULL);
+	sd_event_source_set_enabled(c->rotate_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_rotate(sd_event_source *s, uint64_t usec, void *data)
+{
+	struct sx_capture *c = data;
+	int old = c->fd, r;
+
+	/* An empty file is kept rather than leaving a trail of empty ones. */
+	if (c->records > 0) {
+		_cleanup_free_ char *old_path = c->path ? strdup(c->path) : NULL;
+		c->path = NULL;
+		r = open_current(c);
+		if (r < 0) {
+			c->fd = old; /* keep writing to the old file */
+			c->path = TAKE_PTR(old_path);
+		} else {
+			close_file(old);
+			c->dirty = false;
+			log_info("capture rotated: %s closed, now %s", old_path, c->path);
+		}
+	}
+	arm_rotation(c);
+	return 0;
+}
+
+static int on_sync(sd_event_source *s, uint64_t usec, void *data)
+{
+	struct sx_capture *c = data;
+	if (c->dirty && fdatasync(c->fd) < 0)
+		log_warn_errno(-errno, "cannot sync %s", c->path);
+	c->dirty = false;
+	sd_event_source_set_time_relative(s, SYNC_USEC);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool no_reasoning,
+		     struct sx_metrics *m, struct sx_capture **ret)
+{
+	_cleanup_free_ char *spool = sx_strdupf("%s/spool", dir);
+	struct sx_capture *c = calloc(1, sizeof(*c));
+	int r, repaired;
+
+	if (!c || !spool || !(c->dir = strdup(dir))) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->loop = loop;
+	c->fd = -EBADF;
+	c->rotate_mins = rotate_mins ?: 10;
+	c->no_reasoning = no_reasoning;
+	c->metrics = m;
+	if (mkdir(spool, 0700) < 0 && errno != EEXIST) {
+		r = log_error_errno(-errno, "cannot create %s", spool);
+		goto fail;
+	}
+	repaired = repair(c);
+	if (repaired < 0) {
+		r = repaired;
+		goto fail;
+	}
+	r = open_current(c);
+	if (r < 0)
+		goto fail;
+	if (repaired == 0)
+		recover_spool(c, c->fd, &c->records); /* spool files without an open file */
+	r = sd_event_add_time(loop, &c->rotate_timer, CLOCK_MONOTONIC, 0, 0, on_rotate, c);
+	if (r >= 0)
+		r = sd_event_add_time_relative(loop, &c->sync_timer, CLOCK_MONOTONIC, SYNC_USEC, 0, on_sync,
+					       c);
+	if (r < 0) {
+		log_error_errno(r, "cannot create capture timers");
+		goto fail;
+	}
+	arm_rotation(c);
+	*ret = c;
+	return 0;
+fail:
+	sx_capture_stop(c);
+	return r;
+}
+
+int sx_capture_append(struct sx_capture *c, const char *record)
+{
+	int r = append_line(c->fd, &c->records, record);
+	if (r < 0) {
+		c->metrics->capture_errors++;
+		return log_error_errno(r, "cannot append a record to %s", c->path);
+	}
+	c->metrics->capture_records++;
+	c->dirty = true;
+	return 0;
+}
+
+void sx_capture_set_rotate(struct sx_capture *c, unsigned rotate_mins)
+{
+	if (rotate_mins && rotate_mins != c->rotate_mins) {
+		c->rotate_mins = rotate_mins;
+		arm_rotation(c);
+	}
+}
+
+const char *sx_capture_path(const struct sx_capture *c)
+{
+	return c->path;
+}
+
+unsigned long sx_capture_records(const struct sx_capture *c)
+{
+	return c->records;
+}
+
+void sx_capture_stop(struct sx_capture *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0) {
+		int r = close_file(c->fd);
+		if (r < 0)
+			log_error_errno(r, "cannot close %s", c->path);
+	}
+	sd_event_source_disable_unref(c->rotate_timer);
+	sd_event_source_disable_unref(c->sync_timer);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * capture.h - the rotating capture files, llm-YYYYMMDDTHHMMSSZ.json (format
+ * in docs/capture-format.md).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "metrics.h"
+
+struct sx_capture;
+
+/* Repairs files a crash left open (recovering in-flight calls from the
+ * spool directory into them), then opens the current file.  Returns 0 or a
+ * negative errno after logging. */
+int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool no_reasoning,
+		     struct sx_metrics *m, struct sx_capture **ret);
+
+/* Appends one record (compact JSON, no newline) with a single write. */
+int sx_capture_append(struct sx_capture *c, const char *record);
+
+void sx_capture_set_rotate(struct sx_capture *c, unsigned rotate_mins);
+const char *sx_capture_path(const struct sx_capture *c);
+unsigned long sx_capture_records(const struct sx_capture *c);
+
+/* Closes the current file (writes the closing bracket, syncs) and frees. */
+void sx_capture_stop(struct sx_capture *c);

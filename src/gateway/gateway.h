@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * gateway.h - the sidecar's shared state.  One sd-event loop drives
+ * everything: the HTTP listeners (libmicrohttpd in external-epoll mode,
+ * httpd.c), the upstream requests (libcurl multi-socket, upstream.c), the
+ * capture files' rotation and sync timers (capture.c), signals and the
+ * systemd watchdog (main.c).  One thread, so no locks.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "../lib/config.h"
+#include "metrics.h"
+
+struct sx_httpd;
+struct sx_upstream;
+struct sx_capture;
+
+struct sx_gateway {
+	sd_event *loop;
+	char *name; /* instance */
+	char *config_path;
+	struct sx_config *config; /* replaced on SIGHUP */
+	char *token; /* the sandbox's credential (gateway.token) */
+	char *secrets; /* secrets.env text */
+	char *listen_host; /* --listen, else config host_ip */
+	char *log_dir; /* --log-dir, else config log_dir */
+	unsigned rotate_mins;
+	unsigned grace_secs; /* SIGTERM: how long open streams may finish */
+	bool no_reasoning;
+	bool stopping;
+
+	struct sx_httpd *llm, *health;
+	struct sx_upstream *upstream;
+	struct sx_capture *capture;
+	struct sx_metrics metrics;
+
+	uint64_t started_usec; /* CLOCK_MONOTONIC */
+	unsigned open_calls;
+	char *last_error;
+};
+
+/* Reads config.json, gateway.token and secrets.env into g (on start and on
+ * SIGHUP).  Returns 0 or a negative errno after logging. */
+int sx_gateway_load(struct sx_gateway *g);
+
+/* The value of a secret, or NULL (caller frees). */
+char *sx_gateway_secret(const struct sx_gateway *g, const char *var);
+
+/* Starts the LLM proxy listener (llmproxy.c). */
+int sx_llmproxy_start(struct sx_gateway *g);
+/* Ends every open call as incomplete (shutdown after the grace period). */
+void sx_llmproxy_abort_all(struct sx_gateway *g, const char *why);
+
+/* Starts the /health and /metrics listener (health.c). */
+int sx_health_start(struct sx_gateway *g);

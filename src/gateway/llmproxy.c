@@ -1,0 +1,793 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * llmproxy.c - the LLM proxy: /PROVIDER/REST from the sandbox, with the
+ * instance token, becomes BASE_URL/REST at the provider with the real key.
+ *
+ * A call's life:
+ *   1. first callback: route, token and secret checks (401, 404, 502 early);
+ *   2. body chunks are collected (SX_LLM_BODY_MAX);
+ *   3. the upstream request starts (upstream.c) and the client connection
+ *      is suspended until the upstream's headers arrive;
+ *   4. the response is relayed from a content-reader callback as bytes
+ *      arrive: the connection is suspended while nothing is pending and
+ *      resumed by the upstream write callback, so the client's first byte
+ *      never waits for the upstream's last; a slow client pauses the
+ *      upstream transfer (backpressure);
+ *   5. when the upstream ends, the record is built and appended to the
+ *      capture file; if the client goes away first, the upstream transfer
+ *      is cancelled and the record says so.
+ * While the call is open its record's head and the response body so far
+ * live in a spool file (spool.h), from which a killed gateway's next start
+ * recovers it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/jsonutil.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "capture.h"
+#include "gateway.h"
+#include "httpd.h"
+#include "record.h"
+#include "spool.h"
+#include "upstream.h"
+
+#define SX_LLM_BODY_MAX (32 * 1024 * 1024) /* request bodies; OpenClaw sends ~50 KB */
+#define RELAY_HIGH (256 * 1024) /* pause the upstream above this much unsent */
+#define RELAY_LOW (64 * 1024) /* and resume it below this */
+#define RELAY_BLOCK (16 * 1024)
+
+enum call_state { ST_NEW, ST_BODY, ST_UPSTREAM, ST_RESPOND, ST_DONE };
+
+struct bytes {
+	char *p;
+	size_t len, off, cap;
+};
+
+struct call {
+	struct call *prev, *next;
+	struct sx_gateway *g;
+	struct MHD_Connection *conn;
+	enum call_state state;
+	char *uri;
+	char id[17];
+	uint64_t t0, t_first; /* CLOCK_MONOTONIC usec; t_first 0: none yet */
+	char *provider, *endpoint, *upstream_url, *credential_header;
+	cJSON *head;
+	struct bytes body, out;
+	CURL *easy;
+	struct curl_slist *req_headers, *resp_headers;
+	char errbuf[CURL_ERROR_SIZE];
+	long status;
+	bool headers_done, sse, upstream_done, suspended, paused, recorded, counted;
+	CURLcode result;
+	struct bytes mem; /* response body kept for the record, up to SX_CAPTURE_MEM_MAX */
+	bool spilled;
+	size_t resp_bytes;
+	int spool_fd;
+	char *spool_path;
+};
+
+static struct call *open_calls_list;
+/* MHD_resume_connection() outside MHD_run() must be followed by a run in
+ * external-polling mode; this one-shot source does it once per loop turn. */
+static sd_event_source *kick_source;
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int bytes_add(struct bytes *b, const void *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+		while (cap < b->len + n)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+static void bytes_free(struct bytes *b)
+{
+	free(b->p);
+	*b = (struct bytes){0};
+}
+
+/* ---- responses the gateway writes itself ---- */
+
+static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, const char *type,
+				    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, const char *type,
+				    const char *fmt, ...)
+{
+	_cleanup_cjson_ cJSON *j = cJSON_CreateObject();
+	_cleanup_free_ char *msg = NULL, *text = NULL;
+	cJSON *e = j ? cJSON_AddObjectToObject(j, "error") : NULL;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!e || !msg)
+		return MHD_NO;
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddStringToObject(e, "type", type);
+	text = cJSON_PrintUnformatted(j);
+	if (!text)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- the record ---- */
+
+static void count_request(struct call *c, long status)
+{
+	struct sx_metrics *m = &c->g->metrics;
+	sx_labelled_inc(&m->requests, "provider=\"%s\",status=\"%ld\"", c->provider ? c->provider : "-",
+			status);
+}
+
+/* Builds the call's record and appends it to the capture file (once). */
+static void finish_record(struct call *c, const char *error, bool complete)
+{
+	struct sx_gateway *g = c->g;
+	_cleanup_free_ char *spooled = NULL, *rec = NULL;
+	const char *body = c->mem.p;
+	size_t len = c->mem.len;
+	uint64_t t = now_usec();
+	struct sx_record_end e = {
+	    .status = c->headers_done ? c->status : -1,
+	    .sse = c->sse,
+	    .first_byte_ms = c->t_first ? (double)(c->t_first - c->t0) / 1000.0 : -1,
+	    .total_ms = (double)(t - c->t0) / 1000.0,
+	    .request_bytes = c->body.len,
+	    .error = error,
+	    .complete = complete,
+	    .no_reasoning = g->no_reasoning,
+	};
+
+	if (c->recorded || !c->head)
+		return;
+	c->recorded = true;
+	if (c->spilled) {
+		cJSON *head = NULL;
+		long status;
+		bool sse;
+		if (sx_spool_read(c->spool_path, &head, &status, &sse, &spooled, &len) == 0) {
+			cJSON_Delete(head);
+			body = spooled;
+		} else {
+			body = NULL;
+			len = 0;
+			e.error = error ? error : "the spooled response could not be read back";
+		}
+	}
+	rec = sx_record_finish(c->head, body, len, &e);
+	if (!rec || sx_capture_append(g->capture, rec) < 0)
+		g->metrics.capture_errors += !rec;
+	sx_histogram_observe(&g->metrics.request_seconds, e.total_ms / 1000.0);
+	if (c->t_first)
+		sx_histogram_observe(&g->metrics.first_byte_seconds, e.first_byte_ms / 1000.0);
+	g->metrics.bytes_in += c->body.len;
+	g->metrics.bytes_out += c->resp_bytes;
+	count_request(c, c->headers_done ? c->status : 502);
+	if (c->spool_fd >= 0) {
+		close(c->spool_fd);
+		c->spool_fd = -EBADF;
+	}
+	if (c->spool_path)
+		unlink(c->spool_path);
+}
+
+/* ---- the upstream side ---- */
+
+static int on_kick(sd_event_source *s, void *data)
+{
+	struct sx_gateway *g = data;
+	sx_httpd_kick(g->llm);
+	return 0;
+}
+
+static void resume(struct call *c)
+{
+	if (c->suspended) {
+		c->suspended = false;
+		MHD_resume_connection(c->conn);
+		sd_event_source_set_enabled(kick_source, SD_EVENT_ONESHOT);
+	}
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *data)
+{
+	struct call *c = data;
+	size_t len = size * n;
+	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+					  "te",		"trailer",    "upgrade",	  "content-length",
+					  "date"};
+	const char *colon;
+
+	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+		curl_slist_free_all(c->resp_headers); /* a new block (after 1xx) */
+		c->resp_headers = NULL;
+		c->sse = false;
+		return len;
+	}
+	if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
+		if (c->status >= 200 && !c->headers_done) {
+			c->headers_done = true;
+			if (c->spool_fd >= 0)
+				sx_spool_status(c->spool_fd, c->status, c->sse);
+			resume(c);
+		}
+		return len;
+	}
+	colon = memchr(buf, ':', len);
+	if (colon) {
+		_cleanup_free_ char *name = strndup(buf, (size_t)(colon - buf)), *line = NULL;
+		const char *v = colon + 1, *end = buf + len;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		if (!name)
+			return 0;
+		for (size_t i = 0; i < ELEMENTSOF(hop); i++)
+			if (strcasecmp(name, hop[i]) == 0)
+				return len;
+		if (strcasecmp(name, "content-type") == 0)
+			c->sse = (size_t)(end - v) >= 17 && strncasecmp(v, "text/event-stream", 17) == 0;
+		line = sx_strdupf("%s: %.*s", name, (int)(end - v), v);
+		struct curl_slist *l = line ? curl_slist_append(c->resp_headers, line) : NULL;
+		if (!l)
+			return 0;
+		c->resp_headers = l;
+	}
+	return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+	struct call *c = userp;
+	size_t len = size * n;
+
+	if (c->out.len - c->out.off > RELAY_HIGH) {
+		c->paused = true;
+		return CURL_WRITEFUNC_PAUSE; /* curl keeps the data and offers it again */
+	}
+	if (!c->t_first)
+		c->t_first = now_usec();
+	if (bytes_add(&c->out, data, len) < 0)
+		return 0;
+	c->resp_bytes += len;
+	if (!c->spilled) {
+		if (c->mem.len + len <= SX_CAPTURE_MEM_MAX)
+			bytes_add(&c->mem, data, len);
+		else {
+			c->spilled = true; /* the record is rebuilt from the spool file */
+			bytes_free(&c->mem);
+		}
+	}
+	if (c->spool_fd >= 0 && sx_spool_body(c->spool_fd, data, len) < 0) {
+		log_warn_errno(-errno, "call %s: cannot write its spool file", c->id);
+		close(c->spool_fd);
+		c->spool_fd = -EBADF;
+	}
+	resume(c);
+	return len;
+}
+
+static const char *error_kind(CURLcode r)
+{
+	switch (r) {
+	case CURLE_COULDNT_RESOLVE_HOST: return "dns";
+	case CURLE_COULDNT_CONNECT: return "connect";
+	case CURLE_OPERATION_TIMEDOUT: return "timeout";
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR: return "tls";
+	default: return "other";
+	}
+}
+
+static void on_upstream_done(CURL *easy, CURLcode result, void *data)
+{
+	struct call *c = data;
+	struct sx_metrics *m = &c->g->metrics;
+	_cleanup_free_ char *error = NULL;
+
+	c->upstream_done = true;
+	c->result = result;
+	if (result != CURLE_OK) {
+		error = sx_strdupf("upstream %s: %s", error_kind(result),
+				   *c->errbuf ? c->errbuf : curl_easy_strerror(result));
+		sx_labelled_inc(&m->upstream_errors, "kind=\"%s\"", error_kind(result));
+		free(c->g->last_error);
+		c->g->last_error = error ? strdup(error) : NULL;
+		log_warn("call %s to %s: %s", c->id, c->provider, error ? error : "failed");
+	} else if (c->status >= 400) {
+		error = sx_strdupf("upstream answered %ld", c->status);
+		sx_labelled_inc(&m->upstream_errors, "kind=\"http_%ldxx\"", c->status / 100);
+	}
+	finish_record(c, error, result == CURLE_OK);
+	curl_easy_cleanup(easy);
+	c->easy = NULL;
+	curl_slist_free_all(c->req_headers);
+	c->req_headers = NULL;
+	resume(c);
+}
+
+static enum MHD_Result add_request_header(void *cls, enum MHD_ValueKind kind, const char *name,
+					  const char *value)
+{
+	static const char *const skip[] = {"host",
+					   "content-length",
+					   "transfer-encoding",
+					   "connection",
+					   "keep-alive",
+					   "proxy-connection",
+					   "te",
+					   "trailer",
+					   "upgrade",
+					   "expect",
+					   "authorization",
+					   "x-api-key",
+					   "accept-encoding",
+					   "x-sentrix-run"};
+	struct call *c = cls;
+	_cleanup_free_ char *line = NULL;
+	struct curl_slist *l;
+
+	for (size_t i = 0; i < ELEMENTSOF(skip); i++)
+		if (strcasecmp(name, skip[i]) == 0)
+			return MHD_YES;
+	line = sx_strdupf("%s: %s", name, value ? value : "");
+	l = line ? curl_slist_append(c->req_headers, line) : NULL;
+	if (l)
+		c->req_headers = l;
+	return MHD_YES;
+}
+
+static int start_upstream(struct call *c, const char *method)
+{
+	struct sx_gateway *g = c->g;
+	struct curl_slist *l;
+	CURL *e;
+
+	MHD_get_connection_values(c->conn, MHD_HEADER_KIND, add_request_header, c);
+	l = curl_slist_append(c->req_headers, c->credential_header);
+	if (l)
+		l = curl_slist_append(c->req_headers = l, "Expect:");
+	if (!l)
+		return -ENOMEM;
+	c->req_headers = l;
+	e = curl_easy_init();
+	if (!e)
+		return -ENOMEM;
+	c->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, c->upstream_url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->req_headers);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body.p ? c->body.p : "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body.len);
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	}
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	/* A stream may think for a long while between events, but not forever. */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 600L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (g->config->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, g->config->ca_file);
+	return sx_upstream_add(g->upstream, e, on_upstream_done, c);
+}
+
+/* ---- the client side ---- */
+
+static ssize_t relay(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct call *c = cls;
+	size_t pending = c->out.len - c->out.off;
+
+	if (pending) {
+		size_t n = pending < max ? pending : max;
+		memcpy(buf, c->out.p + c->out.off, n);
+		c->out.off += n;
+		if (c->out.off == c->out.len) {
+			c->out.off = c->out.len = 0;
+			if (c->out.cap > RELAY_LOW) /* an idle stream holds no big buffer */
+				bytes_free(&c->out);
+		}
+		if (c->paused && c->out.len - c->out.off < RELAY_LOW && c->easy) {
+			c->paused = false;
+			curl_easy_pause(c->easy, CURLPAUSE_CONT);
+		}
+		return (ssize_t)n;
+	}
+	if (c->upstream_done)
+		return c->result == CURLE_OK ? MHD_CONTENT_READER_END_OF_STREAM
+					     : MHD_CONTENT_READER_END_WITH_ERROR;
+	c->suspended = true;
+	MHD_suspend_connection(c->conn);
+	return 0;
+}
+
+static enum MHD_Result queue_upstream_response(struct call *c)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, RELAY_BLOCK, relay, c, NULL);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	for (struct curl_slist *h = c->resp_headers; h; h = h->next) {
+		char *colon = strchr(h->data, ':');
+		if (!colon)
+			continue;
+		*colon = 0;
+		MHD_add_response_header(resp, h->data, colon + 2);
+		*colon = ':';
+	}
+	ret = MHD_queue_response(c->conn, (unsigned)c->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result upstream_failed(struct call *c)
+{
+	unsigned status = c->result == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+	return respond_json(c->conn, status, "sentrix_upstream", "sentrix: provider %s unreachable: %s",
+			    c->provider, *c->errbuf ? c->errbuf : curl_easy_strerror(c->result));
+}
+
+/* Splits "/PROVIDER/rest?query" into provider and "/rest?query". */
+static int split_route(const char *uri, char **provider, char **rest)
+{
+	const char *p = uri + 1, *end;
+	if (uri[0] != '/')
+		return -EINVAL;
+	end = p + strcspn(p, "/?");
+	if (end == p)
+		return -EINVAL;
+	*provider = strndup(p, (size_t)(end - p));
+	*rest = strdup(end);
+	return *provider && *rest ? 0 : -ENOMEM;
+}
+
+static bool token_ok(struct call *c)
+{
+	const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
+	const char *key = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "x-api-key");
+	const char *want = c->g->token, *got = NULL;
+	size_t n;
+	unsigned char diff = 0;
+
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+		got = auth + 7;
+	else if (key)
+		got = key;
+	if (!got || !want || strlen(got) != (n = strlen(want)))
+		return false;
+	for (size_t i = 0; i < n; i++) /* constant time */
+		diff |= (unsigned char)(got[i] ^ want[i]);
+	return diff == 0;
+}
+
+/* Checks and routes a new call; queues the error response itself. */
+static enum MHD_Result begin(struct call *c)
+{
+	struct sx_gateway *g = c->g;
+	const struct sx_provider *p;
+	_cleanup_free_ char *key = NULL;
+	const char *base;
+	size_t blen;
+
+	if (g->stopping)
+		return respond_json(c->conn, 503, "sentrix_stopping", "sentrix: the gateway is stopping");
+	if (split_route(c->uri ? c->uri : "", &c->provider, &c->endpoint) < 0) {
+		count_request(c, 404);
+		return respond_json(c->conn, 404, "sentrix_route",
+				    "sentrix: use /PROVIDER/... (see `sentrix provider list`)");
+	}
+	if (!token_ok(c)) {
+		count_request(c, 401);
+		return respond_json(c->conn, 401, "sentrix_auth", "sentrix: missing or wrong instance token");
+	}
+	p = sx_config_provider(g->config, c->provider);
+	if (!p) {
+		count_request(c, 404);
+		return respond_json(c->conn, 404, "sentrix_route",
+				    "sentrix: no provider '%s' (add it with `sentrix provider set %s ...`)",
+				    c->provider, c->provider);
+	}
+	key = sx_gateway_secret(g, p->key_env);
+	if (!key || !*key) {
+		count_request(c, 502);
+		free(g->last_error);
+		g->last_error = sx_strdupf("secret %s for provider %s is not set", p->key_env, p->name);
+		log_warn("provider %s: the secret %s is not set", p->name, p->key_env);
+		return respond_json(
+		    c->conn, 502, "sentrix_secret",
+		    "sentrix: the secret %s for provider %s is not set; run `sentrix secrets set %s`",
+		    p->key_env, p->name, p->key_env);
+	}
+	base = p->base_url;
+	blen = strlen(base);
+	while (blen && base[blen - 1] == '/')
+		blen--;
+	c->upstream_url = sx_strdupf("%.*s%s", (int)blen, base, c->endpoint);
+	c->credential_header = streq(p->api, "anthropic-messages")
+	    ? sx_strdupf("x-api-key: %s", key)
+	    : sx_strdupf("Authorization: Bearer %s", key);
+	explicit_bzero(key, strlen(key));
+	if (!c->upstream_url || !c->credential_header)
+		return MHD_NO;
+	c->state = ST_BODY;
+	return MHD_YES;
+}
+
+static void random_id(char out[17])
+{
+	unsigned char b[8] = {0};
+	if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
+		uint64_t t = now_usec();
+		memcpy(b, &t, sizeof(b));
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static cJSON *make_head(struct call *c, const char *method)
+{
+	cJSON *h = cJSON_CreateObject(), *req = NULL;
+	const char *run = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "X-Sentrix-Run");
+	const cJSON *model, *stream;
+	struct timespec ts;
+	struct tm tm;
+	char stamp[40];
+
+	if (!h)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%03ldZ", ts.tv_nsec / 1000000);
+	if (c->body.len)
+		req = cJSON_ParseWithLength(c->body.p, c->body.len);
+	if (!req && c->body.len) {
+		_cleanup_free_ char *s = strndup(c->body.p, c->body.len);
+		req = s ? cJSON_CreateString(s) : NULL;
+	}
+	model = cJSON_GetObjectItemCaseSensitive(req, "model");
+	stream = cJSON_GetObjectItemCaseSensitive(req, "stream");
+	cJSON_AddStringToObject(h, "timestamp", stamp);
+	cJSON_AddStringToObject(h, "id", c->id);
+	cJSON_AddStringToObject(h, "instance", c->g->name);
+	cJSON_AddItemToObject(h, "run_id", run ? cJSON_CreateString(run) : cJSON_CreateNull());
+	cJSON_AddStringToObject(h, "provider", c->provider);
+	cJSON_AddItemToObject(
+	    h, "model", cJSON_IsString(model) ? cJSON_CreateString(model->valuestring) : cJSON_CreateNull());
+	cJSON_AddStringToObject(h, "endpoint", c->endpoint);
+	cJSON_AddStringToObject(h, "method", method);
+	cJSON_AddBoolToObject(h, "stream", cJSON_IsTrue(stream));
+	cJSON_AddItemToObject(h, "request", req ? req : cJSON_CreateNull());
+	return h;
+}
+
+/* The body is in: write the spool file, start the upstream request and
+ * wait for its headers. */
+static enum MHD_Result send_upstream(struct call *c, const char *method)
+{
+	struct sx_gateway *g = c->g;
+	_cleanup_free_ char *spool_head = NULL;
+	int r;
+
+	random_id(c->id);
+	c->head = make_head(c, method);
+	if (!c->head)
+		return MHD_NO;
+	cJSON_AddNumberToObject(c->head, "request_bytes", (double)c->body.len);
+	spool_head = cJSON_PrintUnformatted(c->head);
+	cJSON_DeleteItemFromObject(c->head, "request_bytes");
+	if (spool_head) {
+		r = sx_spool_create(g->log_dir, c->id, spool_head, &c->spool_path);
+		if (r < 0)
+			log_warn_errno(r, "call %s: cannot create its spool file; a crash would lose it",
+				       c->id);
+		else
+			c->spool_fd = r;
+	}
+	r = start_upstream(c, method);
+	if (r < 0) {
+		finish_record(c, "the gateway could not start the upstream request", false);
+		return respond_json(c->conn, 500, "sentrix_internal",
+				    "sentrix: cannot start the upstream request");
+	}
+	c->counted = true;
+	g->open_calls++;
+	c->state = ST_UPSTREAM;
+	c->suspended = true;
+	MHD_suspend_connection(c->conn);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				 const char *version, const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	struct call *c = *con_cls;
+
+	if (!c)
+		return MHD_NO;
+	switch (c->state) {
+	case ST_NEW:
+		c->conn = conn;
+		c->t0 = now_usec();
+		if (begin(c) == MHD_NO)
+			return MHD_NO;
+		if (c->state == ST_NEW)
+			c->state = ST_DONE; /* an error response is queued */
+		return MHD_YES;
+	case ST_BODY:
+		if (*upload_data_size) {
+			if (c->body.len + *upload_data_size > SX_LLM_BODY_MAX) {
+				c->state = ST_DONE;
+				*upload_data_size = 0;
+				return respond_json(conn, 413, "sentrix_too_large",
+						    "sentrix: request body over %d MiB",
+						    SX_LLM_BODY_MAX >> 20);
+			}
+			if (bytes_add(&c->body, upload_data, *upload_data_size) < 0)
+				return MHD_NO;
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return send_upstream(c, method);
+	case ST_UPSTREAM:
+		if (c->headers_done) {
+			c->state = ST_RESPOND;
+			return queue_upstream_response(c);
+		}
+		if (c->upstream_done) {
+			c->state = ST_DONE;
+			return upstream_failed(c);
+		}
+		c->suspended = true;
+		MHD_suspend_connection(conn);
+		return MHD_YES;
+	default: *upload_data_size = 0; return MHD_YES;
+	}
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->g = cls;
+	c->uri = strdup(uri);
+	c->spool_fd = -EBADF;
+	c->next = open_calls_list;
+	if (open_calls_list)
+		open_calls_list->prev = c;
+	open_calls_list = c;
+	return c;
+}
+
+static void call_free(struct call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (open_calls_list == c)
+		open_calls_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->spool_fd >= 0)
+		close(c->spool_fd);
+	curl_slist_free_all(c->req_headers);
+	curl_slist_free_all(c->resp_headers);
+	cJSON_Delete(c->head);
+	bytes_free(&c->body);
+	bytes_free(&c->out);
+	bytes_free(&c->mem);
+	if (c->credential_header)
+		explicit_bzero(c->credential_header, strlen(c->credential_header));
+	free(c->credential_header);
+	free(c->uri);
+	free(c->provider);
+	free(c->endpoint);
+	free(c->upstream_url);
+	free(c->spool_path);
+	free(c);
+}
+
+/* Ends a call whose upstream is still running: cancel it, record why. */
+static void abandon(struct call *c, const char *why)
+{
+	if (c->easy) {
+		sx_upstream_cancel(c->g->upstream, c->easy);
+		curl_easy_cleanup(c->easy);
+		c->easy = NULL;
+		c->upstream_done = true;
+		c->result = CURLE_ABORTED_BY_CALLBACK;
+	}
+	finish_record(c, why, false);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct sx_gateway *g = cls;
+	struct call *c = *con_cls;
+
+	if (!c)
+		return;
+	*con_cls = NULL;
+	if (c->easy)
+		abandon(c, "the client disconnected before the response ended");
+	if (c->counted)
+		g->open_calls--;
+	call_free(c);
+	if (g->stopping && g->open_calls == 0)
+		sd_event_exit(g->loop, 0);
+}
+
+void sx_llmproxy_abort_all(struct sx_gateway *g, const char *why)
+{
+	for (struct call *c = open_calls_list; c; c = c->next)
+		if (c->easy || (c->head && !c->recorded))
+			abandon(c, why);
+}
+
+int sx_llmproxy_start(struct sx_gateway *g)
+{
+	struct sx_httpd_handlers h = {
+	    .access = on_access,
+	    .completed = on_completed,
+	    .uri = on_uri,
+	    .cls = g,
+	};
+	int r = sd_event_add_defer(g->loop, &kick_source, on_kick, g);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the LLM proxy's resume source");
+	sd_event_source_set_enabled(kick_source, SD_EVENT_OFF);
+	return sx_httpd_start(g->loop, "LLM proxy", g->listen_host, g->config->llm_port, &h, &g->llm);
+}

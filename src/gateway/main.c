@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * main.c - sentrix-gateway: options, start-up, signals, sd-notify.
+ *
+ *   sentrix-gateway --name NAME [--rotate-mins N] [--no-reasoning] ...
+ *
+ * Runs as the unprivileged system user `sentrix` (refuses root), started by
+ * sentrix-gateway@NAME.service (Type=notify, WatchdogSec).  SIGHUP re-reads
+ * config.json, the token and secrets.env without touching open streams;
+ * SIGTERM stops accepting, gives open streams --grace-secs to finish, then
+ * records the rest as incomplete and closes the capture file.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/envfile.h"
+#include "../lib/fileio.h"
+#include "../lib/log.h"
+#include "../lib/paths.h"
+#include "../lib/util.h"
+#include "capture.h"
+#include "gateway.h"
+#include "httpd.h"
+#include "upstream.h"
+
+#define GRACE_SECS_DEFAULT 10
+
+static struct sx_gateway gw; /* static: reachable for leak checkers at exit */
+static sd_event_source *grace_timer;
+
+static void usage(FILE *out)
+{
+	fputs("Usage: sentrix-gateway --name NAME [OPTIONS]\n"
+	      "\n"
+	      "The sidecar of a sentrix instance: the LLM proxy on HOST_IP:18790 (adds the real\n"
+	      "API key, records every call to /var/log/sentrix/NAME/llm-*.json) and /health,\n"
+	      "/metrics on HOST_IP:18792.  Runs as the `sentrix` user, normally from\n"
+	      "sentrix-gateway@NAME.service.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --name NAME          instance (reads /etc/sentrix/NAME/config.json)\n"
+	      "  --config PATH        read this config.json instead\n"
+	      "  --listen ADDR        listen on ADDR instead of the instance's host IP\n"
+	      "  --log-dir DIR        write capture files to DIR instead of the instance's\n"
+	      "  --rotate-mins N      start a new capture file every N minutes (default: config,\n"
+	      "                       else 10)\n"
+	      "  --no-reasoning       leave reasoning/thinking out of records\n"
+	      "  --grace-secs N       on SIGTERM, let open streams finish for N s (default 10)\n"
+	      "  --version            print the version\n"
+	      "  -h, --help           this help\n"
+	      "\n"
+	      "Signals: SIGHUP re-reads config, token and secrets; SIGTERM stops gracefully.\n",
+	      out);
+}
+
+static void journal_sink(enum sx_log_level level, const char *message)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", prio[level], "SENTRIX_INSTANCE=%s",
+			gw.name ? gw.name : "", "SYSLOG_IDENTIFIER=sentrix-gateway", NULL);
+}
+
+static void stderr_sink(enum sx_log_level level, const char *message)
+{
+	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: "};
+	fprintf(stderr, "sentrix-gateway[%s]: %s%s\n", gw.name ? gw.name : "", prefix[level], message);
+}
+
+char *sx_gateway_secret(const struct sx_gateway *g, const char *var)
+{
+	char *v = NULL;
+	if (!g->secrets || !var || sx_envfile_get(g->secrets, var, &v) < 0)
+		return NULL;
+	return v;
+}
+
+static char *read_trimmed(const char *path, int *err)
+{
+	char *text = NULL;
+	size_t n;
+	*err = sx_read_file(path, &text, &n);
+	if (*err < 0)
+		return NULL;
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		text[--n] = 0;
+	return text;
+}
+
+int sx_gateway_load(struct sx_gateway *g)
+{
+	struct sx_config *c = NULL;
+	_cleanup_free_ char *why = NULL;
+	char *token, *secrets;
+	int r;
+
+	r = sx_config_load_path(g->config_path, &c, &why);
+	if (r < 0)
+		return log_error_errno(r, "cannot load %s%s%s", g->config_path, why ? ": " : "",
+				       why ? why : "");
+	token = c->token_path ? read_trimmed(c->token_path, &r) : NULL;
+	if (!token)
+		log_warn_errno(c->token_path ? r : -ENOENT,
+			       "no instance token (%s); every LLM request will get 401 until setup writes it",
+			       c->token_path ? c->token_path : "config.json names no token file");
+	secrets = read_trimmed(c->secrets_path, &r);
+	if (!secrets && r != -ENOENT)
+		log_warn_errno(r, "cannot read %s; calls will fail with 502 until it is readable",
+			       c->secrets_path);
+	if (g->config && (g->config->llm_port != c->llm_port || g->config->health_port != c->health_port))
+		log_warn("ports changed in config.json; restart the gateway to listen on them");
+	sx_config_free(g->config);
+	g->config = c;
+	if (g->token)
+		explicit_bzero(g->token, strlen(g->token));
+	free(g->token);
+	g->token = token;
+	if (g->secrets)
+		explicit_bzero(g->secrets, strlen(g->secrets));
+	free(g->secrets);
+	g->secrets = secrets;
+	return 0;
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *data)
+{
+	uint64_t interval = (uint64_t)(uintptr_t)data;
+	sd_notify(0, "WATCHDOG=1");
+	sd_event_source_set_time_relative(s, interval);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static int on_grace_over(sd_event_source *s, uint64_t usec, void *data)
+{
+	struct sx_gateway *g = data;
+	log_warn("%u call(s) still open after %u s: recording them as incomplete", g->open_calls,
+		 g->grace_secs);
+	sx_llmproxy_abort_all(g, "gateway stopped before the call finished");
+	sd_event_exit(g->loop, 0);
+	return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *data)
+{
+	struct sx_gateway *g = data;
+
+	if (si->ssi_signo == SIGHUP) {
+		sd_notify(0, "RELOADING=1");
+		if (sx_gateway_load(g) == 0) {
+			sx_capture_set_rotate(g->capture, g->rotate_mins ?: g->config->rotate_mins);
+			log_info("reloaded: %zu provider(s)", g->config->n_providers);
+		}
+		sd_notify(0, "READY=1");
+		return 0;
+	}
+	if (g->stopping) /* a second SIGTERM: stop now */
+		return on_grace_over(NULL, 0, g);
+	g->stopping = true;
+	sd_notify(0, "STOPPING=1");
+	sx_httpd_quiesce(g->llm);
+	if (g->open_calls == 0)
+		return sd_event_exit(g->loop, 0);
+	log_info("stopping: waiting up to %u s for %u open call(s)", g->grace_secs, g->open_calls);
+	return sd_event_add_time_relative(g->loop, &grace_timer, CLOCK_MONOTONIC, g->grace_secs * 1000000ULL,
+					  0, on_grace_over, g);
+}
+
+static int parse_unsigned(const char *s, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct sx_gateway *g)
+{
+	enum { O_CONFIG = 256, O_LISTEN, O_LOGDIR, O_ROTATE, O_NOREASON, O_GRACE, O_VERSION };
+	static const struct option opts[] = {
+	    {"name", required_argument, NULL, 'n'},
+	    {"config", required_argument, NULL, O_CONFIG},
+	    {"listen", required_argument, NULL, O_LISTEN},
+	    {"log-dir", required_argument, NULL, O_LOGDIR},
+	    {"rotate-mins", required_argument, NULL, O_ROTATE},
+	    {"no-reasoning", no_argument, NULL, O_NOREASON},
+	    {"grace-secs", required_argument, NULL, O_GRACE},
+	    {"version", no_argument, NULL, O_VERSION},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int o;
+
+	g->grace_secs = GRACE_SECS_DEFAULT;
+	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) >= 0) {
+		switch (o) {
+		case 'n': g->name = optarg; break;
+		case O_CONFIG: g->config_path = strdup(optarg); break;
+		case O_LISTEN: g->listen_host = strdup(optarg); break;
+		case O_LOGDIR: g->log_dir = strdup(optarg); break;
+		case O_ROTATE:
+			if (parse_unsigned(optarg, 525600, &g->rotate_mins) < 0 || g->rotate_mins == 0) {
+				log_error("--rotate-mins wants minutes, 1 to 525600, not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_NOREASON: g->no_reasoning = true; break;
+		case O_GRACE:
+			if (parse_unsigned(optarg, 3600, &g->grace_secs) < 0) {
+				log_error("--grace-secs wants seconds, 0 to 3600, not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_VERSION: printf("sentrix-gateway " SX_VERSION "\n"); return 1;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!g->name || !sx_name_valid(g->name)) {
+		log_error(g->name ? "invalid instance name '%s'" : "--name NAME is required%s",
+			  g->name ? g->name : "");
+		return -EINVAL;
+	}
+	if (!g->config_path && !(g->config_path = sx_strdupf(SX_ETC_DIR "/%s/config.json", g->name)))
+		return -ENOMEM;
+	return 0;
+}
+
+static void write_pidfile(const struct sx_gateway *g)
+{
+	_cleanup_free_ char *path = sx_strdupf("%s/gateway.pid", g->log_dir),
+			    *pid = sx_strdupf("%d\n", getpid());
+	if (path && pid && sx_write_file_atomic(path, pid, strlen(pid), 0644, getuid(), getgid()) < 0)
+		log_warn("cannot write %s: `sentrix provider|secrets` cannot signal this gateway", path);
+}
+
+static void remove_pidfile(const struct sx_gateway *g)
+{
+	_cleanup_free_ char *path = sx_strdupf("%s/gateway.pid", g->log_dir);
+	if (path)
+		unlink(path);
+}
+
+static int start(struct sx_gateway *g)
+{
+	struct timespec ts;
+	sigset_t mask;
+	uint64_t wd;
+	int r;
+
+	r = sx_gateway_load(g);
+	if (r < 0)
+		return r;
+	if (!g->listen_host && !(g->listen_host = strdup(g->config->host_ip)))
+		return -ENOMEM;
+	if (!g->log_dir && !(g->log_dir = strdup(g->config->log_dir)))
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	g->started_usec = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+
+	if ((r = sd_event_default(&g->loop)) < 0)
+		return log_error_errno(r, "cannot create the event loop");
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = sd_event_add_signal(g->loop, NULL, SIGTERM, on_signal, g)) < 0 ||
+	    (r = sd_event_add_signal(g->loop, NULL, SIGINT, on_signal, g)) < 0 ||
+	    (r = sd_event_add_signal(g->loop, NULL, SIGHUP, on_signal, g)) < 0)
+		return log_error_errno(r, "cannot watch signals");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return log_error_errno(-EIO, "cannot initialise libcurl");
+	if ((r = sx_upstream_new(g->loop, &g->upstream)) < 0)
+		return r;
+	r = sx_capture_start(g->loop, g->log_dir, g->rotate_mins ?: g->config->rotate_mins, g->no_reasoning,
+			     &g->metrics, &g->capture);
+	if (r < 0)
+		return r;
+	if ((r = sx_llmproxy_start(g)) < 0 || (r = sx_health_start(g)) < 0)
+		return r;
+	if (sd_watchdog_enabled(0, &wd) > 0) {
+		r = sd_event_add_time_relative(g->loop, NULL, CLOCK_MONOTONIC, wd / 2, 0, on_watchdog,
+					       (void *)(uintptr_t)(wd / 2));
+		if (r < 0)
+			return log_error_errno(r, "cannot arm the watchdog timer");
+	}
+	write_pidfile(g);
+	log_info("listening: LLM proxy %s:%u, health %s:%u; %zu provider(s); capture %s", g->listen_host,
+		 g->config->llm_port, g->listen_host, g->config->health_port, g->config->n_providers,
+		 sx_capture_path(g->capture));
+	sd_notifyf(0, "READY=1\nSTATUS=LLM proxy on %s:%u", g->listen_host, g->config->llm_port);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sx_gateway *g = &gw;
+	int r;
+
+	sx_log_set_program("sentrix-gateway");
+	r = parse_args(argc, argv, g);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
+	sx_log_set_sink(getenv("JOURNAL_STREAM") ? journal_sink : stderr_sink);
+	if (geteuid() == 0) {
+		log_error("refusing to run as root: the gateway runs as the `sentrix` user "
+			  "(sentrix-gateway@%s.service does that; by hand: runuser -u sentrix -- "
+			  "sentrix-gateway ...)",
+			  g->name);
+		return 1;
+	}
+	r = start(g);
+	if (r >= 0)
+		r = sd_event_loop(g->loop);
+	if (g->capture) {
+		sx_llmproxy_abort_all(g, "gateway stopped before the call finished");
+		sx_capture_stop(g->capture);
+		g->capture = NULL;
+	}
+	if (g->log_dir)
+		remove_pidfile(g);
+	if (r < 0) {
+		sd_notifyf(0, "STATUS=failed: %s\nERRNO=%d", strerror(-r), -r);
+		return 1;
+	}
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * record.c - one capture record.  Shared by live calls (llmproxy.c) and by
+ * crash recovery (capture.c), so a recovered call looks like any other.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/jsonutil.h"
+#include "../lib/util.h"
+#include "assemble.h"
+#include "record.h"
+#include "sse.h"
+
+static cJSON *number_or_null(double v, bool present)
+{
+	return present ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+char *sx_record_finish(const cJSON *head, const char *body, size_t len, const struct sx_record_end *e)
+{
+	_cleanup_cjson_ cJSON *r = cJSON_Duplicate(head, true);
+	cJSON *events = NULL, *response = NULL, *message, *usage = NULL, *o;
+
+	if (!r)
+		return NULL;
+	cJSON_AddItemToObject(r, "status", number_or_null((double)e->status, e->status >= 0));
+	if (e->sse)
+		events = sx_sse_events(body ? body : "", len);
+	else if (len) {
+		response = cJSON_ParseWithLength(body, len);
+		if (!response) {
+			_cleanup_free_ char *s = strndup(body, len);
+			response = s ? cJSON_CreateString(s) : NULL;
+		}
+	}
+	message = sx_assemble_message(events, response, &usage);
+	if (e->no_reasoning) {
+		sx_strip_reasoning(events);
+		sx_strip_reasoning(response);
+		if (message)
+			cJSON_ReplaceItemInObjectCaseSensitive(message, "reasoning", cJSON_CreateNull());
+	}
+	if (e->sse)
+		cJSON_AddItemToObject(r, "events", events ? events : cJSON_CreateArray());
+	else
+		cJSON_AddItemToObject(r, "response", response ? response : cJSON_CreateNull());
+	cJSON_AddItemToObject(r, "message", message ? message : cJSON_CreateNull());
+	cJSON_AddItemToObject(r, "usage", usage ? usage : cJSON_CreateNull());
+	o = cJSON_AddObjectToObject(r, "latency_ms");
+	if (o) {
+		cJSON_AddItemToObject(o, "first_byte",
+				      number_or_null(e->first_byte_ms, e->first_byte_ms >= 0));
+		cJSON_AddNumberToObject(o, "total", e->total_ms);
+	}
+	o = cJSON_AddObjectToObject(r, "bytes");
+	if (o) {
+		cJSON_AddNumberToObject(o, "request", (double)e->request_bytes);
+		cJSON_AddNumberToObject(o, "response", (double)len);
+	}
+	cJSON_AddItemToObject(r, "error", e->error ? cJSON_CreateString(e->error) : cJSON_CreateNull());
+	cJSON_AddBoolToObject(r, "complete", e->complete);
+	return cJSON_PrintUnformatted(r);
+}

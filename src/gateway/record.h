@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * record.h - builds a capture record (docs/capture-format.md) from its head
+ * (fields known when the request arrived) and the response body.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sx_record_end {
+	long status; /* -1: no response */
+	bool sse; /* the response was an event stream */
+	double first_byte_ms, total_ms; /* first_byte_ms < 0: none */
+	size_t request_bytes;
+	const char *error; /* NULL: none */
+	bool complete;
+	bool no_reasoning;
+};
+
+/* Returns the record as compact JSON (caller frees), NULL on failure. */
+char *sx_record_finish(const cJSON *head, const char *body, size_t len, const struct sx_record_end *e);

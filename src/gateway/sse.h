@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * sse.h - splits a text/event-stream body into its events.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* Returns a JSON array of {"event": NAME (only when named), "data": D} in
+ * stream order, where D is the data parsed as JSON when it is JSON, else
+ * the string.  A trailing event without its blank line (a cut stream) is
+ * included.  NULL on allocation failure. */
+cJSON *sx_sse_events(const char *body, size_t len);

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * reload.h - tell a running sentrix-gateway to re-read its settings.
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include "../lib/config.h"
+
+/* After a provider or secrets change: SIGHUP to the instance's gateway
+ * when LOG_DIR/gateway.pid names a live sentrix-gateway process of the
+ * gateway user.  Says on out what happened; never fails (a gateway that is
+ * not running reads everything when it starts). */
+void sx_gateway_reload(const struct sx_config *c, FILE *out);
