@@ -49,6 +49,8 @@ GW_OBJ    := $(GW_SRC:src/%.c=$(BUILD)/obj/%.o)
 
 # Setup objects the unit tests link (pure logic, no kernel access at load).
 SETUP_TESTABLE := $(BUILD)/obj/setup/openclaw.o $(BUILD)/obj/setup/options.o
+# Gateway objects the unit tests link (capture records: pure functions).
+GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
@@ -76,9 +78,9 @@ $(BUILD)/tests/mock-llm: tests/helpers/mock-llm.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --cflags --libs libmicrohttpd libcjson) -lpthread
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTABLE) $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTABLE) $(GW_TESTABLE) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(SETUP_TESTABLE) \
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(SETUP_TESTABLE) $(GW_TESTABLE) \
 		$(shell pkg-config --cflags --libs $(PKGS_TEST))
 
 install: all

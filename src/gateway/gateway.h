@@ -55,5 +55,9 @@ int sx_llmproxy_start(struct sx_gateway *g);
 /* Ends every open call as incomplete (shutdown after the grace period). */
 void sx_llmproxy_abort_all(struct sx_gateway *g, const char *why);
 
+/* --health: prints a running gateway's /health; exit status 0 ready,
+ * 1 not ready, 3 not running (healthcheck.c). */
+int sx_gateway_healthcheck(const char *config_path, const char *listen_host);
+
 /* Starts the /health and /metrics listener (health.c). */
 int sx_health_start(struct sx_gateway *g);

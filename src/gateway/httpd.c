@@ -148,7 +148,8 @@ int sx_httpd_start(sd_event *loop, const char *what, const char *host, unsigned 
 	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	r = sd_event_add_io(loop, &d->io, info->epoll_fd, EPOLLIN, on_io, d);
 	if (r >= 0)
-		r = sd_event_add_time(loop, &d->timer, CLOCK_MONOTONIC, 0, 0, on_timer, d);
+		/* accuracy 1 us: sd-event's default (0) lets a timer slip 250 ms */
+	r = sd_event_add_time(loop, &d->timer, CLOCK_MONOTONIC, 0, 1, on_timer, d);
 	if (r < 0) {
 		sx_httpd_free(d);
 		return log_error_errno(r, "%s: cannot watch the listener", what);

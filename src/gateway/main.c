@@ -37,6 +37,7 @@
 #define GRACE_SECS_DEFAULT 10
 
 static struct sx_gateway gw; /* static: reachable for leak checkers at exit */
+static bool health_only;
 static sd_event_source *grace_timer;
 
 static void usage(FILE *out)
@@ -57,6 +58,8 @@ static void usage(FILE *out)
 	      "                       else 10)\n"
 	      "  --no-reasoning       leave reasoning/thinking out of records\n"
 	      "  --grace-secs N       on SIGTERM, let open streams finish for N s (default 10)\n"
+	      "  --health             ask the running gateway for /health, print it; exit 0 when\n"
+	      "                       ready, 1 when not, 3 when nothing listens (any user)\n"
 	      "  --version            print the version\n"
 	      "  -h, --help           this help\n"
 	      "\n"
@@ -190,7 +193,7 @@ static int parse_unsigned(const char *s, unsigned max, unsigned *ret)
 
 static int parse_args(int argc, char **argv, struct sx_gateway *g)
 {
-	enum { O_CONFIG = 256, O_LISTEN, O_LOGDIR, O_ROTATE, O_NOREASON, O_GRACE, O_VERSION };
+	enum { O_CONFIG = 256, O_LISTEN, O_LOGDIR, O_ROTATE, O_NOREASON, O_GRACE, O_VERSION, O_HEALTH };
 	static const struct option opts[] = {
 	    {"name", required_argument, NULL, 'n'},
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -199,7 +202,7 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 	    {"rotate-mins", required_argument, NULL, O_ROTATE},
 	    {"no-reasoning", no_argument, NULL, O_NOREASON},
 	    {"grace-secs", required_argument, NULL, O_GRACE},
-	    {"version", no_argument, NULL, O_VERSION},
+	    {"version", no_argument, NULL, O_VERSION}, {"health", no_argument, NULL, O_HEALTH},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -224,6 +227,9 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 				log_error("--grace-secs wants seconds, 0 to 3600, not '%s'", optarg);
 				return -EINVAL;
 			}
+			break;
+		case O_HEALTH:
+			health_only = true;
 			break;
 		case O_VERSION: printf("sentrix-gateway " SX_VERSION "\n"); return 1;
 		case 'h': usage(stdout); return 1;
@@ -321,6 +327,8 @@ int main(int argc, char **argv)
 	r = parse_args(argc, argv, g);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
+	if (health_only)
+		return sx_gateway_healthcheck(g->config_path, g->listen_host);
 	sx_log_set_sink(getenv("JOURNAL_STREAM") ? journal_sink : stderr_sink);
 	if (geteuid() == 0) {
 		log_error("refusing to run as root: the gateway runs as the `sentrix` user "

@@ -124,7 +124,8 @@ int sx_upstream_new(sd_event *loop, struct sx_upstream **ret)
 		free(u);
 		return log_error_errno(-ENOMEM, "cannot create the libcurl multi handle");
 	}
-	r = sd_event_add_time(loop, &u->timer, CLOCK_MONOTONIC, 0, 0, on_timer, u);
+	/* accuracy 1 us: sd-event's default (0) lets a timer slip 250 ms */
+	r = sd_event_add_time(loop, &u->timer, CLOCK_MONOTONIC, 0, 1, on_timer, u);
 	if (r < 0) {
 		sx_upstream_free(u);
 		return log_error_errno(r, "cannot create the upstream timer");

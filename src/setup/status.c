@@ -7,7 +7,11 @@
  * reason).  The JSON keys are a stable interface; README.md documents them.
  */
 #include <stdarg.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../lib/fileio.h"
 #include "../lib/instances.h"
@@ -266,6 +270,90 @@ static void check_units(struct report *rep, const struct sx_config *c)
 	      "%s, %s", run ? run : "", pair ? pair : "");
 }
 
+/* The gateway binary: next to this one (build tree) or in PREFIX/bin. */
+static char *gateway_program(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *p;
+
+	if (n > 0) {
+		self[n] = 0;
+		p = sx_strdupf("%s/sentrix-gateway", dirname(self));
+		if (p && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	p = strdup(SX_PREFIX "/bin/sentrix-gateway");
+	if (p && access(p, X_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
+/* Runs `sentrix-gateway --health` (this binary speaks no HTTP); returns its
+ * exit status and its first output line in *line. */
+static int run_healthcheck(const char *prog, const struct sx_config *c, char **line)
+{
+	int pipefd[2], status = 0;
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		execl(prog, "sentrix-gateway", "--health", "--name", c->name, "--config", c->config_path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (len < sizeof(buf) - 1 && (n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(pipefd[0]);
+	buf[len] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	*line = strdup(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static void check_gateway(struct report *rep, const struct sx_config *c)
+{
+	_cleanup_free_ char *prog = gateway_program(), *line = NULL, *why = NULL;
+	_cleanup_cjson_ cJSON *j = NULL;
+	int r;
+
+	if (!prog) {
+		check(rep, "gateway", SKIPPED, "sentrix-gateway is not installed");
+		return;
+	}
+	r = run_healthcheck(prog, c, &line);
+	if (r == 0 && line && sx_json_parse(line, &j, &why) == 0) {
+		const cJSON *up = cJSON_GetObjectItem(j, "upstreams");
+		check(rep, "gateway", OK, "ready on %s:%u, %d provider(s), capture %s", c->host_ip, c->health_port,
+		      cJSON_IsNumber(up) ? up->valueint : 0, sx_json_str(j, "capture_file"));
+	} else if (r == 3 && !sx_systemd_running())
+		check(rep, "gateway", SKIPPED,
+		      "not running (systemd is not running here; start it by hand: "
+		      "runuser -u %s -- sentrix-gateway --name %s)",
+		      c->gateway_user, c->name);
+	else if (r == 3)
+		check(rep, "gateway", MISSING, "nothing answers on %s:%u (see systemctl status sentrix-gateway@%s)",
+		      c->host_ip, c->health_port, c->name);
+	else
+		check(rep, "gateway", DRIFTED, "not ready: %s", line && *line ? line : "no answer");
+}
+
 int sx_status_main(const struct sx_options *o)
 {
 	_cleanup_config_ struct sx_config *c = NULL;
@@ -304,6 +392,7 @@ int sx_status_main(const struct sx_options *o)
 		check_openclaw(&rep, c, p);
 	}
 	check_units(&rep, c);
+	check_gateway(&rep, c);
 
 	if (!o->json) {
 		cJSON_Delete(rep.checks);

@@ -67,7 +67,7 @@ sed -n 's/^#/#/p' "$TMP/rootfs.err"
 # the container copies from; -o: use the build as it is, never rebuild it.
 CURRENT="install"
 if ! make -s -C "$TOP" BUILD="$BUILD" PREFIX=/usr/local DESTDIR="$TMP/stage/root" \
-	-o "$BUILD/sentrix" -o "$BUILD/sentrix-setup" install >"$TMP/make.log" 2>&1; then
+	-o "$BUILD/sentrix" -o "$BUILD/sentrix-setup" -o "$BUILD/sentrix-gateway" install >"$TMP/make.log" 2>&1; then
 	not_ok "make install DESTDIR=$TMP/stage/root failed"
 	sed 's/^/    | /' "$TMP/make.log" | tail -20
 	summary
@@ -76,7 +76,7 @@ fi
 # Shared libraries of the build, to be copied into the container where it
 # lacks them (libasan and libubsan after `make asan`).
 mkdir -p "$TMP/stage/libs"
-ldd "$BUILD/sentrix" "$BUILD/sentrix-setup" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
+ldd "$BUILD/sentrix" "$BUILD/sentrix-setup" "$BUILD/sentrix-gateway" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
 	while read -r lib; do cp --parents -L "$lib" "$TMP/stage/libs/"; done
 binds=(--bind-ro="$TMP/stage:/run/sentrix-stage" --bind-ro="$TOP")
 case $BUILD in "$TOP"/*) ;; *) binds+=(--bind-ro="$BUILD") ;; esac
@@ -118,6 +118,11 @@ check_unit "sentrix-netns@$NAME.service is active" active sentrix-netns@$NAME.se
 check_eq "sentrix-netns@$NAME.service ran \`sentrix-setup up\` successfully" "ExecMainStatus=0 Result=success" \
 	"$(in_ct systemctl show -p Result -p ExecMainStatus sentrix-netns@$NAME.service | sort | tr '\n' ' ' | sed 's/ $//')"
 check_unit "sentrix@$NAME.target is active" active sentrix@$NAME.target
+# The gateway is Type=notify: active means it sent READY=1 as user sentrix.
+check_unit "sentrix-gateway@$NAME.service is active (Type=notify, READY=1 sent)" active sentrix-gateway@$NAME.service
+check_eq "the gateway runs as user sentrix with the watchdog armed" "User=sentrix WatchdogUSec=30s" \
+	"$(in_ct systemctl show -p User -p WatchdogUSec sentrix-gateway@$NAME.service | sort | tr '\n' ' ' | sed 's/ $//')"
+check "sentrix-gateway --health answers ready from the host side" nspawn_exec sentrix-gateway --health --name $NAME
 
 # The sandbox unit starts its command through the launcher.  OpenClaw is
 # not installed in this container (the end-to-end tests run the real one),
@@ -135,7 +140,7 @@ check_eq "the unit ran it through the launcher: sandbox user, instance hostname,
 	"uid=sandbox-$NAME host=$NAME CapEff:0000000000000000 nnp=NoNewPrivs:1 args=gateway --port 18789" \
 	"$(nspawn_exec cat /home/sandbox-$NAME/unit-probe 2>&1)"
 in_ct sentrix-setup status --name $NAME --json >"$TMP/status.json"
-for c in unit_active unit_enabled unit_files unit_dropin; do
+for c in unit_active unit_enabled unit_files unit_dropin gateway; do
 	check_eq "status --json: checks.$c.state" ok "$(json_get "j['checks']['$c']['state']" <"$TMP/status.json" 2>&1)"
 done
 check_eq "status --json: systemd" True "$(json_get "j['systemd']" <"$TMP/status.json" 2>&1)"
