@@ -12,6 +12,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -250,12 +251,21 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 	return 0;
 }
 
+/* gateway.pid lets `sentrix provider|secrets` send SIGHUP.  Written in
+ * place, not with sx_write_file_atomic(): that fchown()s, which the unit's
+ * seccomp filter (~@privileged) kills. */
 static void write_pidfile(const struct sx_gateway *g)
 {
-	_cleanup_free_ char *path = sx_strdupf("%s/gateway.pid", g->log_dir),
-			    *pid = sx_strdupf("%d\n", getpid());
-	if (path && pid && sx_write_file_atomic(path, pid, strlen(pid), 0644, getuid(), getgid()) < 0)
-		log_warn("cannot write %s: `sentrix provider|secrets` cannot signal this gateway", path);
+	_cleanup_free_ char *path = sx_strdupf("%s/gateway.pid", g->log_dir);
+	_cleanup_close_ int fd = -EBADF;
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+
+	if (path)
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || write(fd, pid, (size_t)n) != n)
+		log_warn("cannot write %s: `sentrix provider|secrets` cannot signal this gateway",
+			 path ? path : "gateway.pid");
 }
 
 static void remove_pidfile(const struct sx_gateway *g)
