@@ -183,11 +183,12 @@ static int run_steps(struct steps *s)
 						step_units,  step_launchers};
 	int r = 0;
 
-	for (size_t i = 0; r == 0 && i < ELEMENTSOF(steps); i++)
+	/* A step may return a positive count (units: jobs started): go on. */
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(steps); i++)
 		r = steps[i](s);
 	free(s->token);
 	s->token = NULL;
-	return r;
+	return r < 0 ? r : 0;
 }
 
 static int confirm(const struct sx_options *o, const char *what)

@@ -145,6 +145,7 @@ for c in unit_active unit_enabled unit_files unit_dropin gateway; do
 done
 check_eq "status --json: systemd" True "$(json_get "j['systemd']" <"$TMP/status.json" 2>&1)"
 check_eq "status --json: ok (every check)" True "$(json_get "j['ok']" <"$TMP/status.json" 2>&1)"
+[ "$(json_get "j['ok']" <"$TMP/status.json" 2>&1)" = True ] || json_get "[k + \": \" + v['detail'] for k, v in j['checks'].items() if not v['ok']]" <"$TMP/status.json" | sed "s/^/    | /"
 check "netns $NAME exists in the container, eth0 inside it" nspawn_exec ip -n $NAME link show eth0
 check "the container's sx-$NAME holds the host address" nspawn_exec sh -c "ip -o addr show dev sx-$NAME | grep -q ' 10\.200\.'"
 check_fails "nothing of $NAME on the host (sx-$NAME, /run/netns/$NAME)" \
