@@ -18,38 +18,39 @@
 #include "../lib/util.h"
 #include "assemble.h"
 
-struct buf {
-	char *s;
-	size_t len;
-};
-
-static void buf_add(struct buf *b, const char *s)
-{
-	size_t n;
-	char *p;
-	if (!s || !*s)
-		return;
-	n = strlen(s);
-	p = realloc(b->s, b->len + n + 1);
-	if (!p)
-		return;
-	memcpy(p + b->len, s, n + 1);
-	b->s = p;
-	b->len += n;
-}
-
-struct tool {
-	int index;
-	char *id, *name;
-	struct buf args;
-};
-
+/* The message is built as cJSON from the start: text, reasoning and each
+ * tool call's pieces are appended to its strings. */
 struct acc {
-	struct buf text, reasoning;
-	struct tool *tools;
-	size_t n_tools;
+	cJSON *msg; /* {"text", "reasoning", "tool_calls": [{"index", "id", "name", "arguments"}]} */
 	cJSON *usage;
 };
+
+/* Appends s to the string obj[key], creating it (replacing a null). */
+static void append(cJSON *obj, const char *key, const char *s)
+{
+	cJSON *cur = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char *joined;
+	size_t a, b;
+
+	if (!obj || !s || !*s)
+		return;
+	if (!cJSON_IsString(cur)) {
+		if (cur)
+			cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(s));
+		else
+			cJSON_AddStringToObject(obj, key, s);
+		return;
+	}
+	a = strlen(cur->valuestring);
+	b = strlen(s);
+	joined = malloc(a + b + 1);
+	if (!joined)
+		return;
+	memcpy(joined, cur->valuestring, a);
+	memcpy(joined + a, s, b + 1);
+	cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(joined));
+	free(joined);
+}
 
 static const char *str(const cJSON *o, const char *key)
 {
@@ -57,25 +58,31 @@ static const char *str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static struct tool *tool_at(struct acc *a, int index)
+/* The tool call with this index (OpenAI) or block index (Anthropic). */
+static cJSON *tool_at(struct acc *a, int index)
 {
-	struct tool *t;
-	for (size_t i = 0; i < a->n_tools; i++)
-		if (a->tools[i].index == index)
-			return &a->tools[i];
-	t = realloc(a->tools, (a->n_tools + 1) * sizeof(*t));
+	cJSON *calls = cJSON_GetObjectItemCaseSensitive(a->msg, "tool_calls"), *t;
+	cJSON_ArrayForEach(t, calls)
+	{
+		if (cJSON_GetObjectItemCaseSensitive(t, "index")->valueint == index)
+			return t;
+	}
+	t = cJSON_CreateObject();
 	if (!t)
 		return NULL;
-	a->tools = t;
-	t = &a->tools[a->n_tools++];
-	*t = (struct tool){.index = index};
+	cJSON_AddNumberToObject(t, "index", index);
+	cJSON_AddNullToObject(t, "id");
+	cJSON_AddNullToObject(t, "name");
+	cJSON_AddStringToObject(t, "arguments", "");
+	cJSON_AddItemToArray(calls, t);
 	return t;
 }
 
-static void set_str(char **dst, const char *s)
+/* Sets t[key] to s unless it is set already (ids and names come once). */
+static void set_once(cJSON *t, const char *key, const char *s)
 {
-	if (s && !*dst)
-		*dst = strdup(s);
+	if (t && s && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, key)))
+		cJSON_ReplaceItemInObjectCaseSensitive(t, key, cJSON_CreateString(s));
 }
 
 /* Merges usage objects: later keys win, earlier ones stay (Anthropic sends
@@ -107,22 +114,20 @@ static void openai_tool_calls(struct acc *a, const cJSON *calls)
 	{
 		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(c, "function");
-		struct tool *t = tool_at(a, cJSON_IsNumber(idx) ? idx->valueint : i);
+		cJSON *t = tool_at(a, cJSON_IsNumber(idx) ? idx->valueint : i);
 		i++;
-		if (!t)
-			continue;
-		set_str(&t->id, str(c, "id"));
-		set_str(&t->name, str(fn, "name"));
-		buf_add(&t->args, str(fn, "arguments"));
+		set_once(t, "id", str(c, "id"));
+		set_once(t, "name", str(fn, "name"));
+		append(t, "arguments", str(fn, "arguments"));
 	}
 }
 
 /* One OpenAI message or delta object. */
 static void openai_part(struct acc *a, const cJSON *m)
 {
-	buf_add(&a->text, str(m, "content"));
-	buf_add(&a->reasoning, str(m, "reasoning_content"));
-	buf_add(&a->reasoning, str(m, "reasoning"));
+	append(a->msg, "text", str(m, "content"));
+	append(a->msg, "reasoning", str(m, "reasoning_content"));
+	append(a->msg, "reasoning", str(m, "reasoning"));
 	openai_tool_calls(a, cJSON_GetObjectItemCaseSensitive(m, "tool_calls"));
 }
 
@@ -143,21 +148,19 @@ static void anthropic_block(struct acc *a, const cJSON *block, int index)
 	if (!type)
 		return;
 	if (streq(type, "text"))
-		buf_add(&a->text, str(block, "text"));
+		append(a->msg, "text", str(block, "text"));
 	else if (streq(type, "thinking"))
-		buf_add(&a->reasoning, str(block, "thinking"));
+		append(a->msg, "reasoning", str(block, "thinking"));
 	else if (streq(type, "tool_use")) {
-		struct tool *t = tool_at(a, index);
+		cJSON *t = tool_at(a, index);
 		const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
-		if (!t)
-			return;
-		set_str(&t->id, str(block, "id"));
-		set_str(&t->name, str(block, "name"));
+		set_once(t, "id", str(block, "id"));
+		set_once(t, "name", str(block, "name"));
 		/* Streamed tool_use starts with input {} and sends the JSON in
 		 * pieces; a complete block carries it whole. */
 		if (cJSON_IsObject(input) && input->child) {
 			char *s = cJSON_PrintUnformatted(input);
-			buf_add(&t->args, s);
+			append(t, "arguments", s);
 			free(s);
 		}
 	}
@@ -183,14 +186,11 @@ static void anthropic_event(struct acc *a, const cJSON *data)
 		if (!dt)
 			return;
 		if (streq(dt, "text_delta"))
-			buf_add(&a->text, str(d, "text"));
+			append(a->msg, "text", str(d, "text"));
 		else if (streq(dt, "thinking_delta"))
-			buf_add(&a->reasoning, str(d, "thinking"));
-		else if (streq(dt, "input_json_delta")) {
-			struct tool *t = tool_at(a, index);
-			if (t)
-				buf_add(&t->args, str(d, "partial_json"));
-		}
+			append(a->msg, "reasoning", str(d, "thinking"));
+		else if (streq(dt, "input_json_delta"))
+			append(tool_at(a, index), "arguments", str(d, "partial_json"));
 	} else if (streq(type, "message_delta"))
 		merge_usage(a, cJSON_GetObjectItemCaseSensitive(data, "usage"));
 }
@@ -220,46 +220,26 @@ static void feed(struct acc *a, const cJSON *data)
 
 cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **usage)
 {
-	struct acc a = {0};
+	struct acc a = {.msg = cJSON_CreateObject()};
 	const cJSON *ev;
-	cJSON *m, *calls;
+	cJSON *t;
 
+	*usage = NULL;
+	if (!a.msg || !cJSON_AddNullToObject(a.msg, "text") || !cJSON_AddNullToObject(a.msg, "reasoning") ||
+	    !cJSON_AddArrayToObject(a.msg, "tool_calls")) {
+		cJSON_Delete(a.msg);
+		return NULL;
+	}
 	if (events)
 		cJSON_ArrayForEach(ev, events) feed(&a, cJSON_GetObjectItemCaseSensitive(ev, "data"));
 	else
 		feed(&a, response);
-
-	m = cJSON_CreateObject();
-	calls = cJSON_CreateArray();
-	if (m && calls) {
-		cJSON_AddItemToObject(m, "text",
-				      a.text.s ? cJSON_CreateString(a.text.s) : cJSON_CreateNull());
-		cJSON_AddItemToObject(m, "reasoning",
-				      a.reasoning.s ? cJSON_CreateString(a.reasoning.s) : cJSON_CreateNull());
-		for (size_t i = 0; i < a.n_tools; i++) {
-			cJSON *t = cJSON_CreateObject();
-			cJSON_AddItemToObject(
-			    t, "id", a.tools[i].id ? cJSON_CreateString(a.tools[i].id) : cJSON_CreateNull());
-			cJSON_AddItemToObject(t, "name",
-					      a.tools[i].name ? cJSON_CreateString(a.tools[i].name)
-							      : cJSON_CreateNull());
-			cJSON_AddStringToObject(t, "arguments", a.tools[i].args.s ? a.tools[i].args.s : "");
-			cJSON_AddItemToArray(calls, t);
-		}
-		cJSON_AddItemToObject(m, "tool_calls", calls);
-		calls = NULL;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(a.msg, "tool_calls"))
+	{
+		cJSON_DeleteItemFromObjectCaseSensitive(t, "index");
 	}
-	cJSON_Delete(calls);
-	for (size_t i = 0; i < a.n_tools; i++) {
-		free(a.tools[i].id);
-		free(a.tools[i].name);
-		free(a.tools[i].args.s);
-	}
-	free(a.tools);
-	free(a.text.s);
-	free(a.reasoning.s);
 	*usage = a.usage;
-	return m;
+	return a.msg;
 }
 
 void sx_strip_reasoning(cJSON *j)

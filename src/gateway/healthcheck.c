@@ -75,7 +75,8 @@ int sx_gateway_healthcheck(const char *config_path, const char *listen_host)
 		return 3;
 	}
 	if (res != CURLE_OK) {
-		printf("{\"state\":\"unreachable\",\"url\":\"%s\",\"error\":\"%s\"}\n", url, curl_easy_strerror(res));
+		printf("{\"state\":\"unreachable\",\"url\":\"%s\",\"error\":\"%s\"}\n", url,
+		       curl_easy_strerror(res));
 		free(a.p);
 		return 1;
 	}

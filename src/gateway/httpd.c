@@ -149,7 +149,7 @@ int sx_httpd_start(sd_event *loop, const char *what, const char *host, unsigned 
 	r = sd_event_add_io(loop, &d->io, info->epoll_fd, EPOLLIN, on_io, d);
 	if (r >= 0)
 		/* accuracy 1 us: sd-event's default (0) lets a timer slip 250 ms */
-	r = sd_event_add_time(loop, &d->timer, CLOCK_MONOTONIC, 0, 1, on_timer, d);
+		r = sd_event_add_time(loop, &d->timer, CLOCK_MONOTONIC, 0, 1, on_timer, d);
 	if (r < 0) {
 		sx_httpd_free(d);
 		return log_error_errno(r, "%s: cannot watch the listener", what);

@@ -203,7 +203,8 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 	    {"rotate-mins", required_argument, NULL, O_ROTATE},
 	    {"no-reasoning", no_argument, NULL, O_NOREASON},
 	    {"grace-secs", required_argument, NULL, O_GRACE},
-	    {"version", no_argument, NULL, O_VERSION}, {"health", no_argument, NULL, O_HEALTH},
+	    {"version", no_argument, NULL, O_VERSION},
+	    {"health", no_argument, NULL, O_HEALTH},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -229,9 +230,7 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 				return -EINVAL;
 			}
 			break;
-		case O_HEALTH:
-			health_only = true;
-			break;
+		case O_HEALTH: health_only = true; break;
 		case O_VERSION: printf("sentrix-gateway " SX_VERSION "\n"); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;

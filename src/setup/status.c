@@ -340,16 +340,17 @@ static void check_gateway(struct report *rep, const struct sx_config *c)
 	r = run_healthcheck(prog, c, &line);
 	if (r == 0 && line && sx_json_parse(line, &j, &why) == 0) {
 		const cJSON *up = cJSON_GetObjectItem(j, "upstreams");
-		check(rep, "gateway", OK, "ready on %s:%u, %d provider(s), capture %s", c->host_ip, c->health_port,
-		      cJSON_IsNumber(up) ? up->valueint : 0, sx_json_str(j, "capture_file"));
+		check(rep, "gateway", OK, "ready on %s:%u, %d provider(s), capture %s", c->host_ip,
+		      c->health_port, cJSON_IsNumber(up) ? up->valueint : 0, sx_json_str(j, "capture_file"));
 	} else if (r == 3 && !sx_systemd_running())
 		check(rep, "gateway", SKIPPED,
 		      "not running (systemd is not running here; start it by hand: "
 		      "runuser -u %s -- sentrix-gateway --name %s)",
 		      c->gateway_user, c->name);
 	else if (r == 3)
-		check(rep, "gateway", MISSING, "nothing answers on %s:%u (see systemctl status sentrix-gateway@%s)",
-		      c->host_ip, c->health_port, c->name);
+		check(rep, "gateway", MISSING,
+		      "nothing answers on %s:%u (see systemctl status sentrix-gateway@%s)", c->host_ip,
+		      c->health_port, c->name);
 	else
 		check(rep, "gateway", DRIFTED, "not ready: %s", line && *line ? line : "no answer");
 }
