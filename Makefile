@@ -128,6 +128,7 @@ $(BUILD)/bench/seccomp-export: bench/seccomp-export.c $(BUILD)/obj/setup/seccomp
 bench: all $(BUILD)/bench/seccomp-export $(TEST_HELPERS)
 	@BUILD=$(BUILD) bench/updown.sh
 	@BUILD=$(BUILD) bench/exec.sh
+	@BUILD=$(BUILD) bench/llm.sh
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)

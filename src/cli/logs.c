@@ -307,38 +307,6 @@ static void fmt_size(uint64_t b, char *out, size_t size)
 	snprintf(out, size, "%.1f %s", v, units[u]);
 }
 
-/* The UTF-8 sequence at s (n bytes left): its length and code point, or 0
- * when it is not valid UTF-8. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2, c = s[0] & 0x1F, min = 0x80;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		len = 3, c = s[0] & 0x0F, min = 0x800;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* Control characters, and the bidi overrides that reorder what follows. */
 static bool unsafe_char(uint32_t cp)
 {
@@ -356,7 +324,7 @@ static void put_text(FILE *f, const char *text, size_t len, size_t max)
 
 	while (i < len) {
 		uint32_t cp = 0;
-		size_t k = utf8_next(s + i, len - i, &cp);
+		size_t k = sx_utf8_next(s + i, len - i, &cp);
 
 		if (max && cols + 1 == max && i + (k ? k : 1) < len) {
 			fputs("…", f);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,7 +73,8 @@ struct call {
 	struct curl_slist *req_headers, *resp_headers;
 	char errbuf[CURL_ERROR_SIZE];
 	long status;
-	bool headers_done, sse, upstream_done, suspended, paused, recorded, counted;
+	bool headers_done, sse, upstream_done, suspended, paused, recorded, counted, too_big;
+	sd_event_source *hup; /* the client socket, watched while suspended */
 	CURLcode result;
 	struct bytes mem; /* response body kept for the record, up to SX_CAPTURE_MEM_MAX */
 	bool spilled;
@@ -82,6 +84,7 @@ struct call {
 };
 
 static struct call *open_calls_list;
+static void suspend(struct call *c);
 /* MHD_resume_connection() outside MHD_run() must be followed by a run in
  * external-polling mode; this one-shot source does it once per loop turn. */
 static sd_event_source *kick_source;
@@ -157,8 +160,11 @@ static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status
 static void count_request(struct call *c, long status)
 {
 	struct sx_metrics *m = &c->g->metrics;
-	sx_labelled_inc(&m->requests, "provider=\"%s\",status=\"%ld\"", c->provider ? c->provider : "-",
-			status);
+	/* The route comes from the sandbox: only configured names become label
+	 * values (each is a series kept for good, and must not break the text
+	 * format); anything else counts as "-". */
+	const char *p = c->provider && sx_config_provider(c->g->config, c->provider) ? c->provider : "-";
+	sx_labelled_inc(&m->requests, "provider=\"%s\",status=\"%ld\"", p, status);
 }
 
 /* Builds the call's record and appends it to the capture file (once). */
@@ -224,6 +230,8 @@ static int on_kick(sd_event_source *s, void *data)
 
 static void resume(struct call *c)
 {
+	if (c->hup)
+		sd_event_source_set_enabled(c->hup, SD_EVENT_OFF);
 	if (c->suspended) {
 		c->suspended = false;
 		MHD_resume_connection(c->conn);
@@ -453,8 +461,7 @@ static ssize_t relay(void *cls, uint64_t pos, char *buf, size_t max)
 	if (c->upstream_done)
 		return c->result == CURLE_OK ? MHD_CONTENT_READER_END_OF_STREAM
 					     : MHD_CONTENT_READER_END_WITH_ERROR;
-	c->suspended = true;
-	MHD_suspend_connection(c->conn);
+	suspend(c);
 	return 0;
 }
 
@@ -525,13 +532,20 @@ static bool token_ok(struct call *c)
 	return diff == 0;
 }
 
+static enum MHD_Result too_large(struct call *c)
+{
+	count_request(c, 413);
+	return respond_json(c->conn, 413, "sentrix_too_large", "sentrix: request body over %d MiB",
+			    SX_LLM_BODY_MAX >> 20);
+}
+
 /* Checks and routes a new call; queues the error response itself. */
 static enum MHD_Result begin(struct call *c)
 {
 	struct sx_gateway *g = c->g;
 	const struct sx_provider *p;
 	_cleanup_free_ char *key = NULL;
-	const char *base;
+	const char *base, *cl;
 	size_t blen;
 
 	if (g->stopping)
@@ -563,6 +577,9 @@ static enum MHD_Result begin(struct call *c)
 		    "sentrix: the secret %s for provider %s is not set; run `sentrix secrets set %s`",
 		    p->key_env, p->name, p->key_env);
 	}
+	cl = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > SX_LLM_BODY_MAX)
+		return too_large(c);
 	base = p->base_url;
 	blen = strlen(base);
 	while (blen && base[blen - 1] == '/')
@@ -658,8 +675,7 @@ static enum MHD_Result send_upstream(struct call *c, const char *method)
 	c->counted = true;
 	g->open_calls++;
 	c->state = ST_UPSTREAM;
-	c->suspended = true;
-	MHD_suspend_connection(c->conn);
+	suspend(c);
 	return MHD_YES;
 }
 
@@ -682,17 +698,22 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		return MHD_YES;
 	case ST_BODY:
 		if (*upload_data_size) {
-			if (c->body.len + *upload_data_size > SX_LLM_BODY_MAX) {
-				c->state = ST_DONE;
+			/* libmicrohttpd takes a response only once the body is in:
+			 * drop the rest of a body that is too large, answer at the end. */
+			if (c->too_big || c->body.len + *upload_data_size > SX_LLM_BODY_MAX) {
+				c->too_big = true;
+				bytes_free(&c->body);
 				*upload_data_size = 0;
-				return respond_json(conn, 413, "sentrix_too_large",
-						    "sentrix: request body over %d MiB",
-						    SX_LLM_BODY_MAX >> 20);
+				return MHD_YES;
 			}
 			if (bytes_add(&c->body, upload_data, *upload_data_size) < 0)
 				return MHD_NO;
 			*upload_data_size = 0;
 			return MHD_YES;
+		}
+		if (c->too_big) {
+			c->state = ST_DONE;
+			return too_large(c);
 		}
 		return send_upstream(c, method);
 	case ST_UPSTREAM:
@@ -704,8 +725,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			c->state = ST_DONE;
 			return upstream_failed(c);
 		}
-		c->suspended = true;
-		MHD_suspend_connection(conn);
+		suspend(c);
 		return MHD_YES;
 	default: *upload_data_size = 0; return MHD_YES;
 	}
@@ -734,6 +754,7 @@ static void call_free(struct call *c)
 		open_calls_list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	sd_event_source_disable_unref(c->hup);
 	if (c->spool_fd >= 0)
 		close(c->spool_fd);
 	curl_slist_free_all(c->req_headers);
@@ -764,6 +785,38 @@ static void abandon(struct call *c, const char *why)
 		c->result = CURLE_ABORTED_BY_CALLBACK;
 	}
 	finish_record(c, why, false);
+}
+
+/* A suspended connection is not polled by libmicrohttpd, so a client that
+ * goes away while its call waits for the upstream (for the headers, or for
+ * the next event of a quiet stream) would go unnoticed until the upstream
+ * speaks again, minutes later for a model thinking.  A watch on the client
+ * socket (EPOLLRDHUP) while suspended cancels the upstream at once. */
+static int on_client_hup(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct call *c = data;
+
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (c->easy)
+		abandon(c, "the client disconnected before the response ended");
+	resume(c); /* libmicrohttpd then finds the socket closed and ends the request */
+	return 0;
+}
+
+static void suspend(struct call *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	c->suspended = true;
+	MHD_suspend_connection(c->conn);
+	if (c->hup) {
+		sd_event_source_set_enabled(c->hup, SD_EVENT_ON);
+		return;
+	}
+	ci = MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || sd_event_add_io(c->g->loop, &c->hup, ci->connect_fd, EPOLLRDHUP, on_client_hup, c) < 0)
+		log_debug("call %s: cannot watch the client socket; a hang-up shows at the next write",
+			  c->id);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,3 +91,8 @@ int sx_parse_port(const char *s, unsigned *ret);
 
 /* Hex SHA-256-free content fingerprint (FNV-1a 64, enough to notice drift). */
 void sx_fingerprint(const void *data, size_t len, char out[17]);
+
+/* Decodes the UTF-8 sequence at s (n bytes left) into *cp; returns its
+ * length, or 0 when it is not valid UTF-8 (overlong forms, surrogates and
+ * values past U+10FFFF included). */
+size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
