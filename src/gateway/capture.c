@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../lib/fileio.h"
+#include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/strv.h"
 #include "../lib/util.h"
@@ -135,6 +136,12 @@ static int close_file(int fd)
 	return r;
 }
 
+static bool sx_file_empty(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_size == 0;
+}
+
 /* Turns each spool file left by a killed gateway into an incomplete record
  * appended to fd. */
 static void recover_spool(struct sx_capture *c, int fd, unsigned long *records)
@@ -156,6 +163,10 @@ static void recover_spool(struct sx_capture *c, int fd, unsigned long *records)
 		path = sx_strdupf("%s/%s", spool, de->d_name);
 		if (!path)
 			break;
+		if (sx_file_empty(path)) { /* a free slot */
+			unlink(path);
+			continue;
+		}
 		if (sx_spool_read(path, &head, &status, &sse, &body, &len) == 0) {
 			struct sx_record_end e = {
 			    .status = status,
@@ -170,14 +181,14 @@ static void recover_spool(struct sx_capture *c, int fd, unsigned long *records)
 			e.request_bytes = cJSON_IsNumber(rb) ? (size_t)rb->valuedouble : 0;
 			cJSON_DeleteItemFromObject(head, "request_bytes");
 			rec = sx_record_finish(head, body, len, &e);
-			cJSON_Delete(head);
 			if (rec && append_line(fd, records, rec) == 0) {
 				c->metrics->capture_records++;
 				log_info(
 				    "recovered call %s (in flight when the gateway stopped) as incomplete",
-				    de->d_name);
+				    sx_json_str(head, "id") ?: de->d_name);
 			} else
 				c->metrics->capture_errors++;
+			cJSON_Delete(head);
 		} else
 			log_warn("dropping spool file %s: it holds no request", path);
 		unlink(path);

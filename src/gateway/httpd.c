@@ -30,7 +30,7 @@
 
 struct sx_httpd {
 	struct MHD_Daemon *mhd;
-	sd_event_source *io, *timer;
+	sd_event_source *io, *timer, *again;
 	char *what;
 };
 
@@ -41,6 +41,10 @@ static void rearm(struct sx_httpd *d)
 
 	if (MHD_get_timeout(d->mhd, &ms) != MHD_YES) {
 		sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+		return;
+	}
+	if (ms == 0) { /* work is pending: run again on the next loop turn */
+		sd_event_source_set_enabled(d->again, SD_EVENT_ONESHOT);
 		return;
 	}
 	sd_event_now(sd_event_source_get_event(d->timer), CLOCK_MONOTONIC, &now);
@@ -61,6 +65,12 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *data)
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *data)
+{
+	run(data);
+	return 0;
+}
+
+static int on_again(sd_event_source *s, void *data)
 {
 	run(data);
 	return 0;
@@ -121,14 +131,18 @@ int sx_httpd_start(sd_event *loop, const char *what, const char *host, unsigned 
 		free(d);
 		return -ENOMEM;
 	}
-	struct MHD_OptionItem opts[8] = {
+	struct MHD_OptionItem opts[9] = {
 	    {MHD_OPTION_SOCK_ADDR, 0, &ss},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, SX_HTTPD_TIMEOUT_SECS, NULL},
 	    {MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, 20000, NULL},
+	    /* Per-connection buffer pool (headers, request body chunks, the
+	     * response block): 16 KiB instead of 32 keeps 1000 idle streams
+	     * small; request headers up to ~12 KiB still fit. */
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL},
 	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, d->what},
 	};
-	size_t n = 5;
+	size_t n = 6;
 	if (h->completed)
 		opts[n++] =
 		    (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)h->completed, h->cls};
@@ -147,9 +161,13 @@ int sx_httpd_start(sd_event *loop, const char *what, const char *host, unsigned 
 	}
 	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	r = sd_event_add_io(loop, &d->io, info->epoll_fd, EPOLLIN, on_io, d);
+	/* What is left for the timer are connection timeouts, in seconds: a
+	 * coarse accuracy lets sd-event keep its timerfd as it is when MHD's
+	 * deadline moves on after every request (one syscall less each). */
 	if (r >= 0)
-		/* accuracy 1 us: sd-event's default (0) lets a timer slip 250 ms */
-		r = sd_event_add_time(loop, &d->timer, CLOCK_MONOTONIC, 0, 1, on_timer, d);
+		r = sd_event_add_time(loop, &d->timer, CLOCK_MONOTONIC, 0, 1000000, on_timer, d);
+	if (r >= 0)
+		r = sd_event_add_defer(loop, &d->again, on_again, d);
 	if (r < 0) {
 		sx_httpd_free(d);
 		return log_error_errno(r, "%s: cannot watch the listener", what);
@@ -173,6 +191,7 @@ void sx_httpd_free(struct sx_httpd *d)
 		return;
 	sd_event_source_disable_unref(d->io);
 	sd_event_source_disable_unref(d->timer);
+	sd_event_source_disable_unref(d->again);
 	if (d->mhd)
 		MHD_stop_daemon(d->mhd);
 	free(d->what);

@@ -49,7 +49,10 @@
 #define SX_LLM_BODY_MAX (32 * 1024 * 1024) /* request bodies; OpenClaw sends ~50 KB */
 #define RELAY_HIGH (256 * 1024) /* pause the upstream above this much unsent */
 #define RELAY_LOW (64 * 1024) /* and resume it below this */
-#define RELAY_BLOCK (16 * 1024)
+#define RELAY_BLOCK (4 * 1024) /* libmicrohttpd's per-response buffer: 4 KiB keeps an idle stream small */
+/* A non-streaming answer up to this size is sent whole, with its length, in
+ * one write (chunked relaying costs three); a bigger one is relayed. */
+#define WHOLE_MAX (1024 * 1024)
 
 enum call_state { ST_NEW, ST_BODY, ST_UPSTREAM, ST_RESPOND, ST_DONE };
 
@@ -212,11 +215,9 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	g->metrics.bytes_out += c->resp_bytes;
 	count_request(c, c->headers_done ? c->status : 502);
 	if (c->spool_fd >= 0) {
-		close(c->spool_fd);
+		sx_spool_release(c->spool_fd, TAKE_PTR(c->spool_path));
 		c->spool_fd = -EBADF;
 	}
-	if (c->spool_path)
-		unlink(c->spool_path);
 }
 
 /* ---- the upstream side ---- */
@@ -237,6 +238,13 @@ static void resume(struct call *c)
 		MHD_resume_connection(c->conn);
 		sd_event_source_set_enabled(kick_source, SD_EVENT_ONESHOT);
 	}
+}
+
+/* True while a non-streaming answer is still coming and fits in memory:
+ * the client connection stays suspended until it is whole. */
+static bool wait_whole(const struct call *c)
+{
+	return c->state == ST_UPSTREAM && !c->sse && !c->upstream_done && c->out.len < WHOLE_MAX;
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *data)
@@ -260,7 +268,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *data)
 			c->headers_done = true;
 			if (c->spool_fd >= 0)
 				sx_spool_status(c->spool_fd, c->status, c->sse);
-			resume(c);
+			if (!wait_whole(c))
+				resume(c);
 		}
 		return len;
 	}
@@ -314,8 +323,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 		log_warn_errno(-errno, "call %s: cannot write its spool file", c->id);
 		close(c->spool_fd);
 		c->spool_fd = -EBADF;
+		unlink(c->spool_path);
 	}
-	resume(c);
+	if (!wait_whole(c))
+		resume(c);
 	return len;
 }
 
@@ -467,10 +478,17 @@ static ssize_t relay(void *cls, uint64_t pos, char *buf, size_t max)
 
 static enum MHD_Result queue_upstream_response(struct call *c)
 {
-	struct MHD_Response *resp =
-	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, RELAY_BLOCK, relay, c, NULL);
+	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
+	if (c->upstream_done && c->result == CURLE_OK && !c->sse && c->out.off == 0) {
+		resp = MHD_create_response_from_buffer(c->out.len, c->out.p ? c->out.p : (char *)"",
+						       c->out.p ? MHD_RESPMEM_MUST_FREE
+								: MHD_RESPMEM_PERSISTENT);
+		if (resp)
+			c->out = (struct bytes){0}; /* the response owns it now */
+	} else
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, RELAY_BLOCK, relay, c, NULL);
 	if (!resp)
 		return MHD_NO;
 	for (struct curl_slist *h = c->resp_headers; h; h = h->next) {
@@ -659,7 +677,7 @@ static enum MHD_Result send_upstream(struct call *c, const char *method)
 	spool_head = cJSON_PrintUnformatted(c->head);
 	cJSON_DeleteItemFromObject(c->head, "request_bytes");
 	if (spool_head) {
-		r = sx_spool_create(g->log_dir, c->id, spool_head, &c->spool_path);
+		r = sx_spool_create(g->log_dir, spool_head, &c->spool_path);
 		if (r < 0)
 			log_warn_errno(r, "call %s: cannot create its spool file; a crash would lose it",
 				       c->id);
@@ -717,7 +735,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		}
 		return send_upstream(c, method);
 	case ST_UPSTREAM:
-		if (c->headers_done) {
+		if (c->headers_done && !wait_whole(c)) {
 			c->state = ST_RESPOND;
 			return queue_upstream_response(c);
 		}
@@ -756,7 +774,7 @@ static void call_free(struct call *c)
 		c->next->prev = c->prev;
 	sd_event_source_disable_unref(c->hup);
 	if (c->spool_fd >= 0)
-		close(c->spool_fd);
+		sx_spool_release(c->spool_fd, TAKE_PTR(c->spool_path));
 	curl_slist_free_all(c->req_headers);
 	curl_slist_free_all(c->resp_headers);
 	cJSON_Delete(c->head);

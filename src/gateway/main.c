@@ -33,6 +33,7 @@
 #include "capture.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "spool.h"
 #include "upstream.h"
 
 #define GRACE_SECS_DEFAULT 10
@@ -353,6 +354,7 @@ int main(int argc, char **argv)
 		sx_llmproxy_abort_all(g, "gateway stopped before the call finished");
 		sx_capture_stop(g->capture);
 		g->capture = NULL;
+		sx_spool_drop_idle();
 	}
 	if (g->log_dir)
 		remove_pidfile(g);

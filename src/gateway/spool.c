@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../lib/fileio.h"
@@ -34,26 +35,57 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int sx_spool_create(const char *dir, const char *id, const char *head, char **ret_path)
-{
-	_cleanup_free_ char *path = sx_strdupf("%s/spool/%s", dir, id);
-	int fd, r;
+/* Spool files are reused: creating and unlinking a file per call cost more
+ * CPU than the rest of the proxying together (ext4 inode allocation, see
+ * bench/llm.sh), so a finished call's file is truncated and kept for the
+ * next one.  An empty file is a free slot; recovery ignores it. */
+#define SPOOL_IDLE_MAX 256
 
-	if (!path)
-		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, head, strlen(head));
-	if (r == 0)
-		r = write_all(fd, "\n", 1);
-	if (r < 0) {
-		close(fd);
-		unlink(path);
+struct slot {
+	int fd;
+	char *path;
+};
+static struct slot idle[SPOOL_IDLE_MAX];
+static size_t n_idle;
+static unsigned long next_slot;
+
+int sx_spool_create(const char *dir, const char *head, char **ret_path)
+{
+	struct slot s = {.fd = -EBADF};
+	struct iovec iov[2] = {{(void *)head, strlen(head)}, {(void *)"\n", 1}};
+	ssize_t want = (ssize_t)(iov[0].iov_len + 1);
+
+	if (n_idle)
+		s = idle[--n_idle];
+	else {
+		s.path = sx_strdupf("%s/spool/slot-%lu", dir, next_slot++);
+		if (!s.path)
+			return -ENOMEM;
+		s.fd = open(s.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
+		if (s.fd < 0) {
+			int r = -errno;
+			free(s.path);
+			return r;
+		}
+	}
+	if (writev(s.fd, iov, 2) != want) {
+		int r = errno ? -errno : -EIO;
+		sx_spool_release(s.fd, s.path);
 		return r;
 	}
-	*ret_path = TAKE_PTR(path);
-	return fd;
+	*ret_path = s.path;
+	return s.fd;
+}
+
+void sx_spool_release(int fd, char *path)
+{
+	if (ftruncate(fd, 0) == 0 && n_idle < SPOOL_IDLE_MAX) {
+		idle[n_idle++] = (struct slot){fd, path};
+		return;
+	}
+	close(fd);
+	unlink(path);
+	free(path);
 }
 
 int sx_spool_status(int fd, long status, bool sse)
@@ -106,4 +138,14 @@ int sx_spool_read(const char *path, cJSON **head, long *status, bool *sse, char 
 	memcpy(*body, rest, *len);
 	(*body)[*len] = 0;
 	return 0;
+}
+
+void sx_spool_drop_idle(void)
+{
+	while (n_idle) {
+		struct slot *s = &idle[--n_idle];
+		close(s->fd);
+		unlink(s->path);
+		free(s->path);
+	}
 }

@@ -14,8 +14,14 @@
 
 #define SX_CAPTURE_MEM_MAX (64 * 1024)
 
-/* Creates DIR/spool/ID with the head line; returns an fd or -errno. */
-int sx_spool_create(const char *dir, const char *id, const char *head, char **ret_path);
+/* Takes a spool file in DIR/spool (a reused one when possible) and writes
+ * the head line; returns an fd and its path, or -errno. */
+int sx_spool_create(const char *dir, const char *head, char **ret_path);
+/* The call is recorded: empties the file and keeps it for the next call
+ * (or removes it); takes ownership of path. */
+void sx_spool_release(int fd, char *path);
+/* Removes the kept empty files (a clean stop leaves an empty spool). */
+void sx_spool_drop_idle(void);
 int sx_spool_status(int fd, long status, bool sse);
 int sx_spool_body(int fd, const void *data, size_t len);
 

@@ -17,7 +17,7 @@
 struct sx_upstream {
 	sd_event *loop;
 	CURLM *multi;
-	sd_event_source *timer;
+	sd_event_source *timer, *now;
 };
 
 struct transfer {
@@ -97,6 +97,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *data)
 	return 0;
 }
 
+static int on_now(sd_event_source *s, void *data)
+{
+	action(data, CURL_SOCKET_TIMEOUT, 0);
+	return 0;
+}
+
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct sx_upstream *u = userp;
@@ -104,9 +110,11 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 	if (timeout_ms < 0)
 		return sd_event_source_set_enabled(u->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-	sd_event_now(u->loop, CLOCK_MONOTONIC, &now);
 	/* timeout 0 means "call now": let the loop do it on its next turn
 	 * rather than re-entering libcurl from inside its own callback. */
+	if (timeout_ms == 0)
+		return sd_event_source_set_enabled(u->now, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
+	sd_event_now(u->loop, CLOCK_MONOTONIC, &now);
 	sd_event_source_set_time(u->timer, now + (uint64_t)timeout_ms * 1000);
 	return sd_event_source_set_enabled(u->timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
 }
@@ -124,8 +132,10 @@ int sx_upstream_new(sd_event *loop, struct sx_upstream **ret)
 		free(u);
 		return log_error_errno(-ENOMEM, "cannot create the libcurl multi handle");
 	}
-	/* accuracy 1 us: sd-event's default (0) lets a timer slip 250 ms */
-	r = sd_event_add_time(loop, &u->timer, CLOCK_MONOTONIC, 0, 1, on_timer, u);
+	/* accuracy 1 ms (libcurl's unit): sd-event's default (0) is 250 ms */
+	r = sd_event_add_time(loop, &u->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, u);
+	if (r >= 0 && (r = sd_event_add_defer(loop, &u->now, on_now, u)) >= 0)
+		sd_event_source_set_enabled(u->now, SD_EVENT_OFF);
 	if (r < 0) {
 		sx_upstream_free(u);
 		return log_error_errno(r, "cannot create the upstream timer");
@@ -148,6 +158,7 @@ void sx_upstream_free(struct sx_upstream *u)
 	if (u->multi)
 		curl_multi_cleanup(u->multi);
 	sd_event_source_disable_unref(u->timer);
+	sd_event_source_disable_unref(u->now);
 	free(u);
 }
 

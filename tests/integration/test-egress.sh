@@ -119,11 +119,13 @@ run_policy() {
 	after=$(nft_dropped "" sentrix_$NAME)
 	if [ "$after" -gt "$before" ]; then ok "host table counted the drops ($before -> $after)"; else not_ok "host drop counter did not move"; fi
 	check "sentrix sandbox up repairs the table" "$SETUP" up --name $NAME
-	check "status green again" "$SETUP" status --name $NAME
 
 	local p
 	for p in "${LISTENERS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	LISTENERS=()
+	# After the stand-in listeners: status's gateway check would find a
+	# stand-in on the health port that is not a gateway (and say so).
+	check "status green again" "$SETUP" status --name $NAME
 	check "disable" sx_disable $NAME
 }
 
