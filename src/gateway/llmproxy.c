@@ -231,8 +231,6 @@ static int on_kick(sd_event_source *s, void *data)
 
 static void resume(struct call *c)
 {
-	if (c->hup)
-		sd_event_source_set_enabled(c->hup, SD_EVENT_OFF);
 	if (c->suspended) {
 		c->suspended = false;
 		MHD_resume_connection(c->conn);
@@ -613,15 +611,14 @@ static enum MHD_Result begin(struct call *c)
 	return MHD_YES;
 }
 
+/* Call ids: a random 64-bit start drawn once, then counted up, so ids
+ * stay unique across restarts without a getrandom() per call. */
 static void random_id(char out[17])
 {
-	unsigned char b[8] = {0};
-	if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
-		uint64_t t = now_usec();
-		memcpy(b, &t, sizeof(b));
-	}
-	for (size_t i = 0; i < sizeof(b); i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
+	static uint64_t next;
+	if (!next && getrandom(&next, sizeof(next), 0) != sizeof(next))
+		next = now_usec() * 0x9E3779B97F4A7C15ULL;
+	snprintf(out, 17, "%016llx", (unsigned long long)next++);
 }
 
 static cJSON *make_head(struct call *c, const char *method)
@@ -815,6 +812,8 @@ static int on_client_hup(sd_event_source *s, int fd, uint32_t revents, void *dat
 	struct call *c = data;
 
 	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (!c->suspended)
+		return 0; /* libmicrohttpd polls this connection and sees it itself */
 	if (c->easy)
 		abandon(c, "the client disconnected before the response ended");
 	resume(c); /* libmicrohttpd then finds the socket closed and ends the request */
@@ -827,10 +826,8 @@ static void suspend(struct call *c)
 
 	c->suspended = true;
 	MHD_suspend_connection(c->conn);
-	if (c->hup) {
-		sd_event_source_set_enabled(c->hup, SD_EVENT_ON);
+	if (c->hup) /* registered once per call and left on: epoll_ctl costs */
 		return;
-	}
 	ci = MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (!ci || sd_event_add_io(c->g->loop, &c->hup, ci->connect_fd, EPOLLRDHUP, on_client_hup, c) < 0)
 		log_debug("call %s: cannot watch the client socket; a hang-up shows at the next write",
