@@ -142,10 +142,11 @@ int sx_spool_read(const char *path, cJSON **head, long *status, bool *sse, char 
 
 void sx_spool_drop_idle(void)
 {
-	while (n_idle) {
-		struct slot *s = &idle[--n_idle];
-		close(s->fd);
-		unlink(s->path);
-		free(s->path);
+	for (size_t i = 0; i < n_idle; i++) {
+		close(idle[i].fd);
+		unlink(idle[i].path);
+		free(idle[i].path);
+		idle[i].path = NULL;
 	}
+	n_idle = 0;
 }
