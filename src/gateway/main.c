@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
@@ -275,6 +276,34 @@ static void remove_pidfile(const struct sx_gateway *g)
 		unlink(path);
 }
 
+/* One gateway per instance: a second one would repair (close) the capture
+ * file the first is still appending to.  The lock lives as long as the
+ * process (the fd is never closed). */
+static int take_instance_lock(const struct sx_gateway *g)
+{
+	_cleanup_free_ char *path = sx_strdupf("%s/gateway.lock", g->log_dir), *pid = NULL;
+	int fd;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+		_cleanup_free_ char *pidfile = sx_strdupf("%s/gateway.pid", g->log_dir);
+		size_t n;
+		close(fd);
+		if (r != -EWOULDBLOCK)
+			return log_error_errno(r, "cannot lock %s", path);
+		if (pidfile && sx_read_file(pidfile, &pid, &n) == 0)
+			pid[strcspn(pid, "\n")] = 0;
+		return log_error_errno(-EBUSY, "another gateway serves instance %s already (pid %s)", g->name,
+				       pid ? pid : "unknown");
+	}
+	return 0;
+}
+
 static int start(struct sx_gateway *g)
 {
 	struct timespec ts;
@@ -289,6 +318,8 @@ static int start(struct sx_gateway *g)
 		return -ENOMEM;
 	if (!g->log_dir && !(g->log_dir = strdup(g->config->log_dir)))
 		return -ENOMEM;
+	if ((r = take_instance_lock(g)) < 0)
+		return r;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	g->started_usec = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 

@@ -291,6 +291,14 @@ start_gw GWA "$A" --grace-secs 2
 check_eq "gateway A listens on LLM and health ports" 0 $?
 start_gw GWB "$B" --no-reasoning
 check_eq "gateway B (--no-reasoning) listens" 0 $?
+# A second gateway for the same instance must not touch the first one's
+# capture file (it would repair, that is close, the file being written).
+out=$(setpriv --reuid nobody --regid nogroup --clear-groups "$GW" --name sxtgw --config "$R/config.json" \
+	--listen 127.0.0.1 2>&1)
+check_eq "a second gateway on R's log directory exits 1" 1 $?
+check "it names the running one" grep -q "another gateway serves instance sxtgw already (pid $GWR)" <<<"$out"
+check "R's capture file is still open (no closing bracket added)" \
+	sh -c "! tail -n1 \"\$(ls $R/log/llm-*.json | tail -1)\" | grep -qx ']'"
 
 # ---- 1. non-streaming passthrough ----
 
