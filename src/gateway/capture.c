@@ -41,21 +41,6 @@ struct sx_capture {
 	sd_event_source *rotate_timer, *sync_timer;
 };
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* True when line (without its newline) is a record line: "{…}" or ",{…}". */
 static bool record_line(const char *line, size_t n)
 {
@@ -101,7 +86,7 @@ static int open_for_append(const char *path, unsigned long *records)
 		return -errno;
 	if (ftruncate(fd, (off_t)keep) < 0)
 		return -errno;
-	if (keep == 0 && (r = write_all(fd, "[\n", 2)) < 0)
+	if (keep == 0 && (r = sx_write_all(fd, "[\n", 2)) < 0)
 		return r;
 	*records = n;
 	return TAKE_FD(fd);
@@ -121,7 +106,7 @@ static int append_line(int fd, unsigned long *records, const char *record)
 	memcpy(line + off, record, n);
 	off += n;
 	line[off++] = '\n';
-	r = write_all(fd, line, off);
+	r = sx_write_all(fd, line, off);
 	if (r == 0)
 		(*records)++;
 	return r;
@@ -129,7 +114,7 @@ static int append_line(int fd, unsigned long *records, const char *record)
 
 static int close_file(int fd)
 {
-	int r = write_all(fd, "]\n", 2);
+	int r = sx_write_all(fd, "]\n", 2);
 	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;
 	close(fd);
@@ -259,7 +244,7 @@ static int open_current(struct sx_capture *c)
 		return -ENOMEM;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd >= 0) {
-		int r = write_all(fd, "[\n", 2);
+		int r = sx_write_all(fd, "[\n", 2);
 		if (r < 0) {
 			close(fd);
 			return log_error_errno(r, "cannot write %s", path);

@@ -19,22 +19,6 @@
 #include "../lib/util.h"
 #include "spool.h"
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Spool files are reused: creating and unlinking a file per call cost more
  * CPU than the rest of the proxying together (ext4 inode allocation, see
  * bench/llm.sh), so a finished call's file is truncated and kept for the
@@ -92,12 +76,12 @@ int sx_spool_status(int fd, long status, bool sse)
 {
 	char line[64];
 	int n = snprintf(line, sizeof(line), "status %ld %s\n", status, sse ? "sse" : "body");
-	return write_all(fd, line, (size_t)n);
+	return sx_write_all(fd, line, (size_t)n);
 }
 
 int sx_spool_body(int fd, const void *data, size_t len)
 {
-	return write_all(fd, data, len);
+	return sx_write_all(fd, data, len);
 }
 
 int sx_spool_read(const char *path, cJSON **head, long *status, bool *sse, char **body, size_t *len)

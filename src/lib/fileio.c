@@ -56,7 +56,7 @@ int sx_read_file(const char *path, char **ret, size_t *ret_len)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int sx_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -86,7 +86,7 @@ int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, data, len);
+	r = sx_write_all(fd, data, len);
 	if (r == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
 		r = -errno;
 	if (r == 0 && fchmod(fd, mode) < 0)

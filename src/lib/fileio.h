@@ -12,6 +12,9 @@
  * absent, or another negative errno. */
 int sx_read_file(const char *path, char **ret, size_t *ret_len);
 
+/* write(2) until all of data is written (EINTR retried); 0 or -errno. */
+int sx_write_all(int fd, const void *data, size_t len);
+
 /* Replaces path atomically: writes a temporary file in the same directory,
  * fsyncs it, sets owner and mode, renames it over path and fsyncs the
  * directory.  uid/gid of (uid_t)-1 keep the process's own. */
