@@ -158,14 +158,9 @@ static int64_t now_ms(void)
 /* Parses a record count: decimal digits only, at most 10^9. */
 static int parse_count(const char *s, long long *ret)
 {
-	char *end;
-	long long v;
+	unsigned v;
 
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v > 1000000000)
+	if (sx_parse_uint(s, 1000000000, &v) < 0)
 		return -EINVAL;
 	*ret = v;
 	return 0;

@@ -13,7 +13,6 @@
  * than the first word, so it can be run by anyone.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,33 +50,9 @@ static void usage(void)
 	      stdout);
 }
 
-/* Finds a sibling program: next to this executable first (a build tree or
- * the install's bin/), then the installed sbin/ and bin/. */
-static char *find_program(const char *prog)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	const char *dirs[] = {NULL, SX_PREFIX "/sbin", SX_PREFIX "/bin"};
-
-	if (n > 0) {
-		self[n] = 0;
-		dirs[0] = dirname(self);
-	}
-	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		char *p;
-		if (!dirs[i])
-			continue;
-		p = sx_strdupf("%s/%s", dirs[i], prog);
-		if (p && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
 static int exec_program(const char *prog, char **argv)
 {
-	_cleanup_free_ char *path = find_program(prog);
+	_cleanup_free_ char *path = sx_find_program(prog);
 
 	if (!path) {
 		log_error("%s is not installed next to sentrix or in " SX_PREFIX "/sbin; run `make install`",

@@ -182,18 +182,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 					  0, on_grace_over, g);
 }
 
-static int parse_unsigned(const char *s, unsigned max, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct sx_gateway *g)
 {
 	enum { O_CONFIG = 256, O_LISTEN, O_LOGDIR, O_ROTATE, O_NOREASON, O_GRACE, O_VERSION, O_HEALTH };
@@ -220,14 +208,14 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 		case O_LISTEN: g->listen_host = strdup(optarg); break;
 		case O_LOGDIR: g->log_dir = strdup(optarg); break;
 		case O_ROTATE:
-			if (parse_unsigned(optarg, 525600, &g->rotate_mins) < 0 || g->rotate_mins == 0) {
+			if (sx_parse_uint(optarg, 525600, &g->rotate_mins) < 0 || g->rotate_mins == 0) {
 				log_error("--rotate-mins wants minutes, 1 to 525600, not '%s'", optarg);
 				return -EINVAL;
 			}
 			break;
 		case O_NOREASON: g->no_reasoning = true; break;
 		case O_GRACE:
-			if (parse_unsigned(optarg, 3600, &g->grace_secs) < 0) {
+			if (sx_parse_uint(optarg, 3600, &g->grace_secs) < 0) {
 				log_error("--grace-secs wants seconds, 0 to 3600, not '%s'", optarg);
 				return -EINVAL;
 			}

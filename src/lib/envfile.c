@@ -86,3 +86,14 @@ char **sx_envfile_names(const char *text)
 	}
 	return v;
 }
+
+static int is_name(const char *name, size_t nlen, const char *value, size_t vlen, void *data)
+{
+	const char *want = data;
+	return strlen(want) == nlen && memcmp(want, name, nlen) == 0;
+}
+
+bool sx_envfile_has(const char *text, const char *name)
+{
+	return each_line(text, is_name, (void *)name) > 0;
+}

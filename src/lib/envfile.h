@@ -16,6 +16,10 @@ bool sx_envfile_name_valid(const char *name);
  * (caller frees), or -ENOENT when the file has no such line. */
 int sx_envfile_get(const char *text, const char *name, char **ret);
 
+/* True when text (may be NULL) has a line for name, without copying its
+ * value anywhere. */
+bool sx_envfile_has(const char *text, const char *name);
+
 /* Lists the variable names the text defines (NULL-terminated, caller frees
  * with sx_strv_free). */
 char **sx_envfile_names(const char *text);

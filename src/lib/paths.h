@@ -25,3 +25,8 @@
 const char *sx_datadir(void);
 /* Directory the template units are installed to (PREFIX/lib/systemd/system). */
 const char *sx_unitdir(void);
+
+/* Finds a sentrix program: next to the running executable first (a build
+ * tree, or the install's own directory), then PREFIX/sbin and PREFIX/bin.
+ * Returns its path (caller frees) or NULL. */
+char *sx_find_program(const char *prog);

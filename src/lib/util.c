@@ -39,7 +39,7 @@ bool sx_name_valid(const char *name)
 	return true;
 }
 
-int sx_parse_port(const char *s, unsigned *ret)
+int sx_parse_uint(const char *s, unsigned max, unsigned *ret)
 {
 	char *end;
 	unsigned long v;
@@ -48,9 +48,18 @@ int sx_parse_port(const char *s, unsigned *ret)
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > 65535)
+	if (errno || *end || v > max)
 		return -EINVAL;
 	*ret = (unsigned)v;
+	return 0;
+}
+
+int sx_parse_port(const char *s, unsigned *ret)
+{
+	unsigned v;
+	if (sx_parse_uint(s, 65535, &v) < 0 || v < 1)
+		return -EINVAL;
+	*ret = v;
 	return 0;
 }
 

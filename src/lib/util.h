@@ -86,6 +86,8 @@ char *sx_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Returns true when the string is a valid sentrix instance name. */
 bool sx_name_valid(const char *name);
 
+/* Decimal digits only (no sign, no blank), at most max; 0 or -EINVAL. */
+int sx_parse_uint(const char *s, unsigned max, unsigned *ret);
 /* Parses a decimal port number 1..65535; returns 0 or -EINVAL. */
 int sx_parse_port(const char *s, unsigned *ret);
 

@@ -46,18 +46,6 @@ static bool line_sets(const char *line, const char *var)
 	return strncmp(line, var, n) == 0 && line[n] == '=';
 }
 
-/* True when some line of text (may be NULL) is "var=...". */
-static bool has_line(const char *text, const char *var)
-{
-	for (const char *p = text; p && *p;) {
-		const char *eol = strchrnul(p, '\n');
-		if (line_sets(p, var))
-			return true;
-		p = *eol ? eol + 1 : eol;
-	}
-	return false;
-}
-
 /* Appends "var=value\n" at o; returns the new end. */
 static char *put_line(char *o, const char *var, const char *value)
 {
@@ -246,6 +234,23 @@ static int store(struct sx_instance *in, const char *text)
 	return r < 0 ? r : (int)x.changes;
 }
 
+/* Reads secrets.env (absent: empty) and prepares its new text with var
+ * set to value (NULL: removed), and the providers using var.  0, or 1
+ * after logging. */
+static int prepare_edit(const struct sx_instance *in, const char *var, const char *value, char **text,
+			char **out, char **users)
+{
+	int r = sx_read_file(in->config->secrets_path, text, NULL);
+
+	if (r < 0 && r != -ENOENT) {
+		log_error_errno(r, "cannot read %s", in->config->secrets_path);
+		return 1;
+	}
+	*out = sx_secrets_edit(*text, var, value);
+	*users = users_of(in->config, var);
+	return *out && *users ? 0 : 1;
+}
+
 static int set_main(const struct sx_options *o)
 {
 	_cleanup_(sx_instance_close) struct sx_instance in = {.lock = -EBADF};
@@ -263,14 +268,7 @@ static int set_main(const struct sx_options *o)
 		return r == -EINVAL ? 2 : 1;
 	if (sx_instance_open(o->name, true, &in) < 0)
 		return 1;
-	r = sx_read_file(in.config->secrets_path, &text, NULL);
-	if (r < 0 && r != -ENOENT) {
-		log_error_errno(r, "cannot read %s", in.config->secrets_path);
-		return 1;
-	}
-	out = sx_secrets_edit(text, o->target, value);
-	users = users_of(in.config, o->target);
-	if (!out || !users)
+	if (prepare_edit(&in, o->target, value, &text, &out, &users))
 		return 1;
 	r = store(&in, out);
 	if (r < 0)
@@ -295,16 +293,9 @@ static int remove_main(const struct sx_options *o)
 
 	if (sx_instance_open(o->name, true, &in) < 0)
 		return 1;
-	r = sx_read_file(in.config->secrets_path, &text, NULL);
-	if (r < 0 && r != -ENOENT) {
-		log_error_errno(r, "cannot read %s", in.config->secrets_path);
+	if (prepare_edit(&in, o->target, NULL, &text, &out, &users))
 		return 1;
-	}
-	out = sx_secrets_edit(text, o->target, NULL);
-	users = users_of(in.config, o->target);
-	if (!out || !users)
-		return 1;
-	if (!has_line(text, o->target)) {
+	if (!sx_envfile_has(text, o->target)) {
 		printf("sentrix: %s is not in %s; nothing changed\n", o->target, in.config->secrets_path);
 		return 0;
 	}

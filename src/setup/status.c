@@ -8,7 +8,6 @@
  */
 #include <stdarg.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -270,27 +269,6 @@ static void check_units(struct report *rep, const struct sx_config *c)
 	      "%s, %s", run ? run : "", pair ? pair : "");
 }
 
-/* The gateway binary: next to this one (build tree) or in PREFIX/bin. */
-static char *gateway_program(void)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *p;
-
-	if (n > 0) {
-		self[n] = 0;
-		p = sx_strdupf("%s/sentrix-gateway", dirname(self));
-		if (p && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	p = strdup(SX_PREFIX "/bin/sentrix-gateway");
-	if (p && access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
-}
-
 /* Runs `sentrix-gateway --health` (this binary speaks no HTTP); returns its
  * exit status and its first output line in *line. */
 static int run_healthcheck(const char *prog, const struct sx_config *c, char **line)
@@ -329,7 +307,7 @@ static int run_healthcheck(const char *prog, const struct sx_config *c, char **l
 
 static void check_gateway(struct report *rep, const struct sx_config *c)
 {
-	_cleanup_free_ char *prog = gateway_program(), *line = NULL, *why = NULL;
+	_cleanup_free_ char *prog = sx_find_program("sentrix-gateway"), *line = NULL, *why = NULL;
 	_cleanup_cjson_ cJSON *j = NULL;
 	int r;
 
