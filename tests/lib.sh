@@ -143,3 +143,24 @@ nft_dropped() {
 	[ -n "$1" ] && cmd=(ip netns exec "$1" "${cmd[@]}")
 	"${cmd[@]}" 2>/dev/null | json_get "[x['counter']['packets'] for x in j['nftables'] if 'counter' in x][0]"
 }
+
+# expect STATUS MESSAGE-REGEX DESCRIPTION ARGS...: the command exits STATUS
+# and says MESSAGE (stdin closed).  When EXPECT_BEFORE holds a snapshot,
+# the host must also still match it.
+expect() {
+	local want=$1 msg=$2 desc=$3 out rc
+	shift 3
+	out=$("$@" 2>&1 </dev/null)
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		not_ok "$desc: exit status $rc, expected $want"
+		echo "$out" | sed 's/^/    | /' | head -5
+	elif ! grep -qE -- "$msg" <<<"$out"; then
+		not_ok "$desc: message does not match /$msg/"
+		echo "$out" | sed 's/^/    | /' | head -5
+	elif [ -n "${EXPECT_BEFORE:-}" ] && [ "$(snapshot)" != "$EXPECT_BEFORE" ]; then
+		not_ok "$desc: the host changed"
+	else
+		ok "$desc (exit $rc)"
+	fi
+}

@@ -17,27 +17,7 @@ cleanup() {
 trap cleanup EXIT
 cleanup_instance $NAME
 
-before=$(snapshot)
-
-# expect STATUS MESSAGE-REGEX DESCRIPTION ARGS...: setup exits STATUS,
-# says MESSAGE, and the host is unchanged.
-expect() {
-	local want=$1 msg=$2 desc=$3 out rc
-	shift 3
-	out=$("$@" 2>&1 </dev/null)
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		not_ok "$desc: exit status $rc, expected $want"
-		echo "$out" | sed 's/^/    | /' | head -5
-	elif ! grep -qE -- "$msg" <<<"$out"; then
-		not_ok "$desc: message does not match /$msg/"
-		echo "$out" | sed 's/^/    | /' | head -5
-	elif [ "$(snapshot)" != "$before" ]; then
-		not_ok "$desc: the host changed"
-	else
-		ok "$desc (exit $rc)"
-	fi
-}
+EXPECT_BEFORE=$(snapshot) # expect (tests/lib.sh) compares the host with it
 
 S=("$SETUP" setup --non-interactive --name $NAME)
 expect 2 "unknown or incomplete option" "unknown flag" "${S[@]}" --frobnicate
@@ -65,10 +45,10 @@ expect 1 "uid 0" "--user root" "${S[@]}" --user root --dns none
 # An address already on a host interface.
 ip link add sxt8-occ type veth peer name sxt8-occp
 ip addr add 10.200.8.1/30 dev sxt8-occ
-before=$(snapshot)
+EXPECT_BEFORE=$(snapshot) # expect (tests/lib.sh) compares the host with it
 expect 1 "in use" "occupied address" "${S[@]}" --host-ip 10.200.8.1 --sandbox-ip 10.200.8.2 --dns none
 ip link del sxt8-occ
-before=$(snapshot)
+EXPECT_BEFORE=$(snapshot) # expect (tests/lib.sh) compares the host with it
 
 # A bad policy template (a copy of the data dir with one broken file).
 cp -r "$TOP/policy" "$TOP/templates" "$BADDATA/"

@@ -207,22 +207,6 @@ SEC remove --name $NAME THIRD_VAR >/dev/null 2>&1
 
 CURRENT="bad input"
 before=$(snapshot $OC)
-# expect STATUS MESSAGE-REGEX DESCRIPTION ARGS...
-expect() {
-	local want=$1 msg=$2 desc=$3 out rc
-	shift 3
-	out=$("$@" 2>&1 </dev/null)
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		not_ok "$desc: exit status $rc, expected $want"
-		echo "$out" | sed 's/^/    | /' | head -5
-	elif ! grep -qE -- "$msg" <<<"$out"; then
-		not_ok "$desc: message does not match /$msg/"
-		echo "$out" | sed 's/^/    | /' | head -5
-	else
-		ok "$desc (exit $rc)"
-	fi
-}
 A=(--name $NAME --api openai-completions --base-url https://api.openai.com/v1)
 expect 2 "not a valid provider name" "upper-case provider name" P set "${A[@]}" OpenAI
 expect 2 "not a valid provider name" "provider name with a dot" P set "${A[@]}" open.ai
