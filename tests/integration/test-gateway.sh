@@ -281,6 +281,22 @@ CURRENT="start"
 out=$(timeout 5 "$GW" --name sxtgw --config "$A/config.json" --listen 127.0.0.1 2>&1)
 check_eq "as root: exit 1" 1 $?
 check "as root: refuses, saying so" grep -q "refusing to run as root" <<<"$out"
+# Bad command lines: exit 2, a message naming the problem, nothing created.
+gw_nobody() { setpriv --reuid nobody --regid nogroup --clear-groups "$GW" "$@" 2>&1; }
+for bad in "--rotate-mins 0|--rotate-mins wants minutes" "--rotate-mins x|--rotate-mins wants minutes" \
+	"--grace-secs -1|--grace-secs wants seconds" "--frobnicate|unrecognized option" "extra|unexpected argument"; do
+	out=$(gw_nobody --name sxtgw --config "$A/config.json" ${bad%%|*})
+	rc=$?
+	check_eq "bad option '${bad%%|*}': exit 2" 2 $rc
+	check "bad option '${bad%%|*}': says '${bad#*|}'" grep -q -- "${bad#*|}" <<<"$out"
+done
+out=$(gw_nobody --config "$A/config.json")
+check_eq "no --name: exit 2" 2 $?
+check "no --name: says it is required" grep -q -- "--name NAME is required" <<<"$out"
+out=$(gw_nobody --name sxtgw --config "$TMP/nonexistent.json")
+check_eq "missing config.json: exit 1" 1 $?
+check "missing config.json: names it" grep -q "cannot load $TMP/nonexistent.json" <<<"$out"
+check_eq "no capture file created by the refused starts" "" "$(ls "$A/log" | grep '^llm-')"
 # R first: its rotation boundary comes a minute later, while the rest runs.
 start_gw GWR "$R" --rotate-mins 1
 rc=$?
