@@ -22,8 +22,11 @@ SETUP_LIBS   := -Wl,-Bstatic -lnl-route-3 -lnl-3 -lsqlite3 -Wl,-Bdynamic \
 		$(shell pkg-config --libs libcjson libseccomp) -lm -ldl -lpthread
 PKGS_CLI     := libcjson
 # sentrix-gateway: libmicrohttpd (listening side, external epoll), libcurl
-# multi-socket (upstream), sd-event (the one loop), cJSON.
-PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3
+# multi-socket (upstream), sd-event (the one loop), cJSON, c-ares (async
+# DNS), ldns (DNS messages), http-parser (egress proxy request heads; no
+# pkg-config file, hence GW_LIBS).
+PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns
+GW_LIBS      := -lhttp_parser
 PKGS_TEST    := cmocka libcjson sqlite3
 
 CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -72,7 +75,7 @@ $(BUILD)/sentrix: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_CLI) sqlite3)
 
 $(BUILD)/sentrix-gateway: $(GW_OBJ) $(LIB_OBJ)
-	$(CC) $(ALL_LDFLAGS) -Wl,-O1,--as-needed -o $@ $^ $(shell pkg-config --libs $(PKGS_GW)) -lm
+	$(CC) $(ALL_LDFLAGS) -Wl,-O1,--as-needed -o $@ $^ $(shell pkg-config --libs $(PKGS_GW)) $(GW_LIBS) -lm
 
 $(BUILD)/tests/mock-llm: tests/helpers/mock-llm.c
 	@mkdir -p $(dir $@)
@@ -125,10 +128,16 @@ $(BUILD)/bench/seccomp-export: bench/seccomp-export.c $(BUILD)/obj/setup/seccomp
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(BUILD)/obj/setup/seccomp.o $(LIB_OBJ) \
 		$(shell pkg-config --cflags --libs libseccomp libcjson sqlite3)
 
-bench: all $(BUILD)/bench/seccomp-export $(TEST_HELPERS)
+# The load client of bench/egress.sh (new CONNECT tunnels per second).
+$(BUILD)/bench/connect-rate: bench/connect-rate.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lpthread
+
+bench: all $(BUILD)/bench/seccomp-export $(BUILD)/bench/connect-rate $(TEST_HELPERS)
 	@BUILD=$(BUILD) bench/updown.sh
 	@BUILD=$(BUILD) bench/exec.sh
 	@BUILD=$(BUILD) bench/llm.sh
+	@BUILD=$(BUILD) bench/egress.sh
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)

@@ -5,8 +5,9 @@ set -eu
 PKGS="build-essential pkg-config clang clang-format
 libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev libseccomp-dev
 libsystemd-dev libcjson-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
+libc-ares-dev libldns-dev libhttp-parser-dev
 nftables iproute2 util-linux kmod systemd procps passwd hostname
-dnsmasq-base dnsutils iputils-ping python3 curl ca-certificates strace bubblewrap nodejs debootstrap systemd-container openssl nginx-light wrk"
+dnsmasq-base dnsutils iputils-ping python3 curl ca-certificates strace bubblewrap nodejs debootstrap systemd-container openssl nginx-light wrk tinyproxy"
 
 missing=""
 for p in $PKGS; do

@@ -3,8 +3,9 @@
  * gateway.h - the sidecar's shared state.  One sd-event loop drives
  * everything: the HTTP listeners (libmicrohttpd in external-epoll mode,
  * httpd.c), the upstream requests (libcurl multi-socket, upstream.c), the
- * capture files' rotation and sync timers (capture.c), signals and the
- * systemd watchdog (main.c).  One thread, so no locks.
+ * capture files' rotation and sync timers (capture.c), the egress proxy's
+ * tunnels (egress.c, tunnel.c), DNS lookups (c-ares, resolver.c), the
+ * filtered DNS forwarder (dns.c), signals and the systemd watchdog (main.c).  One thread, so no locks.
  */
 #pragma once
 
@@ -18,24 +19,32 @@
 struct sx_httpd;
 struct sx_upstream;
 struct sx_capture;
+struct sx_resolver;
+struct sx_egress;
+struct sx_dns;
 
 struct sx_gateway {
 	sd_event *loop;
 	char *name; /* instance */
 	char *config_path;
 	struct sx_config *config; /* replaced on SIGHUP */
+	struct sx_policy *policy; /* the instance's policy.json, replaced on SIGHUP */
 	char *token; /* the sandbox's credential (gateway.token) */
 	char *secrets; /* secrets.env text */
 	char *listen_host; /* --listen, else config host_ip */
 	char *log_dir; /* --log-dir, else config log_dir */
 	unsigned rotate_mins;
 	unsigned grace_secs; /* SIGTERM: how long open streams may finish */
+	unsigned dns_port; /* filtered DNS (53; --dns-port for tests) */
 	bool no_reasoning;
 	bool stopping;
 
 	struct sx_httpd *llm, *health;
 	struct sx_upstream *upstream;
 	struct sx_capture *capture;
+	struct sx_resolver *resolver;
+	struct sx_egress *egress;
+	struct sx_dns *dns;
 	struct sx_metrics metrics;
 
 	uint64_t started_usec; /* CLOCK_MONOTONIC */

@@ -626,16 +626,11 @@ static cJSON *make_head(struct call *c, const char *method)
 	cJSON *h = cJSON_CreateObject(), *req = NULL;
 	const char *run = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "X-Sentrix-Run");
 	const cJSON *model, *stream;
-	struct timespec ts;
-	struct tm tm;
 	char stamp[40];
 
 	if (!h)
 		return NULL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%03ldZ", ts.tv_nsec / 1000000);
+	sx_utc_stamp(stamp);
 	if (c->body.len)
 		req = cJSON_ParseWithLength(c->body.p, c->body.len);
 	if (!req && c->body.len) {

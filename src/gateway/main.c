@@ -5,7 +5,9 @@
  *   sentrix-gateway --name NAME [--rotate-mins N] [--no-reasoning] ...
  *
  * Runs as the unprivileged system user `sentrix` (refuses root), started by
- * sentrix-gateway@NAME.service (Type=notify, WatchdogSec).  SIGHUP re-reads
+ * sentrix-gateway@NAME.service (Type=notify, WatchdogSec).  The unit grants
+ * CAP_NET_BIND_SERVICE for the filtered DNS port 53 only; it is dropped as
+ * soon as every socket listens.  SIGHUP re-reads
  * config.json, the token and secrets.env without touching open streams;
  * SIGTERM stops accepting, gives open streams --grace-secs to finish, then
  * records the rest as incomplete and closes the capture file.
@@ -14,11 +16,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
@@ -32,8 +37,12 @@
 #include "../lib/paths.h"
 #include "../lib/util.h"
 #include "capture.h"
+#include "dns.h"
+#include "egress.h"
+#include "egresslog.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "resolver.h"
 #include "spool.h"
 #include "upstream.h"
 
@@ -48,9 +57,11 @@ static void usage(FILE *out)
 	fputs("Usage: sentrix-gateway --name NAME [OPTIONS]\n"
 	      "\n"
 	      "The sidecar of a sentrix instance: the LLM proxy on HOST_IP:18790 (adds the real\n"
-	      "API key, records every call to /var/log/sentrix/NAME/llm-*.json) and /health,\n"
-	      "/metrics on HOST_IP:18792.  Runs as the `sentrix` user, normally from\n"
-	      "sentrix-gateway@NAME.service.\n"
+	      "API key, records every call to /var/log/sentrix/NAME/llm-*.json), the egress\n"
+	      "proxy on HOST_IP:18791 (CONNECT and plain HTTP to the policy's allowed domains,\n"
+	      "every decision in egress.jsonl), the filtered DNS forwarder on HOST_IP:53 (DNS\n"
+	      "mode \"filtered\") and /health, /metrics on HOST_IP:18792.  Runs as the `sentrix`\n"
+	      "user, normally from sentrix-gateway@NAME.service.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --name NAME          instance (reads /etc/sentrix/NAME/config.json)\n"
@@ -61,6 +72,7 @@ static void usage(FILE *out)
 	      "                       else 10)\n"
 	      "  --no-reasoning       leave reasoning/thinking out of records\n"
 	      "  --grace-secs N       on SIGTERM, let open streams finish for N s (default 10)\n"
+	      "  --dns-port N         filtered DNS on port N instead of 53 (tests)\n"
 	      "  --health             ask the running gateway for /health, print it; exit 0 when\n"
 	      "                       ready, 1 when not, 3 when nothing listens (any user)\n"
 	      "  --version            print the version\n"
@@ -106,6 +118,7 @@ static char *read_trimmed(const char *path, int *err)
 int sx_gateway_load(struct sx_gateway *g)
 {
 	struct sx_config *c = NULL;
+	struct sx_policy *p = NULL;
 	_cleanup_free_ char *why = NULL;
 	char *token, *secrets;
 	int r;
@@ -114,6 +127,12 @@ int sx_gateway_load(struct sx_gateway *g)
 	if (r < 0)
 		return log_error_errno(r, "cannot load %s%s%s", g->config_path, why ? ": " : "",
 				       why ? why : "");
+	/* The egress proxy and DNS judge by the policy: no policy, no gateway. */
+	r = sx_policy_load(c->policy_dir, &p, &why);
+	if (r < 0) {
+		sx_config_free(c);
+		return log_error_errno(r, "cannot load the instance's policy: %s", why ? why : strerror(-r));
+	}
 	token = c->token_path ? read_trimmed(c->token_path, &r) : NULL;
 	if (!token)
 		log_warn_errno(c->token_path ? r : -ENOENT,
@@ -127,6 +146,8 @@ int sx_gateway_load(struct sx_gateway *g)
 		log_warn("ports changed in config.json; restart the gateway to listen on them");
 	sx_config_free(g->config);
 	g->config = c;
+	sx_policy_free(g->policy);
+	g->policy = p;
 	if (g->token)
 		explicit_bzero(g->token, strlen(g->token));
 	free(g->token);
@@ -175,6 +196,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	g->stopping = true;
 	sd_notify(0, "STOPPING=1");
 	sx_httpd_quiesce(g->llm);
+	sx_egress_quiesce(g->egress);
 	if (g->open_calls == 0)
 		return sd_event_exit(g->loop, 0);
 	log_info("stopping: waiting up to %u s for %u open call(s)", g->grace_secs, g->open_calls);
@@ -184,7 +206,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int parse_args(int argc, char **argv, struct sx_gateway *g)
 {
-	enum { O_CONFIG = 256, O_LISTEN, O_LOGDIR, O_ROTATE, O_NOREASON, O_GRACE, O_VERSION, O_HEALTH };
+	enum { O_CONFIG = 256, O_LISTEN, O_LOGDIR, O_ROTATE, O_NOREASON, O_GRACE, O_VERSION, O_HEALTH, O_DNSPORT };
 	static const struct option opts[] = {
 	    {"name", required_argument, NULL, 'n'},
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -195,12 +217,14 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 	    {"grace-secs", required_argument, NULL, O_GRACE},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"health", no_argument, NULL, O_HEALTH},
+	    {"dns-port", required_argument, NULL, O_DNSPORT},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	int o;
 
 	g->grace_secs = GRACE_SECS_DEFAULT;
+	g->dns_port = 53;
 	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) >= 0) {
 		switch (o) {
 		case 'n': g->name = optarg; break;
@@ -221,6 +245,12 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 			}
 			break;
 		case O_HEALTH: health_only = true; break;
+		case O_DNSPORT:
+			if (sx_parse_uint(optarg, 65535, &g->dns_port) < 0 || g->dns_port == 0) {
+				log_error("--dns-port wants a port number 1-65535, not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
 		case O_VERSION: printf("sentrix-gateway " SX_VERSION "\n"); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
@@ -292,6 +322,18 @@ static int take_instance_lock(const struct sx_gateway *g)
 	return 0;
 }
 
+/* Port 53 is bound: the one capability the unit grants is not needed any
+ * more.  Clears the ambient, inheritable, permitted and effective sets. */
+static void drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		log_warn_errno(-errno, "cannot drop capabilities");
+}
+
 static int start(struct sx_gateway *g)
 {
 	struct timespec ts;
@@ -333,6 +375,13 @@ static int start(struct sx_gateway *g)
 		return r;
 	if ((r = sx_llmproxy_start(g)) < 0 || (r = sx_health_start(g)) < 0)
 		return r;
+	if ((r = sx_egresslog_open(g->log_dir)) < 0 ||
+	    (r = sx_resolver_new(g->loop, g->config->resolvers, &g->resolver)) < 0 ||
+	    (r = sx_egress_start(g)) < 0)
+		return r;
+	if (g->config->dns_mode == SX_DNS_FILTERED && (r = sx_dns_start(g, g->dns_port)) < 0)
+		return r;
+	drop_capabilities();
 	if (sd_watchdog_enabled(0, &wd) > 0) {
 		r = sd_event_add_time_relative(g->loop, NULL, CLOCK_MONOTONIC, wd / 2, 0, on_watchdog,
 					       (void *)(uintptr_t)(wd / 2));
@@ -340,9 +389,11 @@ static int start(struct sx_gateway *g)
 			return log_error_errno(r, "cannot arm the watchdog timer");
 	}
 	write_pidfile(g);
-	log_info("listening: LLM proxy %s:%u, health %s:%u; %zu provider(s); capture %s", g->listen_host,
-		 g->config->llm_port, g->listen_host, g->config->health_port, g->config->n_providers,
-		 sx_capture_path(g->capture));
+	log_info("listening: LLM proxy %s:%u, egress proxy %s:%u, health %s:%u%s; %zu provider(s), %zu allowed "
+		 "domain(s); capture %s",
+		 g->listen_host, g->config->llm_port, g->listen_host, g->config->egress_port, g->listen_host,
+		 g->config->health_port, g->dns ? ", filtered DNS on port 53" : "", g->config->n_providers,
+		 sx_strv_length(g->policy->domains), sx_capture_path(g->capture));
 	sd_notifyf(0, "READY=1\nSTATUS=LLM proxy on %s:%u", g->listen_host, g->config->llm_port);
 	return 0;
 }
@@ -369,6 +420,12 @@ int main(int argc, char **argv)
 	r = start(g);
 	if (r >= 0)
 		r = sd_event_loop(g->loop);
+	/* Egress first: it cancels the lookups in flight, DNS's included. */
+	sx_egress_stop(g->egress);
+	sx_dns_stop(g->dns);
+	sx_resolver_free(g->resolver);
+	g->resolver = NULL;
+	sx_egresslog_close();
 	if (g->capture) {
 		sx_llmproxy_abort_all(g, "gateway stopped before the call finished");
 		sx_capture_stop(g->capture);

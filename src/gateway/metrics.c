@@ -69,7 +69,8 @@ void sx_metrics_free(struct sx_metrics *m)
 {
 	free_list(m->requests);
 	free_list(m->upstream_errors);
-	m->requests = m->upstream_errors = NULL;
+	free_list(m->egress);
+	m->requests = m->upstream_errors = m->egress = NULL;
 }
 
 static void render_counter(FILE *out, const char *name, const char *help, uint64_t v)
@@ -122,4 +123,14 @@ void sx_metrics_render(const struct sx_metrics *m, unsigned open_calls, FILE *ou
 		       m->capture_errors);
 	render_labelled(out, "sentrix_llm_upstream_errors_total", "Upstream failures by kind",
 			m->upstream_errors);
+	render_labelled(out, "sentrix_egress_decisions_total",
+			"Egress proxy and filtered DNS decisions by kind and decision", m->egress);
+	fprintf(out,
+		"# HELP sentrix_egress_open Egress tunnels and forwards in progress\n"
+		"# TYPE sentrix_egress_open gauge\nsentrix_egress_open %u\n",
+		m->egress_open);
+	render_counter(out, "sentrix_egress_bytes_up_total", "Bytes from the sandbox through the egress proxy",
+		       m->egress_bytes_up);
+	render_counter(out, "sentrix_egress_bytes_down_total", "Bytes to the sandbox through the egress proxy",
+		       m->egress_bytes_down);
 }

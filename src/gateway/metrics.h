@@ -29,6 +29,9 @@ struct sx_metrics {
 	struct sx_histogram request_seconds, first_byte_seconds;
 	uint64_t bytes_in, bytes_out; /* request bodies in, response bodies out */
 	uint64_t capture_records, capture_errors;
+	struct sx_labelled *egress; /* egress decisions by kind and decision */
+	uint64_t egress_bytes_up, egress_bytes_down;
+	unsigned egress_open; /* tunnels and forwards in progress */
 };
 
 void sx_histogram_observe(struct sx_histogram *h, double seconds);

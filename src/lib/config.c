@@ -27,6 +27,7 @@ void sx_config_free(struct sx_config *c)
 	sx_strv_free(c->dns_servers);
 	free(c->token_path);
 	free(c->ca_file);
+	sx_strv_free(c->resolvers);
 	for (size_t i = 0; i < c->n_providers; i++)
 		sx_provider_clear(&c->providers[i]);
 	free(c->providers);
@@ -118,6 +119,10 @@ int sx_config_copy_gateway(struct sx_config *dst, const struct sx_config *src)
 	if (!dup_opt(&dst->ca_file, src->ca_file))
 		return -ENOMEM;
 	dst->rotate_mins = src->rotate_mins ? src->rotate_mins : SX_ROTATE_MINS_DEFAULT;
+	sx_strv_free(dst->resolvers);
+	dst->resolvers = sx_strv_copy(src->resolvers);
+	if (!dst->resolvers)
+		return -ENOMEM;
 	for (size_t i = 0; i < src->n_providers; i++)
 		if (sx_config_set_provider(dst, &src->providers[i]) < 0)
 			return -ENOMEM;
@@ -323,6 +328,7 @@ cJSON *sx_config_to_json(const struct sx_config *c)
 	cJSON_AddStringToObject(o, "token_path", c->token_path);
 	cJSON_AddNumberToObject(o, "rotate_mins", c->rotate_mins);
 	cJSON_AddItemToObject(o, "ca_file", c->ca_file ? cJSON_CreateString(c->ca_file) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "resolvers", strv_to_json(c->resolvers));
 	o = cJSON_AddArrayToObject(o, "providers");
 	for (size_t i = 0; i < c->n_providers; i++)
 		cJSON_AddItemToArray(o, provider_to_json(&c->providers[i]));
@@ -471,6 +477,20 @@ static int take_gateway(const cJSON *j, struct sx_config *c, char **why)
 	}
 	if (cJSON_IsString(v) && !(c->ca_file = strdup(v->valuestring)))
 		return -ENOMEM;
+	c->resolvers = calloc(1, sizeof(char *));
+	if (!c->resolvers)
+		return -ENOMEM;
+	v = cJSON_GetObjectItem(g, "resolvers");
+	cJSON_ArrayForEach(it, v)
+	{
+		uint32_t a;
+		if (!cJSON_IsString(it) || sx_ipv4_parse(it->valuestring, &a) < 0) {
+			*why = strdup("gateway.resolvers: not a list of IPv4 addresses");
+			return -EINVAL;
+		}
+		if (sx_strv_push(&c->resolvers, it->valuestring) < 0)
+			return -ENOMEM;
+	}
 	v = cJSON_GetObjectItem(g, "providers");
 	if (v && !cJSON_IsArray(v)) {
 		*why = strdup("gateway.providers: not a list");
@@ -557,7 +577,7 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 		return -EINVAL;
 	}
 	if (sx_dns_mode_from_name(mode, &c->dns_mode) < 0) {
-		*why = strdup("dns.mode: not none, host or servers");
+		*why = strdup("dns.mode: not none, host, servers or filtered");
 		return -EINVAL;
 	}
 	c->dns_servers = calloc(1, sizeof(char *));

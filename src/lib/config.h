@@ -50,6 +50,7 @@ struct sx_config {
 	size_t n_providers;
 	char *ca_file; /* extra CA bundle for upstream TLS; NULL: system CAs only */
 	unsigned rotate_mins; /* capture file rotation period */
+	char **resolvers; /* upstream DNS for the egress proxy and filtered DNS; empty: the host's */
 };
 
 /* The provider named name, or NULL. */

@@ -11,6 +11,7 @@
 
 #include "fileio.h"
 #include "jsonutil.h"
+#include "allowlist.h"
 #include "netaddr.h"
 #include "policy.h"
 
@@ -18,6 +19,7 @@ static const char *const dns_mode_names[] = {
     [SX_DNS_NONE] = "none",
     [SX_DNS_HOST] = "host",
     [SX_DNS_SERVERS] = "servers",
+    [SX_DNS_FILTERED] = "filtered",
     NULL, /* terminates the list for get_string() */
 };
 
@@ -38,7 +40,9 @@ int sx_dns_mode_from_name(const char *s, enum sx_dns_mode *ret)
 
 bool sx_policy_routes(const struct sx_policy *p, enum sx_dns_mode effective_dns)
 {
-	return effective_dns != SX_DNS_NONE || p->n_routed_tcp_ports > 0;
+	/* "filtered" DNS is answered by the gateway on host-ip: nothing routed. */
+	return (effective_dns != SX_DNS_NONE && effective_dns != SX_DNS_FILTERED) ||
+	       p->n_routed_tcp_ports > 0;
 }
 
 void sx_policy_free(struct sx_policy *p)
@@ -49,6 +53,8 @@ void sx_policy_free(struct sx_policy *p)
 	free(p->description);
 	sx_strv_free(p->dns_servers);
 	free(p->routed_tcp_ports);
+	free(p->egress_ports);
+	sx_strv_free(p->allow_ranges);
 	sx_strv_free(p->domains);
 	sx_strv_free(p->fs_read_only);
 	sx_strv_free(p->fs_hidden);
@@ -227,8 +233,8 @@ static bool syscall_name_ok(const char *s)
 	return true;
 }
 
-/* A positive whole number (limits.*); 0 means unlimited. */
-static int get_count(struct vctx *v, const cJSON *obj, const char *key, unsigned long dflt,
+/* A whole number >= 0 at where.key (limits.*: 0 means unlimited). */
+static int get_count(struct vctx *v, const cJSON *obj, const char *where, const char *key, unsigned long dflt,
 		     unsigned long *ret)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -238,7 +244,7 @@ static int get_count(struct vctx *v, const cJSON *obj, const char *key, unsigned
 		return 0;
 	if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 1e12 ||
 	    it->valuedouble != (double)(unsigned long)it->valuedouble)
-		return fail(v, "limits.%s: must be a whole number >= 0 (0: unlimited)", key);
+		return fail(v, "%s.%s: must be a whole number >= 0", where, key);
 	*ret = (unsigned long)it->valuedouble;
 	return 0;
 }
@@ -249,13 +255,53 @@ static bool ipv4_ok(const char *s)
 	return sx_ipv4_parse(s, &a) == 0;
 }
 
+static bool cidr_ok(const char *s)
+{
+	struct sx_cidr c;
+	return sx_cidr_parse(s, &c) == 0;
+}
+
+/* An array of port numbers under eg.key; dflt (0-terminated) when absent
+ * (NULL: none). */
+static int get_ports(struct vctx *v, const cJSON *eg, const char *key, const unsigned *dflt, unsigned **ret,
+		     size_t *n_ret)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(eg, key), *it;
+	size_t n = 0;
+
+	if (arr && !cJSON_IsArray(arr))
+		return fail(v, "egress.%s: must be an array of port numbers", key);
+	while (!arr && dflt && dflt[n])
+		n++;
+	*ret = calloc((arr ? (size_t)cJSON_GetArraySize(arr) : n) + 1, sizeof(unsigned));
+	if (!*ret)
+		return -ENOMEM;
+	*n_ret = 0;
+	if (!arr) {
+		for (size_t i = 0; i < n; i++)
+			(*ret)[(*n_ret)++] = dflt[i];
+		return 0;
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsNumber(it) || it->valueint < 1 || it->valueint > 65535 ||
+		    it->valuedouble != (double)it->valueint)
+			return fail(v, "egress.%s: must be an array of port numbers", key);
+		(*ret)[(*n_ret)++] = (unsigned)it->valueint;
+	}
+	return 0;
+}
+
 static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 {
-	static const char *const keys[] = {"gateway_ports", "dns", "routed_tcp_ports", "domains", NULL};
+	static const char *const keys[] = {"gateway_ports", "dns",	   "routed_tcp_ports", "domains",
+					   "ports",	    "allow_ranges", "idle_secs",	NULL};
+	static const unsigned default_ports[] = {443, 0};
 	static const char *const gw_keys[] = {"llm", "egress", NULL};
 	static const char *const dns_keys[] = {"mode", "servers", NULL};
-	const cJSON *gw, *dns, *routed, *it;
+	const cJSON *gw, *dns;
 	_cleanup_free_ char *mode = NULL;
+	unsigned long idle;
 	int r;
 
 	if ((r = only_keys(v, eg, "egress", keys)) < 0)
@@ -277,30 +323,29 @@ static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 	if ((r = get_string(v, dns, "egress.dns", "mode", dns_mode_names, NULL, &mode)) < 0)
 		return r;
 	if (!mode)
-		return fail(v, "egress.dns.mode: missing (none, host or servers)");
+		return fail(v, "egress.dns.mode: missing (none, host, servers or filtered)");
 	(void)sx_dns_mode_from_name(mode, &p->dns_mode);
 	if ((r = get_strv(v, dns, "egress.dns", "servers", ipv4_ok, "an IPv4 address", &p->dns_servers)) < 0)
 		return r;
+	/* "servers": routed to these; "filtered": the gateway forwards allowed
+	 * names to these (none listed: the host's resolvers). */
 	if (p->dns_mode == SX_DNS_SERVERS && !p->dns_servers[0])
 		return fail(v, "egress.dns.servers: mode \"servers\" needs at least one server");
-	if (p->dns_mode != SX_DNS_SERVERS && p->dns_servers[0])
-		return fail(v, "egress.dns.servers: only meaningful with mode \"servers\"");
+	if (p->dns_mode != SX_DNS_SERVERS && p->dns_mode != SX_DNS_FILTERED && p->dns_servers[0])
+		return fail(v, "egress.dns.servers: only meaningful with mode \"servers\" or \"filtered\"");
 
-	routed = cJSON_GetObjectItemCaseSensitive(eg, "routed_tcp_ports");
-	if (routed) {
-		if (!cJSON_IsArray(routed))
-			return fail(v, "egress.routed_tcp_ports: must be an array of port numbers");
-		p->routed_tcp_ports = calloc((size_t)cJSON_GetArraySize(routed) + 1, sizeof(unsigned));
-		if (!p->routed_tcp_ports)
-			return -ENOMEM;
-		cJSON_ArrayForEach(it, routed)
-		{
-			if (!cJSON_IsNumber(it) || it->valueint < 1 || it->valueint > 65535 ||
-			    it->valuedouble != (double)it->valueint)
-				return fail(v, "egress.routed_tcp_ports: must be an array of port numbers");
-			p->routed_tcp_ports[p->n_routed_tcp_ports++] = (unsigned)it->valueint;
-		}
-	}
+	if ((r = get_ports(v, eg, "routed_tcp_ports", NULL, &p->routed_tcp_ports, &p->n_routed_tcp_ports)) < 0)
+		return r;
+	if ((r = get_ports(v, eg, "ports", default_ports, &p->egress_ports, &p->n_egress_ports)) < 0)
+		return r;
+	if ((r = get_strv(v, eg, "egress", "allow_ranges", cidr_ok, "an address range (a.b.c.d/n or x::y/n)",
+			  &p->allow_ranges)) < 0)
+		return r;
+	if ((r = get_count(v, eg, "egress", "idle_secs", 300, &idle)) < 0)
+		return r;
+	if (idle < 1 || idle > 86400)
+		return fail(v, "egress.idle_secs: must be 1 to 86400 seconds");
+	p->idle_secs = (unsigned)idle;
 	return get_strv(v, eg, "egress", "domains", domain_pattern_ok, "a domain name or *.domain pattern",
 			&p->domains);
 }
@@ -365,9 +410,9 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	lim = cJSON_GetObjectItemCaseSensitive(root, "limits");
 	if (lim && (r = only_keys(v, lim, "limits", lim_keys)) < 0)
 		return r;
-	if ((r = get_count(v, lim, "nofile", 1024, &p->limit_nofile)) < 0 ||
-	    (r = get_count(v, lim, "nproc", 4096, &p->limit_nproc)) < 0 ||
-	    (r = get_count(v, lim, "fsize_mb", 4096, &p->limit_fsize_mb)) < 0)
+	if ((r = get_count(v, lim, "limits", "nofile", 1024, &p->limit_nofile)) < 0 ||
+	    (r = get_count(v, lim, "limits", "nproc", 4096, &p->limit_nproc)) < 0 ||
+	    (r = get_count(v, lim, "limits", "fsize_mb", 4096, &p->limit_fsize_mb)) < 0)
 		return r;
 
 	oc = cJSON_GetObjectItemCaseSensitive(root, "openclaw");

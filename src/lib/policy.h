@@ -18,6 +18,7 @@ enum sx_dns_mode {
 	SX_DNS_NONE, /* no resolver inside the sandbox */
 	SX_DNS_HOST, /* the host's own resolvers, routed */
 	SX_DNS_SERVERS, /* the listed servers, routed */
+	SX_DNS_FILTERED, /* the gateway on host-ip answers allowlisted names only */
 };
 
 struct sx_policy {
@@ -30,6 +31,10 @@ struct sx_policy {
 	unsigned *routed_tcp_ports; /* ports routed to anywhere (permissive) */
 	size_t n_routed_tcp_ports;
 	char **domains; /* egress proxy allowlist */
+	unsigned *egress_ports; /* ports the egress proxy connects to (default 443) */
+	size_t n_egress_ports;
+	char **allow_ranges; /* address ranges the proxy may reach despite their class */
+	unsigned idle_secs; /* a tunnel idle this long is closed */
 	char **fs_read_only, **fs_hidden, **fs_writable; /* "-/path": optional */
 	char *seccomp_profile;
 	char **seccomp_deny; /* syscall names answered with EPERM */

@@ -98,3 +98,15 @@ char *sx_strv_join(char *const *v, const char *sep)
 	}
 	return out;
 }
+
+char **sx_strv_copy(char *const *v)
+{
+	char **out = calloc(1, sizeof(char *));
+
+	for (size_t i = 0; out && v && v[i]; i++)
+		if (sx_strv_push(&out, v[i]) < 0) {
+			sx_strv_free(out);
+			return NULL;
+		}
+	return out;
+}

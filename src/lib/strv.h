@@ -14,3 +14,5 @@ bool sx_strv_contains(char *const *v, const char *s);
 /* Splits on commas, dropping empty items. */
 char **sx_strv_split_commas(const char *s);
 char *sx_strv_join(char *const *v, const char *sep);
+/* A copy of v (NULL: an empty list); NULL when out of memory. */
+char **sx_strv_copy(char *const *v);

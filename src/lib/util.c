@@ -4,6 +4,8 @@
  */
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -103,4 +105,16 @@ size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 		return 0;
 	*cp = c;
 	return len;
+}
+
+void sx_utc_stamp(char out[40])
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }

@@ -55,11 +55,21 @@ static inline void closep(int *fd)
 	}
 }
 
+/* Closes fd when it is one; returns -EBADF for `x = safe_close(x)`. */
+static inline int safe_close(int fd)
+{
+	closep(&fd);
+	return -EBADF;
+}
+
 static inline void fclosep(FILE **f)
 {
 	if (*f)
 		fclose(*f);
 }
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
@@ -98,3 +108,7 @@ void sx_fingerprint(const void *data, size_t len, char out[17]);
  * length, or 0 when it is not valid UTF-8 (overlong forms, surrogates and
  * values past U+10FFFF included). */
 size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Now, UTC, milliseconds: "YYYY-MM-DDTHH:MM:SS.mmmZ" (the capture and audit
+ * files' timestamp). */
+void sx_utc_stamp(char out[40]);

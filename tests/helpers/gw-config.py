@@ -4,11 +4,16 @@
 
   gw-config.py DIR --port-base N [--provider NAME,API,BASE_URL,KEY_ENV]...
                [--ca-file F] [--rotate-mins N]
+               [--domain D]... [--egress-port P]... [--allow-range CIDR]...
+               [--resolver IP]... [--dns-mode none|filtered] [--idle-secs N]
 
 Creates DIR/config.json, DIR/gateway.token (token "sxtoken-test"),
-DIR/secrets.env (empty unless --secret VAR=VALUE) and DIR/log/.
+DIR/secrets.env (empty unless --secret VAR=VALUE), DIR/log/ and
+DIR/policy/policy.json (policy/default with the egress settings given).
 """
 import argparse, json, os
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ap = argparse.ArgumentParser()
 ap.add_argument("dir")
@@ -19,6 +24,12 @@ ap.add_argument("--ca-file")
 ap.add_argument("--rotate-mins", type=int, default=10)
 ap.add_argument("--token", default="sxtoken-test")
 ap.add_argument("--name", default="sxtgw")
+ap.add_argument("--domain", action="append")
+ap.add_argument("--egress-port", action="append", type=int)
+ap.add_argument("--allow-range", action="append", default=[])
+ap.add_argument("--resolver", action="append", default=[])
+ap.add_argument("--dns-mode", default="none")
+ap.add_argument("--idle-secs", type=int)
 a = ap.parse_args()
 
 d = os.path.abspath(a.dir)
@@ -37,7 +48,8 @@ cfg = {
                 "host_networking": True},
     "ports": {"openclaw": a.port_base, "llm_proxy": a.port_base + 1,
               "egress_proxy": a.port_base + 2, "health": a.port_base + 3},
-    "dns": {"requested": "policy", "mode": "none", "servers": []},
+    "dns": {"requested": "policy", "mode": a.dns_mode,
+            "servers": ["127.0.0.1"] if a.dns_mode == "filtered" else []},
     "users": {"sandbox": "sandbox-" + a.name, "sandbox_home": "/nonexistent", "gateway": "sentrix"},
     "options": {"auto_pair": False, "guardrail": True},
     "paths": {"etc_dir": d, "config": d + "/config.json", "policy_dir": d + "/policy",
@@ -45,7 +57,7 @@ cfg = {
               "log_dir": d + "/log", "resolv_conf": d + "/resolv.conf",
               "openclaw_config": d + "/openclaw.json"},
     "gateway": {"token_path": d + "/gateway.token", "rotate_mins": a.rotate_mins,
-                "ca_file": a.ca_file, "providers": providers},
+                "ca_file": a.ca_file, "resolvers": a.resolver, "providers": providers},
 }
 with open(d + "/config.json", "w") as f:
     json.dump(cfg, f, indent=2)
@@ -54,3 +66,18 @@ with open(d + "/gateway.token", "w") as f:
 with open(d + "/secrets.env", "w") as f:
     for s in a.secret:
         f.write(s + "\n")
+with open(TOP + "/policy/default/policy.json") as f:
+    pol = json.load(f)
+eg = pol["egress"]
+eg["dns"] = {"mode": a.dns_mode}
+if a.domain is not None:
+    eg["domains"] = a.domain
+if a.egress_port:
+    eg["ports"] = a.egress_port
+if a.allow_range:
+    eg["allow_ranges"] = a.allow_range
+if a.idle_secs:
+    eg["idle_secs"] = a.idle_secs
+os.makedirs(d + "/policy", exist_ok=True)
+with open(d + "/policy/policy.json", "w") as f:
+    json.dump(pol, f, indent=2)

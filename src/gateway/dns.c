@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * dns.c - the filtered DNS forwarder (policy egress.dns.mode "filtered").
+ *
+ * The sandbox's resolv.conf names host-ip; nftables lets the sandbox send
+ * DNS there and nowhere else.  Here every query is parsed with ldns: a
+ * question for a name the policy's egress.domains allow is forwarded as is
+ * to the upstream resolvers (c-ares, resolver.c) and the answer relayed;
+ * anything else gets NXDOMAIN at once.  So names outside the allowlist
+ * cannot carry data out (no DNS tunnel), and the sandbox learns only the
+ * addresses of names it may reach anyway.  Every query is recorded in
+ * egress.jsonl (kind "dns").
+ *
+ * UDP and TCP (RFC 7766: two-byte length prefix, several queries per
+ * connection) on host-ip:53.  Binding port 53 needs CAP_NET_BIND_SERVICE,
+ * which the unit grants and main.c drops once everything listens.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ldns/ldns.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/allowlist.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "dns.h"
+#include "egresslog.h"
+#include "gateway.h"
+#include "resolver.h"
+
+#define DNS_MAX 65535
+#define UDP_PLAIN_MAX 512 /* without EDNS (RFC 1035) */
+#define TCP_CONNS_MAX 64
+#define TCP_IDLE_USEC (10 * 1000000ULL)
+
+struct tcp_conn;
+
+struct sx_dns {
+	struct sx_gateway *g;
+	int ufd, tfd;
+	sd_event_source *usrc, *tsrc;
+	struct tcp_conn *tcp[TCP_CONNS_MAX];
+	unsigned n_tcp;
+};
+
+struct tcp_conn {
+	struct sx_dns *d;
+	int fd;
+	sd_event_source *src, *timer;
+	unsigned pending; /* forwarded queries not answered yet */
+	bool closed; /* freed when the last pending answer arrives */
+	size_t len;
+	uint8_t buf[2 + DNS_MAX];
+};
+
+/* One query on its way: where the answer goes and what it was. */
+struct pending {
+	struct sx_dns *d;
+	struct tcp_conn *tcp; /* NULL: UDP */
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	uint16_t id;
+	uint16_t udp_max;
+	char name[SX_HOST_MAX + 1];
+	char qtype[16];
+	uint64_t started;
+};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Frees t for good (its slot too). */
+static void tcp_release(struct tcp_conn *t)
+{
+	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
+		if (t->d->tcp[i] == t)
+			t->d->tcp[i] = NULL;
+	t->d->n_tcp--;
+	free(t);
+}
+
+/* Closes t; it stays allocated while forwarded queries are out. */
+static void tcp_free(struct tcp_conn *t)
+{
+	t->src = sd_event_source_disable_unref(t->src);
+	t->timer = sd_event_source_disable_unref(t->timer);
+	t->fd = safe_close(t->fd);
+	t->closed = true;
+	if (t->pending == 0)
+		tcp_release(t);
+}
+
+static void audit(struct pending *p, const char *decision, const char *reason, const char *address)
+{
+	struct sx_egress_event e = {
+	    .kind = "dns",
+	    .host = p->name[0] ? p->name : NULL,
+	    .address = address,
+	    .decision = decision,
+	    .reason = reason,
+	    .detail = p->qtype,
+	    .duration_ms = (now_usec() - p->started) / 1000,
+	};
+	sx_egresslog_write(&p->d->g->metrics, &e);
+}
+
+/* Sends wire-format answer to the query's client. */
+static void reply(struct pending *p, const uint8_t *wire, size_t len)
+{
+	if (!p->tcp) {
+		(void)!sendto(p->d->ufd, wire, len, MSG_DONTWAIT, (struct sockaddr *)&p->peer, p->peer_len);
+		return;
+	}
+	if (p->tcp->closed)
+		return;
+	uint8_t prefix[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+	struct iovec iov[2] = {{prefix, 2}, {(void *)wire, len}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	/* Small answers into a fresh socket buffer: a short write means a
+	 * client that does not read; drop it. */
+	if (sendmsg(p->tcp->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(len + 2))
+		tcp_free(p->tcp);
+}
+
+/* Answers from pkt (id and size fitted to the client), then frees pkt. */
+static void reply_pkt(struct pending *p, ldns_pkt *pkt)
+{
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	ldns_pkt_set_id(pkt, p->id);
+	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK && !p->tcp && len > p->udp_max) {
+		/* Too big for this UDP client: header and question, TC set, so
+		 * it retries over TCP. */
+		ldns_pkt *tc = ldns_pkt_new();
+		if (tc) {
+			ldns_pkt_set_id(tc, p->id);
+			ldns_pkt_set_qr(tc, true);
+			ldns_pkt_set_tc(tc, true);
+			ldns_pkt_set_rd(tc, ldns_pkt_rd(pkt));
+			ldns_pkt_set_ra(tc, true);
+			ldns_pkt_set_question(tc, ldns_rr_list_clone(ldns_pkt_question(pkt)));
+			ldns_pkt_set_qdcount(tc, ldns_pkt_qdcount(pkt));
+			LDNS_FREE(wire);
+			wire = NULL;
+			if (ldns_pkt2wire(&wire, tc, &len) != LDNS_STATUS_OK)
+				wire = NULL;
+			ldns_pkt_free(tc);
+		}
+	}
+	if (wire)
+		reply(p, wire, len);
+	LDNS_FREE(wire);
+	ldns_pkt_free(pkt);
+}
+
+/* An answer with no records and rcode, for the question of query. */
+static void reply_rcode(struct pending *p, const ldns_pkt *query, ldns_pkt_rcode rcode)
+{
+	ldns_pkt *a = ldns_pkt_new();
+
+	if (!a)
+		return;
+	ldns_pkt_set_qr(a, true);
+	ldns_pkt_set_rd(a, ldns_pkt_rd(query));
+	ldns_pkt_set_ra(a, true);
+	ldns_pkt_set_rcode(a, (uint8_t)rcode);
+	ldns_pkt_set_question(a, ldns_rr_list_clone(ldns_pkt_question(query)));
+	ldns_pkt_set_qdcount(a, ldns_pkt_qdcount(query));
+	reply_pkt(p, a);
+}
+
+static void pending_done(struct pending *p)
+{
+	if (p->tcp && --p->tcp->pending == 0 && p->tcp->closed)
+		tcp_release(p->tcp);
+	free(p);
+}
+
+/* The first address in an answer, for the audit line. */
+static void first_address(ldns_pkt *pkt, char out[64])
+{
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+
+	out[0] = 0;
+	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A || ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA) {
+			char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+			snprintf(out, 64, "%s", s ? s : "");
+			free(s);
+			return;
+		}
+	}
+}
+
+static void on_upstream_answer(void *data, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct pending *p = data;
+	ldns_pkt *answer = NULL;
+	char addr[64];
+
+	if (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION) {
+		pending_done(p);
+		return;
+	}
+	if (status != ARES_SUCCESS || !abuf || ldns_wire2pkt(&answer, abuf, (size_t)alen) != LDNS_STATUS_OK) {
+		/* c-ares reports NXDOMAIN and friends as failures but still
+		 * hands over the answer when there is one. */
+		audit(p, "failed", ares_strerror(status), NULL);
+		pending_done(p);
+		return;
+	}
+	first_address(answer, addr);
+	audit(p, "allowed", NULL, addr[0] ? addr : NULL);
+	reply_pkt(p, answer);
+	pending_done(p);
+}
+
+/* Judges one query; answers it or forwards it.  tcp is NULL for UDP. */
+static void handle_query(struct sx_dns *d, struct tcp_conn *tcp, const struct sockaddr_storage *peer,
+			 socklen_t peer_len, const uint8_t *wire, size_t len)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	ldns_pkt *q = NULL;
+	ldns_rr_list *qs;
+	const char *why;
+	char *owner = NULL, *type = NULL;
+
+	if (!p)
+		return;
+	p->d = d;
+	p->tcp = tcp;
+	if (peer)
+		memcpy(&p->peer, peer, peer_len);
+	p->peer_len = peer_len;
+	p->started = now_usec();
+	if (tcp)
+		tcp->pending++;
+	if (ldns_wire2pkt(&q, wire, len) != LDNS_STATUS_OK || ldns_pkt_qr(q)) {
+		pending_done(p); /* not a query: no answer (RFC 5452 spirit) */
+		ldns_pkt_free(q);
+		return;
+	}
+	p->id = ldns_pkt_id(q);
+	p->udp_max = MAX(ldns_pkt_edns_udp_size(q), UDP_PLAIN_MAX);
+	qs = ldns_pkt_question(q);
+	if (ldns_pkt_get_opcode(q) != LDNS_PACKET_QUERY || !qs || ldns_rr_list_rr_count(qs) != 1) {
+		snprintf(p->qtype, sizeof(p->qtype), "?");
+		audit(p, "refused", "not a standard query with one question", NULL);
+		reply_rcode(p, q, LDNS_RCODE_FORMERR);
+		goto out;
+	}
+	owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(qs, 0)));
+	type = ldns_rr_type2str(ldns_rr_get_type(ldns_rr_list_rr(qs, 0)));
+	snprintf(p->qtype, sizeof(p->qtype), "%s", type ? type : "?");
+	if (!owner || sx_host_normalize(owner, p->name, &why) < 0) {
+		snprintf(p->name, sizeof(p->name), "%.*s", SX_HOST_MAX, owner ? owner : "");
+		audit(p, "refused", "not a host name", NULL);
+		reply_rcode(p, q, LDNS_RCODE_NXDOMAIN);
+		goto out;
+	}
+	if (!sx_domain_allowed(d->g->policy->domains, p->name)) {
+		audit(p, "refused", "host is not in the policy's egress.domains", NULL);
+		reply_rcode(p, q, LDNS_RCODE_NXDOMAIN);
+		goto out;
+	}
+	ldns_pkt_free(q);
+	free(owner);
+	free(type);
+	sx_resolver_send(d->g->resolver, wire, (int)len, on_upstream_answer, p);
+	return;
+out:
+	ldns_pkt_free(q);
+	free(owner);
+	free(type);
+	pending_done(p);
+}
+
+static int on_udp(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct sx_dns *d = data;
+
+	for (int i = 0; i < 32; i++) {
+		uint8_t buf[4096];
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&peer, &plen);
+		if (n < 0)
+			return 0;
+		handle_query(d, NULL, &peer, plen, buf, (size_t)n);
+	}
+	return 0;
+}
+
+static int on_tcp_idle(sd_event_source *s, uint64_t usec, void *data)
+{
+	tcp_free(data);
+	return 0;
+}
+
+static int on_tcp_read(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct tcp_conn *t = data;
+	ssize_t n = read(fd, t->buf + t->len, sizeof(t->buf) - t->len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		tcp_free(t);
+		return 0;
+	}
+	t->len += (size_t)n;
+	sd_event_source_set_time_relative(t->timer, TCP_IDLE_USEC);
+	while (t->len >= 2) {
+		size_t mlen = (size_t)t->buf[0] << 8 | t->buf[1];
+		if (t->len < 2 + mlen)
+			break;
+		handle_query(t->d, t, NULL, 0, t->buf + 2, mlen);
+		if (t->closed)
+			return 0;
+		memmove(t->buf, t->buf + 2 + mlen, t->len - 2 - mlen);
+		t->len -= 2 + mlen;
+	}
+	return 0;
+}
+
+static int on_tcp_accept(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct sx_dns *d = data;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct tcp_conn *t;
+
+	if (cfd < 0)
+		return 0;
+	if (d->n_tcp >= TCP_CONNS_MAX || !(t = calloc(1, sizeof(*t)))) {
+		close(cfd);
+		return 0;
+	}
+	t->d = d;
+	t->fd = cfd;
+	d->n_tcp++;
+	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
+		if (!d->tcp[i]) {
+			d->tcp[i] = t;
+			break;
+		}
+	if (sd_event_add_io(d->g->loop, &t->src, cfd, EPOLLIN, on_tcp_read, t) < 0 ||
+	    sd_event_add_time_relative(d->g->loop, &t->timer, CLOCK_MONOTONIC, TCP_IDLE_USEC, 1000000ULL,
+				       on_tcp_idle, t) < 0)
+		tcp_free(t);
+	return 0;
+}
+
+static int bind_socket(const struct sockaddr_in *sin, int type)
+{
+	int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 64) < 0)) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int sx_dns_start(struct sx_gateway *g, unsigned port)
+{
+	struct sx_dns *d = calloc(1, sizeof(*d));
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->g = g;
+	d->ufd = d->tfd = -EBADF;
+	g->dns = d;
+	if (inet_pton(AF_INET, g->listen_host, &sin.sin_addr) != 1)
+		return log_error_errno(-EINVAL, "filtered DNS: '%s' is not an IPv4 address", g->listen_host);
+	d->ufd = bind_socket(&sin, SOCK_DGRAM);
+	if (d->ufd >= 0)
+		d->tfd = bind_socket(&sin, SOCK_STREAM);
+	if (d->ufd < 0 || d->tfd < 0) {
+		r = d->ufd < 0 ? d->ufd : d->tfd;
+		return log_error_errno(r,
+				       "filtered DNS: cannot listen on %s:%u%s", g->listen_host, port,
+				       r == -EACCES ? " (port 53 needs CAP_NET_BIND_SERVICE: the unit grants it; by "
+						      "hand, start the gateway with setpriv --ambient-caps "
+						      "+net_bind_service, see the README)"
+						    : "");
+	}
+	if ((r = sd_event_add_io(g->loop, &d->usrc, d->ufd, EPOLLIN, on_udp, d)) < 0 ||
+	    (r = sd_event_add_io(g->loop, &d->tsrc, d->tfd, EPOLLIN, on_tcp_accept, d)) < 0)
+		return log_error_errno(r, "filtered DNS: cannot watch the sockets");
+	return 0;
+}
+
+void sx_dns_stop(struct sx_dns *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
+		if (d->tcp[i] && !d->tcp[i]->closed)
+			tcp_free(d->tcp[i]);
+	sd_event_source_disable_unref(d->usrc);
+	sd_event_source_disable_unref(d->tsrc);
+	safe_close(d->ufd);
+	safe_close(d->tfd);
+	d->g->dns = NULL;
+	free(d);
+}

@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * egress.c - the egress proxy: the sandbox's only way to the web.
+ *
+ * A client sends `CONNECT host:port` (TLS then passes through untouched)
+ * or a plain-HTTP request with an absolute URI.  The request head is parsed
+ * with http-parser, then judged in this order, each refusal answered with
+ * 403 and a one-line reason:
+ *
+ *   1. the host is a name, not an IP literal in any spelling;
+ *   2. the port is in the policy's egress.ports;
+ *   3. the name matches egress.domains (allowlist.h for the rules);
+ *   4. it resolves (c-ares, never blocking the loop), and
+ *   5. the address we are about to connect to is not loopback, private,
+ *      link-local, CGNAT, multicast or this host's own, unless the policy's
+ *      egress.allow_ranges lists it.
+ *
+ * Step 5 judges the very address passed to connect(): there is no second
+ * lookup, so a name that re-binds between check and use gains nothing.
+ * Allowed requests become a tunnel (tunnel.c).  Every decision, with bytes
+ * and duration once the tunnel ends, goes to egress.jsonl (egresslog.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <http_parser.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/allowlist.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "egress.h"
+#include "egresslog.h"
+#include "gateway.h"
+#include "resolver.h"
+#include "tunnel.h"
+
+#define HEAD_MAX (16 * 1024) /* request head, bytes */
+#define MAX_HEADERS 100
+#define MAX_CONNS 4096 /* beyond this, new connections are closed at once */
+#define MAX_CANDIDATES 8
+#define HEAD_TIMEOUT_USEC (30 * 1000000ULL)
+#define CONNECT_TIMEOUT_USEC (10 * 1000000ULL)
+#define OWN_ADDR_MAX 64
+#define OWN_ADDR_REFRESH_USEC (10 * 1000000ULL)
+
+enum phase { READING, RESOLVING, CONNECTING, RELAYING, CLOSING };
+
+struct span {
+	size_t off, len;
+};
+
+struct conn {
+	struct sx_egress *eg;
+	struct conn *prev, *next;
+	enum phase phase;
+	int cfd, ufd;
+	sd_event_source *src; /* the fd of the current phase */
+	sd_event_source *timer; /* head, connect or lingering-close deadline */
+	uint64_t started;
+
+	http_parser parser;
+	char head[HEAD_MAX];
+	size_t len, head_len;
+	bool head_done, in_value;
+	struct span url;
+	struct span names[MAX_HEADERS], values[MAX_HEADERS];
+	size_t n_headers;
+
+	/* The request, once parsed. */
+	bool is_connect;
+	char host[SX_HOST_MAX + 1];
+	unsigned port;
+	char run_id[65];
+	bool has_run_id;
+	const char *method;
+
+	struct sockaddr_storage cand[MAX_CANDIDATES];
+	size_t n_cand, next_cand;
+	char address[64];
+	struct sx_tunnel *tunnel;
+};
+
+struct sx_egress {
+	struct sx_gateway *g;
+	int lfd;
+	sd_event_source *lsrc;
+	struct conn *conns;
+	unsigned n_conns;
+	struct sockaddr_storage own[OWN_ADDR_MAX];
+	size_t n_own;
+	uint64_t own_at;
+};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct sx_egress *eg = c->eg;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		eg->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	eg->n_conns--;
+	eg->g->metrics.egress_open = eg->n_conns;
+	sd_event_source_disable_unref(c->src);
+	sd_event_source_disable_unref(c->timer);
+	safe_close(c->cfd);
+	safe_close(c->ufd);
+	free(c);
+}
+
+static void audit(struct conn *c, const char *decision, const char *reason, unsigned status,
+		  const struct sx_tunnel_result *res)
+{
+	struct sx_egress_event e = {
+	    .kind = c->is_connect ? "connect" : "http",
+	    .run_id = c->has_run_id ? c->run_id : NULL,
+	    .host = c->host[0] ? c->host : NULL,
+	    .port = c->port,
+	    .address = c->address[0] ? c->address : NULL,
+	    .decision = decision,
+	    .reason = reason,
+	    .detail = c->is_connect ? NULL : c->method,
+	    .status = status,
+	    .bytes_up = res ? res->bytes_up : 0,
+	    .bytes_down = res ? res->bytes_down : 0,
+	    .duration_ms = (now_usec() - c->started) / 1000,
+	};
+	sx_egresslog_write(&c->eg->g->metrics, &e);
+}
+
+/* --- ending a connection: answer, then a lingering close --------------- */
+
+static int on_linger_read(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct conn *c = data;
+	char sink[4096];
+	ssize_t n = read(fd, sink, sizeof(sink));
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (revents & (EPOLLERR | EPOLLHUP)))
+		conn_free(c);
+	return 0;
+}
+
+static int on_linger_timeout(sd_event_source *s, uint64_t usec, void *data)
+{
+	conn_free(data);
+	return 0;
+}
+
+static const char *status_text(unsigned status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 431: return "Request Header Fields Too Large";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
+/* Sends a short error answer and closes gently: reading what the client
+ * still sends for up to 2 s, so our answer is not lost to a reset. */
+static void answer_and_close(struct conn *c, unsigned status, const char *reason)
+{
+	char body[600], msg[1024];
+	int blen, n;
+
+	blen = snprintf(body, sizeof(body), "sentrix egress: %s %s:%u: %s\n",
+			status == 403 ? "refused" : "failed", c->host[0] ? c->host : "?", c->port, reason);
+	if (blen < 0 || (size_t)blen >= sizeof(body))
+		blen = (int)sizeof(body) - 1;
+	n = snprintf(msg, sizeof(msg),
+		     "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+		     "Connection: close\r\n\r\n%.*s",
+		     status, status_text(status), blen, blen, body);
+	if (n > 0)
+		(void)!send(c->cfd, msg, (size_t)MIN(n, (int)sizeof(msg) - 1), MSG_NOSIGNAL);
+	shutdown(c->cfd, SHUT_WR);
+	c->phase = CLOSING;
+	c->src = sd_event_source_disable_unref(c->src);
+	c->timer = sd_event_source_disable_unref(c->timer);
+	c->ufd = safe_close(c->ufd);
+	if (sd_event_add_io(c->eg->g->loop, &c->src, c->cfd, EPOLLIN, on_linger_read, c) < 0 ||
+	    sd_event_add_time_relative(c->eg->g->loop, &c->timer, CLOCK_MONOTONIC, 2000000ULL, 100000ULL,
+				       on_linger_timeout, c) < 0)
+		conn_free(c);
+}
+
+static void refuse(struct conn *c, unsigned status, const char *reason)
+{
+	audit(c, status == 403 ? "refused" : "failed", reason, status, NULL);
+	answer_and_close(c, status, reason);
+}
+
+/* --- the tunnel -------------------------------------------------------- */
+
+static void on_tunnel_done(void *data, const struct sx_tunnel_result *res)
+{
+	struct conn *c = data;
+
+	c->cfd = c->ufd = -EBADF; /* the tunnel closed them */
+	c->tunnel = NULL;
+	/* The decision was "allowed"; how the tunnel ended goes in reason
+	 * unless it ended normally. */
+	audit(c, "allowed", streq(res->end, "closed") ? NULL : res->end, 200, res);
+	conn_free(c);
+}
+
+static const char *const hop_headers[] = {"proxy-connection", "proxy-authorization", "connection",
+					  "keep-alive", "x-sentrix-run", "host", NULL};
+
+static bool hop_header(const char *name, size_t len)
+{
+	for (size_t i = 0; hop_headers[i]; i++)
+		if (strlen(hop_headers[i]) == len && strncasecmp(name, hop_headers[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* The plain-HTTP request as the server must see it: origin-form target,
+ * our Host, no proxy or hop-by-hop headers, Connection: close (one request
+ * per forward, so every request is judged). */
+static char *rewrite_head(struct conn *c, size_t *len)
+{
+	struct http_parser_url u;
+	const char *url = c->head + c->url.off, *path = "/", *query = "";
+	int path_len = 1, query_len = 0;
+	size_t size = 0;
+	char *out = NULL;
+	FILE *f;
+
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(url, c->url.len, 0, &u) != 0)
+		return NULL;
+	if (u.field_set & (1 << UF_PATH))
+		path = url + u.field_data[UF_PATH].off, path_len = u.field_data[UF_PATH].len;
+	if (u.field_set & (1 << UF_QUERY))
+		query = url + u.field_data[UF_QUERY].off - 1, query_len = u.field_data[UF_QUERY].len + 1;
+	f = open_memstream(&out, &size);
+	if (!f)
+		return NULL;
+	fprintf(f, "%s %.*s%.*s HTTP/%u.%u\r\nHost: %s", c->method, path_len, path, query_len, query,
+		c->parser.http_major, c->parser.http_minor, c->host);
+	if (c->port != 80)
+		fprintf(f, ":%u", c->port);
+	fputs("\r\n", f);
+	for (size_t i = 0; i < c->n_headers; i++) {
+		if (hop_header(c->head + c->names[i].off, c->names[i].len))
+			continue;
+		fprintf(f, "%.*s: %.*s\r\n", (int)c->names[i].len, c->head + c->names[i].off,
+			(int)c->values[i].len, c->head + c->values[i].off);
+	}
+	fputs("Connection: close\r\n\r\n", f);
+	/* Body bytes that came with the head follow it. */
+	fwrite(c->head + c->head_len, 1, c->len - c->head_len, f);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	*len = size;
+	return out;
+}
+
+static void start_tunnel(struct conn *c)
+{
+	static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	_cleanup_free_ char *up = NULL;
+	size_t up_len = 0;
+	int cfd = c->cfd, ufd = c->ufd, one = 1, r;
+
+	if (c->is_connect) {
+		up_len = c->len - c->head_len; /* early bytes (a TLS ClientHello) */
+		up = up_len ? malloc(up_len) : NULL;
+		if (up)
+			memcpy(up, c->head + c->head_len, up_len);
+		else
+			up_len = 0;
+	} else if (!(up = rewrite_head(c, &up_len))) {
+		refuse(c, 400, "cannot rewrite the request");
+		return;
+	}
+	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->src = sd_event_source_disable_unref(c->src);
+	c->timer = sd_event_source_disable_unref(c->timer);
+	c->cfd = c->ufd = -EBADF; /* the tunnel owns them now, even on failure */
+	c->phase = RELAYING;
+	r = sx_tunnel_start(c->eg->g->loop, cfd, ufd, up, up_len, c->is_connect ? established : NULL,
+			    c->is_connect ? sizeof(established) - 1 : 0, !c->is_connect,
+			    c->eg->g->policy->idle_secs, on_tunnel_done, c, &c->tunnel);
+	if (r < 0) {
+		log_warn_errno(r, "egress: cannot start a tunnel to %s:%u", c->host, c->port);
+		audit(c, "failed", "gateway out of resources", 503, NULL);
+		conn_free(c);
+	}
+}
+
+/* --- connecting -------------------------------------------------------- */
+
+static void try_connect(struct conn *c, int last_err);
+
+static int on_connect_ready(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct conn *c = data;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err == 0) {
+		start_tunnel(c);
+		return 0;
+	}
+	try_connect(c, err);
+	return 0;
+}
+
+static int on_connect_timeout(sd_event_source *s, uint64_t usec, void *data)
+{
+	try_connect(data, ETIMEDOUT);
+	return 0;
+}
+
+/* Connects to the next candidate address; after the last one fails,
+ * answers 502 with the last error. */
+static void try_connect(struct conn *c, int last_err)
+{
+	sd_event *loop = c->eg->g->loop;
+	char reason[160];
+
+	c->src = sd_event_source_disable_unref(c->src);
+	c->timer = sd_event_source_disable_unref(c->timer);
+	c->ufd = safe_close(c->ufd);
+	while (c->next_cand < c->n_cand) {
+		struct sockaddr_storage *ss = &c->cand[c->next_cand++];
+		socklen_t alen = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+
+		sx_addr_format((struct sockaddr *)ss, c->address);
+		c->ufd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->ufd < 0) {
+			last_err = errno;
+			continue;
+		}
+		if (connect(c->ufd, (struct sockaddr *)ss, alen) == 0 || errno == EINPROGRESS) {
+			if (sd_event_add_io(loop, &c->src, c->ufd, EPOLLOUT, on_connect_ready, c) < 0 ||
+			    sd_event_add_time_relative(loop, &c->timer, CLOCK_MONOTONIC, CONNECT_TIMEOUT_USEC,
+						       100000ULL, on_connect_timeout, c) < 0) {
+				refuse(c, 503, "gateway out of resources");
+				return;
+			}
+			c->phase = CONNECTING;
+			return;
+		}
+		last_err = errno;
+		c->ufd = safe_close(c->ufd);
+	}
+	snprintf(reason, sizeof(reason), "cannot connect to %s: %s", c->address, strerror(last_err));
+	refuse(c, last_err == ETIMEDOUT ? 504 : 502, reason);
+}
+
+/* --- judging the resolved addresses ------------------------------------ */
+
+static void refresh_own_addresses(struct sx_egress *eg)
+{
+	struct ifaddrs *ifa = NULL;
+	uint64_t now = now_usec();
+
+	if (eg->own_at && now - eg->own_at < OWN_ADDR_REFRESH_USEC)
+		return;
+	eg->own_at = now;
+	eg->n_own = 0;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i && eg->n_own < OWN_ADDR_MAX; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		memcpy(&eg->own[eg->n_own++], i->ifa_addr,
+		       i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							 : sizeof(struct sockaddr_in6));
+	}
+	freeifaddrs(ifa);
+}
+
+static bool same_address(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+		      16) == 0;
+}
+
+/* Why this address is off limits, or NULL.  The policy's allow_ranges
+ * lift the class rules (not the own-address rule for the instance's veth
+ * pair: that would be a door back into the host). */
+static const char *address_refusal(struct sx_egress *eg, const struct sockaddr *sa)
+{
+	const struct sx_config *cfg = eg->g->config;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	const char *why;
+
+	if (inet_pton(AF_INET, cfg->sandbox_ip, &sin.sin_addr) == 1 && same_address(sa, (struct sockaddr *)&sin))
+		return "the sandbox's own address";
+	if (inet_pton(AF_INET, cfg->host_ip, &sin.sin_addr) == 1 && same_address(sa, (struct sockaddr *)&sin))
+		return "the gateway's own address";
+	for (char **r = eg->g->policy->allow_ranges; r && *r; r++) {
+		struct sx_cidr cidr;
+		if (sx_cidr_parse(*r, &cidr) == 0 && sx_cidr_contains(&cidr, sa))
+			return NULL;
+	}
+	if ((why = sx_addr_special(sa)))
+		return why;
+	refresh_own_addresses(eg);
+	for (size_t i = 0; i < eg->n_own; i++)
+		if (same_address(sa, (struct sockaddr *)&eg->own[i]))
+			return "an address of this host";
+	return NULL;
+}
+
+static void on_resolved(void *data, int status, int timeouts, struct ares_addrinfo *res)
+{
+	struct conn *c = data;
+	char reason[200] = "", addr[64];
+
+	if (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION) { /* the gateway is stopping */
+		audit(c, "failed", "gateway stopping", 503, NULL);
+		conn_free(c);
+		return;
+	}
+	if (status != ARES_SUCCESS) {
+		snprintf(reason, sizeof(reason), "cannot resolve the name: %s", ares_strerror(status));
+		refuse(c, status == ARES_ENOTFOUND || status == ARES_ENODATA ? 502 : 504, reason);
+		return;
+	}
+	/* IPv4 first: the sandbox and most test setups are IPv4-only. */
+	for (int pass = 0; pass < 2; pass++)
+		for (struct ares_addrinfo_node *n = res->nodes; n && c->n_cand < MAX_CANDIDATES; n = n->ai_next) {
+			const char *why;
+			if ((pass == 0) != (n->ai_family == AF_INET))
+				continue;
+			why = address_refusal(c->eg, n->ai_addr);
+			if (why) {
+				if (!reason[0]) {
+					sx_addr_format(n->ai_addr, addr);
+					snprintf(reason, sizeof(reason), "resolves to %s (%s)", addr, why);
+					snprintf(c->address, sizeof(c->address), "%s", addr);
+				}
+				continue;
+			}
+			memcpy(&c->cand[c->n_cand], n->ai_addr, n->ai_addrlen);
+			((struct sockaddr_in *)&c->cand[c->n_cand])->sin_port = htons((uint16_t)c->port);
+			c->n_cand++;
+		}
+	ares_freeaddrinfo(res);
+	if (c->n_cand == 0) {
+		refuse(c, 403, reason[0] ? reason : "the name has no address");
+		return;
+	}
+	c->address[0] = 0;
+	try_connect(c, 0);
+}
+
+/* --- judging the request ----------------------------------------------- */
+
+static bool port_allowed(const struct sx_policy *p, unsigned port)
+{
+	for (size_t i = 0; i < p->n_egress_ports; i++)
+		if (p->egress_ports[i] == port)
+			return true;
+	return false;
+}
+
+/* Fills host and port from the request target.  Returns NULL or why not. */
+static const char *parse_target(struct conn *c)
+{
+	struct http_parser_url u;
+	const char *url = c->head + c->url.off, *why = NULL;
+	char raw[SX_HOST_MAX + 3];
+	size_t hlen;
+
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(url, c->url.len, c->is_connect, &u) != 0 || !(u.field_set & (1 << UF_HOST)))
+		return c->is_connect ? "CONNECT wants host:port" : "a proxy request needs an absolute http:// URL";
+	if (!c->is_connect) {
+		const char *schema = url + u.field_data[UF_SCHEMA].off;
+		if (!(u.field_set & (1 << UF_SCHEMA)) || u.field_data[UF_SCHEMA].len != 4 ||
+		    strncasecmp(schema, "http", 4) != 0)
+			return "only http:// URLs are forwarded (use CONNECT for https)";
+	}
+	hlen = u.field_data[UF_HOST].len;
+	if (hlen >= sizeof(raw))
+		return "host name too long";
+	memcpy(raw, url + u.field_data[UF_HOST].off, hlen);
+	raw[hlen] = 0;
+	/* http-parser strips IPv6 brackets; a ':' left in the host means one. */
+	if (strchr(raw, ':'))
+		return "IP address literal (IPv6): connect by name";
+	c->port = u.field_set & (1 << UF_PORT) ? u.port : 80;
+	if (sx_host_normalize(raw, c->host, &why) < 0) {
+		snprintf(c->host, sizeof(c->host), "%.*s", SX_HOST_MAX, raw);
+		return why;
+	}
+	return NULL;
+}
+
+static void judge(struct conn *c)
+{
+	const struct sx_policy *p = c->eg->g->policy;
+	const char *why;
+	char reason[160];
+
+	c->is_connect = c->parser.method == HTTP_CONNECT;
+	c->method = http_method_str((enum http_method)c->parser.method);
+	for (size_t i = 0; i < c->n_headers; i++)
+		if (c->names[i].len == 13 && strncasecmp(c->head + c->names[i].off, "X-Sentrix-Run", 13) == 0) {
+			snprintf(c->run_id, sizeof(c->run_id), "%.*s", (int)MIN(c->values[i].len, 64),
+				 c->head + c->values[i].off);
+			c->has_run_id = true;
+		}
+	if ((why = parse_target(c))) {
+		refuse(c, strstr(why, "literal") ? 403 : 400, why);
+		return;
+	}
+	if (sx_host_is_ip_literal(c->host)) {
+		refuse(c, 403, "IP address literal: connect by name");
+		return;
+	}
+	if (!port_allowed(p, c->port)) {
+		snprintf(reason, sizeof(reason), "port %u is not in the policy's egress.ports", c->port);
+		refuse(c, 403, reason);
+		return;
+	}
+	if (!sx_domain_allowed(p->domains, c->host)) {
+		refuse(c, 403, "host is not in the policy's egress.domains");
+		return;
+	}
+	c->phase = RESOLVING;
+	c->src = sd_event_source_disable_unref(c->src);
+	c->timer = sd_event_source_disable_unref(c->timer);
+	sx_resolver_lookup(c->eg->g->resolver, c->host, on_resolved, c);
+}
+
+/* --- reading the request head ------------------------------------------ */
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	if (!c->url.len)
+		c->url.off = (size_t)(at - c->head);
+	c->url.len += len;
+	return 0;
+}
+
+static int on_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	if (c->in_value || c->n_headers == 0) {
+		if (c->n_headers == MAX_HEADERS)
+			return 1;
+		c->names[c->n_headers++] = (struct span){(size_t)(at - c->head), 0};
+		c->in_value = false;
+	}
+	c->names[c->n_headers - 1].len += len;
+	return 0;
+}
+
+static int on_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	struct span *v = &c->values[c->n_headers - 1];
+	if (!c->in_value)
+		*v = (struct span){(size_t)(at - c->head), 0};
+	c->in_value = true;
+	v->len += len;
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+	c->head_done = true;
+	return 2; /* stop here: what follows is relayed, not parsed */
+}
+
+static const http_parser_settings settings = {
+    .on_url = on_url,
+    .on_header_field = on_field,
+    .on_header_value = on_value,
+    .on_headers_complete = on_headers_complete,
+};
+
+static int on_client_read(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct conn *c = data;
+	size_t before = c->len, parsed;
+	ssize_t n = read(fd, c->head + c->len, sizeof(c->head) - c->len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) { /* gone before finishing its request: nothing to judge */
+		conn_free(c);
+		return 0;
+	}
+	c->len += (size_t)n;
+	parsed = http_parser_execute(&c->parser, &settings, c->head + before, (size_t)n);
+	if (c->head_done) {
+		c->head_len = before + parsed;
+		judge(c);
+		return 0;
+	}
+	if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK) {
+		refuse(c, 400, http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+		return 0;
+	}
+	if (c->len == sizeof(c->head))
+		refuse(c, 431, "request head larger than 16 KiB");
+	return 0;
+}
+
+static int on_head_timeout(sd_event_source *s, uint64_t usec, void *data)
+{
+	refuse(data, 400, "no complete request within 30 s");
+	return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	struct sx_egress *eg = data;
+
+	for (int i = 0; i < 64; i++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (cfd < 0)
+			return 0;
+		if (eg->n_conns >= MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
+			close(cfd);
+			continue;
+		}
+		c->eg = eg;
+		c->cfd = cfd;
+		c->ufd = -EBADF;
+		c->started = now_usec();
+		http_parser_init(&c->parser, HTTP_REQUEST);
+		c->parser.data = c;
+		c->next = eg->conns;
+		if (eg->conns)
+			eg->conns->prev = c;
+		eg->conns = c;
+		eg->n_conns++;
+		eg->g->metrics.egress_open = eg->n_conns;
+		if (sd_event_add_io(eg->g->loop, &c->src, cfd, EPOLLIN, on_client_read, c) < 0 ||
+		    sd_event_add_time_relative(eg->g->loop, &c->timer, CLOCK_MONOTONIC, HEAD_TIMEOUT_USEC,
+					       1000000ULL, on_head_timeout, c) < 0)
+			conn_free(c);
+	}
+	return 0;
+}
+
+int sx_egress_start(struct sx_gateway *g)
+{
+	struct sx_egress *eg = calloc(1, sizeof(*eg));
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g->config->egress_port)};
+	int one = 1, r;
+
+	if (!eg)
+		return -ENOMEM;
+	eg->g = g;
+	g->egress = eg;
+	if (inet_pton(AF_INET, g->listen_host, &sin.sin_addr) != 1)
+		return log_error_errno(-EINVAL, "egress proxy: '%s' is not an IPv4 address", g->listen_host);
+	eg->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (eg->lfd < 0)
+		return log_error_errno(-errno, "egress proxy: cannot create a socket");
+	setsockopt(eg->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(eg->lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(eg->lfd, 1024) < 0)
+		return log_error_errno(-errno, "egress proxy: cannot listen on %s:%u", g->listen_host,
+				       g->config->egress_port);
+	r = sd_event_add_io(g->loop, &eg->lsrc, eg->lfd, EPOLLIN, on_accept, eg);
+	if (r < 0)
+		return log_error_errno(r, "egress proxy: cannot watch the listener");
+	return 0;
+}
+
+void sx_egress_quiesce(struct sx_egress *eg)
+{
+	if (!eg)
+		return;
+	eg->lsrc = sd_event_source_disable_unref(eg->lsrc);
+	eg->lfd = safe_close(eg->lfd);
+}
+
+void sx_egress_stop(struct sx_egress *eg)
+{
+	if (!eg)
+		return;
+	sx_egress_quiesce(eg);
+	/* Lookups in flight end first: their callbacks free their conns. */
+	sx_resolver_cancel(eg->g->resolver);
+	while (eg->conns) {
+		struct conn *c = eg->conns;
+		if (c->tunnel)
+			sx_tunnel_abort(c->tunnel); /* frees c through on_tunnel_done */
+		else
+			conn_free(c);
+	}
+	eg->g->egress = NULL;
+	free(eg);
+}
+
+unsigned sx_egress_open(const struct sx_egress *eg)
+{
+	return eg ? eg->n_conns : 0;
+}
