@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/allowlist.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
 #include "../lib/policy.h"
@@ -69,6 +70,7 @@ static int policy_check(int argc, char **argv)
 {
 	_cleanup_policy_ struct sx_policy *p = NULL;
 	_cleanup_free_ char *why = NULL, *path = NULL;
+	const char *wild;
 	int r;
 
 	if (argc != 1 || streq(argv[0], "--help") || streq(argv[0], "-h")) {
@@ -76,7 +78,9 @@ static int policy_check(int argc, char **argv)
 		      "\n"
 		      "Validate a policy: a directory holding policy.json, a policy.json file, or the\n"
 		      "name of an installed template (default, strict, permissive).  Exit status 0\n"
-		      "when valid, 1 with the key and the rule broken otherwise.\n",
+		      "when valid, 1 with the key and the rule broken otherwise.  A valid policy may\n"
+		      "still get warnings, such as a \"*.example.com\" domain entry without\n"
+		      "\"example.com\" (the wildcard does not match its apex).\n",
 		      argc == 1 ? stdout : stderr);
 		return argc == 1 ? 0 : 2;
 	}
@@ -93,6 +97,11 @@ static int policy_check(int argc, char **argv)
 	}
 	printf("policy %s is valid (%s): dns %s, %zu allowed domain(s)\n", p->name, path,
 	       sx_dns_mode_name(p->dns_mode), sx_strv_length(p->domains));
+	/* Valid, but probably not what was meant: "*.x" does not match x. */
+	for (size_t i = 0; (wild = sx_wildcard_without_apex(p->domains, &i));)
+		log_warn("egress.domains: \"%s\" matches names below %s but not %s itself; list \"%s\" "
+			 "too if the agent should reach it",
+			 wild, wild + 2, wild + 2, wild + 2);
 	return 0;
 }
 

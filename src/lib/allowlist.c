@@ -111,7 +111,9 @@ const char *sx_wildcard_without_apex(char *const *patterns, size_t *index)
 		char apex[SX_HOST_MAX + 1];
 		const char *why;
 
-		if (strncmp(patterns[i], "*.", 2) != 0 || sx_host_normalize(patterns[i] + 2, apex, &why) < 0)
+		/* A top-level domain ("*.com") has no host of its own to miss. */
+		if (strncmp(patterns[i], "*.", 2) != 0 || sx_host_normalize(patterns[i] + 2, apex, &why) < 0 ||
+		    !strchr(apex, '.'))
 			continue;
 		if (!sx_domain_allowed(patterns, apex)) {
 			if (index)

@@ -37,8 +37,9 @@ bool sx_host_is_ip_literal(const char *host);
 /* True when the normalized host matches one of the patterns. */
 bool sx_domain_allowed(char *const *patterns, const char *host);
 
-/* The first "*.x" pattern whose apex x is not listed as well, or NULL: a
- * hint for `sentrix policy check`, since users expect it to match x. */
+/* The next "*.x" pattern (from *index on) whose apex x is not listed as
+ * well and is not a top-level domain, or NULL: a hint for `sentrix policy
+ * check`, since users expect it to match x. */
 const char *sx_wildcard_without_apex(char *const *patterns, size_t *index);
 
 struct sx_cidr {

@@ -21,10 +21,20 @@
 #include "link.h"
 #include "users.h"
 
+char *sx_policy_source(const char *name)
+{
+	if (strchr(name, '/'))
+		return realpath(name, NULL);
+	return sx_strdupf("%s/policy/%s", sx_datadir(), name);
+}
+
 int sx_policy_template_load(const char *name, struct sx_policy **ret)
 {
-	_cleanup_free_ char *dir = sx_strdupf("%s/policy/%s", sx_datadir(), name), *why = NULL;
+	_cleanup_free_ char *dir = sx_policy_source(name), *why = NULL;
 	int r;
+
+	if (!dir && errno != ENOMEM)
+		return log_error_errno(-errno, "policy %s: cannot find that directory", name);
 
 	if (!dir)
 		return -ENOMEM;
@@ -164,6 +174,13 @@ static int resolve_dns(const struct sx_options *o, const struct sx_policy *p, st
 		c->dns_servers = calloc(1, sizeof(char *));
 		return c->dns_servers ? 0 : -ENOMEM;
 	}
+	if (streq(req, "filtered") || (streq(req, "policy") && p->dns_mode == SX_DNS_FILTERED)) {
+		/* The sandbox asks the gateway on host-ip, which forwards only
+		 * allowlisted names (to --resolver's servers). */
+		c->dns_mode = SX_DNS_FILTERED;
+		c->dns_servers = calloc(1, sizeof(char *));
+		return c->dns_servers ? sx_strv_push(&c->dns_servers, c->host_ip) : -ENOMEM;
+	}
 	if (streq(req, "host") || (streq(req, "policy") && p->dns_mode == SX_DNS_HOST)) {
 		c->dns_mode = SX_DNS_HOST;
 		r = sx_host_resolvers(&c->dns_servers, &loop);
@@ -205,7 +222,11 @@ int sx_desired_build(const struct sx_options *o, const struct sx_config *current
 		return -ENOMEM;
 	if ((r = sx_config_init_paths(c, o->name)) < 0)
 		return r;
-	c->policy = strdup(o->policy ? o->policy : "default");
+	/* A policy directory is recorded by its absolute path. */
+	c->policy = o->policy && strchr(o->policy, '/') ? realpath(o->policy, NULL)
+							 : strdup(o->policy ? o->policy : "default");
+	if (!c->policy && errno != ENOMEM)
+		return log_error_errno(-errno, "--policy %s: cannot find that directory", o->policy);
 	if (!c->policy)
 		return -ENOMEM;
 	r = sx_policy_template_load(c->policy, &p);
@@ -251,6 +272,15 @@ int sx_desired_build(const struct sx_options *o, const struct sx_config *current
 	 * hand), not by setup's flags: a re-run keeps them. */
 	if (current && (r = sx_config_copy_gateway(c, current)) < 0)
 		return r;
+	/* --resolver sets the gateway's upstream DNS; omitted, a re-run keeps
+	 * it and a new instance uses the host's ("host": empty list). */
+	if (o->resolvers || !c->resolvers) {
+		sx_strv_free(c->resolvers);
+		c->resolvers = o->resolvers && !streq(o->resolvers, "host") ? sx_strv_split_commas(o->resolvers)
+									 : calloc(1, sizeof(char *));
+		if (!c->resolvers)
+			return -ENOMEM;
+	}
 	*ret = TAKE_PTR(c);
 	*ret_policy = TAKE_PTR(p);
 	return 0;

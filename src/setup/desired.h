@@ -11,6 +11,10 @@
 
 /* Loads the policy template named name from DATADIR/policy/. */
 int sx_policy_template_load(const char *name, struct sx_policy **ret);
+/* Where policy name lives: an installed template's directory, or the
+ * absolute path of a directory named with a '/' (caller frees; NULL with
+ * errno set when it does not exist). */
+char *sx_policy_source(const char *name);
 
 /* Builds the desired state.  Returns 0, or -EINVAL/-ENOSPC/... after
  * logging what is wrong and what to do. */

@@ -157,6 +157,11 @@ int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, str
 	fprintf(e->f, "\t}\n\tchain from_sandbox {\n");
 	rule(e, "ct state established,related accept");
 	rule(e, "ip daddr %s tcp dport %s accept", c->host_ip, rd.gw);
+	/* Filtered DNS: the gateway answers on host-ip:53 itself. */
+	if (c->dns_mode == SX_DNS_FILTERED) {
+		rule(e, "ip daddr %s udp dport 53 accept", c->host_ip);
+		rule(e, "ip daddr %s tcp dport 53 accept", c->host_ip);
+	}
 	drop_tail(e, c->name);
 	fprintf(e->f, "\t}\n");
 
@@ -168,7 +173,8 @@ int sx_nft_render_host(const struct sx_config *c, const struct sx_policy *p, str
 	rule(e, "oifname \"%s\" jump sandbox_in", c->host_ifname);
 	fprintf(e->f, "\t}\n\tchain sandbox_out {\n");
 	rule(e, "ct state established,related accept");
-	dns_rules(&rd);
+	if (c->dns_mode != SX_DNS_FILTERED) /* filtered DNS is never routed */
+		dns_rules(&rd);
 	if (p->n_routed_tcp_ports)
 		rule(e, "ip saddr %s tcp dport %s accept", c->sandbox_ip, rd.routed);
 	drop_tail(e, c->name);

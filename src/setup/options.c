@@ -19,6 +19,7 @@ enum {
 	OPT_USER,
 	OPT_OC_PORT,
 	OPT_DNS,
+	OPT_RESOLVER,
 	OPT_NO_AUTO_PAIR,
 	OPT_NO_HOST_NET,
 	OPT_NO_GUARDRAIL,
@@ -45,6 +46,7 @@ static const struct option setup_opts[] = {
     {"user", required_argument, NULL, OPT_USER},
     {"openclaw-port", required_argument, NULL, OPT_OC_PORT},
     {"dns", required_argument, NULL, OPT_DNS},
+    {"resolver", required_argument, NULL, OPT_RESOLVER},
     {"no-auto-pair", no_argument, NULL, OPT_NO_AUTO_PAIR},
     {"no-host-networking", no_argument, NULL, OPT_NO_HOST_NET},
     {"no-guardrail", no_argument, NULL, OPT_NO_GUARDRAIL},
@@ -74,13 +76,16 @@ void sx_options_usage(enum sx_command cmd)
 		      "\n"
 		      "Provision (or roll back) a sentrix sandbox instance.  Needs root.\n"
 		      "\n"
-		      "  --policy default|strict|permissive   policy template (default: default)\n"
+		      "  --policy default|strict|permissive|DIR  policy template, or a directory\n"
+		      "                                       holding a policy.json (default: default)\n"
 		      "  --sandbox-ip IP, --host-ip IP        veth ends, one /30 (sandbox0: 10.200.0.2/.1;\n"
 		      "                                       others: first free /30 in 10.200.0.0/16)\n"
 		      "  --sandbox-home DIR                   sandbox user's home (default /home/USER)\n"
 		      "  --user NAME                          sandbox user (sandbox, or sandbox-NAME)\n"
 		      "  --openclaw-port PORT                 OpenClaw gateway port in the netns (18789)\n"
-		      "  --dns SERVERS|host|none              resolvers for the sandbox (default: policy)\n"
+		      "  --dns SERVERS|host|filtered|none     resolvers for the sandbox (default: policy)\n"
+		      "  --resolver IP[,IP...]|host           upstream DNS of the gateway's egress proxy\n"
+		      "                                       and filtered DNS (default: host's)\n"
 		      "  --no-auto-pair                       record that device pre-pairing is skipped\n"
 		      "  --no-host-networking                 skip the host nftables table\n"
 		      "  --no-guardrail                       no sidecar entries in openclaw.json\n"
@@ -407,10 +412,28 @@ static int check_group(struct sx_options *o)
 	return 0;
 }
 
+/* A comma list of IPv4 addresses (or one of the words in alternatives). */
+static int check_ipv4_list(const char *flag, const char *list, const char *alternatives)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	char *save = NULL;
+	size_t n = 0;
+	uint32_t a;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
+		if (sx_ipv4_parse(t, &a) < 0)
+			return usage_error("%s: '%s' is not an IPv4 address (or use %s)", flag, t, alternatives);
+	if (n == 0)
+		return usage_error("%s: '%s' names no server", flag, list);
+	return 0;
+}
+
 int sx_options_parse(int argc, char **argv, struct sx_options *o)
 {
 	uint32_t a;
-	int c, used = 0;
+	int c, r, used = 0;
 
 	*o = (struct sx_options){.name = "sandbox0", .command = SX_CMD_SETUP};
 	usage_cmd = SX_CMD_SETUP;
@@ -460,6 +483,7 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 						   optarg);
 			break;
 		case OPT_DNS: o->dns = optarg; break;
+		case OPT_RESOLVER: o->resolvers = optarg; break;
 		case OPT_NO_AUTO_PAIR: o->no_auto_pair = true; break;
 		case OPT_NO_HOST_NET: o->no_host_networking = true; break;
 		case OPT_NO_GUARDRAIL: o->no_guardrail = true; break;
@@ -510,9 +534,11 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		    o->name);
 	if (o->purge && !o->disable)
 		return usage_error("%s", "--purge only goes with --disable");
-	if (o->policy && !streq(o->policy, "default") && !streq(o->policy, "strict") &&
+	if (o->policy && !strchr(o->policy, '/') && !streq(o->policy, "default") && !streq(o->policy, "strict") &&
 	    !streq(o->policy, "permissive"))
-		return usage_error("--policy: '%s' is not one of default, strict, permissive", o->policy);
+		return usage_error("--policy: '%s' is not one of default, strict, permissive, or a directory "
+				   "path (with a /)",
+				   o->policy);
 	if (o->user && (!*o->user || strlen(o->user) > 31 || strpbrk(o->user, ":/\n ") || o->user[0] == '-'))
 		return usage_error("--user: '%s' is not a valid user name", o->user);
 	if (o->home &&
@@ -525,18 +551,11 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		return usage_error("--host-ip: '%s' is not an IPv4 address", o->host_ip);
 	if (!o->sandbox_ip != !o->host_ip)
 		return usage_error("%s", "--sandbox-ip and --host-ip go together (one /30)");
-	if (o->dns && !streq(o->dns, "host") && !streq(o->dns, "none")) {
-		_cleanup_free_ char *copy = strdup(o->dns);
-		char *save = NULL;
-		size_t n = 0;
-		if (!copy)
-			return -ENOMEM;
-		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
-			if (sx_ipv4_parse(t, &a) < 0)
-				return usage_error("--dns: '%s' is not an IPv4 address (or use host, none)",
-						   t);
-		if (n == 0)
-			return usage_error("--dns: '%s' names no server", o->dns);
-	}
+	if (o->dns && !streq(o->dns, "host") && !streq(o->dns, "none") && !streq(o->dns, "filtered") &&
+	    (r = check_ipv4_list("--dns", o->dns, "host, filtered, none")) < 0)
+		return r;
+	if (o->resolvers && !streq(o->resolvers, "host") &&
+	    (r = check_ipv4_list("--resolver", o->resolvers, "host")) < 0)
+		return r;
 	return 0;
 }

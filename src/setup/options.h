@@ -35,6 +35,7 @@ struct sx_options {
 	const char *user;
 	unsigned openclaw_port; /* 0: current or 18789 */
 	const char *dns; /* NULL: from the policy */
+	const char *resolvers; /* --resolver: the gateway's upstream DNS; NULL: keep */
 	bool no_auto_pair, no_host_networking, no_guardrail;
 	bool non_interactive, disable, dry_run, json, purge;
 	bool help;

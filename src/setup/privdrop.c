@@ -81,6 +81,9 @@ static int push_kv(char ***env, const char *k, const char *v)
 char **sx_sandbox_env(const struct sx_config *c, const char *user, const char *home)
 {
 	static const char *const passed[] = {"LANG", "TERM", "TZ"};
+	/* Every third one is a NO_PROXY. */
+	static const char *const proxy_vars[] = {"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY",
+						 "https_proxy", "http_proxy", "no_proxy"};
 	_cleanup_free_ char *proxy = sx_strdupf("http://%s:%u", c->host_ip, c->egress_port);
 	_cleanup_free_ char *no_proxy = sx_strdupf("%s,localhost,127.0.0.1", c->host_ip);
 	_cleanup_free_ char *state = sx_strdupf("%s/.openclaw", home);
@@ -93,9 +96,14 @@ char **sx_sandbox_env(const struct sx_config *c, const char *user, const char *h
 	    push_kv(&env, "USER", user) < 0 || push_kv(&env, "LOGNAME", user) < 0 ||
 	    push_kv(&env, "OPENCLAW_CONFIG_PATH", config) < 0 ||
 	    push_kv(&env, "OPENCLAW_STATE_DIR", state) < 0 ||
-	    push_kv(&env, "OPENCLAW_LOAD_SHELL_ENV", "0") < 0 || push_kv(&env, "HTTPS_PROXY", proxy) < 0 ||
-	    push_kv(&env, "HTTP_PROXY", proxy) < 0 || push_kv(&env, "NO_PROXY", no_proxy) < 0)
+	    push_kv(&env, "OPENCLAW_LOAD_SHELL_ENV", "0") < 0)
 		goto fail;
+	/* Both spellings: curl reads only lower-case http_proxy, Node's
+	 * libraries mostly the upper-case ones.  NO_PROXY holds host-ip so
+	 * LLM calls go straight to the LLM proxy. */
+	for (size_t i = 0; i < ELEMENTSOF(proxy_vars); i++)
+		if (push_kv(&env, proxy_vars[i], i % 3 == 2 ? no_proxy : proxy) < 0)
+			goto fail;
 	for (size_t i = 0; i < ELEMENTSOF(passed); i++) {
 		const char *v = getenv(passed[i]);
 		if (v && push_kv(&env, passed[i], v) < 0)

@@ -51,7 +51,7 @@ static int step_users(struct steps *s)
 static int copy_policy(struct steps *s)
 {
 	const struct sx_config *c = s->x->config;
-	_cleanup_free_ char *src = sx_strdupf("%s/policy/%s", sx_datadir(), c->policy);
+	_cleanup_free_ char *src = sx_policy_source(c->policy);
 	struct dirent *de;
 	DIR *d;
 	int r = 0;

@@ -145,15 +145,21 @@ static void test_template_default(void **state)
 {
 	_cleanup_policy_ struct sx_policy *p = load_template("default");
 
-	assert_int_equal(p->dns_mode, SX_DNS_HOST);
+	assert_int_equal(p->dns_mode, SX_DNS_FILTERED);
 	assert_int_equal(sx_strv_length(p->dns_servers), 0);
 	assert_int_equal(p->n_routed_tcp_ports, 0);
 	assert_true(sx_strv_contains(p->domains, "api.anthropic.com"));
 	assert_true(sx_strv_contains(p->domains, "*.github.com"));
+	assert_int_equal(p->n_egress_ports, 2);
+	assert_int_equal(p->egress_ports[0], 80);
+	assert_int_equal(p->egress_ports[1], 443);
+	assert_int_equal(p->idle_secs, 300);
 	assert_string_equal(p->exec_security, "deny");
 	assert_string_equal(p->seccomp_profile, "default");
 	assert_string_equal(p->guardrail_mode, "observe");
-	/* host DNS is routed; with DNS turned off nothing is */
+	/* filtered DNS is answered by the gateway: nothing routed (only
+	 * --dns host or servers would route) */
+	assert_false(sx_policy_routes(p, p->dns_mode));
 	assert_true(sx_policy_routes(p, SX_DNS_HOST));
 	assert_false(sx_policy_routes(p, SX_DNS_NONE));
 }
@@ -169,6 +175,9 @@ static void test_template_strict(void **state)
 	assert_string_equal(p->seccomp_profile, "strict");
 	assert_string_equal(p->guardrail_mode, "block");
 	assert_true(sx_strv_contains(p->fs_hidden, "/home"));
+	/* egress.ports absent: 443 only */
+	assert_int_equal(p->n_egress_ports, 1);
+	assert_int_equal(p->egress_ports[0], 443);
 	/* strict makes the host route nothing for the sandbox */
 	assert_false(sx_policy_routes(p, p->dns_mode));
 }
@@ -325,6 +334,36 @@ static void test_dns(void **state)
 	_cleanup_policy_ struct sx_policy *p = parse_ok(DNS("{'mode': 'host', 'servers': []}"));
 	assert_int_equal(p->dns_mode, SX_DNS_HOST);
 	assert_true(sx_policy_routes(p, p->dns_mode));
+
+	/* filtered: answered by the gateway, never routed; servers optional */
+	_cleanup_policy_ struct sx_policy *f = parse_ok(DNS("{'mode': 'filtered'}"));
+	assert_int_equal(f->dns_mode, SX_DNS_FILTERED);
+	assert_false(sx_policy_routes(f, f->dns_mode));
+	_cleanup_policy_ struct sx_policy *fs = parse_ok(DNS("{'mode': 'filtered', 'servers': ['9.9.9.9']}"));
+	assert_string_equal(fs->dns_servers[0], "9.9.9.9");
+}
+
+static void test_egress_proxy_keys(void **state)
+{
+	_cleanup_policy_ struct sx_policy *p =
+	    parse_ok(EGRESS(", 'ports': [443, 8443], 'allow_ranges': ['10.1.2.0/24', 'fd00::/8'], 'idle_secs': 60"));
+
+	assert_int_equal(p->n_egress_ports, 2);
+	assert_int_equal(p->egress_ports[1], 8443);
+	assert_string_equal(p->allow_ranges[0], "10.1.2.0/24");
+	assert_int_equal(p->idle_secs, 60);
+	expect_invalid(EGRESS(", 'ports': [0]"), "egress.ports");
+	expect_invalid(EGRESS(", 'ports': 443"), "egress.ports");
+	expect_invalid(EGRESS(", 'ports': ['443']"), "egress.ports");
+	expect_invalid2(EGRESS(", 'allow_ranges': ['10.1.2.0/33']"), "egress.allow_ranges", "10.1.2.0/33");
+	expect_invalid(EGRESS(", 'allow_ranges': ['example.com']"), "egress.allow_ranges");
+	expect_invalid(EGRESS(", 'idle_secs': 0"), "egress.idle_secs");
+	expect_invalid(EGRESS(", 'idle_secs': 86401"), "egress.idle_secs");
+	expect_invalid(EGRESS(", 'idle_secs': 'long'"), "egress.idle_secs");
+	/* wildcards only as a leading "*." label */
+	expect_invalid(EGRESS(", 'domains': ['*']"), "egress.domains");
+	expect_invalid(EGRESS(", 'domains': ['a.*.com']"), "egress.domains");
+	expect_invalid(EGRESS(", 'domains': ['*example.com']"), "egress.domains");
 }
 
 static void test_ports(void **state)
@@ -476,6 +515,9 @@ static void test_dns_mode_names(void **state)
 	assert_string_equal(sx_dns_mode_name(SX_DNS_NONE), "none");
 	assert_string_equal(sx_dns_mode_name(SX_DNS_HOST), "host");
 	assert_string_equal(sx_dns_mode_name(SX_DNS_SERVERS), "servers");
+	assert_string_equal(sx_dns_mode_name(SX_DNS_FILTERED), "filtered");
+	assert_int_equal(sx_dns_mode_from_name("filtered", &m), 0);
+	assert_int_equal(m, SX_DNS_FILTERED);
 	assert_int_equal(sx_dns_mode_from_name("servers", &m), 0);
 	assert_int_equal(m, SX_DNS_SERVERS);
 	assert_int_equal(sx_dns_mode_from_name("none", &m), 0);
@@ -503,6 +545,7 @@ int main(void)
 	    cmocka_unit_test(test_filesystem_paths),
 	    cmocka_unit_test(test_malformed_json),
 	    cmocka_unit_test(test_dns_mode_names),
+	    cmocka_unit_test(test_egress_proxy_keys),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, tu_group_setup, tu_group_teardown);
