@@ -412,8 +412,9 @@ int main(int argc, char **argv)
 	sx_log_set_sink(getenv("JOURNAL_STREAM") ? journal_sink : stderr_sink);
 	if (geteuid() == 0) {
 		log_error("refusing to run as root: the gateway runs as the `sentrix` user "
-			  "(sentrix-gateway@%s.service does that; by hand: runuser -u sentrix -- "
-			  "sentrix-gateway ...)",
+			  "(sentrix-gateway@%s.service does that; by hand: setpriv --reuid sentrix --regid "
+			  "sentrix --clear-groups --inh-caps +net_bind_service --ambient-caps "
+			  "+net_bind_service sentrix-gateway ...)",
 			  g->name);
 		return 1;
 	}

@@ -160,7 +160,7 @@ static int set_main(const struct sx_options *o)
 		printf("sentrix: the agents' default model is now %s/%s\n", p.name, p.default_model);
 	key_hint(c, &p);
 	if (r > 0)
-		sx_gateway_reload(c, stdout);
+		sx_gateway_reload(c, stdout, false);
 	return 0;
 }
 
@@ -197,7 +197,7 @@ static int remove_main(const struct sx_options *o)
 		    "sentrix: %s stays in %s if it is there; `sentrix secrets remove --name %s %s` removes "
 		    "it\n",
 		    key_env, in.config->secrets_path, in.config->name, key_env);
-	sx_gateway_reload(in.config, stdout);
+	sx_gateway_reload(in.config, stdout, false);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "netns.h"
 #include "preflight.h"
 #include "provision.h"
+#include "reload.h"
 #include "render.h"
 #include "units.h"
 
@@ -332,14 +333,18 @@ int sx_setup_main(const struct sx_options *o)
 	sx_journal_close(x.journal);
 	if (o->json)
 		print_result_json(want, true, x.changes > 0, NULL);
-	if (x.changes == 0)
+	if (x.changes == 0) {
 		fprintf(x.out, "sentrix: instance %s is already set up; nothing changed\n", want->name);
-	else
-		fprintf(x.out,
-			"sentrix: instance %s is set up: policy %s, sandbox %s on %s, host side %s on %s.\n"
-			"Check it with: sentrix sandbox status --name %s\n",
-			want->name, want->policy, want->sandbox_ip, want->sandbox_ifname, want->host_ip,
-			want->host_ifname, want->name);
+		return 0;
+	}
+	fprintf(x.out,
+		"sentrix: instance %s is set up: policy %s, sandbox %s on %s, host side %s on %s.\n"
+		"Check it with: sentrix sandbox status --name %s\n",
+		want->name, want->policy, want->sandbox_ip, want->sandbox_ifname, want->host_ip,
+		want->host_ifname, want->name);
+	/* A running gateway re-reads config.json and the policy (domains,
+	 * ports, resolvers). */
+	sx_gateway_reload(want, x.out, true);
 	return 0;
 }
 

@@ -47,13 +47,13 @@ static pid_t gateway_pid(const struct sx_config *c)
 	return streq(text, "sentrix-gateway") ? (pid_t)pid : 0;
 }
 
-void sx_gateway_reload(const struct sx_config *c, FILE *out)
+void sx_gateway_reload(const struct sx_config *c, FILE *out, bool quiet_if_absent)
 {
 	pid_t pid = gateway_pid(c);
 
 	if (pid > 0 && kill(pid, SIGHUP) == 0)
 		fprintf(out, "sentrix: gateway reloaded (pid %d)\n", (int)pid);
-	else
+	else if (!quiet_if_absent)
 		fprintf(out,
 			"sentrix: the gateway of %s is not running; it will pick this up when it starts\n",
 			c->name);

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "../lib/config.h"
@@ -11,5 +12,6 @@
 /* After a provider or secrets change: SIGHUP to the instance's gateway
  * when LOG_DIR/gateway.pid names a live sentrix-gateway process of the
  * gateway user.  Says on out what happened; never fails (a gateway that is
- * not running reads everything when it starts). */
-void sx_gateway_reload(const struct sx_config *c, FILE *out);
+ * not running reads everything when it starts; quiet_if_absent: say nothing
+ * then). */
+void sx_gateway_reload(const struct sx_config *c, FILE *out, bool quiet_if_absent);

@@ -280,7 +280,7 @@ static int set_main(const struct sx_options *o)
 	}
 	printf("sentrix: %s stored in %s%s%s%s\n", o->target, in.config->secrets_path,
 	       *users ? " (used by " : "", users, *users ? ")" : " (no provider uses it yet)");
-	sx_gateway_reload(in.config, stdout);
+	sx_gateway_reload(in.config, stdout, false);
 	return 0;
 }
 
@@ -306,7 +306,7 @@ static int remove_main(const struct sx_options *o)
 	if (*users)
 		printf("sentrix: provider(s) %s use %s: their calls fail until it is set again\n", users,
 		       o->target);
-	sx_gateway_reload(in.config, stdout);
+	sx_gateway_reload(in.config, stdout, false);
 	return 0;
 }
 
