@@ -100,13 +100,12 @@ cleanup_instance() {
 	"$SETUP" setup --disable --non-interactive --purge --name "$1" >/dev/null 2>&1 || true
 }
 
-# gateway_as_sentrix ARGS...: sentrix-gateway as its unit runs it, by hand
-# (systemd is not PID 1 here): user sentrix with the one capability the
-# unit grants, CAP_NET_BIND_SERVICE (filtered DNS on host-ip:53).
-gateway_as_sentrix() {
-	setpriv --reuid sentrix --regid sentrix --clear-groups --inh-caps +net_bind_service \
-		--ambient-caps +net_bind_service "$BUILD/sentrix-gateway" "$@"
-}
+# "${GATEWAY_AS_SENTRIX[@]}" ARGS... &: sentrix-gateway as its unit runs it,
+# by hand (systemd is not PID 1 here): user sentrix with the one capability
+# the unit grants, CAP_NET_BIND_SERVICE (filtered DNS on host-ip:53).  An
+# array, not a function, so that $! is the gateway itself.
+GATEWAY_AS_SENTRIX=(setpriv --reuid sentrix --regid sentrix --clear-groups --inh-caps +net_bind_service
+	--ambient-caps +net_bind_service "$BUILD/sentrix-gateway")
 
 # status_field NAME CHECK: state of one check in status --json.
 status_state() {

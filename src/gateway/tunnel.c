@@ -102,7 +102,7 @@ static int pump(struct half *h)
 				/* Either the socket is empty or the pipe has no free
 				 * slot (splice fills slots, not bytes): ask which. */
 				int avail = 0;
-				if (ioctl(h->from, SIOCINQ, &avail) == 0 && avail > 0)
+				if (h->queued > 0 && ioctl(h->from, SIOCINQ, &avail) == 0 && avail > 0)
 					h->pipe_full = true;
 			} else if (errno != EINTR) {
 				return -errno;

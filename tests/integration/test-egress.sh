@@ -20,7 +20,7 @@ trap cleanup EXIT
 fakenet_up || { not_ok "fake internet could not be built"; summary; exit 1; }
 # Positive controls: the probes below can tell "refused" from "broken".
 check "control: the host reaches the fake web server" tcp_connects $FAKENET_WEB 443
-check "control: the host resolves through the fake DNS" bash -c "dig +short +time=1 +tries=1 @$FAKENET_DNS allowed.test | grep -qx $FAKENET_WEB"
+check "control: the host resolves through the fake DNS" bash -c "dig +short +time=1 +tries=1 @$FAKENET_DNS $FAKENET_WEB_NAME | grep -qx $FAKENET_WEB"
 check "control: the host pings the fake internet" ping -c1 -W1 $FAKENET_WEB
 
 # probe DESCRIPTION yes|no ADDR PORT: TCP from inside the sandbox.
@@ -33,10 +33,10 @@ probe() {
 	fi
 }
 
-# dns DESCRIPTION yes|no SERVER [+tcp]: a lookup of allowed.test.
+# dns DESCRIPTION yes|no SERVER [+tcp]: a lookup of $FAKENET_WEB_NAME.
 dns() {
 	local out
-	out=$(in_sandbox $NAME "$USER_NAME" dig +short +time=1 +tries=1 ${4:-} @"$3" allowed.test 2>/dev/null)
+	out=$(in_sandbox $NAME "$USER_NAME" dig +short +time=1 +tries=1 ${4:-} @"$3" "$FAKENET_WEB_NAME" 2>/dev/null)
 	if [ "$out" = "$FAKENET_WEB" ]; then
 		[ "$2" = yes ] && ok "$1 (answered)" || not_ok "$1: DNS to $3 answered but must be refused"
 	else

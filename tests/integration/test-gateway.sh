@@ -733,7 +733,7 @@ check "provider set openai -> the mock" "$SENTRIX" provider set --name $NAME ope
 check "secrets set OPENAI_API_KEY" bash -c "printf '%s' '$INSTKEY' | '$SENTRIX' secrets set --name $NAME OPENAI_API_KEY"
 ITOKEN=$(cat $ETC/gateway.token)
 igw() {
-	gateway_as_sentrix --name $NAME 2>>"$TMP/inst.stderr" &
+	"${GATEWAY_AS_SENTRIX[@]}" --name $NAME 2>>"$TMP/inst.stderr" &
 	PIDS+=($!)
 	GWI=$!
 	wait_listening "$HOST_IP" 18790 && wait_listening "$HOST_IP" 18792
