@@ -44,7 +44,6 @@ RUNS=${RUNS:-3}
 COUNT=${COUNT:-5000}
 SECS=${SECS:-8}
 CONC=${CONC:-8}
-# shellcheck disable=SC2034 # SX_BASE: for start_sentrix_proxy (TODO)
 TP_PORT=28200 SX_BASE=28210
 DL_MAX=60 # seconds per 1 GiB download (17 MiB/s at least)
 GW=$BUILD/sentrix-gateway CR=$BUILD/bench/connect-rate
@@ -127,28 +126,21 @@ start_tinyproxy() {
 	wait_for 5 listening 127.0.0.1:$TP_PORT || { cat "$TMP/tinyproxy.out" "$TMP/tinyproxy.log"; die "tinyproxy did not start"; }
 }
 
-# start_sentrix_proxy: starts build/sentrix-gateway's egress proxy for this
-# bench and sets SENTRIX_PROXY=127.0.0.1:PORT; returns 1 while it cannot.
-#
-# TODO(egress proxy): implement once src/gateway/ serves CONNECT.  It will:
-#   - write a gateway config into $TMP/gw with tests/helpers/gw-config.py
-#     (--port-base $SX_BASE --name sxtbench: the egress proxy listens on
-#     port base + 2 = 28212, /health and /metrics on base + 3 = 28213) with
-#       the egress allowlist  ["allowed.test"]
-#       the allowed ports     [443, 80, 7000]
-#       the DNS upstream      198.51.100.53 ($FAKENET_DNS)
-#     (gw-config.py has no options for these yet);
-#   - chown -R nobody "$TMP/gw" and run the gateway as nobody, as
-#     bench/llm.sh's start_gateway does:
-#       setpriv --reuid nobody --regid nogroup --clear-groups "$GW" --name sxtbench \
-#           --config "$TMP/gw/config.json" --listen 127.0.0.1 >"$TMP/gw.log" 2>&1 &
-#       SX_PID=$!; PIDS+=($SX_PID); SX_LOG=$TMP/gw.log
-#   - wait_for 5 listening 127.0.0.1:$((SX_BASE + 2)) (else: cat the log, die);
-#   - SENTRIX_PROXY=127.0.0.1:$((SX_BASE + 2)); return 0.
-# The rest of the script then measures it like tinyproxy (and checks after
-# every run that SX_PID is alive, when set).
+# start_sentrix_proxy: build/sentrix-gateway as nobody outside any instance
+# (tests/helpers/gw-config.py: allowlist allowed.test, ports 443/80/7000,
+# upstream DNS the fake internet's), its egress proxy on 127.0.0.1:
+# SX_BASE + 2; sets SENTRIX_PROXY.
 start_sentrix_proxy() {
-	return 1
+	/usr/bin/python3 "$TOP/tests/helpers/gw-config.py" "$TMP/gw" --port-base $SX_BASE --name sxtbench \
+		--domain allowed.test --egress-port 443 --egress-port 80 --egress-port 7000 \
+		--resolver "$FAKENET_DNS" || die "gw-config.py failed"
+	chown -R nobody "$TMP/gw"
+	SX_LOG=$TMP/gw.log
+	setpriv --reuid nobody --regid nogroup --clear-groups "$GW" --name sxtbench \
+		--config "$TMP/gw/config.json" --listen 127.0.0.1 >"$SX_LOG" 2>&1 &
+	SX_PID=$!; PIDS+=("$SX_PID")
+	wait_for 5 listening 127.0.0.1:$((SX_BASE + 2)) || { cat "$SX_LOG"; die "sentrix-gateway did not start"; }
+	SENTRIX_PROXY=127.0.0.1:$((SX_BASE + 2))
 }
 
 # fetch WAY CURL-ARGS...: curl the WAY way (direct, tinyproxy, sentrix),

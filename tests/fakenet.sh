@@ -22,6 +22,7 @@
 #                               answers "got N bytes sha256 HEX\n" and closes
 #   FAKENET_HOSTSIDE 203.0.113.1  the host's end of the transit link
 #
+# Answers carry a TTL of 300 s, as real names do (dnsmasq's default is 0).
 # Names (both resolvers; dnsmasq's --address=/d/ also answers every name
 # below d, so sub.allowed.test, x.wild.test and a.b.wild.test resolve too):
 #   allowed.test, other.test, wild.test  -> FAKENET_WEB2   (FAKENET_WEB2_NAMES)
@@ -191,7 +192,7 @@ fakenet_up() {
 			--listen-address=$d --bind-interfaces --port=53 --pid-file= \
 			--address=/allowed.test/other.test/wild.test/$FAKENET_WEB2 \
 			--address=/$FAKENET_WEB_NAME/$FAKENET_WEB --address=/loop.test/127.0.0.1 \
-			--address=/private.test/10.1.2.3 --log-facility=/dev/null &
+			--address=/private.test/10.1.2.3 --local-ttl=300 --log-facility=/dev/null &
 		FAKENET_PIDS+=($!)
 	done
 	ip netns exec $FAKENET /usr/bin/python3 "$TOP/tests/helpers/tcp-listen.py" \

@@ -47,7 +47,6 @@
 #define HEAD_MAX (16 * 1024) /* request head, bytes */
 #define MAX_HEADERS 100
 #define MAX_CONNS 4096 /* beyond this, new connections are closed at once */
-#define MAX_CANDIDATES 8
 #define HEAD_TIMEOUT_USEC (30 * 1000000ULL)
 #define CONNECT_TIMEOUT_USEC (10 * 1000000ULL)
 #define OWN_ADDR_MAX 64
@@ -84,7 +83,7 @@ struct conn {
 	bool has_run_id;
 	const char *method;
 
-	struct sockaddr_storage cand[MAX_CANDIDATES];
+	struct sockaddr_storage cand[SX_RESOLVE_MAX];
 	size_t n_cand, next_cand;
 	char address[64];
 	struct sx_tunnel *tunnel;
@@ -439,7 +438,7 @@ static const char *address_refusal(struct sx_egress *eg, const struct sockaddr *
 	return NULL;
 }
 
-static void on_resolved(void *data, int status, int timeouts, struct ares_addrinfo *res)
+static void on_resolved(void *data, int status, const struct sockaddr_storage *addrs, size_t n)
 {
 	struct conn *c = data;
 	char reason[200] = "", addr[64];
@@ -454,26 +453,21 @@ static void on_resolved(void *data, int status, int timeouts, struct ares_addrin
 		refuse(c, status == ARES_ENOTFOUND || status == ARES_ENODATA ? 502 : 504, reason);
 		return;
 	}
-	/* IPv4 first: the sandbox and most test setups are IPv4-only. */
-	for (int pass = 0; pass < 2; pass++)
-		for (struct ares_addrinfo_node *n = res->nodes; n && c->n_cand < MAX_CANDIDATES; n = n->ai_next) {
-			const char *why;
-			if ((pass == 0) != (n->ai_family == AF_INET))
-				continue;
-			why = address_refusal(c->eg, n->ai_addr);
-			if (why) {
-				if (!reason[0]) {
-					sx_addr_format(n->ai_addr, addr);
-					snprintf(reason, sizeof(reason), "resolves to %s (%s)", addr, why);
-					snprintf(c->address, sizeof(c->address), "%s", addr);
-				}
-				continue;
+	for (size_t i = 0; i < n; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&addrs[i];
+		const char *why = address_refusal(c->eg, sa);
+		if (why) {
+			if (!reason[0]) {
+				sx_addr_format(sa, addr);
+				snprintf(reason, sizeof(reason), "resolves to %s (%s)", addr, why);
+				snprintf(c->address, sizeof(c->address), "%s", addr);
 			}
-			memcpy(&c->cand[c->n_cand], n->ai_addr, n->ai_addrlen);
-			((struct sockaddr_in *)&c->cand[c->n_cand])->sin_port = htons((uint16_t)c->port);
-			c->n_cand++;
+			continue;
 		}
-	ares_freeaddrinfo(res);
+		c->cand[c->n_cand] = addrs[i];
+		((struct sockaddr_in *)&c->cand[c->n_cand])->sin_port = htons((uint16_t)c->port);
+		c->n_cand++;
+	}
 	if (c->n_cand == 0) {
 		refuse(c, 403, reason[0] ? reason : "the name has no address");
 		return;

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include "../lib/log.h"
 #include "../lib/strv.h"
@@ -17,6 +19,15 @@
 #include "resolver.h"
 
 #define MAX_SOCKS 16
+#define CACHE_SLOTS 256
+#define CACHE_TTL_MAX 300 /* seconds */
+
+struct cache_entry {
+	char name[256];
+	uint64_t expires; /* CLOCK_MONOTONIC usec */
+	struct sockaddr_storage addrs[SX_RESOLVE_MAX];
+	size_t n;
+};
 
 struct sock_watch {
 	ares_socket_t fd;
@@ -29,7 +40,15 @@ struct sx_resolver {
 	bool channel_ok;
 	sd_event_source *timer;
 	struct sock_watch socks[MAX_SOCKS];
+	struct cache_entry cache[CACHE_SLOTS];
 };
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static void rearm_timer(struct sx_resolver *r)
 {
@@ -92,7 +111,7 @@ int sx_resolver_new(sd_event *loop, char *const *servers, struct sx_resolver **r
 {
 	struct sx_resolver *r = calloc(1, sizeof(*r));
 	struct ares_options o = {0};
-	int optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES, st;
+	int optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS, st;
 	bool listed = servers && servers[0];
 
 	if (!r)
@@ -102,6 +121,9 @@ int sx_resolver_new(sd_event *loop, char *const *servers, struct sx_resolver **r
 	o.sock_state_cb_data = r;
 	o.timeout = 2000;
 	o.tries = 2;
+	/* Keep the UDP sockets between lookups: a socket, connect and close
+	 * (and their epoll changes) per lookup otherwise. */
+	o.flags = ARES_FLAG_STAYOPEN;
 	if (listed) {
 		/* Upstreams from config: DNS only, /etc/hosts stays the host's. */
 		o.lookups = (char *)"b";
@@ -134,11 +156,77 @@ int sx_resolver_new(sd_event *loop, char *const *servers, struct sx_resolver **r
 	return 0;
 }
 
-void sx_resolver_lookup(struct sx_resolver *r, const char *name, ares_addrinfo_callback cb, void *data)
+/* A small direct-mapped cache of answers, so a burst of tunnels to one
+ * host costs one lookup.  Only what the name resolved to is cached; every
+ * address is judged again at connect time (egress.c), so a cached answer
+ * gains an attacker nothing. */
+static struct cache_entry *cache_slot(struct sx_resolver *r, const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return &r->cache[h % CACHE_SLOTS];
+}
+
+struct lookup {
+	struct sx_resolver *r;
+	char name[256];
+	sx_resolved_cb cb;
+	void *data;
+};
+
+static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+	struct lookup *l = arg;
+	struct sockaddr_storage addrs[SX_RESOLVE_MAX];
+	unsigned ttl = CACHE_TTL_MAX;
+	size_t n = 0;
+
+	/* IPv4 first: the sandbox and most networks here are IPv4-only. */
+	for (int pass = 0; status == ARES_SUCCESS && pass < 2; pass++)
+		for (struct ares_addrinfo_node *a = res->nodes; a && n < SX_RESOLVE_MAX; a = a->ai_next) {
+			if ((pass == 0) != (a->ai_family == AF_INET) || a->ai_addrlen > sizeof(addrs[0]))
+				continue;
+			memset(&addrs[n], 0, sizeof(addrs[n]));
+			memcpy(&addrs[n++], a->ai_addr, a->ai_addrlen);
+			ttl = MIN(ttl, (unsigned)MAX(a->ai_ttl, 0));
+		}
+	if (res)
+		ares_freeaddrinfo(res);
+	if (status == ARES_SUCCESS && n == 0)
+		status = ARES_ENODATA;
+	if (status == ARES_SUCCESS && ttl > 0 && l->r) {
+		struct cache_entry *e = cache_slot(l->r, l->name);
+		snprintf(e->name, sizeof(e->name), "%s", l->name);
+		memcpy(e->addrs, addrs, n * sizeof(addrs[0]));
+		e->n = n;
+		e->expires = now_usec() + ttl * 1000000ULL;
+	}
+	l->cb(l->data, status, addrs, n);
+	free(l);
+}
+
+void sx_resolver_lookup(struct sx_resolver *r, const char *name, sx_resolved_cb cb, void *data)
 {
 	struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct cache_entry *e = cache_slot(r, name);
+	struct lookup *l;
 
-	ares_getaddrinfo(r->channel, name, NULL, &hints, cb, data);
+	if (e->n && streq(e->name, name) && e->expires > now_usec()) {
+		cb(data, ARES_SUCCESS, e->addrs, e->n);
+		return;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		cb(data, ARES_ENOMEM, NULL, 0);
+		return;
+	}
+	l->r = r;
+	l->cb = cb;
+	l->data = data;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	ares_getaddrinfo(r->channel, name, NULL, &hints, on_addrinfo, l);
 	rearm_timer(r);
 }
 

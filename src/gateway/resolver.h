@@ -7,6 +7,7 @@
 #pragma once
 
 #include <ares.h>
+#include <sys/socket.h>
 #include <systemd/sd-event.h>
 
 struct sx_resolver;
@@ -17,11 +18,18 @@ struct sx_resolver;
 int sx_resolver_new(sd_event *loop, char *const *servers, struct sx_resolver **ret);
 void sx_resolver_free(struct sx_resolver *r);
 
+#define SX_RESOLVE_MAX 8
+
+/* The answer to a lookup: status ARES_SUCCESS and 1..n addresses (IPv4
+ * first), or an ARES_* error and none.  ARES_ECANCELLED or
+ * ARES_EDESTRUCTION: the gateway is stopping. */
+typedef void (*sx_resolved_cb)(void *data, int status, const struct sockaddr_storage *addrs, size_t n);
+
 /* Looks up name's A and AAAA records (DNS only, never /etc/hosts when
- * servers were given).  cb runs later from the loop, also on failure
- * (status != ARES_SUCCESS, res NULL); the callee frees res with
- * ares_freeaddrinfo(). */
-void sx_resolver_lookup(struct sx_resolver *r, const char *name, ares_addrinfo_callback cb, void *data);
+ * servers were given).  Answers are cached for their TTL (at most 5
+ * minutes); a cached answer calls cb before this returns, otherwise cb runs
+ * later from the loop. */
+void sx_resolver_lookup(struct sx_resolver *r, const char *name, sx_resolved_cb cb, void *data);
 
 /* Sends a raw DNS query (wire format) to the upstream servers; cb gets the
  * raw answer.  For the filtered DNS forwarder. */

@@ -7,7 +7,8 @@
  * direction's buffer and its backpressure: while it is full the source
  * socket is not read, so a slow reader slows the writer down instead of
  * growing memory.  A tunnel therefore holds at most two pipes' worth of
- * data (2 x PIPE_BYTES) whatever the traffic.
+ * data whatever the traffic: the kernel's default 64 KiB each, grown to
+ * 1 MiB once a direction has carried 4 MiB (bulk downloads).
  *
  * Half-close: when one side sends FIN and its bytes are delivered, the other
  * side gets shutdown(SHUT_WR) and the opposite direction goes on until it
@@ -16,11 +17,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,13 +27,15 @@
 #include "../lib/util.h"
 #include "tunnel.h"
 
-#define PIPE_BYTES (256 * 1024)
-#define ROUNDS_PER_EVENT 8 /* then let other connections run */
+#define PIPE_BULK_BYTES (1024 * 1024)
+#define PIPE_BULK_AFTER (4 * 1024 * 1024) /* bytes moved before the pipe grows */
+#define ROUNDS_PER_EVENT 16 /* then let other connections run */
 
 struct half {
 	int from, to; /* the tunnel's fds, not owned here */
 	int pipe[2];
 	size_t queued; /* bytes in the pipe */
+	size_t cap; /* the pipe's size */
 	bool pipe_full; /* the last splice into the pipe found no room */
 	bool eof; /* `from` sent FIN */
 	bool shut; /* `to` got SHUT_WR */
@@ -82,32 +83,15 @@ static void finish(struct sx_tunnel *t, const char *end)
 	free(t);
 }
 
-/* Moves what it can in one direction.  Returns 0, or a negative errno when
- * a side failed (the tunnel must end). */
+/* Moves what it can in one direction: drain the pipe into `to`, refill it
+ * from `from`, until neither moves a byte (or ROUNDS_PER_EVENT).  Returns 0,
+ * or a negative errno when a side failed (the tunnel must end). */
 static int pump(struct half *h)
 {
 	for (int round = 0; round < ROUNDS_PER_EVENT; round++) {
 		bool progress = false;
 		ssize_t n;
 
-		if (!h->eof && !h->pipe_full && h->queued < PIPE_BYTES) {
-			n = splice(h->from, NULL, h->pipe[1], NULL, PIPE_BYTES - h->queued,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n > 0) {
-				h->queued += (size_t)n;
-				progress = true;
-			} else if (n == 0) {
-				h->eof = true;
-			} else if (errno == EAGAIN) {
-				/* Either the socket is empty or the pipe has no free
-				 * slot (splice fills slots, not bytes): ask which. */
-				int avail = 0;
-				if (h->queued > 0 && ioctl(h->from, SIOCINQ, &avail) == 0 && avail > 0)
-					h->pipe_full = true;
-			} else if (errno != EINTR) {
-				return -errno;
-			}
-		}
 		if (h->queued > 0) {
 			n = splice(h->pipe[0], NULL, h->to, NULL, h->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
@@ -119,12 +103,41 @@ static int pump(struct half *h)
 				return -errno;
 			}
 		}
+		if (!h->eof && !h->pipe_full && h->queued < h->cap) {
+			n = splice(h->from, NULL, h->pipe[1], NULL, h->cap - h->queued,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				h->queued += (size_t)n;
+				progress = true;
+			} else if (n == 0) {
+				h->eof = true;
+			} else if (errno == EAGAIN) {
+				/* Bytes still queued mean `to` is full (the drain
+				 * above stopped short); whether the pipe or the
+				 * socket ran dry, stop reading until `to` takes
+				 * more.  splice fills pipe slots, not bytes, so a
+				 * pipe can be full below cap. */
+				if (h->queued > 0)
+					h->pipe_full = true;
+			} else if (errno != EINTR) {
+				return -errno;
+			}
+		}
 		if (h->eof && h->queued == 0 && !h->shut) {
 			shutdown(h->to, SHUT_WR);
 			h->shut = true;
 		}
 		if (!progress)
 			break;
+	}
+	/* A bulk transfer gets a bigger pipe: fewer splices per byte.  Short
+	 * tunnels keep the kernel's default and never pay for the pages. */
+	if (h->cap < PIPE_BULK_BYTES && h->moved >= PIPE_BULK_AFTER) {
+		int sz = fcntl(h->pipe[1], F_SETPIPE_SZ, PIPE_BULK_BYTES);
+		if (sz > 0)
+			h->cap = (size_t)sz;
+		else
+			h->cap = PIPE_BULK_BYTES; /* the user's pipe budget is spent: do not retry */
 	}
 	return 0;
 }
@@ -135,16 +148,14 @@ static void update_masks(struct sx_tunnel *t)
 {
 	uint32_t want[2] = {0, 0};
 
-	if (!t->up.eof && !t->up.pipe_full && t->up.queued < PIPE_BYTES)
+	if (!t->up.eof && !t->up.pipe_full && t->up.queued < t->up.cap)
 		want[0] |= EPOLLIN;
 	if (t->down.queued > 0)
 		want[0] |= EPOLLOUT;
-	if (!t->down.eof && !t->down.pipe_full && t->down.queued < PIPE_BYTES)
+	if (!t->down.eof && !t->down.pipe_full && t->down.queued < t->down.cap)
 		want[1] |= EPOLLIN;
 	if (t->up.queued > 0)
 		want[1] |= EPOLLOUT;
-	/* A full pipe whose reader is idle would never be retried: poll the
-	 * writer side (it drains the pipe) - covered by EPOLLOUT above. */
 	for (int i = 0; i < 2; i++) {
 		if (want[i] == t->mask[i])
 			continue;
@@ -214,9 +225,7 @@ static int open_pipe(struct half *h, int from, int to)
 		h->pipe[0] = h->pipe[1] = -EBADF;
 		return -errno;
 	}
-	/* Bigger pipes mean fewer splices for bulk transfers; when the user's
-	 * pipe budget is spent the kernel's default stays, which still works. */
-	(void)fcntl(h->pipe[1], F_SETPIPE_SZ, PIPE_BYTES);
+	h->cap = (size_t)MAX(fcntl(h->pipe[1], F_GETPIPE_SZ), 4096);
 	return 0;
 }
 
@@ -253,11 +262,12 @@ int sx_tunnel_start(sd_event *loop, int client, int server, const void *prefix_u
 	if ((r = open_pipe(&t->up, client, server)) < 0 || (r = open_pipe(&t->down, server, client)) < 0 ||
 	    (r = prefill(&t->up, prefix_up, up_len)) < 0 || (r = prefill(&t->down, prefix_down, down_len)) < 0)
 		goto fail;
-	for (int i = 0; i < 2; i++) {
-		t->mask[i] = EPOLLIN | EPOLLOUT;
+	/* Both read; each also waits to write when its pipe has a prefix. */
+	t->mask[0] = EPOLLIN | (down_len ? EPOLLOUT : 0);
+	t->mask[1] = EPOLLIN | (up_len ? EPOLLOUT : 0);
+	for (int i = 0; i < 2; i++)
 		if ((r = sd_event_add_io(loop, &t->src[i], t->fd[i], t->mask[i], on_io, t)) < 0)
 			goto fail;
-	}
 	r = sd_event_add_time_relative(loop, &t->idle, CLOCK_MONOTONIC, (uint64_t)t->idle_secs * 1000000ULL,
 				       1000000ULL, on_idle, t);
 	if (r < 0)
