@@ -395,12 +395,12 @@ int sx_dns_start(struct sx_gateway *g, unsigned port)
 		d->tfd = bind_socket(&sin, SOCK_STREAM);
 	if (d->ufd < 0 || d->tfd < 0) {
 		r = d->ufd < 0 ? d->ufd : d->tfd;
-		return log_error_errno(r,
-				       "filtered DNS: cannot listen on %s:%u%s", g->listen_host, port,
-				       r == -EACCES ? " (port 53 needs CAP_NET_BIND_SERVICE: the unit grants it; by "
-						      "hand, start the gateway with setpriv --ambient-caps "
-						      "+net_bind_service, see the README)"
-						    : "");
+		return log_error_errno(r, "filtered DNS: cannot listen on %s:%u%s", g->listen_host, port,
+				       r == -EACCES
+					   ? " (port 53 needs CAP_NET_BIND_SERVICE: the unit grants it; by "
+					     "hand, start the gateway with setpriv --ambient-caps "
+					     "+net_bind_service, see the README)"
+					   : "");
 	}
 	if ((r = sd_event_add_io(g->loop, &d->usrc, d->ufd, EPOLLIN, on_udp, d)) < 0 ||
 	    (r = sd_event_add_io(g->loop, &d->tsrc, d->tfd, EPOLLIN, on_tcp_accept, d)) < 0)

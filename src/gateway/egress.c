@@ -226,8 +226,8 @@ static void on_tunnel_done(void *data, const struct sx_tunnel_result *res)
 	conn_free(c);
 }
 
-static const char *const hop_headers[] = {"proxy-connection", "proxy-authorization", "connection",
-					  "keep-alive", "x-sentrix-run", "host", NULL};
+static const char *const hop_headers[] = {
+    "proxy-connection", "proxy-authorization", "connection", "keep-alive", "x-sentrix-run", "host", NULL};
 
 static bool hop_header(const char *name, size_t len)
 {
@@ -352,7 +352,8 @@ static void try_connect(struct conn *c, int last_err)
 	c->ufd = safe_close(c->ufd);
 	while (c->next_cand < c->n_cand) {
 		struct sockaddr_storage *ss = &c->cand[c->next_cand++];
-		socklen_t alen = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		socklen_t alen =
+		    ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 
 		sx_addr_format((struct sockaddr *)ss, c->address);
 		c->ufd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -406,9 +407,9 @@ static bool same_address(const struct sockaddr *a, const struct sockaddr *b)
 		return false;
 	if (a->sa_family == AF_INET)
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
-		      16) == 0;
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
 
 /* Why this address is off limits, or NULL.  The policy's allow_ranges
@@ -420,7 +421,8 @@ static const char *address_refusal(struct sx_egress *eg, const struct sockaddr *
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	const char *why;
 
-	if (inet_pton(AF_INET, cfg->sandbox_ip, &sin.sin_addr) == 1 && same_address(sa, (struct sockaddr *)&sin))
+	if (inet_pton(AF_INET, cfg->sandbox_ip, &sin.sin_addr) == 1 &&
+	    same_address(sa, (struct sockaddr *)&sin))
 		return "the sandbox's own address";
 	if (inet_pton(AF_INET, cfg->host_ip, &sin.sin_addr) == 1 && same_address(sa, (struct sockaddr *)&sin))
 		return "the gateway's own address";
@@ -496,7 +498,8 @@ static const char *parse_target(struct conn *c)
 
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(url, c->url.len, c->is_connect, &u) != 0 || !(u.field_set & (1 << UF_HOST)))
-		return c->is_connect ? "CONNECT wants host:port" : "a proxy request needs an absolute http:// URL";
+		return c->is_connect ? "CONNECT wants host:port"
+				     : "a proxy request needs an absolute http:// URL";
 	if (!c->is_connect) {
 		const char *schema = url + u.field_data[UF_SCHEMA].off;
 		if (!(u.field_set & (1 << UF_SCHEMA)) || u.field_data[UF_SCHEMA].len != 4 ||
@@ -528,7 +531,8 @@ static void judge(struct conn *c)
 	c->is_connect = c->parser.method == HTTP_CONNECT;
 	c->method = http_method_str((enum http_method)c->parser.method);
 	for (size_t i = 0; i < c->n_headers; i++)
-		if (c->names[i].len == 13 && strncasecmp(c->head + c->names[i].off, "X-Sentrix-Run", 13) == 0) {
+		if (c->names[i].len == 13 &&
+		    strncasecmp(c->head + c->names[i].off, "X-Sentrix-Run", 13) == 0) {
 			snprintf(c->run_id, sizeof(c->run_id), "%.*s", (int)MIN(c->values[i].len, 64),
 				 c->head + c->values[i].off);
 			c->has_run_id = true;

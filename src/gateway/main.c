@@ -142,8 +142,15 @@ int sx_gateway_load(struct sx_gateway *g)
 	if (!secrets && r != -ENOENT)
 		log_warn_errno(r, "cannot read %s; calls will fail with 502 until it is readable",
 			       c->secrets_path);
-	if (g->config && (g->config->llm_port != c->llm_port || g->config->health_port != c->health_port))
+	if (g->config &&
+	    (g->config->llm_port != c->llm_port || g->config->health_port != c->health_port ||
+	     g->config->egress_port != c->egress_port))
 		log_warn("ports changed in config.json; restart the gateway to listen on them");
+	if (g->config && (g->config->dns_mode == SX_DNS_FILTERED) != (c->dns_mode == SX_DNS_FILTERED))
+		log_warn("DNS mode changed to %s; restart the gateway to %s filtered DNS",
+			 sx_dns_mode_name(c->dns_mode), c->dns_mode == SX_DNS_FILTERED ? "start" : "stop");
+	if (g->resolver)
+		(void)sx_resolver_set_servers(g->resolver, c->resolvers);
 	sx_config_free(g->config);
 	g->config = c;
 	sx_policy_free(g->policy);
@@ -186,7 +193,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		sd_notify(0, "RELOADING=1");
 		if (sx_gateway_load(g) == 0) {
 			sx_capture_set_rotate(g->capture, g->rotate_mins ?: g->config->rotate_mins);
-			log_info("reloaded: %zu provider(s)", g->config->n_providers);
+			log_info("reloaded: %zu provider(s), %zu allowed domain(s)", g->config->n_providers,
+				 sx_strv_length(g->policy->domains));
 		}
 		sd_notify(0, "READY=1");
 		return 0;
@@ -206,7 +214,17 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int parse_args(int argc, char **argv, struct sx_gateway *g)
 {
-	enum { O_CONFIG = 256, O_LISTEN, O_LOGDIR, O_ROTATE, O_NOREASON, O_GRACE, O_VERSION, O_HEALTH, O_DNSPORT };
+	enum {
+		O_CONFIG = 256,
+		O_LISTEN,
+		O_LOGDIR,
+		O_ROTATE,
+		O_NOREASON,
+		O_GRACE,
+		O_VERSION,
+		O_HEALTH,
+		O_DNSPORT
+	};
 	static const struct option opts[] = {
 	    {"name", required_argument, NULL, 'n'},
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -389,11 +407,12 @@ static int start(struct sx_gateway *g)
 			return log_error_errno(r, "cannot arm the watchdog timer");
 	}
 	write_pidfile(g);
-	log_info("listening: LLM proxy %s:%u, egress proxy %s:%u, health %s:%u%s; %zu provider(s), %zu allowed "
-		 "domain(s); capture %s",
-		 g->listen_host, g->config->llm_port, g->listen_host, g->config->egress_port, g->listen_host,
-		 g->config->health_port, g->dns ? ", filtered DNS on port 53" : "", g->config->n_providers,
-		 sx_strv_length(g->policy->domains), sx_capture_path(g->capture));
+	log_info(
+	    "listening: LLM proxy %s:%u, egress proxy %s:%u, health %s:%u%s; %zu provider(s), %zu allowed "
+	    "domain(s); capture %s",
+	    g->listen_host, g->config->llm_port, g->listen_host, g->config->egress_port, g->listen_host,
+	    g->config->health_port, g->dns ? ", filtered DNS on port 53" : "", g->config->n_providers,
+	    sx_strv_length(g->policy->domains), sx_capture_path(g->capture));
 	sd_notifyf(0, "READY=1\nSTATUS=LLM proxy on %s:%u", g->listen_host, g->config->llm_port);
 	return 0;
 }

@@ -129,8 +129,8 @@ void sx_metrics_render(const struct sx_metrics *m, unsigned open_calls, FILE *ou
 		"# HELP sentrix_egress_open Egress tunnels and forwards in progress\n"
 		"# TYPE sentrix_egress_open gauge\nsentrix_egress_open %u\n",
 		m->egress_open);
-	render_counter(out, "sentrix_egress_bytes_up_total", "Bytes from the sandbox through the egress proxy",
-		       m->egress_bytes_up);
-	render_counter(out, "sentrix_egress_bytes_down_total", "Bytes to the sandbox through the egress proxy",
-		       m->egress_bytes_down);
+	render_counter(out, "sentrix_egress_bytes_up_total",
+		       "Bytes from the sandbox through the egress proxy", m->egress_bytes_up);
+	render_counter(out, "sentrix_egress_bytes_down_total",
+		       "Bytes to the sandbox through the egress proxy", m->egress_bytes_down);
 }

@@ -107,6 +107,22 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 	free_slot->fd = fd;
 }
 
+int sx_resolver_set_servers(struct sx_resolver *r, char *const *servers)
+{
+	_cleanup_free_ char *csv = sx_strv_join(servers, ",");
+	int st;
+
+	if (!servers || !servers[0])
+		return 0;
+	st = csv ? ares_set_servers_ports_csv(r->channel, csv) : ARES_ENOMEM;
+	if (st != ARES_SUCCESS)
+		return log_error_errno(-EINVAL, "DNS upstreams %s: %s", csv ? csv : "?", ares_strerror(st));
+	/* Answers from the old servers go. */
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		r->cache[i].n = 0;
+	return 0;
+}
+
 int sx_resolver_new(sd_event *loop, char *const *servers, struct sx_resolver **ret)
 {
 	struct sx_resolver *r = calloc(1, sizeof(*r));
@@ -137,14 +153,9 @@ int sx_resolver_new(sd_event *loop, char *const *servers, struct sx_resolver **r
 		return log_error_errno(-EIO, "cannot set up the DNS resolver: %s", ares_strerror(st));
 	}
 	r->channel_ok = true;
-	if (listed) {
-		_cleanup_free_ char *csv = sx_strv_join(servers, ",");
-		st = csv ? ares_set_servers_ports_csv(r->channel, csv) : ARES_ENOMEM;
-		if (st != ARES_SUCCESS) {
-			sx_resolver_free(r);
-			return log_error_errno(-EINVAL, "DNS upstreams %s: %s", csv ? csv : "?",
-					       ares_strerror(st));
-		}
+	if (listed && (st = sx_resolver_set_servers(r, servers)) < 0) {
+		sx_resolver_free(r);
+		return st;
 	}
 	if (sd_event_add_time_relative(loop, &r->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 1000, on_timer, r) <
 	    0) {
@@ -230,7 +241,8 @@ void sx_resolver_lookup(struct sx_resolver *r, const char *name, sx_resolved_cb 
 	rearm_timer(r);
 }
 
-void sx_resolver_send(struct sx_resolver *r, const unsigned char *query, int len, ares_callback cb, void *data)
+void sx_resolver_send(struct sx_resolver *r, const unsigned char *query, int len, ares_callback cb,
+		      void *data)
 {
 	ares_send(r->channel, query, len, cb, data);
 	rearm_timer(r);

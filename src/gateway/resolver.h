@@ -18,6 +18,11 @@ struct sx_resolver;
 int sx_resolver_new(sd_event *loop, char *const *servers, struct sx_resolver **ret);
 void sx_resolver_free(struct sx_resolver *r);
 
+/* Asks these servers from now on (SIGHUP); NULL or empty keeps the current
+ * ones (switching back to the host's needs a restart).  Returns 0 or
+ * -EINVAL after logging. */
+int sx_resolver_set_servers(struct sx_resolver *r, char *const *servers);
+
 #define SX_RESOLVE_MAX 8
 
 /* The answer to a lookup: status ARES_SUCCESS and 1..n addresses (IPv4

@@ -93,7 +93,8 @@ static int pump(struct half *h)
 		ssize_t n;
 
 		if (h->queued > 0) {
-			n = splice(h->pipe[0], NULL, h->to, NULL, h->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			n = splice(h->pipe[0], NULL, h->to, NULL, h->queued,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				h->queued -= (size_t)n;
 				h->moved += (uint64_t)n;
@@ -260,7 +261,8 @@ int sx_tunnel_start(sd_event *loop, int client, int server, const void *prefix_u
 	t->data = data;
 	t->last_usec = now_usec();
 	if ((r = open_pipe(&t->up, client, server)) < 0 || (r = open_pipe(&t->down, server, client)) < 0 ||
-	    (r = prefill(&t->up, prefix_up, up_len)) < 0 || (r = prefill(&t->down, prefix_down, down_len)) < 0)
+	    (r = prefill(&t->up, prefix_up, up_len)) < 0 ||
+	    (r = prefill(&t->down, prefix_down, down_len)) < 0)
 		goto fail;
 	/* Both read; each also waits to write when its pipe has a prefix. */
 	t->mask[0] = EPOLLIN | (down_len ? EPOLLOUT : 0);

@@ -112,8 +112,8 @@ const char *sx_wildcard_without_apex(char *const *patterns, size_t *index)
 		const char *why;
 
 		/* A top-level domain ("*.com") has no host of its own to miss. */
-		if (strncmp(patterns[i], "*.", 2) != 0 || sx_host_normalize(patterns[i] + 2, apex, &why) < 0 ||
-		    !strchr(apex, '.'))
+		if (strncmp(patterns[i], "*.", 2) != 0 ||
+		    sx_host_normalize(patterns[i] + 2, apex, &why) < 0 || !strchr(apex, '.'))
 			continue;
 		if (!sx_domain_allowed(patterns, apex)) {
 			if (index)
@@ -223,8 +223,9 @@ const char *sx_addr_special(const struct sockaddr *sa)
 
 void sx_addr_format(const struct sockaddr *sa, char out[64])
 {
-	const void *a = sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
-						 : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	const void *a = sa->sa_family == AF_INET
+	    ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+	    : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 	if (!inet_ntop(sa->sa_family, a, out, 64))
 		snprintf(out, 64, "?");
 }

@@ -42,7 +42,7 @@ bool sx_policy_routes(const struct sx_policy *p, enum sx_dns_mode effective_dns)
 {
 	/* "filtered" DNS is answered by the gateway on host-ip: nothing routed. */
 	return (effective_dns != SX_DNS_NONE && effective_dns != SX_DNS_FILTERED) ||
-	       p->n_routed_tcp_ports > 0;
+	    p->n_routed_tcp_ports > 0;
 }
 
 void sx_policy_free(struct sx_policy *p)
@@ -294,7 +294,7 @@ static int get_ports(struct vctx *v, const cJSON *eg, const char *key, const uns
 
 static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 {
-	static const char *const keys[] = {"gateway_ports", "dns",	   "routed_tcp_ports", "domains",
+	static const char *const keys[] = {"gateway_ports", "dns",	    "routed_tcp_ports", "domains",
 					   "ports",	    "allow_ranges", "idle_secs",	NULL};
 	static const unsigned default_ports[] = {443, 0};
 	static const char *const gw_keys[] = {"llm", "egress", NULL};
@@ -334,7 +334,8 @@ static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 	if (p->dns_mode != SX_DNS_SERVERS && p->dns_mode != SX_DNS_FILTERED && p->dns_servers[0])
 		return fail(v, "egress.dns.servers: only meaningful with mode \"servers\" or \"filtered\"");
 
-	if ((r = get_ports(v, eg, "routed_tcp_ports", NULL, &p->routed_tcp_ports, &p->n_routed_tcp_ports)) < 0)
+	if ((r = get_ports(v, eg, "routed_tcp_ports", NULL, &p->routed_tcp_ports, &p->n_routed_tcp_ports)) <
+	    0)
 		return r;
 	if ((r = get_ports(v, eg, "ports", default_ports, &p->egress_ports, &p->n_egress_ports)) < 0)
 		return r;

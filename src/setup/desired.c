@@ -33,8 +33,10 @@ int sx_policy_template_load(const char *name, struct sx_policy **ret)
 	_cleanup_free_ char *dir = sx_policy_source(name), *why = NULL;
 	int r;
 
-	if (!dir && errno != ENOMEM)
-		return log_error_errno(-errno, "policy %s: cannot find that directory", name);
+	if (!dir)
+		return errno == ENOMEM
+		    ? -ENOMEM
+		    : log_error_errno(-errno, "policy %s: cannot find that directory", name);
 
 	if (!dir)
 		return -ENOMEM;
@@ -224,9 +226,11 @@ int sx_desired_build(const struct sx_options *o, const struct sx_config *current
 		return r;
 	/* A policy directory is recorded by its absolute path. */
 	c->policy = o->policy && strchr(o->policy, '/') ? realpath(o->policy, NULL)
-							 : strdup(o->policy ? o->policy : "default");
-	if (!c->policy && errno != ENOMEM)
-		return log_error_errno(-errno, "--policy %s: cannot find that directory", o->policy);
+							: strdup(o->policy ? o->policy : "default");
+	if (!c->policy)
+		return errno == ENOMEM
+		    ? -ENOMEM
+		    : log_error_errno(-errno, "--policy %s: cannot find that directory", o->policy);
 	if (!c->policy)
 		return -ENOMEM;
 	r = sx_policy_template_load(c->policy, &p);
@@ -276,8 +280,9 @@ int sx_desired_build(const struct sx_options *o, const struct sx_config *current
 	 * it and a new instance uses the host's ("host": empty list). */
 	if (o->resolvers || !c->resolvers) {
 		sx_strv_free(c->resolvers);
-		c->resolvers = o->resolvers && !streq(o->resolvers, "host") ? sx_strv_split_commas(o->resolvers)
-									 : calloc(1, sizeof(char *));
+		c->resolvers = o->resolvers && !streq(o->resolvers, "host")
+		    ? sx_strv_split_commas(o->resolvers)
+		    : calloc(1, sizeof(char *));
 		if (!c->resolvers)
 			return -ENOMEM;
 	}

@@ -424,7 +424,8 @@ static int check_ipv4_list(const char *flag, const char *list, const char *alter
 		return -ENOMEM;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++)
 		if (sx_ipv4_parse(t, &a) < 0)
-			return usage_error("%s: '%s' is not an IPv4 address (or use %s)", flag, t, alternatives);
+			return usage_error("%s: '%s' is not an IPv4 address (or use %s)", flag, t,
+					   alternatives);
 	if (n == 0)
 		return usage_error("%s: '%s' names no server", flag, list);
 	return 0;
@@ -534,8 +535,8 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		    o->name);
 	if (o->purge && !o->disable)
 		return usage_error("%s", "--purge only goes with --disable");
-	if (o->policy && !strchr(o->policy, '/') && !streq(o->policy, "default") && !streq(o->policy, "strict") &&
-	    !streq(o->policy, "permissive"))
+	if (o->policy && !strchr(o->policy, '/') && !streq(o->policy, "default") &&
+	    !streq(o->policy, "strict") && !streq(o->policy, "permissive"))
 		return usage_error("--policy: '%s' is not one of default, strict, permissive, or a directory "
 				   "path (with a /)",
 				   o->policy);

@@ -79,8 +79,9 @@ check "nftables still applies: health port refused" bash -c "! '$SETUP' exec --n
 # Environment and descriptors of the caller stay outside.
 env_out=$(SXT_SECRET=leak OPENAI_API_KEY=sk-real "$SETUP" exec --name $NAME -- env 5</etc/hostname)
 check "no caller variable inside" bash -c "! grep -qE 'SXT_SECRET|OPENAI_API_KEY|SENTRIX_DATADIR' <<<'$env_out'"
-check "only the documented variables" bash -c "[ -z \"\$(grep -vE '^(PATH|HOME|USER|LOGNAME|LANG|TERM|TZ|OPENCLAW_CONFIG_PATH|OPENCLAW_STATE_DIR|OPENCLAW_LOAD_SHELL_ENV|HTTPS_PROXY|HTTP_PROXY|NO_PROXY)=' <<<'$env_out')\" ]"
+check "only the documented variables" bash -c "[ -z \"\$(grep -vE '^(PATH|HOME|USER|LOGNAME|LANG|TERM|TZ|OPENCLAW_CONFIG_PATH|OPENCLAW_STATE_DIR|OPENCLAW_LOAD_SHELL_ENV|HTTPS_PROXY|HTTP_PROXY|NO_PROXY|https_proxy|http_proxy|no_proxy)=' <<<'$env_out')\" ]"
 check "the egress proxy is set" grep -q "^HTTPS_PROXY=http://.*:18791$" <<<"$env_out"
+check "... also in lower case (curl reads only http_proxy)" grep -q "^http_proxy=http://.*:18791$" <<<"$env_out"
 check_eq "descriptors above 2 closed" "0 1 2 3" "$(X sh -c 'ls /proc/self/fd | sort -n | tr "\n" " "' 5</etc/hostname | sed 's/ $//')"
 
 # Node.js and threads work under the filter.

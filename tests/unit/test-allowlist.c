@@ -43,7 +43,8 @@ static void test_exact_and_wildcard(void **state)
 
 static void test_normalize_rejects(void **state)
 {
-	static const char *const bad[] = {"", ".", "a..b", ".a", "a b", "a/b", "a@b", "[::1]", "::1", "a%2eb"};
+	static const char *const bad[] = {"",	 ".",	"a..b",	 ".a",	"a b",
+					  "a/b", "a@b", "[::1]", "::1", "a%2eb"};
 	char out[SX_HOST_MAX + 1], longname[300];
 	const char *why = NULL;
 
@@ -62,11 +63,11 @@ static void test_ip_literals(void **state)
 {
 	/* Every spelling of 127.0.0.1 a resolver or URL parser accepts, and
 	 * ordinary dotted quads. */
-	static const char *const literal[] = {"127.0.0.1", "127.1",	"2130706433", "0177.0.0.1", "0x7f.0.0.1",
-					      "0x7f000001", "017700000001", "127.0.1",	   "1.2.3.4",	   "0x7f.1",
-					      "10.0.0.1",   "foo.123",	"foo.0x1f"};
-	static const char *const names[] = {"example.com", "a1.b2", "1a.example", "0x.example", "xn--bcher-kva.ch",
-					    "123.example"};
+	static const char *const literal[] = {
+	    "127.0.0.1", "127.1",   "2130706433", "0177.0.0.1", "0x7f.0.0.1", "0x7f000001", "017700000001",
+	    "127.0.1",	 "1.2.3.4", "0x7f.1",	  "10.0.0.1",	"foo.123",    "foo.0x1f"};
+	static const char *const names[] = {"example.com",	"a1.b2",      "1a.example", "0x.example",
+					    "xn--bcher-kva.ch", "123.example"};
 
 	for (size_t i = 0; i < ELEMENTSOF(literal); i++)
 		if (!sx_host_is_ip_literal(literal[i]))
@@ -92,22 +93,38 @@ static void test_address_classes(void **state)
 	static const struct {
 		const char *addr, *why;
 	} cases[] = {
-	    {"127.0.0.1", "loopback"},	    {"127.255.0.9", "loopback"},   {"10.1.2.3", "private"},
-	    {"172.16.0.1", "private"},	    {"172.31.255.255", "private"}, {"192.168.1.1", "private"},
-	    {"169.254.169.254", "link-local"}, {"100.64.0.1", "CGNAT"},	   {"100.127.255.254", "CGNAT"},
-	    {"224.0.0.251", "multicast"},   {"239.1.2.3", "multicast"},	   {"0.0.0.0", "unspecified"},
-	    {"255.255.255.255", "broadcast"}, {"240.0.0.1", "reserved"},   {"::1", "loopback"},
-	    {"::", "unspecified"},	    {"fe80::1", "link-local"},	   {"fd00::1", "private"},
-	    {"ff02::1", "multicast"},	    {"::ffff:127.0.0.1", "loopback"}, {"::ffff:10.0.0.1", "private"},
+	    {"127.0.0.1", "loopback"},
+	    {"127.255.0.9", "loopback"},
+	    {"10.1.2.3", "private"},
+	    {"172.16.0.1", "private"},
+	    {"172.31.255.255", "private"},
+	    {"192.168.1.1", "private"},
+	    {"169.254.169.254", "link-local"},
+	    {"100.64.0.1", "CGNAT"},
+	    {"100.127.255.254", "CGNAT"},
+	    {"224.0.0.251", "multicast"},
+	    {"239.1.2.3", "multicast"},
+	    {"0.0.0.0", "unspecified"},
+	    {"255.255.255.255", "broadcast"},
+	    {"240.0.0.1", "reserved"},
+	    {"::1", "loopback"},
+	    {"::", "unspecified"},
+	    {"fe80::1", "link-local"},
+	    {"fd00::1", "private"},
+	    {"ff02::1", "multicast"},
+	    {"::ffff:127.0.0.1", "loopback"},
+	    {"::ffff:10.0.0.1", "private"},
 	    {"64:ff9b::a00:1", "reserved"},
 	};
-	static const char *const public[] = {"198.51.100.10", "203.0.113.5", "8.8.8.8", "172.32.0.1",
-					     "100.128.0.1",   "2001:db8::1", "::ffff:198.51.100.1"};
+	static const char *const public[] = {"198.51.100.10",	   "203.0.113.5", "8.8.8.8",
+					     "172.32.0.1",	   "100.128.0.1", "2001:db8::1",
+					     "::ffff:198.51.100.1"};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		const char *got = klass(cases[i].addr);
 		if (!got || strcmp(got, cases[i].why) != 0)
-			fail_msg("%s: class %s, want %s", cases[i].addr, got ? got : "(public)", cases[i].why);
+			fail_msg("%s: class %s, want %s", cases[i].addr, got ? got : "(public)",
+				 cases[i].why);
 	}
 	for (size_t i = 0; i < ELEMENTSOF(public); i++)
 		if (klass(public[i]))
@@ -159,9 +176,12 @@ static void test_wildcard_without_apex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_exact_and_wildcard), cmocka_unit_test(test_normalize_rejects),
-	    cmocka_unit_test(test_ip_literals),	       cmocka_unit_test(test_address_classes),
-	    cmocka_unit_test(test_cidr),	       cmocka_unit_test(test_wildcard_without_apex),
+	    cmocka_unit_test(test_exact_and_wildcard),
+	    cmocka_unit_test(test_normalize_rejects),
+	    cmocka_unit_test(test_ip_literals),
+	    cmocka_unit_test(test_address_classes),
+	    cmocka_unit_test(test_cidr),
+	    cmocka_unit_test(test_wildcard_without_apex),
 	};
 
 	return cmocka_run_group_tests_name("allowlist", tests, NULL, NULL);

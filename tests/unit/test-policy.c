@@ -345,8 +345,8 @@ static void test_dns(void **state)
 
 static void test_egress_proxy_keys(void **state)
 {
-	_cleanup_policy_ struct sx_policy *p =
-	    parse_ok(EGRESS(", 'ports': [443, 8443], 'allow_ranges': ['10.1.2.0/24', 'fd00::/8'], 'idle_secs': 60"));
+	_cleanup_policy_ struct sx_policy *p = parse_ok(
+	    EGRESS(", 'ports': [443, 8443], 'allow_ranges': ['10.1.2.0/24', 'fd00::/8'], 'idle_secs': 60"));
 
 	assert_int_equal(p->n_egress_ports, 2);
 	assert_int_equal(p->egress_ports[1], 8443);
