@@ -51,7 +51,7 @@ struct sx_dns {
 struct tcp_conn {
 	struct sx_dns *d;
 	int fd;
-	sd_event_source *src, *timer;
+	sd_event_source *src, *timer, *reap;
 	unsigned pending; /* forwarded queries not answered yet */
 	bool closed; /* freed when the last pending answer arrives */
 	size_t len;
@@ -79,13 +79,29 @@ static uint64_t now_usec(void)
 }
 
 /* Frees t for good (its slot too). */
-static void tcp_release(struct tcp_conn *t)
+static void tcp_forget(struct tcp_conn *t)
 {
 	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
 		if (t->d->tcp[i] == t)
 			t->d->tcp[i] = NULL;
 	t->d->n_tcp--;
+	sd_event_source_disable_unref(t->reap);
 	free(t);
+}
+
+static int on_tcp_reap(sd_event_source *s, void *data)
+{
+	tcp_forget(data);
+	return 0;
+}
+
+/* Frees t once the current callback is over (a defer source), so no
+ * caller up the stack is left holding a freed connection. */
+static void tcp_release(struct tcp_conn *t)
+{
+	if (!t->reap && sd_event_add_defer(t->d->g->loop, &t->reap, on_tcp_reap, t) < 0)
+		log_warn("filtered DNS: cannot schedule freeing a TCP connection (%zu bytes leak)",
+			 sizeof(*t));
 }
 
 /* Closes t; it stays allocated while forwarded queries are out. */
@@ -321,13 +337,11 @@ static int on_tcp_read(sd_event_source *s, int fd, uint32_t revents, void *data)
 	}
 	t->len += (size_t)n;
 	sd_event_source_set_time_relative(t->timer, TCP_IDLE_USEC);
-	while (t->len >= 2) {
+	while (t->len >= 2 && !t->closed) {
 		size_t mlen = (size_t)t->buf[0] << 8 | t->buf[1];
 		if (t->len < 2 + mlen)
 			break;
 		handle_query(t->d, t, NULL, 0, t->buf + 2, mlen);
-		if (t->closed)
-			return 0;
 		memmove(t->buf, t->buf + 2 + mlen, t->len - 2 - mlen);
 		t->len -= 2 + mlen;
 	}
@@ -412,9 +426,13 @@ void sx_dns_stop(struct sx_dns *d)
 {
 	if (!d)
 		return;
+	/* Lookups were cancelled first: nothing is pending any more. */
 	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
-		if (d->tcp[i] && !d->tcp[i]->closed)
-			tcp_free(d->tcp[i]);
+		if (d->tcp[i]) {
+			if (!d->tcp[i]->closed)
+				tcp_free(d->tcp[i]);
+			tcp_forget(d->tcp[i]);
+		}
 	sd_event_source_disable_unref(d->usrc);
 	sd_event_source_disable_unref(d->tsrc);
 	safe_close(d->ufd);

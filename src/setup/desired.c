@@ -33,13 +33,13 @@ int sx_policy_template_load(const char *name, struct sx_policy **ret)
 	_cleanup_free_ char *dir = sx_policy_source(name), *why = NULL;
 	int r;
 
-	if (!dir)
-		return errno == ENOMEM
-		    ? -ENOMEM
-		    : log_error_errno(-errno, "policy %s: cannot find that directory", name);
-
-	if (!dir)
-		return -ENOMEM;
+	if (!dir) {
+		int e = errno;
+		if (e == ENOMEM)
+			return -ENOMEM;
+		log_error("policy %s: cannot find that directory: %s", name, strerror(e));
+		return -ENOENT;
+	}
 	r = sx_policy_load(dir, ret, &why);
 	if (r < 0)
 		return log_error_errno(r, "policy %s is not usable: %s", name, why ? why : "?");
@@ -227,10 +227,13 @@ int sx_desired_build(const struct sx_options *o, const struct sx_config *current
 	/* A policy directory is recorded by its absolute path. */
 	c->policy = o->policy && strchr(o->policy, '/') ? realpath(o->policy, NULL)
 							: strdup(o->policy ? o->policy : "default");
-	if (!c->policy)
-		return errno == ENOMEM
-		    ? -ENOMEM
-		    : log_error_errno(-errno, "--policy %s: cannot find that directory", o->policy);
+	if (!c->policy) {
+		int e = errno;
+		if (e == ENOMEM)
+			return -ENOMEM;
+		log_error("--policy %s: cannot find that directory: %s", o->policy, strerror(e));
+		return -ENOENT;
+	}
 	if (!c->policy)
 		return -ENOMEM;
 	r = sx_policy_template_load(c->policy, &p);
