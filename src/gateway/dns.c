@@ -69,6 +69,7 @@ struct pending {
 	char name[SX_HOST_MAX + 1];
 	char qtype[16];
 	uint64_t started;
+	ldns_pkt *query; /* forwarded queries: for a SERVFAIL answer */
 };
 
 static uint64_t now_usec(void)
@@ -199,6 +200,7 @@ static void pending_done(struct pending *p)
 {
 	if (p->tcp && --p->tcp->pending == 0 && p->tcp->closed)
 		tcp_release(p->tcp);
+	ldns_pkt_free(p->query);
 	free(p);
 }
 
@@ -229,15 +231,18 @@ static void on_upstream_answer(void *data, int status, int timeouts, unsigned ch
 		pending_done(p);
 		return;
 	}
-	if (status != ARES_SUCCESS || !abuf || ldns_wire2pkt(&answer, abuf, (size_t)alen) != LDNS_STATUS_OK) {
-		/* c-ares reports NXDOMAIN and friends as failures but still
-		 * hands over the answer when there is one. */
+	/* c-ares reports NXDOMAIN and NODATA as errors but hands over the
+	 * upstream's answer, which is relayed as it is. */
+	if (!abuf || alen <= 0 || ldns_wire2pkt(&answer, abuf, (size_t)alen) != LDNS_STATUS_OK) {
+		/* No usable answer (no server answered, or only with REFUSED or
+		 * SERVFAIL): the client gets SERVFAIL rather than silence. */
 		audit(p, "failed", ares_strerror(status), NULL);
+		reply_rcode(p, p->query, LDNS_RCODE_SERVFAIL);
 		pending_done(p);
 		return;
 	}
 	first_address(answer, addr);
-	audit(p, "allowed", NULL, addr[0] ? addr : NULL);
+	audit(p, "allowed", status == ARES_SUCCESS ? NULL : ares_strerror(status), addr[0] ? addr : NULL);
 	reply_pkt(p, answer);
 	pending_done(p);
 }
@@ -290,7 +295,7 @@ static void handle_query(struct sx_dns *d, struct tcp_conn *tcp, const struct so
 		reply_rcode(p, q, LDNS_RCODE_NXDOMAIN);
 		goto out;
 	}
-	ldns_pkt_free(q);
+	p->query = q;
 	free(owner);
 	free(type);
 	sx_resolver_send(d->g->resolver, wire, (int)len, on_upstream_answer, p);

@@ -124,6 +124,8 @@ CURRENT="filtered DNS"
 check_eq "an allowed name resolves in the sandbox (getent, its resolv.conf)" "$FAKENET_WEB2" \
 	"$(sbx getent ahostsv4 allowed.test | awk 'NR==1 {print $1}')"
 check_eq "... over TCP as well" "$FAKENET_WEB2" "$(sbx dig +tcp +short allowed.test)"
+check "a question the upstream will not answer (AAAA: the fake DNS refuses) still gets an answer at once" \
+	bash -c "'$SETUP' exec --name $NAME -- dig +time=1 +tries=1 AAAA allowed.test | grep -qE 'status: (SERVFAIL|NOERROR|REFUSED)'"
 rnd=r$RANDOM$RANDOM
 check "a random subdomain of an unlisted domain gets NXDOMAIN" \
 	bash -c "'$SETUP' exec --name $NAME -- dig $rnd.other.test | grep -q 'status: NXDOMAIN'"
