@@ -72,13 +72,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-die() { echo "bench/egress.sh: $*" >&2; exit 1; }
-# wait_for SECONDS CMD...: polls CMD every 50 ms.
-wait_for() {
-	local i n=$(($1 * 20)); shift
-	for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-	return 1
-}
 listening() { timeout 1 bash -c "</dev/tcp/${1%:*}/${1##*:}"; }
 # alive PID NAME LOG: fails loudly if a component died mid-bench.
 alive() { kill -0 "$1" 2>/dev/null || { tail -20 "$3" >&2; die "$2 died"; }; }

@@ -12,3 +12,11 @@ SETUP=$BUILD/sentrix-setup
 now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
 # Median of microsecond values on stdin, printed in milliseconds.
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
+
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+# wait_for SECONDS CMD...: polls CMD every 50 ms.
+wait_for() {
+	local i n=$(($1 * 20)); shift
+	for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	return 1
+}

@@ -60,13 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-die() { echo "bench/llm.sh: $*" >&2; exit 1; }
-# wait_for SECONDS CMD...: polls CMD every 50 ms.
-wait_for() {
-	local i n=$(($1 * 20)); shift
-	for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-	return 1
-}
 # stop PID: SIGTERM, wait for it, drop it from PIDS.
 stop() {
 	local p keep=()

@@ -72,13 +72,6 @@ struct pending {
 	ldns_pkt *query; /* forwarded queries: for a SERVFAIL answer */
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Frees t for good (its slot too). */
 static void tcp_forget(struct tcp_conn *t)
 {
@@ -125,7 +118,7 @@ static void audit(struct pending *p, const char *decision, const char *reason, c
 	    .decision = decision,
 	    .reason = reason,
 	    .detail = p->qtype,
-	    .duration_ms = (now_usec() - p->started) / 1000,
+	    .duration_ms = (sx_now_usec() - p->started) / 1000,
 	};
 	sx_egresslog_write(&p->d->g->metrics, &e);
 }
@@ -264,7 +257,7 @@ static void handle_query(struct sx_dns *d, struct tcp_conn *tcp, const struct so
 	if (peer)
 		memcpy(&p->peer, peer, peer_len);
 	p->peer_len = peer_len;
-	p->started = now_usec();
+	p->started = sx_now_usec();
 	if (tcp)
 		tcp->pending++;
 	if (ldns_wire2pkt(&q, wire, len) != LDNS_STATUS_OK || ldns_pkt_qr(q)) {

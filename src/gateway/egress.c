@@ -100,13 +100,6 @@ struct sx_egress {
 	uint64_t own_at;
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void conn_free(struct conn *c)
 {
 	struct sx_egress *eg = c->eg;
@@ -141,7 +134,7 @@ static void audit(struct conn *c, const char *decision, const char *reason, unsi
 	    .status = status,
 	    .bytes_up = res ? res->bytes_up : 0,
 	    .bytes_down = res ? res->bytes_down : 0,
-	    .duration_ms = (now_usec() - c->started) / 1000,
+	    .duration_ms = (sx_now_usec() - c->started) / 1000,
 	};
 	sx_egresslog_write(&c->eg->g->metrics, &e);
 }
@@ -383,7 +376,7 @@ static void try_connect(struct conn *c, int last_err)
 static void refresh_own_addresses(struct sx_egress *eg)
 {
 	struct ifaddrs *ifa = NULL;
-	uint64_t now = now_usec();
+	uint64_t now = sx_now_usec();
 
 	if (eg->own_at && now - eg->own_at < OWN_ADDR_REFRESH_USEC)
 		return;
@@ -660,7 +653,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *data)
 		c->eg = eg;
 		c->cfd = cfd;
 		c->ufd = -EBADF;
-		c->started = now_usec();
+		c->started = sx_now_usec();
 		http_parser_init(&c->parser, HTTP_REQUEST);
 		c->parser.data = c;
 		c->next = eg->conns;

@@ -92,13 +92,6 @@ static void suspend(struct call *c);
  * external-polling mode; this one-shot source does it once per loop turn. */
 static sd_event_source *kick_source;
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int bytes_add(struct bytes *b, const void *data, size_t n)
 {
 	if (b->len + n > b->cap) {
@@ -177,7 +170,7 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	_cleanup_free_ char *spooled = NULL, *rec = NULL;
 	const char *body = c->mem.p;
 	size_t len = c->mem.len;
-	uint64_t t = now_usec();
+	uint64_t t = sx_now_usec();
 	struct sx_record_end e = {
 	    .status = c->headers_done ? c->status : -1,
 	    .sse = c->sse,
@@ -305,7 +298,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 		return CURL_WRITEFUNC_PAUSE; /* curl keeps the data and offers it again */
 	}
 	if (!c->t_first)
-		c->t_first = now_usec();
+		c->t_first = sx_now_usec();
 	if (bytes_add(&c->out, data, len) < 0)
 		return 0;
 	c->resp_bytes += len;
@@ -617,7 +610,7 @@ static void random_id(char out[17])
 {
 	static uint64_t next;
 	if (!next && getrandom(&next, sizeof(next), 0) != sizeof(next))
-		next = now_usec() * 0x9E3779B97F4A7C15ULL;
+		next = sx_now_usec() * 0x9E3779B97F4A7C15ULL;
 	snprintf(out, 17, "%016llx", (unsigned long long)next++);
 }
 
@@ -700,7 +693,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	switch (c->state) {
 	case ST_NEW:
 		c->conn = conn;
-		c->t0 = now_usec();
+		c->t0 = sx_now_usec();
 		if (begin(c) == MHD_NO)
 			return MHD_NO;
 		if (c->state == ST_NEW)

@@ -43,13 +43,6 @@ struct sx_resolver {
 	struct cache_entry cache[CACHE_SLOTS];
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void rearm_timer(struct sx_resolver *r)
 {
 	struct timeval max = {.tv_sec = 5}, tv, *t = ares_timeout(r->channel, &max, &tv);
@@ -212,7 +205,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 		snprintf(e->name, sizeof(e->name), "%s", l->name);
 		memcpy(e->addrs, addrs, n * sizeof(addrs[0]));
 		e->n = n;
-		e->expires = now_usec() + ttl * 1000000ULL;
+		e->expires = sx_now_usec() + ttl * 1000000ULL;
 	}
 	l->cb(l->data, status, addrs, n);
 	free(l);
@@ -224,7 +217,7 @@ void sx_resolver_lookup(struct sx_resolver *r, const char *name, sx_resolved_cb 
 	struct cache_entry *e = cache_slot(r, name);
 	struct lookup *l;
 
-	if (e->n && streq(e->name, name) && e->expires > now_usec()) {
+	if (e->n && streq(e->name, name) && e->expires > sx_now_usec()) {
 		cb(data, ARES_SUCCESS, e->addrs, e->n);
 		return;
 	}

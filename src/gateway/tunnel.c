@@ -55,13 +55,6 @@ struct sx_tunnel {
 	void *data;
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void release(struct sx_tunnel *t)
 {
 	for (int i = 0; i < 2; i++) {
@@ -196,7 +189,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *data)
 {
 	struct sx_tunnel *t = data;
 
-	t->last_usec = now_usec();
+	t->last_usec = sx_now_usec();
 	if (revents & EPOLLERR) {
 		finish(t, "reset");
 		return 0;
@@ -207,7 +200,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *data)
 static int on_idle(sd_event_source *s, uint64_t usec, void *data)
 {
 	struct sx_tunnel *t = data;
-	uint64_t limit = (uint64_t)t->idle_secs * 1000000ULL, quiet = now_usec() - t->last_usec;
+	uint64_t limit = (uint64_t)t->idle_secs * 1000000ULL, quiet = sx_now_usec() - t->last_usec;
 
 	if (quiet >= limit) {
 		finish(t, "idle timeout");
@@ -259,7 +252,7 @@ int sx_tunnel_start(sd_event *loop, int client, int server, const void *prefix_u
 	t->close_on_server_eof = close_on_server_eof;
 	t->done = done;
 	t->data = data;
-	t->last_usec = now_usec();
+	t->last_usec = sx_now_usec();
 	if ((r = open_pipe(&t->up, client, server)) < 0 || (r = open_pipe(&t->down, server, client)) < 0 ||
 	    (r = prefill(&t->up, prefix_up, up_len)) < 0 ||
 	    (r = prefill(&t->down, prefix_down, down_len)) < 0)

@@ -442,6 +442,27 @@ static int take_provider(const cJSON *j, size_t i, struct sx_provider *p, char *
 
 /* Reads the optional "gateway" object; a config.json written before it
  * existed gets the defaults init_paths set. */
+/* A list of IPv4 addresses (absent: empty) into *out. */
+static int take_ipv4_list(const cJSON *arr, const char *what, char ***out, char **why)
+{
+	const cJSON *it;
+
+	*out = calloc(1, sizeof(char *));
+	if (!*out)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, arr)
+	{
+		uint32_t a;
+		if (!cJSON_IsString(it) || sx_ipv4_parse(it->valuestring, &a) < 0) {
+			*why = sx_strdupf("%s: not a list of IPv4 addresses", what);
+			return -EINVAL;
+		}
+		if (sx_strv_push(out, it->valuestring) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int take_gateway(const cJSON *j, struct sx_config *c, char **why)
 {
 	const cJSON *g = cJSON_GetObjectItem(j, "gateway"), *v, *it;
@@ -477,20 +498,9 @@ static int take_gateway(const cJSON *j, struct sx_config *c, char **why)
 	}
 	if (cJSON_IsString(v) && !(c->ca_file = strdup(v->valuestring)))
 		return -ENOMEM;
-	c->resolvers = calloc(1, sizeof(char *));
-	if (!c->resolvers)
-		return -ENOMEM;
-	v = cJSON_GetObjectItem(g, "resolvers");
-	cJSON_ArrayForEach(it, v)
-	{
-		uint32_t a;
-		if (!cJSON_IsString(it) || sx_ipv4_parse(it->valuestring, &a) < 0) {
-			*why = strdup("gateway.resolvers: not a list of IPv4 addresses");
-			return -EINVAL;
-		}
-		if (sx_strv_push(&c->resolvers, it->valuestring) < 0)
-			return -ENOMEM;
-	}
+	if ((r = take_ipv4_list(cJSON_GetObjectItem(g, "resolvers"), "gateway.resolvers", &c->resolvers,
+				why)) < 0)
+		return r;
 	v = cJSON_GetObjectItem(g, "providers");
 	if (v && !cJSON_IsArray(v)) {
 		*why = strdup("gateway.providers: not a list");
@@ -520,7 +530,6 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 {
 	_cleanup_config_ struct sx_config *c = calloc(1, sizeof(*c));
 	_cleanup_free_ char *mode = NULL;
-	const cJSON *servers, *it;
 	int r = 0;
 
 	*why = NULL;
@@ -580,20 +589,8 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 		*why = strdup("dns.mode: not none, host, servers or filtered");
 		return -EINVAL;
 	}
-	c->dns_servers = calloc(1, sizeof(char *));
-	if (!c->dns_servers)
-		return -ENOMEM;
-	servers = sx_json_get_path(j, "dns.servers");
-	cJSON_ArrayForEach(it, servers)
-	{
-		uint32_t a;
-		if (!cJSON_IsString(it) || sx_ipv4_parse(it->valuestring, &a) < 0) {
-			*why = strdup("dns.servers: not a list of IPv4 addresses");
-			return -EINVAL;
-		}
-		if (sx_strv_push(&c->dns_servers, it->valuestring) < 0)
-			return -ENOMEM;
-	}
+	if ((r = take_ipv4_list(sx_json_get_path(j, "dns.servers"), "dns.servers", &c->dns_servers, why)) < 0)
+		return r;
 	if ((r = take_gateway(j, c, why)) < 0)
 		return r;
 	*ret = TAKE_PTR(c);

@@ -118,3 +118,11 @@ void sx_utc_stamp(char out[40])
 	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 40 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
+
+uint64_t sx_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}

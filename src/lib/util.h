@@ -112,3 +112,6 @@ size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* Now, UTC, milliseconds: "YYYY-MM-DDTHH:MM:SS.mmmZ" (the capture and audit
  * files' timestamp). */
 void sx_utc_stamp(char out[40]);
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t sx_now_usec(void);
