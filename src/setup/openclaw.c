@@ -90,6 +90,11 @@ cJSON *sx_openclaw_desired(const struct sx_config *c, const struct sx_policy *p,
 		char *url = sx_strdupf("http://%s:%u", c->host_ip, c->egress_port);
 		add(d, "proxy.proxyUrl", cJSON_CreateString(url ? url : ""));
 		free(url);
+		/* web_fetch connects directly unless told the env proxy is the
+		 * operator's and enforces policy after DNS (OpenClaw's words):
+		 * sentrix's egress proxy is exactly that, and the sandbox can
+		 * reach nothing else. */
+		add(d, "tools.web.fetch.useTrustedEnvProxy", cJSON_CreateTrue());
 	}
 	add(d, "tools.exec.security", cJSON_CreateString(p->exec_security));
 	/* OpenClaw's own tool sandbox needs Docker; on a sentrix host sentrix

@@ -103,6 +103,7 @@ static void test_desired_keys(void **state)
 	assert_string_equal(want(d, "gateway.auth.token")->valuestring, "tok-123");
 	assert_true(cJSON_IsTrue(want(d, "proxy.enabled")));
 	assert_string_equal(want(d, "proxy.proxyUrl")->valuestring, "http://10.200.0.5:18791");
+	assert_true(cJSON_IsTrue(want(d, "tools.web.fetch.useTrustedEnvProxy")));
 	assert_string_equal(want(d, "tools.exec.security")->valuestring, "allowlist");
 	assert_string_equal(want(d, "agents.defaults.sandbox.mode")->valuestring, "off");
 	v = want(d, "gateway.controlUi.allowedOrigins");
@@ -165,6 +166,7 @@ static void test_desired_without_guardrail(void **state)
 	_cleanup_cjson_ cJSON *d = sx_openclaw_desired(c, p, NULL, "t");
 
 	assert_int_equal(count_prefix(d, "proxy."), 0);
+	assert_int_equal(count_prefix(d, "tools.web."), 0);
 	/* everything else is still there */
 	assert_string_equal(want(d, "gateway.bind")->valuestring, "custom");
 	assert_string_equal(want(d, "tools.exec.security")->valuestring, "allowlist");
@@ -448,11 +450,12 @@ static void test_apply_refuses_non_object_parent(void **state)
 	char *out = NULL;
 	_cleanup_free_ char *why = NULL;
 
-	/* "tools" is a string: tools.exec.security has nowhere to go */
+	/* "tools" is a string: the tools.* keys have nowhere to go */
 	assert_int_equal(sx_openclaw_apply("{\"tools\": \"none\"}", d, &out, &originals, &why), -EINVAL);
 	assert_null(out);
 	assert_null(originals);
-	assert_contains(why, "tools.exec.security");
+	assert_contains(why, "tools.");
+	assert_contains(why, "a parent of this key is not an object");
 }
 
 /* ---- check ---- */
