@@ -515,6 +515,31 @@ static const char *parse_target(struct conn *c)
 	return NULL;
 }
 
+/* OpenClaw's managed proxy (proxy.enabled) sends every request through
+ * the egress proxy, its LLM calls to http://HOST_IP:LLM_PORT too, ignoring
+ * NO_PROXY.  That one destination, the gateway's own LLM proxy, which the
+ * sandbox may reach directly anyway, is relayed as it is; no other address
+ * of the gateway is (the health port stays shut).  Returns true when c was
+ * that and is being connected. */
+static bool llm_proxy_target(struct conn *c)
+{
+	const struct sx_config *cfg = c->eg->g->config;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&c->cand[0];
+
+	if (c->port != cfg->llm_port || !streq(c->host, c->eg->g->listen_host))
+		return false;
+	memset(sin, 0, sizeof(c->cand[0]));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)cfg->llm_port);
+	if (inet_pton(AF_INET, c->eg->g->listen_host, &sin->sin_addr) != 1)
+		return false;
+	c->n_cand = 1;
+	c->src = sd_event_source_disable_unref(c->src);
+	c->timer = sd_event_source_disable_unref(c->timer);
+	try_connect(c, 0);
+	return true;
+}
+
 static void judge(struct conn *c)
 {
 	const struct sx_policy *p = c->eg->g->policy;
@@ -534,6 +559,8 @@ static void judge(struct conn *c)
 		refuse(c, strstr(why, "literal") ? 403 : 400, why);
 		return;
 	}
+	if (llm_proxy_target(c))
+		return;
 	if (sx_host_is_ip_literal(c->host)) {
 		refuse(c, 403, "IP address literal: connect by name");
 		return;

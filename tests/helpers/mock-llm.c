@@ -25,10 +25,12 @@
  * The answer is a pure function of the request: reasoning "The user greets
  * me, so I greet back." and text "Hello from the mock. ", or
  *  - "Tool said: " + the first 200 characters of the tool result when the
- *    last message is one (OpenAI role "tool", Anthropic "tool_result" block);
+ *    last message is one (OpenAI role "tool", Anthropic "tool_result" block),
+ *    or when only user messages without a marker follow it;
  *  - a tool call to NAME with ARGS (a JSON object, default {}) when the
- *    request has "tools" and the last user message contains
- *    [[tool:NAME ARGS]];
+ *    request has "tools" and the trailing user messages (those after the
+ *    last assistant or tool message: OpenClaw appends its own context
+ *    message after the user's) contain [[tool:NAME ARGS]];
  *  - "w1 w2 ... wN" with header X-Mock-Words: N.
  * Streams send one delta per word (a word keeps its trailing blanks) and
  * tool arguments in two or three pieces.  Usage: prompt tokens = request
@@ -632,7 +634,7 @@ static int answer_build(struct answer *a, enum api api, const cJSON *req, size_t
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
 	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
 	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(req, "tools");
-	const cJSON *last = NULL, *m;
+	const cJSON *last = NULL, *tail_user = NULL, *m;
 	struct sb t = {0};
 	int r = 0;
 
@@ -645,18 +647,34 @@ static int answer_build(struct answer *a, enum api api, const cJSON *req, size_t
 		cJSON_ArrayForEach(m, msgs)
 		{
 			last = m;
+			if (!has_string(m, "role", "user"))
+				tail_user = NULL;
+			else if (!tail_user)
+				tail_user = m;
 		}
 	}
 
 	if (last && tool_result(api, last, &t)) {
 		if (t.oom || !(a->text = a->text_owned = tool_said(t.p ? t.p : "")))
 			r = -ENOMEM;
-	} else if (last && cJSON_GetArraySize(tools) > 0 && has_string(last, "role", "user")) {
-		content_text(cJSON_GetObjectItemCaseSensitive(last, "content"), &t);
+	} else if (tail_user && cJSON_GetArraySize(tools) > 0) {
+		for (m = tail_user; m; m = m->next) {
+			content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), &t);
+			sb_puts(&t, "\n");
+		}
 		if (t.oom)
 			r = -ENOMEM;
 		else if (t.p && (r = find_marker(t.p, &a->tool_name, &a->tool_args)) > 0)
 			answer_cut_args(a);
+	}
+	/* A tool result followed only by user messages without a marker (the
+	 * context OpenClaw appends after a tool result) still gets its answer. */
+	if (r == 0 && !a->text && !a->tool_name && tail_user && tail_user->prev) {
+		sb_free(&t);
+		t = (struct sb){0};
+		if (tool_result(api, tail_user->prev, &t) &&
+		    (t.oom || !(a->text = a->text_owned = tool_said(t.p ? t.p : ""))))
+			r = -ENOMEM;
 	}
 	sb_free(&t);
 	if (r < 0)
