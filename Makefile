@@ -138,6 +138,7 @@ bench: all $(BUILD)/bench/seccomp-export $(BUILD)/bench/connect-rate $(TEST_HELP
 	@BUILD=$(BUILD) bench/exec.sh
 	@BUILD=$(BUILD) bench/llm.sh
 	@BUILD=$(BUILD) bench/egress.sh
+	@BUILD=$(BUILD) bench/turn.sh
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)

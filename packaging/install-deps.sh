@@ -13,6 +13,9 @@ missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The end-to-end tests install a pinned OpenClaw with npm (tests/e2e/); a
+# machine with its own Node.js and npm keeps them.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -z "$missing" ]; then
 	echo "install-deps: everything is installed"
 	exit 0
