@@ -100,6 +100,11 @@ for spelling in 198.51.100.10 3325256714 0306.063.0144.012 0xc6336410 0xc6.0x33.
 	out=$(raw_proxy "CONNECT $spelling:443 HTTP/1.1")
 	check "IP literal $spelling refused (CONNECT)" grep -qE "^HTTP/1.1 (403|400)" <<<"$out"
 done
+out=$(raw_proxy "CONNECT $HOST_IP:18790 HTTP/1.1")
+check "CONNECT to the gateway's own LLM port is relayed (OpenClaw's managed proxy sends LLM calls so)" \
+	grep -q "^HTTP/1.1 200" <<<"$out"
+out=$(raw_proxy "CONNECT $HOST_IP:18792 HTTP/1.1")
+check "... but not to its health port" grep -q "^HTTP/1.1 403" <<<"$out"
 out=$(raw_proxy "GET http://0xc6336410/ HTTP/1.1")
 check "IP literal in a plain-HTTP URL refused, saying so" grep -q "IP address literal" <<<"$out"
 out=$(raw_proxy "CONNECT loop.test:443 HTTP/1.1")
