@@ -15,6 +15,7 @@
 # OpenClaw's own start-up dominates a turn (~15 s here); this shows the
 # sandbox does not add seconds.
 source "$(dirname "$0")/lib.sh"
+source "$TOP/tests/lib.sh" # GATEWAY_AS_SENTRIX: the gateway as its unit runs it
 RUNS=${RUNS:-5}
 NAME=sxtb7
 U=sandbox-$NAME
@@ -62,8 +63,7 @@ direct_turn() {
 	--base-url "http://127.0.0.1:$MPORT/v1" --model m1 --default-model m1 >/dev/null || die "provider set failed"
 printf '%s' "$KEY" | "$BUILD/sentrix" secrets set --name $NAME MOCK_API_KEY >/dev/null || die "secrets set failed"
 HOST_IP=$("$SETUP" status --name $NAME --json | python3 -c "import json,sys; print(json.load(sys.stdin)['network']['host_ip'])")
-setpriv --reuid sentrix --regid sentrix --clear-groups --inh-caps +net_bind_service --ambient-caps +net_bind_service \
-	"$BUILD/sentrix-gateway" --name $NAME 2>"$TMP/gw.log" &
+"${GATEWAY_AS_SENTRIX[@]}" --name $NAME 2>"$TMP/gw.log" &
 PIDS+=($!)
 wait_for 5 bash -c "</dev/tcp/$HOST_IP/18790" || die "the gateway did not start"
 sentrix_turn() {

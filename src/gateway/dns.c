@@ -31,6 +31,7 @@
 #include "dns.h"
 #include "egresslog.h"
 #include "gateway.h"
+#include "listen.h"
 #include "resolver.h"
 
 #define DNS_MAX 65535
@@ -141,6 +142,23 @@ static void reply(struct pending *p, const uint8_t *wire, size_t len)
 		tcp_free(p->tcp);
 }
 
+/* A new answer to from's question with no records: QR and RA set, RD
+ * copied, rcode given.  NULL when out of memory. */
+static ldns_pkt *question_only(const ldns_pkt *from, ldns_pkt_rcode rcode)
+{
+	ldns_pkt *a = ldns_pkt_new();
+
+	if (!a)
+		return NULL;
+	ldns_pkt_set_qr(a, true);
+	ldns_pkt_set_rd(a, ldns_pkt_rd(from));
+	ldns_pkt_set_ra(a, true);
+	ldns_pkt_set_rcode(a, (uint8_t)rcode);
+	ldns_pkt_set_question(a, ldns_rr_list_clone(ldns_pkt_question(from)));
+	ldns_pkt_set_qdcount(a, ldns_pkt_qdcount(from));
+	return a;
+}
+
 /* Answers from pkt (id and size fitted to the client), then frees pkt. */
 static void reply_pkt(struct pending *p, ldns_pkt *pkt)
 {
@@ -151,15 +169,10 @@ static void reply_pkt(struct pending *p, ldns_pkt *pkt)
 	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK && !p->tcp && len > p->udp_max) {
 		/* Too big for this UDP client: header and question, TC set, so
 		 * it retries over TCP. */
-		ldns_pkt *tc = ldns_pkt_new();
+		ldns_pkt *tc = question_only(pkt, ldns_pkt_get_rcode(pkt));
 		if (tc) {
 			ldns_pkt_set_id(tc, p->id);
-			ldns_pkt_set_qr(tc, true);
 			ldns_pkt_set_tc(tc, true);
-			ldns_pkt_set_rd(tc, ldns_pkt_rd(pkt));
-			ldns_pkt_set_ra(tc, true);
-			ldns_pkt_set_question(tc, ldns_rr_list_clone(ldns_pkt_question(pkt)));
-			ldns_pkt_set_qdcount(tc, ldns_pkt_qdcount(pkt));
 			LDNS_FREE(wire);
 			wire = NULL;
 			if (ldns_pkt2wire(&wire, tc, &len) != LDNS_STATUS_OK)
@@ -176,17 +189,10 @@ static void reply_pkt(struct pending *p, ldns_pkt *pkt)
 /* An answer with no records and rcode, for the question of query. */
 static void reply_rcode(struct pending *p, const ldns_pkt *query, ldns_pkt_rcode rcode)
 {
-	ldns_pkt *a = ldns_pkt_new();
+	ldns_pkt *a = question_only(query, rcode);
 
-	if (!a)
-		return;
-	ldns_pkt_set_qr(a, true);
-	ldns_pkt_set_rd(a, ldns_pkt_rd(query));
-	ldns_pkt_set_ra(a, true);
-	ldns_pkt_set_rcode(a, (uint8_t)rcode);
-	ldns_pkt_set_question(a, ldns_rr_list_clone(ldns_pkt_question(query)));
-	ldns_pkt_set_qdcount(a, ldns_pkt_qdcount(query));
-	reply_pkt(p, a);
+	if (a)
+		reply_pkt(p, a);
 }
 
 static void pending_done(struct pending *p)
@@ -373,26 +379,9 @@ static int on_tcp_accept(sd_event_source *s, int fd, uint32_t revents, void *dat
 	return 0;
 }
 
-static int bind_socket(const struct sockaddr_in *sin, int type)
-{
-	int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 64) < 0)) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 int sx_dns_start(struct sx_gateway *g, unsigned port)
 {
 	struct sx_dns *d = calloc(1, sizeof(*d));
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int r;
 
 	if (!d)
@@ -400,11 +389,9 @@ int sx_dns_start(struct sx_gateway *g, unsigned port)
 	d->g = g;
 	d->ufd = d->tfd = -EBADF;
 	g->dns = d;
-	if (inet_pton(AF_INET, g->listen_host, &sin.sin_addr) != 1)
-		return log_error_errno(-EINVAL, "filtered DNS: '%s' is not an IPv4 address", g->listen_host);
-	d->ufd = bind_socket(&sin, SOCK_DGRAM);
+	d->ufd = sx_listen_ipv4(g->listen_host, port, SOCK_DGRAM, 0);
 	if (d->ufd >= 0)
-		d->tfd = bind_socket(&sin, SOCK_STREAM);
+		d->tfd = sx_listen_ipv4(g->listen_host, port, SOCK_STREAM, 64);
 	if (d->ufd < 0 || d->tfd < 0) {
 		r = d->ufd < 0 ? d->ufd : d->tfd;
 		return log_error_errno(r, "filtered DNS: cannot listen on %s:%u%s", g->listen_host, port,

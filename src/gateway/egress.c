@@ -41,6 +41,7 @@
 #include "egress.h"
 #include "egresslog.h"
 #include "gateway.h"
+#include "listen.h"
 #include "resolver.h"
 #include "tunnel.h"
 
@@ -111,7 +112,6 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	eg->n_conns--;
-	eg->g->metrics.egress_open = eg->n_conns;
 	sd_event_source_disable_unref(c->src);
 	sd_event_source_disable_unref(c->timer);
 	safe_close(c->cfd);
@@ -277,18 +277,15 @@ static char *rewrite_head(struct conn *c, size_t *len)
 static void start_tunnel(struct conn *c)
 {
 	static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-	_cleanup_free_ char *up = NULL;
-	size_t up_len = 0;
+	_cleanup_free_ char *rewritten = NULL;
+	const char *up;
+	size_t up_len;
 	int cfd = c->cfd, ufd = c->ufd, one = 1, r;
 
 	if (c->is_connect) {
-		up_len = c->len - c->head_len; /* early bytes (a TLS ClientHello) */
-		up = up_len ? malloc(up_len) : NULL;
-		if (up)
-			memcpy(up, c->head + c->head_len, up_len);
-		else
-			up_len = 0;
-	} else if (!(up = rewrite_head(c, &up_len))) {
+		up = c->head + c->head_len; /* early bytes (a TLS ClientHello) */
+		up_len = c->len - c->head_len;
+	} else if (!(up = rewritten = rewrite_head(c, &up_len))) {
 		refuse(c, 400, "cannot rewrite the request");
 		return;
 	}
@@ -688,7 +685,6 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *data)
 			eg->conns->prev = c;
 		eg->conns = c;
 		eg->n_conns++;
-		eg->g->metrics.egress_open = eg->n_conns;
 		if (sd_event_add_io(eg->g->loop, &c->src, cfd, EPOLLIN, on_client_read, c) < 0 ||
 		    sd_event_add_time_relative(eg->g->loop, &c->timer, CLOCK_MONOTONIC, HEAD_TIMEOUT_USEC,
 					       1000000ULL, on_head_timeout, c) < 0)
@@ -700,21 +696,15 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *data)
 int sx_egress_start(struct sx_gateway *g)
 {
 	struct sx_egress *eg = calloc(1, sizeof(*eg));
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g->config->egress_port)};
-	int one = 1, r;
+	int r;
 
 	if (!eg)
 		return -ENOMEM;
 	eg->g = g;
 	g->egress = eg;
-	if (inet_pton(AF_INET, g->listen_host, &sin.sin_addr) != 1)
-		return log_error_errno(-EINVAL, "egress proxy: '%s' is not an IPv4 address", g->listen_host);
-	eg->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	eg->lfd = sx_listen_ipv4(g->listen_host, g->config->egress_port, SOCK_STREAM, 1024);
 	if (eg->lfd < 0)
-		return log_error_errno(-errno, "egress proxy: cannot create a socket");
-	setsockopt(eg->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(eg->lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(eg->lfd, 1024) < 0)
-		return log_error_errno(-errno, "egress proxy: cannot listen on %s:%u", g->listen_host,
+		return log_error_errno(eg->lfd, "egress proxy: cannot listen on %s:%u", g->listen_host,
 				       g->config->egress_port);
 	r = sd_event_add_io(g->loop, &eg->lsrc, eg->lfd, EPOLLIN, on_accept, eg);
 	if (r < 0)

@@ -12,6 +12,7 @@
 #include "../lib/jsonutil.h"
 #include "../lib/util.h"
 #include "capture.h"
+#include "egress.h"
 #include "gateway.h"
 #include "httpd.h"
 
@@ -48,6 +49,7 @@ static char *metrics_text(struct sx_gateway *g, size_t *len)
 	FILE *f = open_memstream(&buf, len);
 	if (!f)
 		return NULL;
+	g->metrics.egress_open = sx_egress_open(g->egress); /* a gauge: read when asked */
 	sx_metrics_render(&g->metrics, g->open_calls, f);
 	if (fclose(f) != 0) {
 		free(buf);

@@ -31,7 +31,7 @@ struct sx_metrics {
 	uint64_t capture_records, capture_errors;
 	struct sx_labelled *egress; /* egress decisions by kind and decision */
 	uint64_t egress_bytes_up, egress_bytes_down;
-	unsigned egress_open; /* tunnels and forwards in progress */
+	unsigned egress_open; /* tunnels and forwards in progress (set before rendering) */
 };
 
 void sx_histogram_observe(struct sx_histogram *h, double seconds);

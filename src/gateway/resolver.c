@@ -200,7 +200,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 		ares_freeaddrinfo(res);
 	if (status == ARES_SUCCESS && n == 0)
 		status = ARES_ENODATA;
-	if (status == ARES_SUCCESS && ttl > 0 && l->r) {
+	if (status == ARES_SUCCESS && ttl > 0) {
 		struct cache_entry *e = cache_slot(l->r, l->name);
 		snprintf(e->name, sizeof(e->name), "%s", l->name);
 		memcpy(e->addrs, addrs, n * sizeof(addrs[0]));

@@ -213,11 +213,19 @@ static const struct special specials[] = {
 
 const char *sx_addr_special(const struct sockaddr *sa)
 {
-	for (size_t i = 0; i < ELEMENTSOF(specials); i++) {
-		struct sx_cidr c;
-		if (sx_cidr_parse(specials[i].cidr, &c) == 0 && sx_cidr_contains(&c, sa))
-			return specials[i].why;
+	/* Parsed once: every proxied connection asks. */
+	static struct sx_cidr parsed[ELEMENTSOF(specials)];
+	static bool ready;
+
+	if (!ready) {
+		for (size_t i = 0; i < ELEMENTSOF(specials); i++)
+			if (sx_cidr_parse(specials[i].cidr, &parsed[i]) < 0)
+				abort(); /* a typo in the table above */
+		ready = true;
 	}
+	for (size_t i = 0; i < ELEMENTSOF(specials); i++)
+		if (sx_cidr_contains(&parsed[i], sa))
+			return specials[i].why;
 	return NULL;
 }
 
