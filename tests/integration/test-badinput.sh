@@ -22,6 +22,12 @@ EXPECT_BEFORE=$(snapshot) # expect (tests/lib.sh) compares the host with it
 S=("$SETUP" setup --non-interactive --name $NAME)
 expect 2 "unknown or incomplete option" "unknown flag" "${S[@]}" --frobnicate
 expect 2 "not one of default, strict, permissive" "--policy bogus" "${S[@]}" --policy bogus
+expect 1 "cannot find that directory" "--policy naming a missing directory" "${S[@]}" --policy /nonexistent/sxtpolicy
+mkdir -p /tmp/sxt-badpolicy && echo '{"name": "x", "egress": {"dns": {"mode": "filtered"}, "ports": [0]}}' >/tmp/sxt-badpolicy/policy.json
+expect 1 "egress.ports: must be an array of port numbers" "--policy DIR with an invalid policy.json" "${S[@]}" --policy /tmp/sxt-badpolicy
+rm -rf /tmp/sxt-badpolicy
+expect 2 "--resolver: 'dns.example' is not an IPv4 address" "--resolver garbage" "${S[@]}" --resolver 9.9.9.9,dns.example
+expect 2 "--dns: 'filterd' is not an IPv4 address" "--dns with a misspelt mode" "${S[@]}" --dns filterd
 expect 2 "not a valid instance name" "name too long" "$SETUP" setup --non-interactive --name abcdefghijkl
 expect 2 "not a valid instance name" "name with capitals" "$SETUP" setup --non-interactive --name Sxt8
 expect 2 "not a valid instance name" "name with a slash" "$SETUP" setup --non-interactive --name "a/b"

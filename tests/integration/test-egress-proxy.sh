@@ -172,6 +172,20 @@ m=$(curl -s -m 5 "http://$HOST_IP:18792/metrics")
 check "/metrics counts refused CONNECTs" grep -qE '^sentrix_egress_decisions_total\{kind="connect",decision="refused"\} [1-9]' <<<"$m"
 check "/metrics counts the bytes sent down" grep -qE '^sentrix_egress_bytes_down_total [0-9]{10,}' <<<"$m"
 
+CURRENT="policy edit"
+out=$(sx_setup --name $NAME --policy "$TMP/policy" --resolver $FAKENET_DNS 2>&1)
+check "setup re-run with the same flags: nothing changed" grep -q "already set up" <<<"$out"
+python3 -c "import json; f='$TMP/policy/policy.json'; p=json.load(open(f)); p['egress']['domains'].append('other.test'); json.dump(p, open(f, 'w'))"
+out=$(sx_setup --name $NAME --policy "$TMP/policy" --resolver $FAKENET_DNS 2>&1)
+check "setup re-run after editing the policy reloads the running gateway" grep -q "gateway reloaded" <<<"$out"
+out=""
+for _ in $(seq 20); do
+	out=$(sbx curl -sS -m 5 --cacert "/home/$USER_/ca.crt" https://other.test/ 2>&1)
+	[ "$out" = "hello from other.test" ] && break
+	sleep 0.2
+done
+check_eq "... and the newly listed domain is allowed" "hello from other.test" "$out"
+
 CURRENT=teardown
 kill "$GWPID" && wait "$GWPID" 2>/dev/null
 GWPID=""
