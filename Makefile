@@ -102,11 +102,15 @@ install: all
 		install -d $(DESTDIR)$(PREFIX)/share/sentrix/$$p; \
 		install -m 0644 $$p/* $(DESTDIR)$(PREFIX)/share/sentrix/$$p/; \
 	done
+	# The units' Documentation= points here.
+	install -d $(DESTDIR)$(PREFIX)/share/doc/sentrix/docs
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/sentrix/README.md
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/sentrix/docs/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sentrix $(DESTDIR)$(PREFIX)/bin/sentrix-gateway $(DESTDIR)$(PREFIX)/sbin/sentrix-setup
 	for u in units/*; do rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done
-	rm -rf $(DESTDIR)$(PREFIX)/share/sentrix
+	rm -rf $(DESTDIR)$(PREFIX)/share/sentrix $(DESTDIR)$(PREFIX)/share/doc/sentrix
 
 # The whole suite: format, unit (no root), integration (root).  The last
 # line is the summary "N passed, N failed, N skipped".

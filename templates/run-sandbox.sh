@@ -1,24 +1,25 @@
 #!/bin/sh
-# sentrix instance @NAME@: start the OpenClaw gateway confined in the
-# sandbox.  Written by `sentrix sandbox setup`; removed by `--disable`.
-# sentrix-sandbox@@NAME@.service runs the same launcher.
+# sentrix instance @NAME@: start the OpenClaw gateway from a shell inside
+# the sandbox (sudo sentrix sandbox exec --name @NAME@ -- bash -l).
+# Written by `sentrix sandbox setup`; removed by `--disable`.
 #
-#  as root:                confines and starts OpenClaw through the launcher
-#                          (sentrix sandbox exec), as @USER@;
-#  inside the sandbox:     (a shell started with `sentrix sandbox exec --name
-#                          @NAME@ -- bash -l`) starts OpenClaw directly.
+# This file lives in the sandbox user's home, which the sandboxed agent can
+# rewrite, so it is for the sandbox user alone and refuses to run as root.
+# Root starts the instance with `sentrix sandbox run --name @NAME@` or its
+# systemd target (sentrix@@NAME@.target), never with a script from here.
 set -eu
 
 if [ "$(id -u)" = 0 ]; then
-	exec @PREFIX@/sbin/sentrix-setup exec --name @NAME@ -- openclaw gateway --port @OPENCLAW_PORT@
+	echo "run-sandbox.sh: refusing to run as root: this file is in the sandbox user's home, which" >&2
+	echo "the sandboxed agent can rewrite. Start the instance with: sudo sentrix sandbox run --name @NAME@" >&2
+	exit 1
 fi
-
 here=$(stat -L -c %i /proc/self/ns/net)
 want=$(stat -c %i "@NETNS_PATH@" 2>/dev/null || echo none)
 if [ "$here" != "$want" ] || [ "$(hostname)" != "@NAME@" ]; then
 	echo "run-sandbox.sh: not inside sentrix sandbox @NAME@." >&2
-	echo "Start it as root (sudo $0), with its systemd target (sentrix@@NAME@.target)," >&2
-	echo "or open a sandboxed shell: sudo sentrix sandbox exec --name @NAME@ -- bash -l" >&2
+	echo "Start it with: sudo sentrix sandbox run --name @NAME@ (or its systemd target" >&2
+	echo "sentrix@@NAME@.target), or open a sandboxed shell: sudo sentrix sandbox exec --name @NAME@ -- bash -l" >&2
 	exit 1
 fi
 if ! command -v openclaw >/dev/null 2>&1; then

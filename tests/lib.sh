@@ -71,6 +71,10 @@ snapshot() {
 			[ -e "$d" ] && find "$d" -type f ! -name 'journal.db*' -exec md5sum {} + | sort
 		done
 		echo "## accounts"; cat /etc/passwd /etc/group /etc/shadow /etc/gshadow | md5sum
+		# What a sentrix run killed in the middle of an atomic write
+		# leaves (NAME.sx-tmp.PID): the next run must sweep it.
+		echo "## temporary files"
+		find /etc /var/lib/sentrix /var/log/sentrix /run/sentrix /home -xdev -name '*.sx-tmp.*' 2>/dev/null | sort
 		for f in "$@"; do
 			echo "## $f"
 			[ -e "$f" ] && stat -c '%n %a %U %G %s' "$f" && md5sum "$f"

@@ -6,12 +6,13 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
 #include "log.h"
+#include "safepath.h"
 #include "util.h"
 
 int sx_read_file(const char *path, char **ret, size_t *ret_len)
@@ -73,17 +74,44 @@ int sx_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* The temporary name beside NAME: NAME.sx-tmp.PID (sx_sweep_tmp() knows
+ * it). */
+static char *tmp_name(const char *name)
+{
+	return sx_strdupf("%s" SX_TMP_INFIX "%d", name, (int)getpid());
+}
+
 int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
-	_cleanup_free_ char *tmp = NULL, *dircopy = NULL;
-	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+	_cleanup_parent_ struct sx_parent p = {.dfd = -EBADF};
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
 	int r;
 
-	tmp = sx_strdupf("%s.sx-tmp.%d", path, (int)getpid());
-	dircopy = strdup(path);
-	if (!tmp || !dircopy)
+	r = sx_parent_open(path, false, &p);
+	if (r < 0)
+		return r;
+	if (fstatat(p.dfd, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if ((r = sx_parent_check_child(&p, &st)) < 0)
+			return r;
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+	} else if (errno != ENOENT)
+		return -errno;
+	/* In another user's directory, whatever root leaves is that user's:
+	 * a file of root's there would only be a name they can swap. */
+	if (p.dir.st_uid != 0 && uid != p.dir.st_uid)
+		return log_warn("refusing to write %s as uid %d into a directory of uid %u", path, (int)uid,
+				(unsigned)p.dir.st_uid),
+		       -EPERM;
+	tmp = tmp_name(p.name);
+	if (!tmp)
 		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A leftover of a killed run with our pid, or a name planted by the
+	 * directory's owner: unlinkat() removes the name, never follows it. */
+	(void)unlinkat(p.dfd, tmp, 0);
+	fd = openat(p.dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	r = sx_write_all(fd, data, len);
@@ -93,16 +121,51 @@ int sx_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	if (r == 0 && renameat(p.dfd, tmp, p.dfd, p.name) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
+		(void)unlinkat(p.dfd, tmp, 0);
 		return r;
 	}
-	dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		(void)fsync(dfd);
+	fd = safe_close(fd);
+	fd = openat(p.dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		(void)fsync(fd);
 	return 0;
+}
+
+int sx_sweep_tmp(const char *dir)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct dirent *de;
+	int removed = 0;
+	DIR *d;
+
+	fd = sx_safe_open_dir(dir);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	d = fdopendir(fd);
+	if (!d)
+		return -errno;
+	fd = -EBADF; /* the DIR owns it now */
+	while ((de = readdir(d))) {
+		const char *infix = strstr(de->d_name, SX_TMP_INFIX);
+		unsigned pid;
+		struct stat st;
+
+		if (!infix || infix == de->d_name ||
+		    sx_parse_uint(infix + strlen(SX_TMP_INFIX), INT32_MAX, &pid) < 0 || pid == 0)
+			continue;
+		/* A writer that is still alive is still writing. */
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 int sx_write_string(const char *path, const char *text)
@@ -118,9 +181,12 @@ int sx_write_string(const char *path, const char *text)
 bool sx_file_has_content(const char *path, const void *data, size_t len)
 {
 	_cleanup_free_ char *buf = NULL;
+	struct stat st;
 	size_t n = 0;
 
-	if (sx_read_file(path, &buf, &n) < 0 || !buf)
+	if (sx_safe_stat(path, false, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+		return false;
+	if (sx_safe_read(path, len, &buf, &n, NULL) < 0)
 		return false;
 	return n == len && memcmp(buf, data, len) == 0;
 }
@@ -163,11 +229,19 @@ static int rm_at(int dfd, const char *name, uint64_t mnt_id)
 
 int sx_rm_rf(const char *path)
 {
+	_cleanup_parent_ struct sx_parent p = {.dfd = -EBADF};
 	struct statx sx;
+	struct stat st;
+	int r;
 
-	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+	r = sx_parent_open(path, false, &p);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	if (statx(p.dfd, p.name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	return rm_at(AT_FDCWD, path, sx.stx_mnt_id);
+	if (fstatat(p.dfd, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (r = sx_parent_check_child(&p, &st)) < 0)
+		return r;
+	return rm_at(p.dfd, p.name, sx.stx_mnt_id);
 }
 
 int sx_dir_entries(const char *path)

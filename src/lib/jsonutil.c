@@ -11,6 +11,7 @@
 
 #include "fileio.h"
 #include "jsonutil.h"
+#include "safepath.h"
 
 /* Names the JSON5 feature at the character where strict parsing failed and
  * moves *at to the character to blame (for a trailing comma: the comma). */
@@ -82,7 +83,7 @@ int sx_json_load(const char *path, cJSON **ret, char **why)
 	_cleanup_free_ char *text = NULL;
 	int r;
 
-	r = sx_read_file(path, &text, NULL);
+	r = sx_safe_read(path, SX_MANAGED_FILE_MAX, &text, NULL, NULL);
 	if (r < 0)
 		return r;
 	return sx_json_parse(text, ret, why);

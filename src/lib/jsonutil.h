@@ -22,7 +22,8 @@ static inline void cjson_deletep(cJSON **j)
  * there (comment, trailing comma, unquoted key) into why (caller frees). */
 int sx_json_parse(const char *text, cJSON **ret, char **why);
 
-/* Reads and parses a file; errors as sx_json_parse(), or -errno. */
+/* Reads (as safepath.h says, at most SX_MANAGED_FILE_MAX bytes) and parses
+ * a file; errors as sx_json_parse(), or -errno. */
 int sx_json_load(const char *path, cJSON **ret, char **why);
 
 /* Prints with two-space-free tab indentation and a trailing newline. */

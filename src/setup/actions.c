@@ -16,6 +16,7 @@
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
+#include "../lib/safepath.h"
 #include "actions.h"
 #include "hostres.h"
 #include "runtime.h"
@@ -71,17 +72,23 @@ int sx_act_mkdir(struct sx_ctx *x, const char *path, mode_t mode, uid_t uid, gid
 	cJSON *undo;
 	int r;
 
-	if (stat(path, &st) == 0) {
+	r = sx_safe_stat(path, true, &st);
+	if (r == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return log_error_errno(-ENOTDIR, "%s exists and is not a directory; move it away",
+					       path);
 		/* Keep ownership right on re-runs (a user created later). */
-		if (!x->dry_run && S_ISDIR(st.st_mode) && (st.st_uid != uid || st.st_gid != gid) &&
+		if (!x->dry_run && (st.st_uid != uid || st.st_gid != gid) &&
 		    sx_journal_get(x->journal, "dir", path, &undo) == 0) {
 			cJSON_Delete(undo);
-			if (chown(path, uid, gid) < 0)
-				return log_error_errno(-errno, "cannot chown %s", path);
+			if ((r = sx_safe_chown(path, uid, gid, (mode_t)-1)) < 0)
+				return log_error_errno(r, "cannot chown %s", path);
 		}
 		sx_ctx_say(x, false, "directory %s exists", path);
 		return 0;
 	}
+	if (r != -ENOENT)
+		return log_error_errno(r, "cannot look at %s", path);
 	sx_ctx_say(x, true, "create directory %s (mode %04o)", path, (unsigned)mode);
 	if (x->dry_run)
 		return 0;
@@ -90,10 +97,9 @@ int sx_act_mkdir(struct sx_ctx *x, const char *path, mode_t mode, uid_t uid, gid
 	r = record(x, "dir", path, undo, NULL, 0, keep);
 	if (r < 0)
 		return r;
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return log_error_errno(-errno, "cannot create %s", path);
-	if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
-		return log_error_errno(-errno, "cannot set owner and mode of %s", path);
+	r = sx_safe_mkdir(path, mode, uid, gid, NULL);
+	if (r < 0)
+		return log_error_errno(r, "cannot create %s", path);
 	sx_checkpoint();
 	return 0;
 }
@@ -140,9 +146,14 @@ int sx_act_write_file(struct sx_ctx *x, const char *path, const char *data, size
 	bool existed;
 	int r;
 
-	existed = lstat(path, &st) == 0;
-	if (existed && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode && st.st_uid == uid &&
-	    st.st_gid == gid && sx_file_has_content(path, data, len)) {
+	r = sx_safe_stat(path, false, &st);
+	if (r < 0 && r != -ENOENT)
+		return log_error_errno(r, "cannot write %s; move what is there away and run again", path);
+	existed = r == 0;
+	if (existed && !S_ISREG(st.st_mode))
+		return log_error_errno(-EEXIST, "%s exists and is not a regular file; move it away", path);
+	if (existed && (st.st_mode & 07777) == mode && st.st_uid == uid && st.st_gid == gid &&
+	    sx_file_has_content(path, data, len)) {
 		sx_ctx_say(x, false, "%s is up to date", path);
 		return 0;
 	}
@@ -150,10 +161,7 @@ int sx_act_write_file(struct sx_ctx *x, const char *path, const char *data, size
 	if (x->dry_run)
 		return 0;
 	if (existed) {
-		if (!S_ISREG(st.st_mode))
-			return log_error_errno(-EEXIST, "%s exists and is not a regular file; move it away",
-					       path);
-		r = sx_read_file(path, &prior, &prior_len);
+		r = sx_safe_read(path, SX_MANAGED_FILE_MAX, &prior, &prior_len, NULL);
 		if (r < 0)
 			return log_error_errno(r, "cannot read %s", path);
 	}
@@ -170,38 +178,60 @@ int sx_act_write_file(struct sx_ctx *x, const char *path, const char *data, size
 int sx_act_ensure_file(struct sx_ctx *x, const char *path, mode_t mode, uid_t uid, gid_t gid, bool keep)
 {
 	struct stat st;
+	int r;
 
-	if (stat(path, &st) == 0) {
+	r = sx_safe_stat(path, false, &st);
+	if (r == 0) {
+		if (!S_ISREG(st.st_mode))
+			return log_error_errno(-EEXIST, "%s exists and is not a regular file; move it away",
+					       path);
 		if (!x->dry_run && (st.st_uid != uid || st.st_gid != gid || (st.st_mode & 07777) != mode)) {
 			/* Owner and mode are part of the contract (a secret
 			 * file readable by others is a leak): repair them. */
-			if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
-				return log_error_errno(-errno, "cannot set owner and mode of %s", path);
+			if ((r = sx_safe_chown(path, uid, gid, mode)) < 0)
+				return log_error_errno(r, "cannot set owner and mode of %s", path);
 			sx_ctx_say(x, true, "repair owner and mode of %s", path);
 			return 0;
 		}
 		sx_ctx_say(x, false, "%s exists (content kept)", path);
 		return 0;
 	}
+	if (r != -ENOENT)
+		return log_error_errno(r, "cannot look at %s", path);
 	return sx_act_write_file(x, path, "", 0, mode, uid, gid, keep);
+}
+
+/* readlink() of path's last component through its directory; -EINVAL
+ * when it is not a link. */
+static int read_link(const char *path, char *buf, size_t size)
+{
+	_cleanup_parent_ struct sx_parent p = {.dfd = -EBADF};
+	ssize_t n;
+	int r;
+
+	r = sx_parent_open(path, false, &p);
+	if (r < 0)
+		return r;
+	n = readlinkat(p.dfd, p.name, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
 }
 
 int sx_act_symlink(struct sx_ctx *x, const char *path, const char *target)
 {
+	_cleanup_parent_ struct sx_parent p = {.dfd = -EBADF};
 	char buf[4096];
-	ssize_t n;
 	cJSON *undo;
-	int r;
+	int r, had;
 
-	n = readlink(path, buf, sizeof(buf) - 1);
-	if (n >= 0) {
-		buf[n] = 0;
-		if (streq(buf, target)) {
-			sx_ctx_say(x, false, "link %s -> %s exists", path, target);
-			return 0;
-		}
+	had = read_link(path, buf, sizeof(buf));
+	if (had == 0 && streq(buf, target)) {
+		sx_ctx_say(x, false, "link %s -> %s exists", path, target);
+		return 0;
 	}
-	if (n < 0 && errno != ENOENT)
+	if (had < 0 && had != -ENOENT)
 		return log_error_errno(-EEXIST, "%s exists and is not a symlink; move it away", path);
 	sx_ctx_say(x, true, "link %s -> %s", path, target);
 	if (x->dry_run)
@@ -216,9 +246,12 @@ int sx_act_symlink(struct sx_ctx *x, const char *path, const char *target)
 	if (r < 0)
 		return r;
 	sx_checkpoint();
-	if (n >= 0 && unlink(path) < 0)
+	r = sx_parent_open(path, false, &p);
+	if (r < 0)
+		return log_error_errno(r, "cannot create link %s", path);
+	if (had == 0 && unlinkat(p.dfd, p.name, 0) < 0)
 		return log_error_errno(-errno, "cannot replace %s", path);
-	if (symlink(target, path) < 0)
+	if (symlinkat(target, p.dfd, p.name) < 0)
 		return log_error_errno(-errno, "cannot create link %s", path);
 	sx_checkpoint();
 	return 0;
@@ -318,50 +351,76 @@ int sx_act_runtime(struct sx_ctx *x)
 
 /* ---- undo ---- */
 
+/* Undo of a file or directory the sandbox (or gateway) user may since
+ * have replaced: a refusal (a symlink, another owner in their directory)
+ * leaves it alone, so the agent cannot stop its instance's rollback. */
+static int left_alone(int r, const char *path)
+{
+	if (r != -ELOOP && r != -EPERM)
+		return r;
+	log_warn("left %s as it is (not what sentrix wrote there); the rollback goes on", path);
+	return 0;
+}
+
 static int undo_file(const struct sx_journal_entry *e)
 {
 	const cJSON *u = e->undo;
+	struct stat st;
+	int r;
 
+	/* Whatever sits there now is looked at first: only a regular file
+	 * is replaced or removed. */
+	r = sx_safe_stat(e->target, false, &st);
+	if (r < 0 && r != -ENOENT)
+		return log_error_errno(left_alone(r, e->target), "cannot look at %s", e->target);
+	if (r == 0 && !S_ISREG(st.st_mode))
+		return left_alone(-EPERM, e->target);
 	if (!cJSON_IsTrue(cJSON_GetObjectItem(u, "existed")) || !e->prior) {
-		if (unlink(e->target) < 0 && errno != ENOENT)
-			return log_error_errno(-errno, "cannot remove %s", e->target);
-		return 0;
+		r = sx_safe_unlink(e->target);
+		return r < 0 ? log_error_errno(r, "cannot remove %s", e->target) : 0;
 	}
-	return sx_write_file_atomic(e->target, e->prior, e->prior_len,
-				    (mode_t)cJSON_GetObjectItem(u, "mode")->valueint,
-				    (uid_t)cJSON_GetObjectItem(u, "uid")->valuedouble,
-				    (gid_t)cJSON_GetObjectItem(u, "gid")->valuedouble);
+	r = sx_write_file_atomic(e->target, e->prior, e->prior_len,
+				 (mode_t)cJSON_GetObjectItem(u, "mode")->valueint,
+				 (uid_t)cJSON_GetObjectItem(u, "uid")->valuedouble,
+				 (gid_t)cJSON_GetObjectItem(u, "gid")->valuedouble);
+	return r < 0 ? log_error_errno(left_alone(r, e->target), "cannot restore %s", e->target) : 0;
 }
 
 static int undo_dir(const struct sx_journal_entry *e)
 {
+	int r;
+
 	if (cJSON_IsTrue(cJSON_GetObjectItem(e->undo, "tree")))
-		return sx_rm_rf(e->target);
-	if (rmdir(e->target) < 0 && errno != ENOENT) {
-		if (errno == ENOTEMPTY || errno == EEXIST) {
-			log_info("kept %s: it holds files sentrix did not create", e->target);
-			return 0;
-		}
-		return log_error_errno(-errno, "cannot remove %s", e->target);
+		r = sx_rm_rf(e->target);
+	else if ((r = sx_safe_rmdir(e->target)) == -ENOTEMPTY) {
+		log_info("kept %s: it holds files sentrix did not create", e->target);
+		return 0;
 	}
-	return 0;
+	return r < 0 ? log_error_errno(left_alone(r, e->target), "cannot remove %s", e->target) : 0;
+}
+
+/* A directory --disable keeps for what it holds (/etc/sentrix/NAME for
+ * secrets.env, and /etc/sentrix itself) goes when it holds nothing: a
+ * setup killed before writing secrets.env must leave no empty one. */
+static bool kept_dir_empty(const struct sx_journal_entry *e)
+{
+	if (streq(e->kind, "hostdir"))
+		return sx_dir_entries(e->target) == 0;
+	return streq(e->kind, "dir") && !cJSON_IsTrue(cJSON_GetObjectItem(e->undo, "tree")) &&
+	    sx_dir_entries(e->target) == 0;
 }
 
 static int undo_symlink(const struct sx_journal_entry *e)
 {
 	char buf[4096];
-	ssize_t n = readlink(e->target, buf, sizeof(buf) - 1);
 
-	if (n < 0)
+	if (read_link(e->target, buf, sizeof(buf)) < 0)
 		return 0;
-	buf[n] = 0;
 	if (!streq(buf, sx_json_str(e->undo, "target"))) {
 		log_warn("kept %s: it no longer points where sentrix pointed it", e->target);
 		return 0;
 	}
-	if (unlink(e->target) < 0 && errno != ENOENT)
-		return log_error_errno(-errno, "cannot remove %s", e->target);
-	return 0;
+	return sx_safe_unlink(e->target);
 }
 
 static int undo_user(const struct sx_journal_entry *e, const char *instance)
@@ -399,7 +458,7 @@ static int undo_one(const struct sx_journal_entry *e, void *userdata)
 	const char *instance = x->config->name;
 	int r;
 
-	if (e->keep && !x->purge) {
+	if (e->keep && !x->purge && !kept_dir_empty(e)) {
 		w->kept++;
 		return 0;
 	}

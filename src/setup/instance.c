@@ -8,6 +8,9 @@
  * changes in the same rollback journal: `--disable` then undoes them with
  * everything else, and a crash in the middle is as safe as one in setup.
  */
+#include <libgen.h>
+
+#include "../lib/fileio.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
 #include "instance.h"
@@ -37,6 +40,7 @@ static int open_parts(const char *name, bool change, struct sx_instance *in)
 	}
 	if (!change)
 		return 0;
+	sx_instance_sweep(in->config);
 	free(why);
 	why = NULL;
 	r = sx_policy_load(in->config->policy_dir, &in->policy, &why);
@@ -78,4 +82,20 @@ void sx_instance_close(struct sx_instance *in)
 	if (in->lock >= 0)
 		close(in->lock);
 	*in = (struct sx_instance){.lock = -EBADF};
+}
+
+void sx_instance_sweep(const struct sx_config *c)
+{
+	_cleanup_free_ char *netns_etc = sx_strdupf(SX_NETNS_ETC_DIR "/%s", c->name),
+			    *dropin = sx_strdupf(SX_SYSTEMD_ETC "/sentrix-sandbox@%s.service.d", c->name),
+			    *oc_dir = c->openclaw_config ? strdup(c->openclaw_config) : NULL;
+	const char *dirs[] = {"/etc", /* the account files */
+			      SX_ETC_DIR, c->etc_dir, SX_STATE_DIR, c->state_dir,
+			      netns_etc,  dropin,     c->home,	    oc_dir ? dirname(oc_dir) : NULL};
+
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		int n = dirs[i] ? sx_sweep_tmp(dirs[i]) : 0;
+		if (n > 0)
+			log_info("removed %d temporary file(s) a killed sentrix run left in %s", n, dirs[i]);
+	}
 }

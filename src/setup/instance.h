@@ -24,3 +24,9 @@ struct sx_instance {
  * to do (-ENOENT: not set up). */
 int sx_instance_open(const char *name, bool change, struct sx_instance *ret);
 void sx_instance_close(struct sx_instance *in);
+
+/* Removes the temporary files (NAME.sx-tmp.PID) that a sentrix run killed
+ * in the middle of an atomic write left in the directories setup writes
+ * to for instance c.  Called under the host lock by every command that
+ * changes an instance. */
+void sx_instance_sweep(const struct sx_config *c);

@@ -111,12 +111,14 @@ static _Noreturn void run_command(struct job *j)
 
 	block_forwarded(false);
 	set_forwarding(false);
+	if (sx_privdrop(j->config->user, j->user.uid, j->user.gid, j->policy) < 0)
+		_exit(126);
+	/* As the sandbox user: the directory may be in its home, where root
+	 * must not follow its symlinks. */
 	if (!j->cwd || chdir(j->cwd) < 0) {
 		log_error_errno(-errno, "cannot enter %s", j->cwd);
 		_exit(126);
 	}
-	if (sx_privdrop(j->config->user, j->user.uid, j->user.gid, j->policy) < 0)
-		_exit(126);
 	umask(077);
 	environ = j->env;
 	if (sx_seccomp_load(&j->bpf) < 0)
@@ -427,4 +429,30 @@ out:
 	free(j.group);
 	free(j.workspace);
 	return r < 0 ? 1 : r;
+}
+
+int sx_run_main(const struct sx_options *o)
+{
+	_cleanup_config_ struct sx_config *c = NULL;
+	_cleanup_free_ char *why = NULL;
+	struct sx_options run = *o;
+	char port[16];
+	char *argv[] = {"openclaw", "gateway", "--port", port, NULL};
+	int r;
+
+	r = sx_config_load(o->name, &c, &why);
+	if (r == -ENOENT) {
+		log_error("there is no instance %s here; set it up with `sentrix sandbox setup --name %s`",
+			  o->name, o->name);
+		return 1;
+	}
+	if (r < 0) {
+		log_error_errno(r, "instance %s: %s", o->name, why ? why : "unreadable config.json");
+		return 1;
+	}
+	/* The unit's command line (templates/sandbox-dropin.conf). */
+	snprintf(port, sizeof(port), "%u", c->openclaw_port);
+	run.command = SX_CMD_EXEC;
+	run.argv = argv;
+	return sx_exec_main(&run);
 }

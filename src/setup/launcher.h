@@ -9,3 +9,7 @@
 /* Returns the command's exit status (and re-raises its fatal signal), or 1
  * (confinement failed: nothing was started) / 2 (usage). */
 int sx_exec_main(const struct sx_options *o);
+
+/* `sentrix sandbox run`: the instance's OpenClaw gateway through
+ * sx_exec_main(), as its systemd unit starts it. */
+int sx_run_main(const struct sx_options *o);

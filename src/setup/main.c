@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 	}
 	/* Leftovers of a killed ephemeral launcher are gone by the next
 	 * sentrix-setup run at the latest. */
-	if (o.command != SX_CMD_STATUS && o.command != SX_CMD_EXEC && o.command != SX_CMD_GC) {
+	if (o.command != SX_CMD_STATUS && o.command != SX_CMD_EXEC && o.command != SX_CMD_RUN &&
+	    o.command != SX_CMD_GC) {
 		_cleanup_close_ int lock = sx_lock_take();
 		if (lock >= 0)
 			(void)sx_ephemeral_gc();
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
 	case SX_CMD_UP:
 	case SX_CMD_DOWN: return updown_main(&o);
 	case SX_CMD_EXEC: return sx_exec_main(&o);
+	case SX_CMD_RUN: return sx_run_main(&o);
 	case SX_CMD_GC: return gc_main();
 	case SX_CMD_PROVIDER_SET:
 	case SX_CMD_PROVIDER_LIST:

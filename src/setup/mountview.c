@@ -23,10 +23,12 @@
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/openat2.h>
 
 #include "../lib/fileio.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
+#include "../lib/safepath.h"
 #include "../lib/util.h"
 #include "mountview.h"
 
@@ -44,33 +46,81 @@ static char *expand(const char *spec, const char *home, bool *optional)
 	return strdup(spec);
 }
 
+static bool is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0 || streq(dir, "/"));
+}
+
+/* A policy path strictly inside the home ("~/x", or the absolute path of
+ * something below it): its part relative to the home ("x"), else NULL.
+ * Root reaches those only beneath a descriptor of the home, never by name:
+ * the sandbox user owns everything there and could plant symlinks. */
+static const char *home_relative(const char *path, const char *home)
+{
+	size_t n = strlen(home);
+
+	if (strncmp(path, home, n) != 0 || path[n] != '/')
+		return NULL;
+	while (path[n] == '/')
+		n++;
+	return path[n] ? path + n : NULL;
+}
+
+/* Opens rel beneath dfd as O_PATH, refusing every symlink on the way. */
+static int open_beneath(int dfd, const char *rel)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
 int sx_mountview_check(const struct sx_config *c, const struct sx_policy *p, const char *home, bool transient)
 {
+	_cleanup_close_ int home_fd = -EBADF;
 	char **lists[] = {p->fs_hidden, p->fs_writable};
 
 	(void)c;
 	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
 		for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+			const char *kind = l == 0 ? "hidden" : "writable", *rel;
+			_cleanup_close_ int fd = -EBADF;
 			bool optional;
 			_cleanup_free_ char *path = expand(lists[l][i], home, &optional);
 			if (!path)
 				return -ENOMEM;
-			if (transient && lists[l][i][0] == '~')
+			rel = home_relative(path, home);
+			if (transient && (lists[l][i][0] == '~' || rel))
 				continue; /* the job's home is made fresh */
-			if (!optional && !sx_path_exists(path))
+			if (!rel) {
+				if (!optional && !sx_path_exists(path))
+					goto missing;
+				continue;
+			}
+			if (home_fd < 0 && (home_fd = sx_safe_open_dir(home)) < 0)
+				return log_error_errno(home_fd, "cannot open the sandbox home %s", home);
+			fd = open_beneath(home_fd, rel);
+			if (fd == -ELOOP || fd == -EXDEV)
 				return log_error_errno(
-				    -ENOENT,
-				    "policy %s: %s path %s does not exist on this host; create it "
-				    "or mark it optional with a leading '-' (\"-%s\")",
-				    p->name, l == 0 ? "hidden" : "writable", path, lists[l][i]);
+				    fd,
+				    "policy %s: %s path %s is, or passes through, a symbolic "
+				    "link in the sandbox home; sentrix does not follow those",
+				    p->name, kind, path);
+			if (fd == -ENOENT && !optional)
+				goto missing;
+			if (fd < 0 && fd != -ENOENT)
+				return log_error_errno(fd, "policy %s: cannot look at %s path %s", p->name,
+						       kind, path);
+			continue;
+		missing:
+			return log_error_errno(-ENOENT,
+					       "policy %s: %s path %s does not exist on this host; create it "
+					       "or mark it optional with a leading '-' (\"-%s\")",
+					       p->name, kind, path, lists[l][i]);
 		}
 	return 0;
-}
-
-static bool is_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0 || streq(dir, "/"));
 }
 
 static int clone_tree(const char *path)
@@ -181,6 +231,27 @@ static int hide(const char *path, bool home_inside)
 		return 0;
 	}
 	if (mount(STAGE, path, NULL, MS_BIND, NULL) < 0)
+		return log_error_errno(-errno, "cannot hide %s", path);
+	return 0;
+}
+
+/* Covers a hidden path inside the home, reached beneath home_fd with no
+ * symlink followed; the mount goes on the very object opened (its
+ * /proc/self/fd link), so renaming things meanwhile changes nothing. */
+static int hide_in_home(int home_fd, const char *rel, const char *path)
+{
+	_cleanup_close_ int fd = open_beneath(home_fd, rel);
+	char target[64];
+	struct stat st;
+
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return log_error_errno(fd < 0 ? fd : -errno, "cannot hide %s", path);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+					"mode=0000,size=4k,nr_inodes=1") < 0
+				: mount(STAGE, target, NULL, MS_BIND, NULL) < 0)
 		return log_error_errno(-errno, "cannot hide %s", path);
 	return 0;
 }
@@ -316,42 +387,100 @@ static int transient_home(const struct sx_view *v)
 	return set_attr("/home", false, MOUNT_ATTR_RDONLY, 0);
 }
 
+/* A detached clone of a writable tree, and where it goes: an absolute
+ * path, or (rel) a path beneath the home. */
+struct writable {
+	int fd;
+	char *path;
+	const char *rel;
+};
+
+/* Clones the policy's writable trees while they are reachable.  Paths in
+ * the home are opened beneath its descriptor, no symlink followed. */
+static int clone_writable(const struct sx_policy *p, const struct sx_view *v, int home_dir,
+			  struct writable *w, size_t *n)
+{
+	for (size_t i = 0; p->fs_writable && p->fs_writable[i]; i++) {
+		bool optional;
+		_cleanup_free_ char *path = expand(p->fs_writable[i], v->home, &optional);
+		const char *rel;
+		int fd;
+
+		if (!path)
+			return -ENOMEM;
+		rel = home_relative(path, v->home);
+		/* Home and /tmp have their own handling; a job's home is new. */
+		if (streq(path, v->home) || streq(path, "/tmp") || (rel && v->transient))
+			continue;
+		if (rel) {
+			_cleanup_close_ int at = open_beneath(home_dir, rel);
+			if (at == -ENOENT)
+				continue;
+			if (at < 0)
+				return log_error_errno(at, "cannot open %s", path);
+			fd = open_tree(at, "",
+				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+			if (fd < 0)
+				return log_error_errno(-errno, "cannot clone mount of %s", path);
+		} else {
+			if (!sx_path_exists(path))
+				continue;
+			fd = clone_tree(path);
+			if (fd < 0)
+				return fd;
+		}
+		w[*n] = (struct writable){.fd = fd, .path = TAKE_PTR(path)};
+		w[*n].rel = rel ? home_relative(w[*n].path, v->home) : NULL;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Puts each writable clone in place; those in the home onto the object
+ * found beneath the (new) home's descriptor. */
+static int place_writable(struct writable *w, size_t n, int home_now)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int at = -EBADF;
+		if (!w[i].rel) {
+			int r = put_tree(w[i].fd, w[i].path);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		at = open_beneath(home_now, w[i].rel);
+		if (at < 0 ||
+		    move_mount(w[i].fd, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return log_error_errno(at < 0 ? at : -errno, "cannot mount %s", w[i].path);
+	}
+	return 0;
+}
+
 int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, const struct sx_view *v)
 {
 	const char *home = v->home;
-	_cleanup_close_ int home_fd = -EBADF, resolv_fd = -EBADF;
+	_cleanup_close_ int home_dir = -EBADF, home_fd = -EBADF, home_now = -EBADF, resolv_fd = -EBADF;
 	char resolv_target[4096];
-	size_t n_writable = sx_strv_length(p->fs_writable);
-	int wfds[n_writable + 1];
-	char *wpaths[n_writable + 1];
-	size_t nw = 0;
+	size_t n_writable = sx_strv_length(p->fs_writable), nw = 0;
+	struct writable w[n_writable + 1];
 	int r = 0;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return log_error_errno(-errno, "cannot make the mount namespace private");
 
 	if (!v->transient) {
-		home_fd = clone_tree(home);
+		/* The home itself is reached as safepath.h says; below it,
+		 * only beneath this descriptor. */
+		home_dir = sx_safe_open_dir(home);
+		if (home_dir < 0)
+			return log_error_errno(home_dir, "cannot open the sandbox home %s", home);
+		home_fd = open_tree(home_dir, "",
+				    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 		if (home_fd < 0)
-			return home_fd;
+			return log_error_errno(-errno, "cannot clone mount of %s", home);
 	}
-	for (size_t i = 0; i < n_writable; i++) {
-		bool optional;
-		char *w = expand(p->fs_writable[i], home, &optional);
-		/* Home and /tmp have their own handling. */
-		if (!w || streq(w, home) || streq(w, "/tmp") || !sx_path_exists(w)) {
-			free(w);
-			continue;
-		}
-		wfds[nw] = clone_tree(w);
-		wpaths[nw] = w;
-		if (wfds[nw] < 0) {
-			r = wfds[nw];
-			free(w);
-			goto out;
-		}
-		nw++;
-	}
+	if ((r = clone_writable(p, v, home_dir, w, &nw)) < 0)
+		goto out;
 	resolv_fd = open_tree(AT_FDCWD, c->resolv_conf, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (!realpath("/etc/resolv.conf", resolv_target))
 		snprintf(resolv_target, sizeof(resolv_target), "/etc/resolv.conf");
@@ -380,8 +509,8 @@ int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, con
 			r = -ENOMEM;
 			goto out;
 		}
-		if (v->transient && is_under(home, h))
-			continue; /* /home: covered by transient_home() already */
+		if (home_relative(h, home) || (v->transient && is_under(home, h)))
+			continue; /* below: in the home / covered by transient_home() */
 		if ((r = hide(h, is_under(home, h))) < 0)
 			goto out;
 		/* Put the home back where a hidden directory covered it. */
@@ -389,21 +518,35 @@ int sx_mountview_build(const struct sx_config *c, const struct sx_policy *p, con
 		    ((r = mkdir_p(home, 0755)) < 0 || (r = set_attr(h, false, MOUNT_ATTR_RDONLY, 0)) < 0))
 			goto out;
 	}
+	if (home_fd >= 0) {
+		if ((r = put_tree(home_fd, home)) < 0)
+			goto out;
+		/* The path is root's up to the home, which is now the clone. */
+		home_now = open(home, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (home_now < 0) {
+			r = log_error_errno(-errno, "cannot open %s", home);
+			goto out;
+		}
+		for (size_t i = 0; p->fs_hidden && p->fs_hidden[i]; i++) {
+			bool optional;
+			_cleanup_free_ char *h = expand(p->fs_hidden[i], home, &optional);
+			const char *rel = h ? home_relative(h, home) : NULL;
+			if (rel && (r = hide_in_home(home_now, rel, h)) < 0)
+				goto out;
+		}
+	}
 	(void)unlink(STAGE);
 	if ((r = set_attr("/dev", false, MOUNT_ATTR_RDONLY, 0)) < 0)
 		goto out;
 
-	if (home_fd >= 0 && (r = put_tree(home_fd, home)) < 0)
+	if ((r = place_writable(w, nw, home_now)) < 0)
 		goto out;
-	for (size_t i = 0; i < nw; i++)
-		if ((r = put_tree(wfds[i], wpaths[i])) < 0)
-			goto out;
 	if (resolv_fd >= 0 && (r = put_tree(resolv_fd, resolv_target)) < 0)
 		goto out;
 out:
 	for (size_t i = 0; i < nw; i++) {
-		close(wfds[i]);
-		free(wpaths[i]);
+		close(w[i].fd);
+		free(w[i].path);
 	}
 	return r;
 }

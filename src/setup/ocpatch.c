@@ -20,6 +20,7 @@
 #include "../lib/fileio.h"
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
+#include "../lib/safepath.h"
 #include "actions.h"
 #include "openclaw.h"
 
@@ -118,7 +119,7 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid, char **ret_token)
 	_cleanup_cjson_ cJSON *row = NULL, *current = NULL, *desired = NULL, *undo = NULL, *stale = NULL;
 	const char *token;
 	char fresh_token[49], fp[17];
-	struct stat st;
+	struct stat st, bst;
 	bool existed;
 	mode_t mode;
 	int r;
@@ -131,11 +132,14 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid, char **ret_token)
 	if (r < 0)
 		return r;
 
-	existed = stat(c->openclaw_config, &st) == 0;
+	/* The file sits in the sandbox user's home: read through a checked
+	 * descriptor (no symlink, the user's own regular file), never by name. */
+	r = sx_safe_read(c->openclaw_config, SX_MANAGED_FILE_MAX, &text, NULL, &st);
+	if (r < 0 && r != -ENOENT)
+		return log_error_errno(r, "cannot read %s; move what is there away and run again",
+				       c->openclaw_config);
+	existed = r == 0;
 	if (existed) {
-		r = sx_read_file(c->openclaw_config, &text, NULL);
-		if (r < 0)
-			return log_error_errno(r, "cannot read %s", c->openclaw_config);
 		r = sx_json_parse(text, &current, &why);
 		if (r < 0)
 			return log_error_errno(r,
@@ -163,7 +167,7 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid, char **ret_token)
 	if (row && !stale)
 		return -ENOMEM;
 	if (existed && (!stale || stale_empty(stale)) &&
-	    sx_openclaw_check(c->openclaw_config, desired, &why) == 0) {
+	    sx_openclaw_check_json(current, desired, &why) == 0) {
 		sx_ctx_say(x, false, "%s carries the sentrix settings", c->openclaw_config);
 		return 0;
 	}
@@ -197,7 +201,8 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid, char **ret_token)
 		cJSON_AddNumberToObject(row, "gid", existed ? st.st_gid : gid);
 		cJSON_AddStringToObject(row, "token", token);
 		cJSON_AddItemToObject(row, "undo", cJSON_Duplicate(undo, true));
-		cJSON_AddBoolToObject(row, "bak_created", existed && !sx_path_exists(bak));
+		cJSON_AddBoolToObject(row, "bak_created",
+				      existed && sx_safe_stat(bak, false, &bst) == -ENOENT);
 		cJSON_AddStringToObject(row, "written", "");
 		r = sx_journal_record(x->journal, "openclaw", c->openclaw_config, row, text,
 				      text ? strlen(text) : 0, false);
@@ -229,11 +234,21 @@ int sx_act_openclaw(struct sx_ctx *x, uid_t uid, gid_t gid, char **ret_token)
 	return 0;
 }
 
+/* Removes the .bak sentrix wrote (whatever sits at its name now is only
+ * unlinked, never followed). */
+static int remove_bak(const char *bak, bool created)
+{
+	int r = created ? sx_safe_unlink(bak) : 0;
+
+	return r < 0 ? log_error_errno(r, "cannot remove %s", bak) : 0;
+}
+
 int sx_openclaw_undo(const struct sx_journal_entry *e)
 {
 	const cJSON *u = e->undo;
 	_cleanup_free_ char *text = NULL, *out = NULL, *why = NULL, *bak = NULL;
 	bool existed = cJSON_IsTrue(cJSON_GetObjectItem(u, "existed"));
+	bool bak_created = cJSON_IsTrue(cJSON_GetObjectItem(u, "bak_created"));
 	struct stat st;
 	char fp[17];
 	int r;
@@ -241,33 +256,39 @@ int sx_openclaw_undo(const struct sx_journal_entry *e)
 	bak = sx_strdupf("%s.bak", e->target);
 	if (!bak)
 		return -ENOMEM;
-	r = sx_read_file(e->target, &text, NULL);
-	if (r < 0 && r != -ENOENT)
-		return log_error_errno(r, "cannot read %s", e->target);
+	/* In the sandbox user's home: what sits there now is the user's. A
+	 * symlink, a directory or another owner's file is left alone (and
+	 * so is the .bak): the agent must not be able to steer root, nor to
+	 * stop its instance's rollback. */
+	r = sx_safe_read(e->target, SX_MANAGED_FILE_MAX, &text, NULL, &st);
+	if (r < 0 && r != -ENOENT) {
+		if (existed)
+			log_warn(
+			    "left %s as it is: not the file sentrix patched; the pre-sentrix file is in %s",
+			    e->target, bak);
+		else
+			log_warn("left %s as it is: not the file sentrix created", e->target);
+		return 0;
+	}
 	if (r == 0)
 		sx_fingerprint(text, strlen(text), fp);
 
 	/* Killed between recording and writing: the original is still there. */
 	if (r == 0 && existed && e->prior && strlen(text) == e->prior_len &&
-	    memcmp(text, e->prior, e->prior_len) == 0) {
-		if (cJSON_IsTrue(cJSON_GetObjectItem(u, "bak_created")) && unlink(bak) < 0 && errno != ENOENT)
-			return log_error_errno(-errno, "cannot remove %s", bak);
-		return 0;
-	}
+	    memcmp(text, e->prior, e->prior_len) == 0)
+		return remove_bak(bak, bak_created);
 	if (r == -ENOENT || streq(fp, sx_json_str(u, "written"))) {
 		/* As sentrix left it (or gone): put the original back exactly. */
-		if (existed && e->prior) {
+		if (existed && e->prior)
 			r = sx_write_file_atomic(e->target, e->prior, e->prior_len,
 						 (mode_t)cJSON_GetObjectItem(u, "mode")->valueint,
 						 (uid_t)cJSON_GetObjectItem(u, "uid")->valuedouble,
 						 (gid_t)cJSON_GetObjectItem(u, "gid")->valuedouble);
-			if (r < 0)
-				return log_error_errno(r, "cannot restore %s", e->target);
-		} else if (unlink(e->target) < 0 && errno != ENOENT)
-			return log_error_errno(-errno, "cannot remove %s", e->target);
-		if (cJSON_IsTrue(cJSON_GetObjectItem(u, "bak_created")) && unlink(bak) < 0 && errno != ENOENT)
-			return log_error_errno(-errno, "cannot remove %s", bak);
-		return 0;
+		else
+			r = sx_safe_unlink(e->target);
+		if (r < 0)
+			return log_error_errno(r, "cannot restore %s", e->target);
+		return remove_bak(bak, bak_created);
 	}
 
 	/* Edited since: revert only sentrix's keys, keep the rest. */
@@ -278,8 +299,6 @@ int sx_openclaw_undo(const struct sx_journal_entry *e)
 			 e->target, why ? why : "?", bak);
 		return 0;
 	}
-	if (stat(e->target, &st) < 0)
-		return -errno;
 	r = sx_write_file_atomic(e->target, out, strlen(out), st.st_mode & 07777, st.st_uid, st.st_gid);
 	if (r < 0)
 		return log_error_errno(r, "cannot write %s", e->target);

@@ -150,18 +150,10 @@ static char *print_redacted(const cJSON *v)
 	return copy ? cJSON_PrintUnformatted(copy) : NULL;
 }
 
-int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
+int sx_openclaw_check_json(const cJSON *root, const cJSON *desired, char **why)
 {
-	_cleanup_cjson_ cJSON *root = NULL;
 	const cJSON *want;
-	int r;
 
-	r = sx_json_load(path, &root, why);
-	if (r < 0) {
-		if (!*why)
-			*why = strdup(r == -ENOENT ? "file missing" : strerror(-r));
-		return r;
-	}
 	cJSON_ArrayForEach(want, desired)
 	{
 		const cJSON *have = sx_json_get_path(root, want->string);
@@ -183,6 +175,20 @@ int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
 		}
 	}
 	return 0;
+}
+
+int sx_openclaw_check(const char *path, const cJSON *desired, char **why)
+{
+	_cleanup_cjson_ cJSON *root = NULL;
+	int r;
+
+	r = sx_json_load(path, &root, why);
+	if (r < 0) {
+		if (!*why)
+			*why = strdup(r == -ENOENT ? "file missing" : strerror(-r));
+		return r;
+	}
+	return sx_openclaw_check_json(root, desired, why);
 }
 
 static bool strv_json_has(const cJSON *arr, const char *s)

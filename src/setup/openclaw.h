@@ -22,6 +22,8 @@ cJSON *sx_openclaw_desired(const struct sx_config *c, const struct sx_policy *p,
 /* Compares a file against desired; returns 0 when it matches, else
  * -EUCLEAN (drifted) or -ENOENT/-EINVAL with *why set (caller frees). */
 int sx_openclaw_check(const char *path, const cJSON *desired, char **why);
+/* The same check on a file already parsed. */
+int sx_openclaw_check_json(const cJSON *root, const cJSON *desired, char **why);
 
 /* Applies desired to text (NULL: an empty config), returning the new text.
  * *undo receives what reverting needs:

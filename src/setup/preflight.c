@@ -2,6 +2,7 @@
  *
  * preflight.c - read-only checks run before setup touches the host.
  */
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
@@ -10,6 +11,7 @@
 #include "../lib/log.h"
 #include "../lib/netaddr.h"
 #include "../lib/paths.h"
+#include "../lib/safepath.h"
 #include "desired.h"
 #include "link.h"
 #include "netns.h"
@@ -125,6 +127,71 @@ static int check_user(const struct sx_config *want)
 	return 0;
 }
 
+/* True when path is dir or lies below it. */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+/* The sandbox home becomes the sandbox user's and is mounted writable in
+ * the sandbox: it must be a directory of its own, never a system one, and
+ * only root may be able to replace it (its parent is root's alone). */
+static int check_home(const struct sx_config *want)
+{
+	static const char *const system_dirs[] = {
+	    "/",	 "/bin",       "/boot",	     "/dev",	  "/etc",	  "/home",
+	    "/lib",	 "/lib32",     "/lib64",     "/libx32",	  "/media",	  "/mnt",
+	    "/opt",	 "/proc",      "/root",	     "/run",	  "/sbin",	  "/srv",
+	    "/sys",	 "/tmp",       "/usr",	     "/var",	  "/var/tmp",	  "/var/lib",
+	    "/var/log",	 "/var/cache", "/var/spool", "/var/mail", "/var/backups", "/var/opt",
+	    "/var/local"};
+	static const char *const system_trees[] = {
+	    "/bin",  "/boot", "/dev",  "/etc", "/lib", "/lib32", "/lib64",   "/libx32",	   "/proc",
+	    "/root", "/run",  "/sbin", "/sys", "/tmp", "/usr",	 "/var/tmp", SX_STATE_DIR, SX_LOG_DIR};
+	_cleanup_parent_ struct sx_parent parent = {.dfd = -EBADF};
+	const char *home = want->home;
+	struct sx_user u;
+	struct stat st;
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++)
+		if (streq(home, system_dirs[i]))
+			return log_error_errno(
+			    -EINVAL,
+			    "--sandbox-home %s is a system directory; give the sandbox user a "
+			    "home of its own (default /home/%s)",
+			    home, want->user);
+	for (size_t i = 0; i < ELEMENTSOF(system_trees); i++)
+		if (path_under(home, system_trees[i]))
+			return log_error_errno(
+			    -EINVAL,
+			    "--sandbox-home %s lies under %s, a system directory; give the "
+			    "sandbox user a home of its own (default /home/%s)",
+			    home, system_trees[i], want->user);
+	r = sx_parent_open(home, true, &parent);
+	if (r == -ENOENT)
+		return log_error_errno(r, "--sandbox-home %s: its parent directory does not exist", home);
+	if (r < 0)
+		return log_error_errno(r, "--sandbox-home %s: cannot open its parent directory", home);
+	if (parent.dir.st_uid != 0 || (parent.dir.st_mode & 022))
+		return log_error_errno(-EPERM,
+				       "--sandbox-home %s: its parent directory belongs to uid %u or is "
+				       "writable by others, who could replace the home; choose a home in a "
+				       "directory only root can change (such as /home)",
+				       home, (unsigned)parent.dir.st_uid);
+	if (fstatat(parent.dfd, parent.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : log_error_errno(-errno, "--sandbox-home %s", home);
+	if (!S_ISDIR(st.st_mode))
+		return log_error_errno(-ENOTDIR, "--sandbox-home %s exists and is not a directory", home);
+	if (sx_user_lookup(want->user, &u) < 0 || u.uid != st.st_uid)
+		return log_error_errno(-EPERM,
+				       "--sandbox-home %s exists and belongs to uid %u, not to the sandbox "
+				       "user %s; choose another home (or remove that directory)",
+				       home, (unsigned)st.st_uid, want->user);
+	return 0;
+}
+
 static int check_openclaw(const struct sx_config *want)
 {
 	_cleanup_cjson_ cJSON *j = NULL;
@@ -141,7 +208,8 @@ static int check_openclaw(const struct sx_config *want)
 				       "and run setup again",
 				       want->openclaw_config, why ? why : "not JSON");
 	if (r < 0)
-		return log_error_errno(r, "cannot read %s", want->openclaw_config);
+		return log_error_errno(r, "cannot read %s; move what is there away and run setup again",
+				       want->openclaw_config);
 	if (!cJSON_IsObject(j))
 		return log_error_errno(-EINVAL, "%s: the top level is not a JSON object",
 				       want->openclaw_config);
@@ -184,7 +252,7 @@ int sx_preflight(const struct sx_config *want, const struct sx_config *current)
 	}
 	if ((r = check_kernel()) < 0 || (r = check_install()) < 0 ||
 	    (r = check_addresses(want, current)) < 0 || (r = check_names(want, current)) < 0 ||
-	    (r = check_user(want)) < 0 || (r = check_openclaw(want)) < 0)
+	    (r = check_user(want)) < 0 || (r = check_home(want)) < 0 || (r = check_openclaw(want)) < 0)
 		return r;
 	if (want->openclaw_port == want->llm_port || want->openclaw_port == want->egress_port)
 		log_info("note: --openclaw-port %u equals a gateway port; they live on different addresses",

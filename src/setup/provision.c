@@ -17,6 +17,7 @@
 #include "../lib/strv.h"
 #include "actions.h"
 #include "desired.h"
+#include "instance.h"
 #include "lock.h"
 #include "netns.h"
 #include "preflight.h"
@@ -309,6 +310,7 @@ int sx_setup_main(const struct sx_options *o)
 			return r == -EINVAL ? 2 : 1;
 	}
 
+	sx_instance_sweep(want);
 	r = open_journal(want, true, &x.journal);
 	if (r < 0) {
 		log_error_errno(r, "cannot open the rollback journal %s", want->journal_path);
@@ -398,6 +400,7 @@ int sx_disable_main(const struct sx_options *o)
 			return r == -EINVAL ? 2 : 1;
 		}
 	}
+	sx_instance_sweep(c);
 	r = sx_undo_all(&x);
 	drop_journal(x.journal, c);
 	if (o->json)

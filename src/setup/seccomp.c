@@ -10,7 +10,10 @@
  *    answers ENOSYS: glibc then falls back to clone, which is filtered (an
  *    EPERM here would break thread creation in Node and everything else).
  * socket() is refused for every family but AF_UNIX, AF_INET and AF_INET6
- * (no packet, raw netlink, ...).  The filter is built in the launcher
+ * (no packet, raw netlink, ...).  ioctl(TIOCSTI) and ioctl(TIOCLINUX) are
+ * refused: a sandbox started from an operator's terminal shares it, and
+ * TIOCSTI would push keystrokes into the operator's (root's) shell to run
+ * once the sandbox exits (as bubblewrap and flatpak refuse it).  The filter is built in the launcher
  * before anything is set up, so a bad profile fails before the command.
  */
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 
 #include "../lib/log.h"
 #include "../lib/util.h"
@@ -88,6 +92,22 @@ static int deny_socket_families(scmp_filter_ctx ctx)
 	return r == -EDOM ? 0 : r;
 }
 
+/* The kernel reads ioctl's request as 32 bits: compare only those, or
+ * TIOCSTI | 1 << 32 would pass (flatpak's CVE-2019-10063). */
+static int deny_tty_injection(scmp_filter_ctx ctx)
+{
+	static const unsigned long requests[] = {TIOCSTI, TIOCLINUX};
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(requests); i++) {
+		struct scmp_arg_cmp cmp = {
+		    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = requests[i]};
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, cmp)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 int sx_seccomp_build(const struct sx_policy *p, void **ret)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -115,7 +135,7 @@ int sx_seccomp_build(const struct sx_policy *p, void **ret)
 	}
 	if ((r = deny_flags(ctx, "clone")) < 0 || (r = deny_flags(ctx, "unshare")) < 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 ||
-	    (r = deny_socket_families(ctx)) < 0) {
+	    (r = deny_socket_families(ctx)) < 0 || (r = deny_tty_injection(ctx)) < 0) {
 		seccomp_release(ctx);
 		return log_error_errno(r, "seccomp: cannot build the shared rules");
 	}

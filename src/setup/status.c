@@ -17,6 +17,7 @@
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
+#include "../lib/safepath.h"
 #include "../lib/strv.h"
 #include "ephemeral.h"
 #include "openclaw.h"
@@ -72,7 +73,7 @@ static void check_users(struct report *rep, const struct sx_config *c)
 		return;
 	}
 	check(rep, "user", u.uid ? OK : DRIFTED, "%s (uid %u)", c->user, (unsigned)u.uid);
-	if (stat(c->home, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (sx_safe_stat(c->home, true, &st) < 0 || !S_ISDIR(st.st_mode))
 		check(rep, "home", MISSING, "%s does not exist", c->home);
 	else if (st.st_uid != u.uid)
 		check(rep, "home", DRIFTED, "%s is owned by uid %u, not %s", c->home, (unsigned)st.st_uid,
@@ -237,6 +238,18 @@ static void check_openclaw(struct report *rep, const struct sx_config *c, const 
 		      why ? why : "unreadable");
 }
 
+/* A launcher in the home: a regular file of the home's owner (the
+ * sandbox may have replaced it: a symlink there is drifted, not ok). */
+static enum state launcher_state(const char *path)
+{
+	struct stat st;
+	int r = path ? sx_safe_stat(path, false, &st) : -ENOMEM;
+
+	if (r == -ENOENT || r == -ENOMEM)
+		return MISSING;
+	return r == 0 && S_ISREG(st.st_mode) ? OK : DRIFTED;
+}
+
 static void check_units(struct report *rep, const struct sx_config *c)
 {
 	static const char *const units[] = {"sentrix-netns@.service", "sentrix-gateway@.service",
@@ -246,7 +259,8 @@ static void check_units(struct report *rep, const struct sx_config *c)
 	    sx_strdupf(SX_SYSTEMD_ETC "/sentrix-sandbox@%s.service.d/50-sentrix-instance.conf", c->name);
 	_cleanup_free_ char *target = sx_strdupf("sentrix@%s.target", c->name), *state = NULL;
 	_cleanup_free_ char *run = sx_strdupf("%s/run-sandbox.sh", c->home),
-			    *pair = sx_strdupf("%s/pair.sh", c->home);
+			    *pair = sx_strdupf("%s/pair.sh", c->home),
+			    *bashrc = sx_strdupf("%s/.bashrc", c->home);
 	bool all = true;
 
 	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
@@ -265,8 +279,13 @@ static void check_units(struct report *rep, const struct sx_config *c)
 		check(rep, "unit_active", streq(state, "active") ? OK : MISSING, "%s is %s", target,
 		      state ? state : "unknown");
 	}
-	check(rep, "launchers", run && pair && sx_path_exists(run) && sx_path_exists(pair) ? OK : MISSING,
-	      "%s, %s", run ? run : "", pair ? pair : "");
+	enum state launchers = launcher_state(run);
+	if (launchers == OK)
+		launchers = launcher_state(pair);
+	if (launchers == OK)
+		launchers = launcher_state(bashrc);
+	check(rep, "launchers", launchers, "%s, %s, %s", run ? run : "", pair ? pair : "",
+	      bashrc ? bashrc : "");
 }
 
 /* Runs `sentrix-gateway --health` (this binary speaks no HTTP); returns its

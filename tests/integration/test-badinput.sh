@@ -41,6 +41,23 @@ expect 2 "port number" "--openclaw-port abc" "${S[@]}" --openclaw-port abc
 expect 2 "not an IPv4 address" "--dns garbage" "${S[@]}" --dns 1.2.3
 expect 2 "not a valid user name" "--user with a colon" "${S[@]}" --user "a:b"
 expect 2 "absolute" "--sandbox-home relative" "${S[@]}" --sandbox-home home/x
+expect 2 "no '.', '..'" "--sandbox-home with a .. component" "${S[@]}" --sandbox-home /home/x/../../etc
+expect 2 "no '.', '..'" "--sandbox-home with a trailing /" "${S[@]}" --sandbox-home /home/x/
+# A home becomes the sandbox user's and is writable in the sandbox: never a
+# system directory, another user's directory, or one others could replace.
+for d in /etc /usr /var /root /home /tmp /srv /var/lib; do
+	expect 1 "is a system directory" "--sandbox-home $d refused" "${S[@]}" --dns none --sandbox-home $d
+done
+for d in /etc/sxt8 /usr/local/sxt8 /tmp/sxt8 /root/sxt8 /var/lib/sentrix/sxt8 /proc/sxt8; do
+	expect 1 "lies under" "--sandbox-home $d refused" "${S[@]}" --dns none --sandbox-home $d
+done
+expect 1 "parent directory does not exist" "--sandbox-home in a missing directory" "${S[@]}" --dns none --sandbox-home /nonexistent-sxt8/h
+mkdir -m 0777 /srv/sxt8-open && mkdir -p /srv/sxt8-other && chown nobody /srv/sxt8-other
+EXPECT_BEFORE=$(snapshot)
+expect 1 "writable by others" "--sandbox-home in a directory others can write" "${S[@]}" --dns none --sandbox-home /srv/sxt8-open/h
+expect 1 "belongs to uid [0-9]+, not to the sandbox user" "--sandbox-home owned by another user" "${S[@]}" --dns none --sandbox-home /srv/sxt8-other
+rmdir /srv/sxt8-open /srv/sxt8-other
+EXPECT_BEFORE=$(snapshot)
 expect 2 "only goes with --disable" "--purge without --disable" "${S[@]}" --purge
 expect 2 "unexpected argument" "stray argument" "${S[@]}" extra
 expect 2 "unknown command" "unknown subcommand" "$SETUP" frobnicate

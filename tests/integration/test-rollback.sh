@@ -27,7 +27,7 @@ inject() {
 
 n=0 bad=0
 for k in $(seq 1 60); do
-	out=$(inject rename $k)
+	out=$(inject rename,renameat,renameat2 $k)
 	rc=$?
 	[ $rc = 0 ] && break
 	n=$((n + 1))

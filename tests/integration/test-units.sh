@@ -57,4 +57,12 @@ for spec in sentrix-sandbox@$NAME.service:5.0 sentrix-gateway@$NAME.service:2.5;
 done
 check "the drop-in starts OpenClaw through the launcher" grep -q "^ExecStart=/usr/local/sbin/sentrix-setup exec --name $NAME -- openclaw gateway --port 18789$" "/etc/systemd/system/sentrix-sandbox@$NAME.service.d/50-sentrix-instance.conf"
 check "the sandbox unit joins the instance's netns" grep -q '^NetworkNamespacePath=/run/netns/%i$' "$TMP/units/sentrix-sandbox@.service"
+
+# Every unit's Documentation= names a file `make install` installs.
+make -s -C "$TOP" BUILD="$BUILD" DESTDIR="$TMP/inst" install >"$TMP/install.log" 2>&1 ||
+	not_ok "make install DESTDIR=...: $(tail -3 "$TMP/install.log")"
+for u in "$TOP"/units/*; do
+	doc=$(sed -n 's|^Documentation=file:||p' "$u")
+	check "$(basename "$u"): Documentation= $doc is installed" test -s "$TMP/inst$doc"
+done
 summary
