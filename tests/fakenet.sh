@@ -176,6 +176,9 @@ fakenet_up() {
 		{ cat "$FAKENET_TMP/openssl.log" >&2; echo "fakenet: cannot make the test CA" >&2; return 1; }
 	_fakenet_nginx_conf "$FAKENET_TMP" || return 1
 
+	# `ip netns add` makes /run/netns (a mount point) when the machine has
+	# none yet; fakenet_down removes it again then, as the host was.
+	[ -d /run/netns ] || FAKENET_MADE_RUN_NETNS=1
 	ip netns add $FAKENET || return 1
 	ip link add sxtnet-h type veth peer name eth0 netns $FAKENET || return 1
 	ip addr add $FAKENET_HOSTSIDE/30 dev sxtnet-h
@@ -234,6 +237,11 @@ fakenet_down() {
 	ip route del 198.51.100.0/24 2>/dev/null
 	ip link del sxtnet-h 2>/dev/null
 	ip netns del $FAKENET 2>/dev/null
+	if [ "${FAKENET_MADE_RUN_NETNS:-0}" = 1 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
+		umount -l /run/netns 2>/dev/null
+		rmdir /run/netns 2>/dev/null
+	fi
+	FAKENET_MADE_RUN_NETNS=0
 	# Its temporary directory; likewise an earlier one's.
 	rm -rf /tmp/sxt-fakenet.??????
 	FAKENET_TMP='' FAKENET_CA=''

@@ -64,7 +64,7 @@ run_policy() {
 	/usr/bin/python3 "$TOP/tests/helpers/tcp-listen.py" "$HOST_IP:18790" "$HOST_IP:18791" \
 		"$HOST_IP:18792" "$HOST_IP:18799" "$FAKENET_HOSTSIDE:18799" >/dev/null &
 	LISTENERS+=($!)
-	wait_listening "$HOST_IP" 18790
+	check "the test's listeners are up" wait_listening "$HOST_IP" 18790
 	local before logs_before
 	before=$(nft_dropped $NAME sentrix)
 	# The ring buffer is bounded, so count by time, not by lines.
@@ -104,7 +104,7 @@ run_policy() {
 	ip netns exec $NAME setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups -- \
 		/usr/bin/python3 "$TOP/tests/helpers/tcp-listen.py" "$SANDBOX_IP:18789" "$SANDBOX_IP:18780" >/dev/null &
 	LISTENERS+=($!)
-	wait_listening "$SANDBOX_IP" 18789 $NAME
+	check "the test's listeners in the netns are up" wait_listening "$SANDBOX_IP" 18789 $NAME
 	check "host reaches OpenClaw port $SANDBOX_IP:18789" tcp_connects "$SANDBOX_IP" 18789
 	check_fails "host cannot reach other sandbox ports ($SANDBOX_IP:18780)" tcp_connects "$SANDBOX_IP" 18780
 

