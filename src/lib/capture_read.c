@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,11 +38,18 @@ struct sx_capture_reader {
 
 int sx_capture_open(const char *path, uint64_t offset, struct sx_capture_reader **ret)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The gateway user's directory, read by root (`sentrix logs`): its
+	 * capture files are never links, FIFOs or devices. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct sx_capture_reader *r;
+	struct stat st;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
 	if (offset > 0 && lseek(fd, (off_t)offset, SEEK_SET) < 0)
 		return -errno;
 	r = calloc(1, sizeof(*r));

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "../lib/fileio.h"
+#include "../lib/safepath.h"
 #include "../lib/util.h"
 #include "reload.h"
 #include "users.h"
@@ -28,7 +29,8 @@ static pid_t gateway_pid(const struct sx_config *c)
 	char *end;
 	long pid;
 
-	if (!pidfile || sx_read_file(pidfile, &text, NULL) < 0)
+	/* In the gateway user's directory: its own small regular file only. */
+	if (!pidfile || sx_safe_read(pidfile, 64, &text, NULL, NULL) < 0)
 		return 0;
 	errno = 0;
 	pid = strtol(text, &end, 10);

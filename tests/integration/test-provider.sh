@@ -189,7 +189,8 @@ waiter=$!
 for _ in $(seq 50); do [ -s "$TMP/gw.pid" ] && break; sleep 0.05; done
 GW_PID=$(cat "$TMP/gw.pid")
 for _ in $(seq 50); do [ "$(cat /proc/$GW_PID/comm 2>/dev/null)" = sentrix-gateway ] && break; sleep 0.05; done
-echo $GW_PID >/var/log/sentrix/$NAME/gateway.pid
+# The gateway writes its pid file as its own user; root trusts no other.
+echo $GW_PID >/var/log/sentrix/$NAME/gateway.pid && chown sentrix: /var/log/sentrix/$NAME/gateway.pid
 out=$(P set --name $NAME openai --api openai-completions --base-url https://api.openai.com/v1 --model gpt-4.1 --default-model gpt-5 --model o3 2>&1)
 check "a provider change says the gateway reloaded" grep -q "gateway reloaded" <<<"$out"
 wait $waiter
@@ -197,7 +198,7 @@ check_eq "the gateway got SIGHUP" 129 "$(cat "$TMP/gw.rc")"
 GW_PID=""
 sleep 60 &
 OTHER_PID=$!
-echo $OTHER_PID >/var/log/sentrix/$NAME/gateway.pid
+echo $OTHER_PID >/var/log/sentrix/$NAME/gateway.pid && chown sentrix: /var/log/sentrix/$NAME/gateway.pid
 out=$(printf 'v2\n' | SEC set --name $NAME THIRD_VAR 2>&1)
 check "a pid file naming another program: no signal, says so" grep -q "will pick this up when it starts" <<<"$out"
 check "that process was left alone" kill -0 $OTHER_PID
