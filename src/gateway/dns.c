@@ -6,7 +6,8 @@
  * DNS there and nowhere else.  Here every query is parsed with ldns: a
  * question for a name the policy's egress.domains allow is forwarded as is
  * to the upstream resolvers (c-ares, resolver.c) and the answer relayed;
- * anything else gets NXDOMAIN at once.  So names outside the allowlist
+ * anything else gets NXDOMAIN at once (dnsmsg.c holds what is done with the
+ * messages' bytes).  So names outside the allowlist
  * cannot carry data out (no DNS tunnel), and the sandbox learns only the
  * addresses of names it may reach anyway.  Every query is recorded in
  * egress.jsonl (kind "dns").
@@ -29,13 +30,13 @@
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "dns.h"
+#include "dnsmsg.h"
 #include "egresslog.h"
 #include "gateway.h"
 #include "listen.h"
 #include "resolver.h"
 
 #define DNS_MAX 65535
-#define UDP_PLAIN_MAX 512 /* without EDNS (RFC 1035) */
 #define TCP_CONNS_MAX 64
 #define TCP_IDLE_USEC (10 * 1000000ULL)
 
@@ -142,44 +143,12 @@ static void reply(struct pending *p, const uint8_t *wire, size_t len)
 		tcp_free(p->tcp);
 }
 
-/* A new answer to from's question with no records: QR and RA set, RD
- * copied, rcode given.  NULL when out of memory. */
-static ldns_pkt *question_only(const ldns_pkt *from, ldns_pkt_rcode rcode)
-{
-	ldns_pkt *a = ldns_pkt_new();
-
-	if (!a)
-		return NULL;
-	ldns_pkt_set_qr(a, true);
-	ldns_pkt_set_rd(a, ldns_pkt_rd(from));
-	ldns_pkt_set_ra(a, true);
-	ldns_pkt_set_rcode(a, (uint8_t)rcode);
-	ldns_pkt_set_question(a, ldns_rr_list_clone(ldns_pkt_question(from)));
-	ldns_pkt_set_qdcount(a, ldns_pkt_qdcount(from));
-	return a;
-}
-
 /* Answers from pkt (id and size fitted to the client), then frees pkt. */
 static void reply_pkt(struct pending *p, ldns_pkt *pkt)
 {
-	uint8_t *wire = NULL;
 	size_t len = 0;
+	uint8_t *wire = sx_dns_answer_wire(pkt, p->id, p->tcp ? 0 : p->udp_max, &len);
 
-	ldns_pkt_set_id(pkt, p->id);
-	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK && !p->tcp && len > p->udp_max) {
-		/* Too big for this UDP client: header and question, TC set, so
-		 * it retries over TCP. */
-		ldns_pkt *tc = question_only(pkt, ldns_pkt_get_rcode(pkt));
-		if (tc) {
-			ldns_pkt_set_id(tc, p->id);
-			ldns_pkt_set_tc(tc, true);
-			LDNS_FREE(wire);
-			wire = NULL;
-			if (ldns_pkt2wire(&wire, tc, &len) != LDNS_STATUS_OK)
-				wire = NULL;
-			ldns_pkt_free(tc);
-		}
-	}
 	if (wire)
 		reply(p, wire, len);
 	LDNS_FREE(wire);
@@ -189,7 +158,7 @@ static void reply_pkt(struct pending *p, ldns_pkt *pkt)
 /* An answer with no records and rcode, for the question of query. */
 static void reply_rcode(struct pending *p, const ldns_pkt *query, ldns_pkt_rcode rcode)
 {
-	ldns_pkt *a = question_only(query, rcode);
+	ldns_pkt *a = sx_dns_question_only(query, rcode);
 
 	if (a)
 		reply_pkt(p, a);
@@ -201,23 +170,6 @@ static void pending_done(struct pending *p)
 		tcp_release(p->tcp);
 	ldns_pkt_free(p->query);
 	free(p);
-}
-
-/* The first address in an answer, for the audit line. */
-static void first_address(ldns_pkt *pkt, char out[64])
-{
-	ldns_rr_list *an = ldns_pkt_answer(pkt);
-
-	out[0] = 0;
-	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A || ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA) {
-			char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-			snprintf(out, 64, "%s", s ? s : "");
-			free(s);
-			return;
-		}
-	}
 }
 
 static void on_upstream_answer(void *data, int status, int timeouts, unsigned char *abuf, int alen)
@@ -240,7 +192,7 @@ static void on_upstream_answer(void *data, int status, int timeouts, unsigned ch
 		pending_done(p);
 		return;
 	}
-	first_address(answer, addr);
+	sx_dns_first_address(answer, addr);
 	audit(p, "allowed", status == ARES_SUCCESS ? NULL : ares_strerror(status), addr[0] ? addr : NULL);
 	reply_pkt(p, answer);
 	pending_done(p);
@@ -251,10 +203,8 @@ static void handle_query(struct sx_dns *d, struct tcp_conn *tcp, const struct so
 			 socklen_t peer_len, const uint8_t *wire, size_t len)
 {
 	struct pending *p = calloc(1, sizeof(*p));
-	ldns_pkt *q = NULL;
-	ldns_rr_list *qs;
-	const char *why;
-	char *owner = NULL, *type = NULL;
+	struct sx_dns_query q;
+	enum sx_dns_verdict v;
 
 	if (!p)
 		return;
@@ -266,43 +216,21 @@ static void handle_query(struct sx_dns *d, struct tcp_conn *tcp, const struct so
 	p->started = sx_now_usec();
 	if (tcp)
 		tcp->pending++;
-	if (ldns_wire2pkt(&q, wire, len) != LDNS_STATUS_OK || ldns_pkt_qr(q)) {
-		pending_done(p); /* not a query: no answer (RFC 5452 spirit) */
-		ldns_pkt_free(q);
+	v = sx_dns_judge(wire, len, d->g->policy->domains, &q);
+	p->id = q.id;
+	p->udp_max = q.udp_max;
+	memcpy(p->name, q.name, sizeof(p->name));
+	memcpy(p->qtype, q.qtype, sizeof(p->qtype));
+	if (v == SX_DNS_FORWARD) {
+		p->query = TAKE_PTR(q.pkt);
+		sx_resolver_send(d->g->resolver, wire, (int)len, on_upstream_answer, p);
 		return;
 	}
-	p->id = ldns_pkt_id(q);
-	p->udp_max = MAX(ldns_pkt_edns_udp_size(q), UDP_PLAIN_MAX);
-	qs = ldns_pkt_question(q);
-	if (ldns_pkt_get_opcode(q) != LDNS_PACKET_QUERY || !qs || ldns_rr_list_rr_count(qs) != 1) {
-		snprintf(p->qtype, sizeof(p->qtype), "?");
-		audit(p, "refused", "not a standard query with one question", NULL);
-		reply_rcode(p, q, LDNS_RCODE_FORMERR);
-		goto out;
+	if (v == SX_DNS_ANSWER) {
+		audit(p, "refused", q.reason, NULL);
+		reply_rcode(p, q.pkt, q.rcode);
 	}
-	owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(qs, 0)));
-	type = ldns_rr_type2str(ldns_rr_get_type(ldns_rr_list_rr(qs, 0)));
-	snprintf(p->qtype, sizeof(p->qtype), "%s", type ? type : "?");
-	if (!owner || sx_host_normalize(owner, p->name, &why) < 0) {
-		snprintf(p->name, sizeof(p->name), "%.*s", SX_HOST_MAX, owner ? owner : "");
-		audit(p, "refused", "not a host name", NULL);
-		reply_rcode(p, q, LDNS_RCODE_NXDOMAIN);
-		goto out;
-	}
-	if (!sx_domain_allowed(d->g->policy->domains, p->name)) {
-		audit(p, "refused", "host is not in the policy's egress.domains", NULL);
-		reply_rcode(p, q, LDNS_RCODE_NXDOMAIN);
-		goto out;
-	}
-	p->query = q;
-	free(owner);
-	free(type);
-	sx_resolver_send(d->g->resolver, wire, (int)len, on_upstream_answer, p);
-	return;
-out:
-	ldns_pkt_free(q);
-	free(owner);
-	free(type);
+	sx_dns_query_done(&q);
 	pending_done(p);
 }
 
@@ -341,13 +269,14 @@ static int on_tcp_read(sd_event_source *s, int fd, uint32_t revents, void *data)
 	}
 	t->len += (size_t)n;
 	sd_event_source_set_time_relative(t->timer, TCP_IDLE_USEC);
-	while (t->len >= 2 && !t->closed) {
-		size_t mlen = (size_t)t->buf[0] << 8 | t->buf[1];
-		if (t->len < 2 + mlen)
+	while (!t->closed) {
+		const uint8_t *msg;
+		size_t mlen, used = sx_dns_tcp_frame(t->buf, t->len, &msg, &mlen);
+		if (!used)
 			break;
-		handle_query(t->d, t, NULL, 0, t->buf + 2, mlen);
-		memmove(t->buf, t->buf + 2 + mlen, t->len - 2 - mlen);
-		t->len -= 2 + mlen;
+		handle_query(t->d, t, NULL, 0, msg, mlen);
+		memmove(t->buf, t->buf + used, t->len - used);
+		t->len -= used;
 	}
 	return 0;
 }

@@ -4,7 +4,8 @@
  *
  * A client sends `CONNECT host:port` (TLS then passes through untouched)
  * or a plain-HTTP request with an absolute URI.  The request head is parsed
- * with http-parser, then judged in this order, each refusal answered with
+ * with http-parser, then judged in this order (1-3 in egresshead.c, which
+ * holds everything done with the head's bytes), each refusal answered with
  * 403 and a one-line reason:
  *
  *   1. the host is a name, not an IP literal in any spelling;
@@ -22,7 +23,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <http_parser.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,14 +39,13 @@
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "egress.h"
+#include "egresshead.h"
 #include "egresslog.h"
 #include "gateway.h"
 #include "listen.h"
 #include "resolver.h"
 #include "tunnel.h"
 
-#define HEAD_MAX (16 * 1024) /* request head, bytes */
-#define MAX_HEADERS 100
 #define MAX_CONNS 4096 /* beyond this, new connections are closed at once */
 #define HEAD_TIMEOUT_USEC (30 * 1000000ULL)
 #define CONNECT_TIMEOUT_USEC (10 * 1000000ULL)
@@ -54,10 +53,6 @@
 #define OWN_ADDR_REFRESH_USEC (10 * 1000000ULL)
 
 enum phase { READING, RESOLVING, CONNECTING, RELAYING, CLOSING };
-
-struct span {
-	size_t off, len;
-};
 
 struct conn {
 	struct sx_egress *eg;
@@ -68,21 +63,7 @@ struct conn {
 	sd_event_source *timer; /* head, connect or lingering-close deadline */
 	uint64_t started;
 
-	http_parser parser;
-	char head[HEAD_MAX];
-	size_t len, head_len;
-	bool head_done, in_value;
-	struct span url;
-	struct span names[MAX_HEADERS], values[MAX_HEADERS];
-	size_t n_headers;
-
-	/* The request, once parsed. */
-	bool is_connect;
-	char host[SX_HOST_MAX + 1];
-	unsigned port;
-	char run_id[65];
-	bool has_run_id;
-	const char *method;
+	struct sx_egress_head req; /* the request head, parsed and judged (egresshead.h) */
 
 	struct sockaddr_storage cand[SX_RESOLVE_MAX];
 	size_t n_cand, next_cand;
@@ -123,14 +104,14 @@ static void audit(struct conn *c, const char *decision, const char *reason, unsi
 		  const struct sx_tunnel_result *res)
 {
 	struct sx_egress_event e = {
-	    .kind = c->is_connect ? "connect" : "http",
-	    .run_id = c->has_run_id ? c->run_id : NULL,
-	    .host = c->host[0] ? c->host : NULL,
-	    .port = c->port,
+	    .kind = c->req.is_connect ? "connect" : "http",
+	    .run_id = c->req.has_run_id ? c->req.run_id : NULL,
+	    .host = c->req.host[0] ? c->req.host : NULL,
+	    .port = c->req.port,
 	    .address = c->address[0] ? c->address : NULL,
 	    .decision = decision,
 	    .reason = reason,
-	    .detail = c->is_connect ? NULL : c->method,
+	    .detail = c->req.is_connect ? NULL : c->req.method,
 	    .status = status,
 	    .bytes_up = res ? res->bytes_up : 0,
 	    .bytes_down = res ? res->bytes_down : 0,
@@ -179,7 +160,8 @@ static void answer_and_close(struct conn *c, unsigned status, const char *reason
 	int blen, n;
 
 	blen = snprintf(body, sizeof(body), "sentrix egress: %s %s:%u: %s\n",
-			status == 403 ? "refused" : "failed", c->host[0] ? c->host : "?", c->port, reason);
+			status == 403 ? "refused" : "failed", c->req.host[0] ? c->req.host : "?", c->req.port,
+			reason);
 	if (blen < 0 || (size_t)blen >= sizeof(body))
 		blen = (int)sizeof(body) - 1;
 	n = snprintf(msg, sizeof(msg),
@@ -219,61 +201,6 @@ static void on_tunnel_done(void *data, const struct sx_tunnel_result *res)
 	conn_free(c);
 }
 
-static const char *const hop_headers[] = {
-    "proxy-connection", "proxy-authorization", "connection", "keep-alive", "x-sentrix-run", "host", NULL};
-
-static bool hop_header(const char *name, size_t len)
-{
-	for (size_t i = 0; hop_headers[i]; i++)
-		if (strlen(hop_headers[i]) == len && strncasecmp(name, hop_headers[i], len) == 0)
-			return true;
-	return false;
-}
-
-/* The plain-HTTP request as the server must see it: origin-form target,
- * our Host, no proxy or hop-by-hop headers, Connection: close (one request
- * per forward, so every request is judged). */
-static char *rewrite_head(struct conn *c, size_t *len)
-{
-	struct http_parser_url u;
-	const char *url = c->head + c->url.off, *path = "/", *query = "";
-	int path_len = 1, query_len = 0;
-	size_t size = 0;
-	char *out = NULL;
-	FILE *f;
-
-	http_parser_url_init(&u);
-	if (http_parser_parse_url(url, c->url.len, 0, &u) != 0)
-		return NULL;
-	if (u.field_set & (1 << UF_PATH))
-		path = url + u.field_data[UF_PATH].off, path_len = u.field_data[UF_PATH].len;
-	if (u.field_set & (1 << UF_QUERY))
-		query = url + u.field_data[UF_QUERY].off - 1, query_len = u.field_data[UF_QUERY].len + 1;
-	f = open_memstream(&out, &size);
-	if (!f)
-		return NULL;
-	fprintf(f, "%s %.*s%.*s HTTP/%u.%u\r\nHost: %s", c->method, path_len, path, query_len, query,
-		c->parser.http_major, c->parser.http_minor, c->host);
-	if (c->port != 80)
-		fprintf(f, ":%u", c->port);
-	fputs("\r\n", f);
-	for (size_t i = 0; i < c->n_headers; i++) {
-		if (hop_header(c->head + c->names[i].off, c->names[i].len))
-			continue;
-		fprintf(f, "%.*s: %.*s\r\n", (int)c->names[i].len, c->head + c->names[i].off,
-			(int)c->values[i].len, c->head + c->values[i].off);
-	}
-	fputs("Connection: close\r\n\r\n", f);
-	/* Body bytes that came with the head follow it. */
-	fwrite(c->head + c->head_len, 1, c->len - c->head_len, f);
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
-	}
-	*len = size;
-	return out;
-}
-
 static void start_tunnel(struct conn *c)
 {
 	static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
@@ -282,10 +209,10 @@ static void start_tunnel(struct conn *c)
 	size_t up_len;
 	int cfd = c->cfd, ufd = c->ufd, one = 1, r;
 
-	if (c->is_connect) {
-		up = c->head + c->head_len; /* early bytes (a TLS ClientHello) */
-		up_len = c->len - c->head_len;
-	} else if (!(up = rewritten = rewrite_head(c, &up_len))) {
+	if (c->req.is_connect) {
+		up = c->req.buf + c->req.head_len; /* early bytes (a TLS ClientHello) */
+		up_len = c->req.len - c->req.head_len;
+	} else if (!(up = rewritten = sx_egress_head_rewrite(&c->req, &up_len))) {
 		refuse(c, 400, "cannot rewrite the request");
 		return;
 	}
@@ -294,11 +221,11 @@ static void start_tunnel(struct conn *c)
 	c->timer = sd_event_source_disable_unref(c->timer);
 	c->cfd = c->ufd = -EBADF; /* the tunnel owns them now, even on failure */
 	c->phase = RELAYING;
-	r = sx_tunnel_start(c->eg->g->loop, cfd, ufd, up, up_len, c->is_connect ? established : NULL,
-			    c->is_connect ? sizeof(established) - 1 : 0, !c->is_connect,
+	r = sx_tunnel_start(c->eg->g->loop, cfd, ufd, up, up_len, c->req.is_connect ? established : NULL,
+			    c->req.is_connect ? sizeof(established) - 1 : 0, !c->req.is_connect,
 			    c->eg->g->policy->idle_secs, on_tunnel_done, c, &c->tunnel);
 	if (r < 0) {
-		log_warn_errno(r, "egress: cannot start a tunnel to %s:%u", c->host, c->port);
+		log_warn_errno(r, "egress: cannot start a tunnel to %s:%u", c->req.host, c->req.port);
 		audit(c, "failed", "gateway out of resources", 503, NULL);
 		conn_free(c);
 	}
@@ -457,7 +384,7 @@ static void on_resolved(void *data, int status, const struct sockaddr_storage *a
 			continue;
 		}
 		c->cand[c->n_cand] = addrs[i];
-		((struct sockaddr_in *)&c->cand[c->n_cand])->sin_port = htons((uint16_t)c->port);
+		((struct sockaddr_in *)&c->cand[c->n_cand])->sin_port = htons((uint16_t)c->req.port);
 		c->n_cand++;
 	}
 	if (c->n_cand == 0) {
@@ -470,167 +397,50 @@ static void on_resolved(void *data, int status, const struct sockaddr_storage *a
 
 /* --- judging the request ----------------------------------------------- */
 
-static bool port_allowed(const struct sx_policy *p, unsigned port)
-{
-	for (size_t i = 0; i < p->n_egress_ports; i++)
-		if (p->egress_ports[i] == port)
-			return true;
-	return false;
-}
-
-/* Fills host and port from the request target.  Returns NULL or why not. */
-static const char *parse_target(struct conn *c)
-{
-	struct http_parser_url u;
-	const char *url = c->head + c->url.off, *why = NULL;
-	char raw[SX_HOST_MAX + 3];
-	size_t hlen;
-
-	http_parser_url_init(&u);
-	if (http_parser_parse_url(url, c->url.len, c->is_connect, &u) != 0 || !(u.field_set & (1 << UF_HOST)))
-		return c->is_connect ? "CONNECT wants host:port"
-				     : "a proxy request needs an absolute http:// URL";
-	if (!c->is_connect) {
-		const char *schema = url + u.field_data[UF_SCHEMA].off;
-		if (!(u.field_set & (1 << UF_SCHEMA)) || u.field_data[UF_SCHEMA].len != 4 ||
-		    strncasecmp(schema, "http", 4) != 0)
-			return "only http:// URLs are forwarded (use CONNECT for https)";
-	}
-	hlen = u.field_data[UF_HOST].len;
-	if (hlen >= sizeof(raw))
-		return "host name too long";
-	memcpy(raw, url + u.field_data[UF_HOST].off, hlen);
-	raw[hlen] = 0;
-	/* http-parser strips IPv6 brackets; a ':' left in the host means one. */
-	if (strchr(raw, ':'))
-		return "IP address literal (IPv6): connect by name";
-	c->port = u.field_set & (1 << UF_PORT) ? u.port : 80;
-	if (sx_host_normalize(raw, c->host, &why) < 0) {
-		snprintf(c->host, sizeof(c->host), "%.*s", SX_HOST_MAX, raw);
-		return why;
-	}
-	return NULL;
-}
-
-/* OpenClaw's managed proxy (proxy.enabled) sends every request through
- * the egress proxy, its LLM calls to http://HOST_IP:LLM_PORT too, ignoring
- * NO_PROXY.  That one destination, the gateway's own LLM proxy, which the
- * sandbox may reach directly anyway, is relayed as it is; no other address
- * of the gateway is (the health port stays shut).  Returns true when c was
- * that and is being connected. */
-static bool llm_proxy_target(struct conn *c)
+/* The gateway's own LLM proxy (egresshead.c says why it is relayed):
+ * connects to it without a lookup. */
+static void connect_own_llm(struct conn *c)
 {
 	const struct sx_config *cfg = c->eg->g->config;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&c->cand[0];
 
-	if (c->port != cfg->llm_port || !streq(c->host, c->eg->g->listen_host))
-		return false;
 	memset(sin, 0, sizeof(c->cand[0]));
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons((uint16_t)cfg->llm_port);
-	if (inet_pton(AF_INET, c->eg->g->listen_host, &sin->sin_addr) != 1)
-		return false;
+	inet_pton(AF_INET, c->eg->g->listen_host, &sin->sin_addr); /* checked by the judge */
 	c->n_cand = 1;
 	c->src = sd_event_source_disable_unref(c->src);
 	c->timer = sd_event_source_disable_unref(c->timer);
 	try_connect(c, 0);
-	return true;
 }
 
 static void judge(struct conn *c)
 {
-	const struct sx_policy *p = c->eg->g->policy;
-	const char *why;
+	struct sx_gateway *g = c->eg->g;
+	unsigned status;
 	char reason[160];
 
-	c->is_connect = c->parser.method == HTTP_CONNECT;
-	c->method = http_method_str((enum http_method)c->parser.method);
-	for (size_t i = 0; i < c->n_headers; i++)
-		if (c->names[i].len == 13 &&
-		    strncasecmp(c->head + c->names[i].off, "X-Sentrix-Run", 13) == 0) {
-			snprintf(c->run_id, sizeof(c->run_id), "%.*s", (int)MIN(c->values[i].len, 64),
-				 c->head + c->values[i].off);
-			c->has_run_id = true;
-		}
-	if ((why = parse_target(c))) {
-		refuse(c, strstr(why, "literal") ? 403 : 400, why);
-		return;
-	}
-	if (llm_proxy_target(c))
-		return;
-	if (sx_host_is_ip_literal(c->host)) {
-		refuse(c, 403, "IP address literal: connect by name");
-		return;
-	}
-	if (!port_allowed(p, c->port)) {
-		snprintf(reason, sizeof(reason), "port %u is not in the policy's egress.ports", c->port);
-		refuse(c, 403, reason);
-		return;
-	}
-	if (!sx_domain_allowed(p->domains, c->host)) {
-		refuse(c, 403, "host is not in the policy's egress.domains");
-		return;
+	switch (sx_egress_head_judge(&c->req, g->policy, g->listen_host, g->config->llm_port, &status, reason,
+				     sizeof(reason))) {
+	case SX_EGRESS_REFUSE: refuse(c, status, reason); return;
+	case SX_EGRESS_OWN_LLM: connect_own_llm(c); return;
+	case SX_EGRESS_RESOLVE: break;
 	}
 	c->phase = RESOLVING;
 	c->src = sd_event_source_disable_unref(c->src);
 	c->timer = sd_event_source_disable_unref(c->timer);
-	sx_resolver_lookup(c->eg->g->resolver, c->host, on_resolved, c);
+	sx_resolver_lookup(g->resolver, c->req.host, on_resolved, c);
 }
 
 /* --- reading the request head ------------------------------------------ */
 
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-	struct conn *c = p->data;
-	if (!c->url.len)
-		c->url.off = (size_t)(at - c->head);
-	c->url.len += len;
-	return 0;
-}
-
-static int on_field(http_parser *p, const char *at, size_t len)
-{
-	struct conn *c = p->data;
-	if (c->in_value || c->n_headers == 0) {
-		if (c->n_headers == MAX_HEADERS)
-			return 1;
-		c->names[c->n_headers++] = (struct span){(size_t)(at - c->head), 0};
-		c->in_value = false;
-	}
-	c->names[c->n_headers - 1].len += len;
-	return 0;
-}
-
-static int on_value(http_parser *p, const char *at, size_t len)
-{
-	struct conn *c = p->data;
-	struct span *v = &c->values[c->n_headers - 1];
-	if (!c->in_value)
-		*v = (struct span){(size_t)(at - c->head), 0};
-	c->in_value = true;
-	v->len += len;
-	return 0;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-	struct conn *c = p->data;
-	c->head_done = true;
-	return 2; /* stop here: what follows is relayed, not parsed */
-}
-
-static const http_parser_settings settings = {
-    .on_url = on_url,
-    .on_header_field = on_field,
-    .on_header_value = on_value,
-    .on_headers_complete = on_headers_complete,
-};
-
 static int on_client_read(sd_event_source *s, int fd, uint32_t revents, void *data)
 {
 	struct conn *c = data;
-	size_t before = c->len, parsed;
-	ssize_t n = read(fd, c->head + c->len, sizeof(c->head) - c->len);
+	ssize_t n = read(fd, c->req.buf + c->req.len, sizeof(c->req.buf) - c->req.len);
+	const char *why;
+	unsigned status;
+	int r;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
@@ -638,19 +448,11 @@ static int on_client_read(sd_event_source *s, int fd, uint32_t revents, void *da
 		conn_free(c);
 		return 0;
 	}
-	c->len += (size_t)n;
-	parsed = http_parser_execute(&c->parser, &settings, c->head + before, (size_t)n);
-	if (c->head_done) {
-		c->head_len = before + parsed;
+	r = sx_egress_head_parse(&c->req, (size_t)n, &status, &why);
+	if (r > 0)
 		judge(c);
-		return 0;
-	}
-	if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK) {
-		refuse(c, 400, http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
-		return 0;
-	}
-	if (c->len == sizeof(c->head))
-		refuse(c, 431, "request head larger than 16 KiB");
+	else if (r < 0)
+		refuse(c, status, why);
 	return 0;
 }
 
@@ -678,8 +480,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *data)
 		c->cfd = cfd;
 		c->ufd = -EBADF;
 		c->started = sx_now_usec();
-		http_parser_init(&c->parser, HTTP_REQUEST);
-		c->parser.data = c;
+		sx_egress_head_init(&c->req);
 		c->next = eg->conns;
 		if (eg->conns)
 			eg->conns->prev = c;

@@ -39,19 +39,14 @@ static cJSON *str_or_null(const char *s)
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-void sx_egresslog_write(struct sx_metrics *m, const struct sx_egress_event *e)
+char *sx_egresslog_line(const struct sx_egress_event *e, const char *time)
 {
 	_cleanup_cjson_ cJSON *j = cJSON_CreateObject();
-	_cleanup_free_ char *text = NULL, *line = NULL;
-	char stamp[40];
+	_cleanup_free_ char *text = NULL;
 
-	sx_labelled_inc(&m->egress, "kind=\"%s\",decision=\"%s\"", e->kind, e->decision);
-	m->egress_bytes_up += e->bytes_up;
-	m->egress_bytes_down += e->bytes_down;
-	if (!j || log_fd < 0)
-		return;
-	sx_utc_stamp(stamp);
-	cJSON_AddStringToObject(j, "time", stamp);
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "time", time);
 	cJSON_AddItemToObject(j, "run_id", str_or_null(e->run_id));
 	cJSON_AddStringToObject(j, "kind", e->kind);
 	cJSON_AddItemToObject(j, "host", str_or_null(e->host));
@@ -66,7 +61,21 @@ void sx_egresslog_write(struct sx_metrics *m, const struct sx_egress_event *e)
 	cJSON_AddNumberToObject(j, "bytes_down", (double)e->bytes_down);
 	cJSON_AddNumberToObject(j, "duration_ms", (double)e->duration_ms);
 	text = cJSON_PrintUnformatted(j);
-	line = text ? sx_strdupf("%s\n", text) : NULL;
+	return text ? sx_strdupf("%s\n", text) : NULL;
+}
+
+void sx_egresslog_write(struct sx_metrics *m, const struct sx_egress_event *e)
+{
+	_cleanup_free_ char *line = NULL;
+	char stamp[40];
+
+	sx_labelled_inc(&m->egress, "kind=\"%s\",decision=\"%s\"", e->kind, e->decision);
+	m->egress_bytes_up += e->bytes_up;
+	m->egress_bytes_down += e->bytes_down;
+	if (log_fd < 0)
+		return;
+	sx_utc_stamp(stamp);
+	line = sx_egresslog_line(e, stamp);
 	if (!line || sx_write_all(log_fd, line, strlen(line)) < 0)
 		log_warn("cannot append to egress.jsonl: %s decision for %s not recorded", e->decision,
 			 e->host ? e->host : "?");

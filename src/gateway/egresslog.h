@@ -29,5 +29,9 @@ struct sx_egress_event {
 int sx_egresslog_open(const char *dir);
 void sx_egresslog_close(void);
 
+/* The audit line for e at time (UTC, sx_utc_stamp()): one JSON object and
+ * a newline (caller frees), or NULL when out of memory. */
+char *sx_egresslog_line(const struct sx_egress_event *e, const char *time);
+
 /* Appends one line (a single write) and counts the decision in m. */
 void sx_egresslog_write(struct sx_metrics *m, const struct sx_egress_event *e);

@@ -34,6 +34,7 @@
 #include "capture.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "llmreq.h"
 #include "record.h"
 #include "spool.h"
 #include "upstream.h"
@@ -46,7 +47,6 @@
 #pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
 #endif
 
-#define SX_LLM_BODY_MAX (32 * 1024 * 1024) /* request bodies; OpenClaw sends ~50 KB */
 #define RELAY_HIGH (256 * 1024) /* pause the upstream above this much unsent */
 #define RELAY_LOW (64 * 1024) /* and resume it below this */
 #define RELAY_BLOCK (4 * 1024) /* libmicrohttpd's per-response buffer: 4 KiB keeps an idle stream small */
@@ -367,29 +367,13 @@ static void on_upstream_done(CURL *easy, CURLcode result, void *data)
 static enum MHD_Result add_request_header(void *cls, enum MHD_ValueKind kind, const char *name,
 					  const char *value)
 {
-	static const char *const skip[] = {"host",
-					   "content-length",
-					   "transfer-encoding",
-					   "connection",
-					   "keep-alive",
-					   "proxy-connection",
-					   "te",
-					   "trailer",
-					   "upgrade",
-					   "expect",
-					   "authorization",
-					   "x-api-key",
-					   "accept-encoding",
-					   "x-sentrix-run"};
 	struct call *c = cls;
 	_cleanup_free_ char *line = NULL;
 	struct curl_slist *l;
 
-	for (size_t i = 0; i < ELEMENTSOF(skip); i++)
-		if (strcasecmp(name, skip[i]) == 0)
-			return MHD_YES;
-	line = sx_strdupf("%s: %s", name, value ? value : "");
-	l = line ? curl_slist_append(c->req_headers, line) : NULL;
+	if (sx_llm_forward_header(name, value, &line) <= 0)
+		return MHD_YES;
+	l = curl_slist_append(c->req_headers, line);
 	if (l)
 		c->req_headers = l;
 	return MHD_YES;
@@ -502,43 +486,11 @@ static enum MHD_Result upstream_failed(struct call *c)
 			    c->provider, *c->errbuf ? c->errbuf : curl_easy_strerror(c->result));
 }
 
-/* Splits "/PROVIDER/rest?query" into provider and "/rest?query". */
-static int split_route(const char *uri, char **provider, char **rest)
-{
-	const char *p = uri + 1, *end;
-	if (uri[0] != '/')
-		return -EINVAL;
-	end = p + strcspn(p, "/?");
-	if (end == p)
-		return -EINVAL;
-	*provider = strndup(p, (size_t)(end - p));
-	*rest = strdup(end);
-	if (!*provider || !*rest) {
-		free(*provider);
-		free(*rest);
-		*provider = *rest = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static bool token_ok(struct call *c)
 {
-	const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
-	const char *key = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "x-api-key");
-	const char *want = c->g->token, *got = NULL;
-	size_t n;
-	unsigned char diff = 0;
-
-	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
-		got = auth + 7;
-	else if (key)
-		got = key;
-	if (!got || !want || strlen(got) != (n = strlen(want)))
-		return false;
-	for (size_t i = 0; i < n; i++) /* constant time */
-		diff |= (unsigned char)(got[i] ^ want[i]);
-	return diff == 0;
+	return sx_llm_token_ok(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization"),
+			       MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "x-api-key"),
+			       c->g->token);
 }
 
 static enum MHD_Result too_large(struct call *c)
@@ -554,12 +506,11 @@ static enum MHD_Result begin(struct call *c)
 	struct sx_gateway *g = c->g;
 	const struct sx_provider *p;
 	_cleanup_free_ char *key = NULL;
-	const char *base, *cl;
-	size_t blen;
+	const char *cl;
 
 	if (g->stopping)
 		return respond_json(c->conn, 503, "sentrix_stopping", "sentrix: the gateway is stopping");
-	if (split_route(c->uri ? c->uri : "", &c->provider, &c->endpoint) < 0) {
+	if (sx_llm_split_route(c->uri ? c->uri : "", &c->provider, &c->endpoint) < 0) {
 		count_request(c, 404);
 		return respond_json(c->conn, 404, "sentrix_route",
 				    "sentrix: use /PROVIDER/... (see `sentrix provider list`)");
@@ -587,13 +538,9 @@ static enum MHD_Result begin(struct call *c)
 		    p->key_env, p->name, p->key_env);
 	}
 	cl = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && strtoull(cl, NULL, 10) > SX_LLM_BODY_MAX)
+	if (sx_llm_too_large(cl))
 		return too_large(c);
-	base = p->base_url;
-	blen = strlen(base);
-	while (blen && base[blen - 1] == '/')
-		blen--;
-	c->upstream_url = sx_strdupf("%.*s%s", (int)blen, base, c->endpoint);
+	c->upstream_url = sx_llm_upstream_url(p->base_url, c->endpoint);
 	c->credential_header = streq(p->api, "anthropic-messages")
 	    ? sx_strdupf("x-api-key: %s", key)
 	    : sx_strdupf("Authorization: Bearer %s", key);
@@ -616,34 +563,21 @@ static void random_id(char out[17])
 
 static cJSON *make_head(struct call *c, const char *method)
 {
-	cJSON *h = cJSON_CreateObject(), *req = NULL;
-	const char *run = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "X-Sentrix-Run");
-	const cJSON *model, *stream;
 	char stamp[40];
+	struct sx_llm_head h = {
+	    .timestamp = stamp,
+	    .id = c->id,
+	    .instance = c->g->name,
+	    .provider = c->provider,
+	    .endpoint = c->endpoint,
+	    .method = method,
+	    .run_id = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "X-Sentrix-Run"),
+	    .body = c->body.p,
+	    .body_len = c->body.len,
+	};
 
-	if (!h)
-		return NULL;
 	sx_utc_stamp(stamp);
-	if (c->body.len)
-		req = cJSON_ParseWithLength(c->body.p, c->body.len);
-	if (!req && c->body.len) {
-		_cleanup_free_ char *s = strndup(c->body.p, c->body.len);
-		req = s ? cJSON_CreateString(s) : NULL;
-	}
-	model = cJSON_GetObjectItemCaseSensitive(req, "model");
-	stream = cJSON_GetObjectItemCaseSensitive(req, "stream");
-	cJSON_AddStringToObject(h, "timestamp", stamp);
-	cJSON_AddStringToObject(h, "id", c->id);
-	cJSON_AddStringToObject(h, "instance", c->g->name);
-	cJSON_AddItemToObject(h, "run_id", run ? cJSON_CreateString(run) : cJSON_CreateNull());
-	cJSON_AddStringToObject(h, "provider", c->provider);
-	cJSON_AddItemToObject(
-	    h, "model", cJSON_IsString(model) ? cJSON_CreateString(model->valuestring) : cJSON_CreateNull());
-	cJSON_AddStringToObject(h, "endpoint", c->endpoint);
-	cJSON_AddStringToObject(h, "method", method);
-	cJSON_AddBoolToObject(h, "stream", cJSON_IsTrue(stream));
-	cJSON_AddItemToObject(h, "request", req ? req : cJSON_CreateNull());
-	return h;
+	return sx_llm_record_head(&h);
 }
 
 /* The body is in: write the spool file, start the upstream request and

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * llmreq.c - the LLM proxy's decisions about a request, kept apart from
+ * libmicrohttpd's and libcurl's callbacks (llmproxy.c) so that what the
+ * sandbox sends can be fuzzed without a network: the route, the token, the
+ * headers passed upstream and the record's head.  See llmreq.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../lib/util.h"
+#include "llmreq.h"
+
+int sx_llm_split_route(const char *uri, char **provider, char **rest)
+{
+	const char *p = uri + 1, *end;
+
+	if (uri[0] != '/')
+		return -EINVAL;
+	end = p + strcspn(p, "/?");
+	if (end == p)
+		return -EINVAL;
+	*provider = strndup(p, (size_t)(end - p));
+	*rest = strdup(end);
+	if (!*provider || !*rest) {
+		free(*provider);
+		free(*rest);
+		*provider = *rest = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+bool sx_llm_token_ok(const char *authorization, const char *x_api_key, const char *want)
+{
+	const char *got = NULL;
+	size_t n;
+	unsigned char diff = 0;
+
+	if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
+		got = authorization + 7;
+	else if (x_api_key)
+		got = x_api_key;
+	if (!got || !want || strlen(got) != (n = strlen(want)))
+		return false;
+	for (size_t i = 0; i < n; i++) /* constant time */
+		diff |= (unsigned char)(got[i] ^ want[i]);
+	return diff == 0;
+}
+
+bool sx_llm_too_large(const char *content_length)
+{
+	return content_length && strtoull(content_length, NULL, 10) > SX_LLM_BODY_MAX;
+}
+
+int sx_llm_forward_header(const char *name, const char *value, char **ret_line)
+{
+	static const char *const skip[] = {"host",
+					   "content-length",
+					   "transfer-encoding",
+					   "connection",
+					   "keep-alive",
+					   "proxy-connection",
+					   "te",
+					   "trailer",
+					   "upgrade",
+					   "expect",
+					   "authorization",
+					   "x-api-key",
+					   "accept-encoding",
+					   "x-sentrix-run"};
+
+	*ret_line = NULL;
+	for (size_t i = 0; i < ELEMENTSOF(skip); i++)
+		if (strcasecmp(name, skip[i]) == 0)
+			return 0;
+	*ret_line = sx_strdupf("%s: %s", name, value ? value : "");
+	return *ret_line ? 1 : -ENOMEM;
+}
+
+char *sx_llm_upstream_url(const char *base_url, const char *endpoint)
+{
+	size_t blen = strlen(base_url);
+
+	while (blen && base_url[blen - 1] == '/')
+		blen--;
+	return sx_strdupf("%.*s%s", (int)blen, base_url, endpoint);
+}
+
+cJSON *sx_llm_record_head(const struct sx_llm_head *in)
+{
+	cJSON *h = cJSON_CreateObject(), *req = NULL;
+	const cJSON *model, *stream;
+
+	if (!h)
+		return NULL;
+	if (in->body_len)
+		req = cJSON_ParseWithLength(in->body, in->body_len);
+	if (!req && in->body_len) {
+		_cleanup_free_ char *s = strndup(in->body, in->body_len);
+		req = s ? cJSON_CreateString(s) : NULL;
+	}
+	model = cJSON_GetObjectItemCaseSensitive(req, "model");
+	stream = cJSON_GetObjectItemCaseSensitive(req, "stream");
+	cJSON_AddStringToObject(h, "timestamp", in->timestamp);
+	cJSON_AddStringToObject(h, "id", in->id);
+	cJSON_AddStringToObject(h, "instance", in->instance);
+	cJSON_AddItemToObject(h, "run_id", in->run_id ? cJSON_CreateString(in->run_id) : cJSON_CreateNull());
+	cJSON_AddStringToObject(h, "provider", in->provider);
+	cJSON_AddItemToObject(
+	    h, "model", cJSON_IsString(model) ? cJSON_CreateString(model->valuestring) : cJSON_CreateNull());
+	cJSON_AddStringToObject(h, "endpoint", in->endpoint);
+	cJSON_AddStringToObject(h, "method", in->method);
+	cJSON_AddBoolToObject(h, "stream", cJSON_IsTrue(stream));
+	cJSON_AddItemToObject(h, "request", req ? req : cJSON_CreateNull());
+	return h;
+}
