@@ -57,7 +57,7 @@ GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(B
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
-.PHONY: all install uninstall check check-unit check-integration check-format asan bench format clean
+.PHONY: all install uninstall check check-unit check-integration check-format asan bench format clean fuzz
 
 # Test helpers the integration tests and benchmarks run (never installed).
 TEST_HELPERS := $(BUILD)/tests/mock-llm
@@ -149,3 +149,46 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing: libFuzzer harnesses for the parsers the sandbox reaches -------
+# (tests/fuzz/, docs/fuzzing.md).  Built with clang and
+# -fsanitize=fuzzer,address,undefined from the same sources as the programs,
+# into their own object directory; an archive lets each harness link only
+# what it calls.
+#
+#   make fuzz                   every harness for FUZZ_SECS seconds (default 300)
+#   make fuzz FUZZ_SECS=60 FUZZ_ONLY="dns egress"
+#   make fuzz-build             build them only (tests/run-all.sh's fuzz tier)
+FUZZ_CC     ?= clang
+FUZZ_SECS   ?= 300
+FUZZ_ONLY   ?=
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS_BASE)) -O1 $(FUZZ_SAN)
+# The gateway's and the front door's parsers (no main(), no loop).
+FUZZ_SRC    := $(LIB_SRC) $(addprefix src/gateway/,llmreq.c egresshead.c egresslog.c metrics.c dnsmsg.c \
+		sse.c assemble.c record.c) src/cli/logs.c
+FUZZ_OBJ    := $(FUZZ_SRC:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_LIBS   := $(shell pkg-config --libs libmicrohttpd libcjson ldns sqlite3) -lhttp_parser -lm
+
+.PHONY: fuzz-build
+
+$(FUZZ_DIR)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC $<"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		$(shell pkg-config --cflags $(PKGS_SETUP) $(PKGS_GW)) -c -o $@ $<
+
+$(FUZZ_DIR)/libsentrix-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libsentrix-fuzz.a $(HDRS)
+	@echo "  FUZZLD $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc \
+		$(shell pkg-config --cflags libmicrohttpd libcjson ldns) -o $@ $< \
+		-Wl,--as-needed $(FUZZ_DIR)/libsentrix-fuzz.a $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@BUILD=$(BUILD) FUZZ_SECS=$(FUZZ_SECS) tests/fuzz/run.sh $(FUZZ_ONLY)

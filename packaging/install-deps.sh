@@ -2,7 +2,10 @@
 # Installs what sentrix needs to build, run and test on Debian 12 (root).
 # Used by the README's two commands and by .ci/run.
 set -eu
-PKGS="build-essential pkg-config clang clang-format
+# libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (make fuzz,
+# make check's fuzz tier; only recommended by clang, so not pulled in with
+# --no-install-recommends).
+PKGS="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev libseccomp-dev
 libsystemd-dev libcjson-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
 libc-ares-dev libldns-dev libhttp-parser-dev

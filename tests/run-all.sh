@@ -1,10 +1,12 @@
 #!/bin/bash
 # Runs the whole test suite and prints one summary line at the end:
 #   N passed, N failed, N skipped
-# Usage: tests/run-all.sh [unit|integration|static]...  (default: all)
+# Usage: tests/run-all.sh [static|unit|fuzz|integration]...  (default: all)
 #
 # Counts "ok"/"not ok"/"skip" lines: cmocka's TAP output for the unit tests,
-# the same words from the integration scripts (tests/lib.sh).
+# the same words from the integration scripts (tests/lib.sh) and from
+# tests/fuzz/run.sh (fuzz: every libFuzzer harness built, its regression
+# and corpus inputs replayed, then fuzzed for FUZZ_CHECK_SECS, default 15).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -22,7 +24,7 @@ if [ -z "${SENTRIX_TEST_CLEAN_ENV:-}" ]; then
 		HOME="$(getent passwd "$(id -un)" | cut -d: -f6)" USER="$(id -un)" LOGNAME="$(id -un)" \
 		SHELL=/bin/sh SENTRIX_TEST_CLEAN_ENV=1 "${keep[@]}" bash "$0" "$@"
 fi
-tiers=${*:-static unit integration}
+tiers=${*:-static unit fuzz integration}
 pass=0 fail=0 skipped=0
 log=$(mktemp /tmp/sentrix-tests.XXXXXX)
 trap 'rm -f "$log"' EXIT
@@ -94,6 +96,7 @@ for tier in $tiers; do
 			run "unit $(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 		done
 		;;
+	fuzz) run fuzz tests/fuzz/run.sh --check ;;
 	integration)
 		if [ "$(id -u)" != 0 ]; then
 			echo "skip - integration tests need root (they create namespaces, veths and nftables tables)"
