@@ -55,6 +55,18 @@ bool sx_llm_too_large(const char *content_length)
 	return content_length && strtoull(content_length, NULL, 10) > SX_LLM_BODY_MAX;
 }
 
+/* True when name is an HTTP field name (RFC 9110 token: visible ASCII
+ * except delimiters).  libmicrohttpd takes any bytes before the colon. */
+static bool token(const char *name)
+{
+	if (!*name)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *p))
+			return false;
+	return true;
+}
+
 int sx_llm_forward_header(const char *name, const char *value, char **ret_line)
 {
 	static const char *const skip[] = {"host",
@@ -73,11 +85,23 @@ int sx_llm_forward_header(const char *name, const char *value, char **ret_line)
 					   "x-sentrix-run"};
 
 	*ret_line = NULL;
+	if (!token(name))
+		return 0;
 	for (size_t i = 0; i < ELEMENTSOF(skip); i++)
 		if (strcasecmp(name, skip[i]) == 0)
 			return 0;
 	*ret_line = sx_strdupf("%s: %s", name, value ? value : "");
-	return *ret_line ? 1 : -ENOMEM;
+	if (!*ret_line)
+		return -ENOMEM;
+	/* libmicrohttpd ends header lines at LF and keeps a bare CR inside a
+	 * value; libcurl sends a header line as it is given.  An upstream (or
+	 * a proxy in front of it) that ends lines at CR would read what
+	 * follows the CR as another header: a request smuggled past this
+	 * filter.  RFC 9110 section 5.5: replace CR, LF and NUL in a field
+	 * value with SP before forwarding it. */
+	for (char *p = *ret_line; (p = strpbrk(p, "\r\n"));)
+		*p = ' ';
+	return 1;
 }
 
 char *sx_llm_upstream_url(const char *base_url, const char *endpoint)

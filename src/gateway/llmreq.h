@@ -30,7 +30,8 @@ bool sx_llm_too_large(const char *content_length);
 /* The header line "name: value" to send upstream for a request header, in
  * *ret_line (caller frees), or NULL when the header is not forwarded:
  * hop-by-hop headers, Host, Content-Length, Expect, Accept-Encoding (the
- * capture needs plain text), X-Sentrix-Run and the sandbox's credential.
+ * capture needs plain text), X-Sentrix-Run, the sandbox's credential, and
+ * a name that is not an HTTP token.  CR and LF in the value become spaces.
  * value may be NULL (an empty value).  Returns 1 with a line, 0 without,
  * or -ENOMEM. */
 int sx_llm_forward_header(const char *name, const char *value, char **ret_line);
