@@ -60,7 +60,9 @@ char *sx_egresslog_line(const struct sx_egress_event *e, const char *time)
 	cJSON_AddNumberToObject(j, "bytes_up", (double)e->bytes_up);
 	cJSON_AddNumberToObject(j, "bytes_down", (double)e->bytes_down);
 	cJSON_AddNumberToObject(j, "duration_ms", (double)e->duration_ms);
-	text = cJSON_PrintUnformatted(j);
+	/* The run id comes from the sandbox as bytes, cut at 64: invalid
+	 * UTF-8 would make the line invalid JSON for strict readers. */
+	text = sx_utf8_clean(cJSON_PrintUnformatted(j));
 	return text ? sx_strdupf("%s\n", text) : NULL;
 }
 

@@ -13,38 +13,6 @@
 #include "record.h"
 #include "sse.h"
 
-/* cJSON copies strings byte for byte, so a request or response that is not
- * UTF-8 would make the record, and with it the whole capture file, invalid
- * JSON (RFC 8259 wants UTF-8; strict readers reject the file).  All else
- * cJSON prints is ASCII, so every invalid byte is inside a string: each
- * becomes U+FFFD.  Takes text; returns the clean text, or NULL. */
-static char *utf8_clean(char *text)
-{
-	size_t n, bad = 0, k;
-	uint32_t cp;
-	char *out, *o;
-
-	if (!text)
-		return NULL;
-	n = strlen(text);
-	for (size_t i = 0; i < n; i += k ? k : 1)
-		bad += !(k = sx_utf8_next((const unsigned char *)text + i, n - i, &cp));
-	if (!bad)
-		return text;
-	out = malloc(n + 2 * bad + 1);
-	if (out) {
-		o = out;
-		for (size_t i = 0; i < n; i += k ? k : 1) {
-			k = sx_utf8_next((const unsigned char *)text + i, n - i, &cp);
-			memcpy(o, k ? text + i : "\xEF\xBF\xBD", k ? k : 3);
-			o += k ? k : 3;
-		}
-		*o = 0;
-	}
-	free(text);
-	return out;
-}
-
 static cJSON *number_or_null(double v, bool present)
 {
 	return present ? cJSON_CreateNumber(v) : cJSON_CreateNull();
@@ -93,5 +61,8 @@ char *sx_record_finish(const cJSON *head, const char *body, size_t len, const st
 	}
 	cJSON_AddItemToObject(r, "error", e->error ? cJSON_CreateString(e->error) : cJSON_CreateNull());
 	cJSON_AddBoolToObject(r, "complete", e->complete);
-	return utf8_clean(cJSON_PrintUnformatted(r));
+	/* cJSON copies strings byte for byte: a request or response that is
+	 * not UTF-8 would make the record, and with it the whole capture file,
+	 * invalid JSON. */
+	return sx_utf8_clean(cJSON_PrintUnformatted(r));
 }

@@ -107,6 +107,33 @@ size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+char *sx_utf8_clean(char *text)
+{
+	size_t n, bad = 0, k;
+	uint32_t cp;
+	char *out, *o;
+
+	if (!text)
+		return NULL;
+	n = strlen(text);
+	for (size_t i = 0; i < n; i += k ? k : 1)
+		bad += !(k = sx_utf8_next((const unsigned char *)text + i, n - i, &cp));
+	if (!bad)
+		return text;
+	out = malloc(n + 2 * bad + 1);
+	if (out) {
+		o = out;
+		for (size_t i = 0; i < n; i += k ? k : 1) {
+			k = sx_utf8_next((const unsigned char *)text + i, n - i, &cp);
+			memcpy(o, k ? text + i : "\xEF\xBF\xBD", k ? k : 3);
+			o += k ? k : 3;
+		}
+		*o = 0;
+	}
+	free(text);
+	return out;
+}
+
 void sx_utc_stamp(char out[40])
 {
 	struct timespec ts;

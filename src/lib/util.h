@@ -109,6 +109,12 @@ void sx_fingerprint(const void *data, size_t len, char out[17]);
  * values past U+10FFFF included). */
 size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* JSON text as cJSON prints it, made valid UTF-8 (RFC 8259): cJSON copies
+ * strings byte for byte, and all else it prints is ASCII, so every invalid
+ * byte is inside a string; each becomes U+FFFD.  Takes text (NULL is
+ * passed through); returns the clean text, or NULL when out of memory. */
+char *sx_utf8_clean(char *text);
+
 /* Now, UTC, milliseconds: "YYYY-MM-DDTHH:MM:SS.mmmZ" (the capture and audit
  * files' timestamp). */
 void sx_utc_stamp(char out[40]);
