@@ -19,13 +19,30 @@
 #include "../lib/util.h"
 #include "egresshead.h"
 
+/* Adds the len bytes at `at` to span s.  http-parser hands a URL, a name
+ * or a value over in pieces, one per read, which follow each other in the
+ * buffer; a piece that does not start where the span ends skipped bytes:
+ * obsolete line folding (a value continued on a line starting with a
+ * blank), whose CR LF the span would swallow.  Refused (RFC 9112 5.2 lets
+ * a proxy refuse it): forwarded, the CR LF would end the rewritten head
+ * early, our "Connection: close" would become body, and the bytes after it
+ * a second request for any host on that server. */
+static int span_add(struct sx_egress_head *h, struct sx_span *s, const char *at, size_t len)
+{
+	if (s->len && at != h->buf + s->off + s->len) {
+		h->bad = "obsolete line folding in the request head";
+		return 1;
+	}
+	if (!s->len)
+		s->off = (size_t)(at - h->buf);
+	s->len += len;
+	return 0;
+}
+
 static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct sx_egress_head *h = p->data;
-	if (!h->url.len)
-		h->url.off = (size_t)(at - h->buf);
-	h->url.len += len;
-	return 0;
+	return span_add(h, &h->url, at, len);
 }
 
 static int on_field(http_parser *p, const char *at, size_t len)
@@ -37,8 +54,7 @@ static int on_field(http_parser *p, const char *at, size_t len)
 		h->names[h->n_headers++] = (struct sx_span){(size_t)(at - h->buf), 0};
 		h->in_value = false;
 	}
-	h->names[h->n_headers - 1].len += len;
-	return 0;
+	return span_add(h, &h->names[h->n_headers - 1], at, len);
 }
 
 static int on_value(http_parser *p, const char *at, size_t len)
@@ -48,8 +64,7 @@ static int on_value(http_parser *p, const char *at, size_t len)
 	if (!h->in_value)
 		*v = (struct sx_span){(size_t)(at - h->buf), 0};
 	h->in_value = true;
-	v->len += len;
-	return 0;
+	return span_add(h, v, at, len);
 }
 
 static int on_headers_complete(http_parser *p)
@@ -73,6 +88,41 @@ void sx_egress_head_init(struct sx_egress_head *h)
 	h->parser.data = h;
 }
 
+/* True when name (n bytes) is an HTTP field name: an RFC 9110 token,
+ * visible ASCII except delimiters. */
+static bool token(const char *name, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", ch))
+			return false;
+	}
+	return true;
+}
+
+/* What a complete head must be before it is judged and, for plain HTTP,
+ * rewritten field by field: HTTP/1, header names that are tokens, values
+ * without a line break.  http-parser is lenient on all three (a request
+ * line without a version is HTTP/0.9 to it, yet headers follow), and each
+ * would let the rewritten head say something else to the server than
+ * what was judged.  Returns NULL or why not. */
+static const char *head_problem(const struct sx_egress_head *h)
+{
+	if (h->parser.http_major != 1)
+		return "only HTTP/1.0 and HTTP/1.1 requests are proxied";
+	for (size_t i = 0; i < h->n_headers; i++) {
+		if (!token(h->buf + h->names[i].off, h->names[i].len))
+			return "a header name that is not a token";
+		if (memchr(h->buf + h->values[i].off, '\r', h->values[i].len) ||
+		    memchr(h->buf + h->values[i].off, '\n', h->values[i].len) ||
+		    memchr(h->buf + h->values[i].off, 0, h->values[i].len))
+			return "a line break in a header value";
+	}
+	return NULL;
+}
+
 int sx_egress_head_parse(struct sx_egress_head *h, size_t n, unsigned *status, const char **why)
 {
 	size_t before = h->len, parsed;
@@ -81,11 +131,15 @@ int sx_egress_head_parse(struct sx_egress_head *h, size_t n, unsigned *status, c
 	parsed = http_parser_execute(&h->parser, &settings, h->buf + before, n);
 	if (h->done) {
 		h->head_len = before + parsed;
+		if ((*why = head_problem(h))) {
+			*status = 400;
+			return -EBADMSG;
+		}
 		return 1;
 	}
 	if (HTTP_PARSER_ERRNO(&h->parser) != HPE_OK) {
 		*status = 400;
-		*why = http_errno_description(HTTP_PARSER_ERRNO(&h->parser));
+		*why = h->bad ? h->bad : http_errno_description(HTTP_PARSER_ERRNO(&h->parser));
 		return -EBADMSG;
 	}
 	if (h->len == sizeof(h->buf)) {

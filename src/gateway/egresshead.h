@@ -28,6 +28,7 @@ struct sx_egress_head {
 	size_t len; /* bytes in buf */
 	size_t head_len; /* once done: the head's length, early bytes follow */
 	bool done, in_value;
+	const char *bad; /* why a callback stopped the parser */
 	struct sx_span url;
 	struct sx_span names[SX_EGRESS_HEADERS_MAX], values[SX_EGRESS_HEADERS_MAX];
 	size_t n_headers;
@@ -48,8 +49,9 @@ void sx_egress_head_init(struct sx_egress_head *h);
  * grows by n; at most SX_EGRESS_HEAD_MAX - h->len).  Returns 1 when the
  * head is complete (h->head_len bytes; what follows is relayed, not
  * parsed), 0 when more bytes are needed, or -EBADMSG with the HTTP status
- * to answer (400 malformed, 431 larger than SX_EGRESS_HEAD_MAX) and why
- * (static text). */
+ * to answer (400 malformed, or not HTTP/1, or with folded lines, a header
+ * name that is not a token or a line break in a value; 431 larger than
+ * SX_EGRESS_HEAD_MAX) and why (static text). */
 int sx_egress_head_parse(struct sx_egress_head *h, size_t n, unsigned *status, const char **why);
 
 enum sx_egress_verdict {
