@@ -72,14 +72,23 @@ void sx_dns_query_done(struct sx_dns_query *q)
 ldns_pkt *sx_dns_question_only(const ldns_pkt *from, ldns_pkt_rcode rcode)
 {
 	ldns_pkt *a = ldns_pkt_new();
+	ldns_rr_list *question;
 
 	if (!a)
 		return NULL;
+	question = ldns_rr_list_clone(ldns_pkt_question(from));
+	if (!question) {
+		ldns_pkt_free(a);
+		return NULL;
+	}
 	ldns_pkt_set_qr(a, true);
 	ldns_pkt_set_rd(a, ldns_pkt_rd(from));
 	ldns_pkt_set_ra(a, true);
 	ldns_pkt_set_rcode(a, (uint8_t)rcode);
-	ldns_pkt_set_question(a, ldns_rr_list_clone(ldns_pkt_question(from)));
+	/* ldns_pkt_new() made an empty question list; the setter only
+	 * replaces the pointer (it leaked once per refused query). */
+	ldns_rr_list_free(ldns_pkt_question(a));
+	ldns_pkt_set_question(a, question);
 	ldns_pkt_set_qdcount(a, ldns_pkt_qdcount(from));
 	return a;
 }
