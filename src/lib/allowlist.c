@@ -38,7 +38,8 @@ int sx_host_normalize(const char *host, char *out, const char **why)
 			*why = "character not allowed in a host name";
 			return -EINVAL;
 		}
-		if (ch == '.' && (i == 0 || host[i - 1] == '.')) {
+		/* i == n - 1: a second trailing dot, "example.com.." */
+		if (ch == '.' && (i == 0 || host[i - 1] == '.' || i == n - 1)) {
 			*why = "empty label in host name";
 			return -EINVAL;
 		}

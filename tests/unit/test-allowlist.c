@@ -43,8 +43,8 @@ static void test_exact_and_wildcard(void **state)
 
 static void test_normalize_rejects(void **state)
 {
-	static const char *const bad[] = {"",	 ".",	"a..b",	 ".a",	"a b",
-					  "a/b", "a@b", "[::1]", "::1", "a%2eb"};
+	static const char *const bad[] = {"",	 ".",	  "a..b", ".a",	   "a b",	   "a/b",
+					  "a@b", "[::1]", "::1",  "a%2eb", "example.com.."};
 	char out[SX_HOST_MAX + 1], longname[300];
 	const char *why = NULL;
 
