@@ -244,13 +244,19 @@ cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **u
 
 void sx_strip_reasoning(cJSON *j)
 {
-	static const char *const keys[] = {"reasoning_content", "reasoning", "thinking"};
-	cJSON *it;
+	cJSON *it, *next;
 
 	if (!cJSON_IsObject(j) && !cJSON_IsArray(j))
 		return;
-	if (cJSON_IsObject(j))
-		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-			cJSON_DeleteItemFromObjectCaseSensitive(j, keys[i]);
-	cJSON_ArrayForEach(it, j) sx_strip_reasoning(it);
+	/* Every member with such a name: JSON objects may repeat a name,
+	 * and cJSON_DeleteItemFromObject() removes only the first one. */
+	for (it = j->child; it; it = next) {
+		next = it->next;
+		if (cJSON_IsObject(j) && it->string &&
+		    (streq(it->string, "reasoning_content") || streq(it->string, "reasoning") ||
+		     streq(it->string, "thinking")))
+			cJSON_Delete(cJSON_DetachItemViaPointer(j, it));
+		else
+			sx_strip_reasoning(it);
+	}
 }
