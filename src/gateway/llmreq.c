@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/jsonutil.h"
 #include "../lib/util.h"
 #include "llmreq.h"
 
@@ -120,8 +121,11 @@ cJSON *sx_llm_record_head(const struct sx_llm_head *in)
 
 	if (!h)
 		return NULL;
+	/* A body nested deeper than a record can hold is kept as its text,
+	 * like one that is not JSON: embedded, it made the record unreadable
+	 * (`sentrix logs` skipped it, a crash repair cut the file there). */
 	if (in->body_len)
-		req = cJSON_ParseWithLength(in->body, in->body_len);
+		req = sx_json_parse_depth(in->body, in->body_len, SX_JSON_EMBED_DEPTH);
 	if (!req && in->body_len) {
 		_cleanup_free_ char *s = strndup(in->body, in->body_len);
 		req = s ? cJSON_CreateString(s) : NULL;

@@ -29,7 +29,7 @@ char *sx_record_finish(const cJSON *head, const char *body, size_t len, const st
 	if (e->sse)
 		events = sx_sse_events(body ? body : "", len);
 	else if (len) {
-		response = cJSON_ParseWithLength(body, len);
+		response = sx_json_parse_depth(body, len, SX_JSON_EMBED_DEPTH);
 		if (!response) {
 			_cleanup_free_ char *s = strndup(body, len);
 			response = s ? cJSON_CreateString(s) : NULL;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/jsonutil.h"
 #include "../lib/util.h"
 #include "sse.h"
 
@@ -41,7 +42,7 @@ static int dispatch(struct event *e, cJSON *out)
 	cJSON *item, *data = NULL;
 
 	if (e->has_data) {
-		data = cJSON_ParseWithLength(e->data, e->data_len);
+		data = sx_json_parse_depth(e->data, e->data_len, SX_JSON_EMBED_DEPTH);
 		if (!data)
 			data = cJSON_CreateString(e->data);
 		item = cJSON_CreateObject();

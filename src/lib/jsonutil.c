@@ -167,3 +167,30 @@ const char *sx_json_str(const cJSON *obj, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+/* Levels of arrays and objects in j (0 for a scalar).  Recursion is
+ * bounded: cJSON parses at most CJSON_NESTING_LIMIT levels. */
+static int depth(const cJSON *j)
+{
+	int max = 0;
+
+	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
+		return 0;
+	for (const cJSON *c = j->child; c; c = c->next) {
+		int d = depth(c);
+		if (d > max)
+			max = d;
+	}
+	return max + 1;
+}
+
+cJSON *sx_json_parse_depth(const char *text, size_t len, int max_depth)
+{
+	cJSON *j = cJSON_ParseWithLength(text, len);
+
+	if (j && depth(j) > max_depth) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}

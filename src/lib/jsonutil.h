@@ -40,3 +40,13 @@ int sx_json_set_path(cJSON *root, const char *path, cJSON *v);
 void sx_json_remove_path(cJSON *root, const char *path);
 
 const char *sx_json_str(const cJSON *obj, const char *key);
+
+/* How deep arrays and objects from outside (request and response bodies,
+ * stream events) may nest inside a capture record: a record must stay
+ * readable by cJSON (1000 levels, `sentrix logs`, the gateway's crash
+ * repair), jq (256) and Python's json (~1000). */
+#define SX_JSON_EMBED_DEPTH 128
+
+/* Parses len bytes of text like cJSON_ParseWithLength(), and returns NULL
+ * as well when arrays and objects nest deeper than max_depth. */
+cJSON *sx_json_parse_depth(const char *text, size_t len, int max_depth);
