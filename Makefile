@@ -8,6 +8,16 @@
 #   make format      clang-format the tree; `make check` verifies it
 
 PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+SBINDIR   ?= $(PREFIX)/sbin
+DATADIR   ?= $(PREFIX)/share/sentrix
+DOCDIR    ?= $(PREFIX)/share/doc/sentrix
+MANDIR    ?= $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+# systemd's own: sysusers.d and tmpfiles.d live under lib/ of the prefix.
+SYSUSERSDIR  ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR  ?= $(PREFIX)/lib/tmpfiles.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR   ?=
 CC        ?= cc
 BUILD     ?= build
@@ -32,7 +42,8 @@ PKGS_TEST    := cmocka libcjson sqlite3
 CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	       -Wno-unused-parameter -fno-strict-aliasing -D_FORTIFY_SOURCE=2 \
 	       -fstack-protector-strong \
-	       -DSX_PREFIX='"$(PREFIX)"' -DSX_VERSION='"$(VERSION)"'
+	       -DSX_PREFIX='"$(PREFIX)"' -DSX_BINDIR='"$(BINDIR)"' -DSX_SBINDIR='"$(SBINDIR)"' \
+	       -DSX_DATADIR='"$(DATADIR)"' -DSX_UNITDIR='"$(UNITDIR)"' -DSX_VERSION='"$(VERSION)"'
 SANITIZE    ?=
 CFLAGS      ?=
 ALL_CFLAGS  := $(CFLAGS_BASE) $(SANITIZE) $(CFLAGS)
@@ -86,31 +97,37 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTAB
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(SETUP_TESTABLE) $(GW_TESTABLE) \
 		$(shell pkg-config --cflags --libs $(PKGS_TEST))
 
+# Units and setup's templates name the programs' directories: @bindir@,
+# @sbindir@ and @docdir@ become the build's.
+SUBST := sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sbindir@|$(SBINDIR)|g' -e 's|@docdir@|$(DOCDIR)|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system \
-		$(DESTDIR)$(PREFIX)/share/sentrix/templates
-	install -m 0755 $(BUILD)/sentrix $(DESTDIR)$(PREFIX)/bin/sentrix
-	install -m 0755 $(BUILD)/sentrix-setup $(DESTDIR)$(PREFIX)/sbin/sentrix-setup
-	install -m 0755 $(BUILD)/sentrix-gateway $(DESTDIR)$(PREFIX)/bin/sentrix-gateway
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0755 $(BUILD)/sentrix $(DESTDIR)$(BINDIR)/sentrix
+	install -m 0755 $(BUILD)/sentrix-setup $(DESTDIR)$(SBINDIR)/sentrix-setup
+	install -m 0755 $(BUILD)/sentrix-gateway $(DESTDIR)$(BINDIR)/sentrix-gateway
 	for u in units/*; do \
-		sed 's|/usr/local|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
-		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+		$(SUBST) $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
 	done
-	install -m 0644 templates/* $(DESTDIR)$(PREFIX)/share/sentrix/templates/
+	install -m 0644 packaging/sysusers.d/sentrix.conf $(DESTDIR)$(SYSUSERSDIR)/sentrix.conf
+	install -m 0644 packaging/tmpfiles.d/sentrix.conf $(DESTDIR)$(TMPFILESDIR)/sentrix.conf
+	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
 	for p in policy/*; do \
-		install -d $(DESTDIR)$(PREFIX)/share/sentrix/$$p; \
-		install -m 0644 $$p/* $(DESTDIR)$(PREFIX)/share/sentrix/$$p/; \
+		install -d $(DESTDIR)$(DATADIR)/$$p; \
+		install -m 0644 $$p/* $(DESTDIR)$(DATADIR)/$$p/; \
 	done
 	# The units' Documentation= points here.
-	install -d $(DESTDIR)$(PREFIX)/share/doc/sentrix/docs
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/sentrix/README.md
-	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/sentrix/docs/
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/sentrix $(DESTDIR)$(PREFIX)/bin/sentrix-gateway $(DESTDIR)$(PREFIX)/sbin/sentrix-setup
-	for u in units/*; do rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done
-	rm -rf $(DESTDIR)$(PREFIX)/share/sentrix $(DESTDIR)$(PREFIX)/share/doc/sentrix
+	rm -f $(DESTDIR)$(BINDIR)/sentrix $(DESTDIR)$(BINDIR)/sentrix-gateway $(DESTDIR)$(SBINDIR)/sentrix-setup
+	for u in units/*; do rm -f $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/sentrix.conf $(DESTDIR)$(TMPFILESDIR)/sentrix.conf
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 # The whole suite: format, unit (no root), integration (root).  The last
 # line is the summary "N passed, N failed, N skipped".

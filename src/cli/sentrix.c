@@ -56,7 +56,7 @@ static int exec_program(const char *prog, char **argv)
 	_cleanup_free_ char *path = sx_find_program(prog);
 
 	if (!path) {
-		log_error("%s is not installed next to sentrix or in " SX_PREFIX "/sbin; run `make install`",
+		log_error("%s is not installed next to sentrix or in " SX_SBINDIR "; run `make install`",
 			  prog);
 		return 1;
 	}

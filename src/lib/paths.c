@@ -13,20 +13,20 @@
 const char *sx_datadir(void)
 {
 	const char *e = getenv("SENTRIX_DATADIR");
-	return e && *e ? e : SX_PREFIX "/share/sentrix";
+	return e && *e ? e : SX_DATADIR;
 }
 
 const char *sx_unitdir(void)
 {
 	const char *e = getenv("SENTRIX_UNITDIR");
-	return e && *e ? e : SX_PREFIX "/lib/systemd/system";
+	return e && *e ? e : SX_UNITDIR;
 }
 
 char *sx_find_program(const char *prog)
 {
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	const char *dirs[] = {NULL, SX_PREFIX "/sbin", SX_PREFIX "/bin"};
+	const char *dirs[] = {NULL, SX_SBINDIR, SX_BINDIR};
 
 	if (n > 0) {
 		self[n] = 0;

@@ -7,8 +7,22 @@
  */
 #pragma once
 
+/* Where `make install` puts things (the Makefile passes its directories;
+ * these defaults are its own). */
 #ifndef SX_PREFIX
 #define SX_PREFIX "/usr/local"
+#endif
+#ifndef SX_BINDIR
+#define SX_BINDIR SX_PREFIX "/bin"
+#endif
+#ifndef SX_SBINDIR
+#define SX_SBINDIR SX_PREFIX "/sbin"
+#endif
+#ifndef SX_DATADIR
+#define SX_DATADIR SX_PREFIX "/share/sentrix"
+#endif
+#ifndef SX_UNITDIR
+#define SX_UNITDIR SX_PREFIX "/lib/systemd/system"
 #endif
 
 #define SX_ETC_DIR "/etc/sentrix"
@@ -21,12 +35,12 @@
 #define SX_SYSTEMD_ETC "/etc/systemd/system"
 #define SX_GATEWAY_USER "sentrix"
 
-/* Directory holding policy/, templates/ and units/ (installed: PREFIX/share/sentrix). */
+/* Directory holding policy/ and templates/ (installed: DATADIR). */
 const char *sx_datadir(void);
-/* Directory the template units are installed to (PREFIX/lib/systemd/system). */
+/* Directory the template units are installed to (UNITDIR). */
 const char *sx_unitdir(void);
 
 /* Finds a sentrix program: next to the running executable first (a build
- * tree, or the install's own directory), then PREFIX/sbin and PREFIX/bin.
+ * tree, or the install's own directory), then SBINDIR and BINDIR.
  * Returns its path (caller frees) or NULL. */
 char *sx_find_program(const char *prog);

@@ -138,6 +138,17 @@ static bool launcher_gone(int alive_fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
+/* True when the process is in the network namespace fd names already
+ * (sentrix-sandbox@.service joins it with NetworkNamespacePath=, and its
+ * RestrictNamespaces= then need not allow setns into a network one). */
+static bool in_netns(int fd)
+{
+	struct stat want, here;
+
+	return fstat(fd, &want) == 0 && stat("/proc/self/ns/net", &here) == 0 && want.st_dev == here.st_dev &&
+	    want.st_ino == here.st_ino;
+}
+
 /* PID 1 of the sandbox's PID namespace. */
 static _Noreturn void run_pid1(struct job *j)
 {
@@ -149,7 +160,8 @@ static _Noreturn void run_pid1(struct job *j)
 	 * before the prctl. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || launcher_gone(j->alive_fd))
 		_exit(1);
-	if (setns(j->net_fd, CLONE_NEWNET) < 0 || unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+	if ((!in_netns(j->net_fd) && setns(j->net_fd, CLONE_NEWNET) < 0) ||
+	    unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
 		log_error_errno(-errno, "cannot enter the sandbox's namespaces");
 		report(j->status_fd, OUTCOME_FAILED, errno);
 		_exit(1);

@@ -32,7 +32,7 @@ int sx_render_template(const char *name, const struct sx_config *c, char **ret)
 	    {"EGRESS_PORT", eg},
 	    {"OPENCLAW_CONFIG", c->openclaw_config},
 	    {"NETNS_PATH", c->netns_path},
-	    {"PREFIX", SX_PREFIX},
+	    {"SBINDIR", SX_SBINDIR},
 	};
 
 	path = sx_strdupf("%s/templates/%s", sx_datadir(), name);

@@ -8,7 +8,7 @@
 
 /* Reads DATADIR/templates/name and replaces @NAME@, @HOST_IP@,
  * @SANDBOX_IP@, @USER@, @HOME@, @OPENCLAW_PORT@, @LLM_PORT@, @EGRESS_PORT@,
- * @OPENCLAW_CONFIG@, @NETNS_PATH@, @PREFIX@.  An unknown @WORD@ is an error,
+ * @OPENCLAW_CONFIG@, @NETNS_PATH@, @SBINDIR@.  An unknown @WORD@ is an error,
  * so a template typo cannot reach the host. */
 int sx_render_template(const char *name, const struct sx_config *c, char **ret);
 
