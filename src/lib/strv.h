@@ -9,6 +9,10 @@
 
 size_t sx_strv_length(char *const *v);
 void sx_strv_free(char **v);
+static inline void sx_strv_freep(char ***v)
+{
+	sx_strv_free(*v);
+}
 int sx_strv_push(char ***v, const char *s); /* copies s */
 bool sx_strv_contains(char *const *v, const char *s);
 /* Splits on commas, dropping empty items. */

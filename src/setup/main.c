@@ -25,6 +25,8 @@
 #include "runtime.h"
 #include "secrets.h"
 #include "status.h"
+#include "target.h"
+#include "unitlog.h"
 
 static int updown_main(const struct sx_options *o)
 {
@@ -118,8 +120,8 @@ int main(int argc, char **argv)
 	}
 	/* Leftovers of a killed ephemeral launcher are gone by the next
 	 * sentrix-setup run at the latest. */
-	if (o.command != SX_CMD_STATUS && o.command != SX_CMD_EXEC && o.command != SX_CMD_RUN &&
-	    o.command != SX_CMD_GC) {
+	if (o.command == SX_CMD_SETUP || o.command == SX_CMD_LIST || o.command == SX_CMD_UP ||
+	    o.command == SX_CMD_DOWN || provider_or_secrets(o.command)) {
 		_cleanup_close_ int lock = sx_lock_take();
 		if (lock >= 0)
 			(void)sx_ephemeral_gc();
@@ -132,6 +134,12 @@ int main(int argc, char **argv)
 	case SX_CMD_DOWN: return updown_main(&o);
 	case SX_CMD_EXEC: return sx_exec_main(&o);
 	case SX_CMD_RUN: return sx_run_main(&o);
+	case SX_CMD_START: return sx_target_main(&o, SX_TARGET_START);
+	case SX_CMD_STOP: return sx_target_main(&o, SX_TARGET_STOP);
+	case SX_CMD_RESTART: return sx_target_main(&o, SX_TARGET_RESTART);
+	case SX_CMD_ENABLE: return sx_target_main(&o, SX_TARGET_ENABLE);
+	case SX_CMD_DISABLE_BOOT: return sx_target_main(&o, SX_TARGET_DISABLE);
+	case SX_CMD_JOURNAL: return sx_journal_main(&o);
 	case SX_CMD_GC: return gc_main();
 	case SX_CMD_PROVIDER_SET:
 	case SX_CMD_PROVIDER_LIST:

@@ -36,6 +36,8 @@ enum {
 	OPT_KEY_ENV,
 	OPT_MODEL,
 	OPT_DEFAULT_MODEL,
+	OPT_FOLLOW = 'f',
+	OPT_LINES = 'n',
 };
 
 static const struct option setup_opts[] = {
@@ -63,6 +65,8 @@ static const struct option setup_opts[] = {
     {"key-env", required_argument, NULL, OPT_KEY_ENV},
     {"model", required_argument, NULL, OPT_MODEL},
     {"default-model", required_argument, NULL, OPT_DEFAULT_MODEL},
+    {"follow", no_argument, NULL, OPT_FOLLOW},
+    {"lines", required_argument, NULL, OPT_LINES},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -138,6 +142,38 @@ void sx_options_usage(enum sx_command cmd)
 		      "`sentrix sandbox exec --name NAME -- openclaw gateway --port PORT`, the command\n"
 		      "sentrix-sandbox@NAME.service runs.  Root's way to start an instance by hand:\n"
 		      "nothing in the sandbox user's home is run, sourced or trusted.\n",
+		      stdout);
+		break;
+	case SX_CMD_START:
+	case SX_CMD_STOP:
+	case SX_CMD_RESTART:
+		fputs("Usage: sentrix sandbox start|stop|restart [--name NAME]\n"
+		      "\n"
+		      "Start, stop or restart an instance's systemd target, sentrix@NAME.target, and\n"
+		      "with it its units (network, gateway, sandbox), over D-Bus; wait until they\n"
+		      "are active (or inactive), at most 90 s.  Needs systemd running: without it,\n"
+		      "`sentrix sandbox up` brings the network up and `sentrix sandbox run` starts\n"
+		      "OpenClaw.  Exit status: 0 done, 1 failed (a unit failed: see `sentrix sandbox\n"
+		      "status` and `sentrix sandbox journal`).\n",
+		      stdout);
+		break;
+	case SX_CMD_ENABLE:
+	case SX_CMD_DISABLE_BOOT:
+		fputs("Usage: sentrix sandbox enable|disable-boot [--name NAME]\n"
+		      "\n"
+		      "Start sentrix@NAME.target at boot (enable), or not (disable-boot), as\n"
+		      "`systemctl enable|disable` would.  The instance stays set up and running;\n"
+		      "setup enables it, `setup --disable` rolls everything back.  Needs systemd.\n",
+		      stdout);
+		break;
+	case SX_CMD_JOURNAL:
+		fputs("Usage: sentrix sandbox journal [--name NAME] [-f] [-n N]\n"
+		      "\n"
+		      "The instance's lines in the systemd journal: what its units wrote, what\n"
+		      "systemd said about them, and the gateway's (SENTRIX_INSTANCE=NAME).\n"
+		      "\n"
+		      "  -n, --lines N   the last N lines (default 50)\n"
+		      "  -f, --follow    then keep printing new lines until interrupted\n",
 		      stdout);
 		break;
 	case SX_CMD_GC:
@@ -286,8 +322,20 @@ static const struct {
 	const char *word;
 	enum sx_command cmd;
 } commands[] = {
-    {"setup", SX_CMD_SETUP}, {"status", SX_CMD_STATUS}, {"list", SX_CMD_LIST}, {"up", SX_CMD_UP},
-    {"down", SX_CMD_DOWN},   {"exec", SX_CMD_EXEC},	{"run", SX_CMD_RUN},   {"gc", SX_CMD_GC},
+    {"setup", SX_CMD_SETUP},
+    {"status", SX_CMD_STATUS},
+    {"list", SX_CMD_LIST},
+    {"up", SX_CMD_UP},
+    {"down", SX_CMD_DOWN},
+    {"exec", SX_CMD_EXEC},
+    {"run", SX_CMD_RUN},
+    {"gc", SX_CMD_GC},
+    {"start", SX_CMD_START},
+    {"stop", SX_CMD_STOP},
+    {"restart", SX_CMD_RESTART},
+    {"enable", SX_CMD_ENABLE},
+    {"disable-boot", SX_CMD_DISABLE_BOOT},
+    {"journal", SX_CMD_JOURNAL},
 };
 
 /* The long name of an option value ("name" for OPT_NAME): argv[optind - 1]
@@ -325,8 +373,13 @@ static bool allowed(enum sx_command cmd, int opt)
 		return false;
 	if (cmd == SX_CMD_GC)
 		return opt == 'h';
-	if (cmd == SX_CMD_RUN)
+	if (cmd == SX_CMD_RUN || cmd == SX_CMD_START || cmd == SX_CMD_STOP || cmd == SX_CMD_RESTART ||
+	    cmd == SX_CMD_ENABLE || cmd == SX_CMD_DISABLE_BOOT)
 		return opt == 'h' || opt == OPT_NAME;
+	if (cmd == SX_CMD_JOURNAL)
+		return opt == 'h' || opt == OPT_NAME || opt == OPT_FOLLOW || opt == OPT_LINES;
+	if (opt == OPT_FOLLOW || opt == OPT_LINES)
+		return false;
 	if (opt == 'h' || opt == OPT_NAME || opt == OPT_JSON)
 		return cmd != SX_CMD_LIST || opt != OPT_NAME;
 	return cmd == SX_CMD_SETUP;
@@ -480,9 +533,11 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 			if (streq(argv[1], commands[i].word))
 				break;
 		if (i == ELEMENTSOF(commands))
-			return usage_error("unknown command '%s' (setup, status, list, up, down, exec, run, "
-					   "gc, provider, secrets)",
-					   argv[1]);
+			return usage_error(
+			    "unknown command '%s' (setup, status, list, up, down, exec, run, "
+			    "start, stop, restart, enable, disable-boot, journal, gc, provider, "
+			    "secrets)",
+			    argv[1]);
 		o->command = commands[i].cmd;
 		argv++;
 		argc--;
@@ -490,7 +545,7 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 	optind = 0; /* 0, not 1: also resets getopt's state inside grouped short options */
 	opterr = 0;
 	/* exec: stop at the command, whose own options are not ours. */
-	while ((c = getopt_long(argc, argv, o->command == SX_CMD_EXEC ? "+h" : "h", setup_opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, o->command == SX_CMD_EXEC ? "+h" : "hfn:", setup_opts, NULL)) !=
 	       -1) {
 		if (c == '?') {
 			if (optopt > 0 && optopt < 256)
@@ -531,6 +586,12 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 		case OPT_MODEL:
 			if (add_model(o, optarg) < 0)
 				return -EINVAL;
+			break;
+		case OPT_FOLLOW: o->follow = true; break;
+		case OPT_LINES:
+			if (sx_parse_uint(optarg, 1000000, &o->lines) < 0 || o->lines == 0)
+				return usage_error("-n/--lines: '%s' is not a number of lines (1-1000000)",
+						   optarg);
 			break;
 		}
 	}

@@ -18,6 +18,12 @@ enum sx_command {
 	SX_CMD_EXEC,
 	SX_CMD_RUN,
 	SX_CMD_GC,
+	SX_CMD_START,
+	SX_CMD_STOP,
+	SX_CMD_RESTART,
+	SX_CMD_ENABLE,
+	SX_CMD_DISABLE_BOOT,
+	SX_CMD_JOURNAL,
 	SX_CMD_PROVIDER_SET,
 	SX_CMD_PROVIDER_LIST,
 	SX_CMD_PROVIDER_REMOVE,
@@ -44,6 +50,9 @@ struct sx_options {
 	bool ephemeral;
 	const char *cwd; /* NULL: the sandbox home */
 	char **argv; /* the command, after "--" */
+	/* journal */
+	bool follow;
+	unsigned lines; /* -n; 0: the default */
 	/* provider, secrets */
 	bool group_help; /* `sentrix provider --help`: every subcommand's text */
 	const char *target; /* PROVIDER or VAR */

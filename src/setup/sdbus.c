@@ -22,6 +22,8 @@ const struct sx_sdbus *sx_sdbus(void)
 	    {"sd_bus_error_free", (void **)&t.error_free},
 	    {"sd_bus_path_encode", (void **)&t.path_encode},
 	    {"sd_bus_get_property_string", (void **)&t.get_property_string},
+	    {"sd_bus_get_property_trivial", (void **)&t.get_property_trivial},
+	    {"sd_bus_message_read", (void **)&t.read},
 	};
 
 	return sx_dlsyms(&handle, "libsystemd.so.0", syms, ELEMENTSOF(syms)) == 0 ? &t : NULL;

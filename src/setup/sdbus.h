@@ -23,6 +23,8 @@ struct sx_sdbus {
 	__typeof__(&sd_bus_error_free) error_free;
 	__typeof__(&sd_bus_path_encode) path_encode;
 	__typeof__(&sd_bus_get_property_string) get_property_string;
+	__typeof__(&sd_bus_get_property_trivial) get_property_trivial;
+	__typeof__(&sd_bus_message_read) read;
 };
 
 /* Returns the loaded function table, or NULL (after logging) when

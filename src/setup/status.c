@@ -24,6 +24,7 @@
 #include "render.h"
 #include "runtime.h"
 #include "status.h"
+#include "unitlog.h"
 #include "units.h"
 #include "users.h"
 
@@ -32,6 +33,7 @@ static const char *const state_names[] = {"ok", "missing", "drifted", "skipped"}
 
 struct report {
 	cJSON *checks;
+	cJSON *units; /* systemd's view of the instance's units, or NULL */
 	bool failed;
 	bool json;
 };
@@ -238,6 +240,64 @@ static void check_openclaw(struct report *rep, const struct sx_config *c, const 
 		      why ? why : "unreadable");
 }
 
+/* The last journal lines of a unit, as a JSON array of strings. */
+static cJSON *last_lines(char *unit, unsigned n)
+{
+	char *units[] = {unit, NULL};
+	_cleanup_free_ char *text = NULL;
+	cJSON *arr = cJSON_CreateArray();
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f || !arr) {
+		if (f)
+			fclose(f);
+		return arr;
+	}
+	(void)sx_unitlog_print(units, NULL, n, false, f);
+	fclose(f);
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+	return arr;
+}
+
+/* Each unit's state, sub-state, result, last exit status and restart
+ * count; a failed unit's last journal lines.  JSON: "units". */
+static void report_units(struct report *rep, const struct sx_config *c)
+{
+	_cleanup_(sx_strv_freep) char **units = sx_instance_units(c->name);
+	struct sx_unit_state st[4];
+	size_t n = MIN(sx_strv_length(units), ELEMENTSOF(st));
+
+	if (!units || sx_unit_states((const char *const *)units, n, st) < 0)
+		return;
+	rep->units = cJSON_CreateObject();
+	for (size_t i = 0; i < n; i++) {
+		cJSON *u = cJSON_CreateObject();
+		bool failed = streq(st[i].active, "failed");
+		cJSON_AddStringToObject(u, "active_state", st[i].active ? st[i].active : "unknown");
+		cJSON_AddStringToObject(u, "sub_state", st[i].sub ? st[i].sub : "unknown");
+		if (st[i].result) {
+			cJSON_AddStringToObject(u, "result", st[i].result);
+			cJSON_AddNumberToObject(u, "exec_main_status", st[i].exec_status);
+			cJSON_AddNumberToObject(u, "restarts", st[i].restarts);
+		}
+		if (!rep->json)
+			printf("  unit     %-32s %s (%s)%s%s%s\n", units[i],
+			       st[i].active ? st[i].active : "?", st[i].sub ? st[i].sub : "?",
+			       st[i].result ? ", result " : "", st[i].result ? st[i].result : "",
+			       st[i].restarts ? ", restarted" : "");
+		if (failed) {
+			cJSON *lines = last_lines(units[i], 10), *l;
+			cJSON_ArrayForEach(l, lines) if (!rep->json)
+			    printf("           | %s\n", l->valuestring);
+			cJSON_AddItemToObject(u, "journal", lines);
+		}
+		cJSON_AddItemToObject(rep->units, units[i], u);
+		sx_unit_state_clear(&st[i]);
+	}
+}
+
 /* A launcher in the home: a regular file of the home's owner (the
  * sandbox may have replaced it: a symlink there is drifted, not ok). */
 static enum state launcher_state(const char *path)
@@ -278,6 +338,7 @@ static void check_units(struct report *rep, const struct sx_config *c)
 		state = sx_unit_active_state(target);
 		check(rep, "unit_active", streq(state, "active") ? OK : MISSING, "%s is %s", target,
 		      state ? state : "unknown");
+		report_units(rep, c);
 	}
 	enum state launchers = launcher_state(run);
 	if (launchers == OK)
@@ -394,6 +455,7 @@ int sx_status_main(const struct sx_options *o)
 
 	if (!o->json) {
 		cJSON_Delete(rep.checks);
+		cJSON_Delete(rep.units);
 		printf("%s\n",
 		       rep.failed ? "NOT OK: something is missing or drifted; `sentrix sandbox setup` with "
 				    "the same flags repairs it"
@@ -412,6 +474,7 @@ int sx_status_main(const struct sx_options *o)
 	if (net)
 		cJSON_AddItemToObject(out, "network", net);
 	cJSON_AddItemToObject(out, "checks", rep.checks);
+	cJSON_AddItemToObject(out, "units", rep.units ? rep.units : cJSON_CreateObject());
 	text = sx_json_print(out);
 	if (text)
 		fputs(text, stdout);
@@ -420,10 +483,14 @@ int sx_status_main(const struct sx_options *o)
 
 static void list_one(const struct sx_config *c, const char *state, bool json, cJSON *arr)
 {
+	_cleanup_free_ char *unit = sx_strdupf("sentrix@%s.target", c->name);
+	/* The target's state when systemd runs (an ephemeral job has none). */
+	_cleanup_free_ char *target = unit && !streq(state, "ephemeral") ? sx_unit_active_state(unit) : NULL;
 	cJSON *o2;
 
 	if (!json) {
-		printf("%-12s %-11s %-15s %-15s %s\n", c->name, c->policy, c->host_ip, c->sandbox_ip, state);
+		printf("%-12s %-11s %-15s %-15s %-9s %s\n", c->name, c->policy, c->host_ip, c->sandbox_ip,
+		       state, target ? target : "-");
 		return;
 	}
 	o2 = cJSON_CreateObject();
@@ -433,6 +500,7 @@ static void list_one(const struct sx_config *c, const char *state, bool json, cJ
 	cJSON_AddStringToObject(o2, "sandbox_ip", c->sandbox_ip);
 	cJSON_AddStringToObject(o2, "state", state);
 	cJSON_AddBoolToObject(o2, "ephemeral", streq(state, "ephemeral"));
+	cJSON_AddItemToObject(o2, "target", target ? cJSON_CreateString(target) : cJSON_CreateNull());
 	cJSON_AddItemToArray(arr, o2);
 }
 
@@ -450,7 +518,8 @@ int sx_list_main(const struct sx_options *o)
 		return 1;
 	}
 	if (!o->json)
-		printf("%-12s %-11s %-15s %-15s %s\n", "NAME", "POLICY", "HOST-IP", "SANDBOX-IP", "STATE");
+		printf("%-12s %-11s %-15s %-15s %-9s %s\n", "NAME", "POLICY", "HOST-IP", "SANDBOX-IP",
+		       "STATE", "TARGET");
 	for (size_t i = 0; names[i]; i++) {
 		_cleanup_config_ struct sx_config *c = NULL;
 		_cleanup_free_ char *why = NULL;

@@ -14,6 +14,7 @@
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
+#include "../lib/strv.h"
 #include "render.h"
 #include "sdbus.h"
 #include "units.h"
@@ -191,6 +192,170 @@ char *sx_unit_active_state(const char *unit)
 	if (!sx_systemd_running() || bus_open(&bus) < 0)
 		return NULL;
 	return active_state(bus, unit);
+}
+
+char **sx_instance_units(const char *name)
+{
+	static const char *const prefixes[] = {"sentrix@", "sentrix-netns@", "sentrix-gateway@",
+					       "sentrix-sandbox@"};
+	char **v = calloc(ELEMENTSOF(prefixes) + 1, sizeof(char *));
+
+	for (size_t i = 0; v && i < ELEMENTSOF(prefixes); i++)
+		if (!(v[i] = sx_strdupf("%s%s.%s", prefixes[i], name, i == 0 ? "target" : "service"))) {
+			sx_strv_free(v);
+			return NULL;
+		}
+	return v;
+}
+
+/* One string property of org.freedesktop.systemd1.{Unit,Service}. */
+static char *unit_string(sd_bus *bus, const char *path, const char *iface, const char *name)
+{
+	char *v = NULL;
+
+	return sx_sdbus()->get_property_string(bus, MANAGER_DEST, path, iface, name, NULL, &v) < 0 ? NULL : v;
+}
+
+void sx_unit_state_clear(struct sx_unit_state *s)
+{
+	free(s->active);
+	free(s->sub);
+	free(s->result);
+	*s = (struct sx_unit_state){0};
+}
+
+/* Fills s for unit on an open bus; services add their result, main exit
+ * status and restart count. */
+static int unit_state(sd_bus *bus, const char *unit, struct sx_unit_state *s)
+{
+	static const char service_iface[] = "org.freedesktop.systemd1.Service";
+	_cleanup_free_ char *path = NULL;
+	const struct sx_sdbus *b = sx_sdbus();
+	int32_t status = 0;
+	uint32_t restarts = 0;
+
+	*s = (struct sx_unit_state){.exec_status = -1};
+	if (b->path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
+		return -ENOMEM;
+	s->active = unit_string(bus, path, "org.freedesktop.systemd1.Unit", "ActiveState");
+	s->sub = unit_string(bus, path, "org.freedesktop.systemd1.Unit", "SubState");
+	if (!s->active || !s->sub)
+		return -EIO;
+	if (!strstr(unit, ".service"))
+		return 0;
+	s->result = unit_string(bus, path, service_iface, "Result");
+	if (b->get_property_trivial(bus, MANAGER_DEST, path, service_iface, "ExecMainStatus", NULL, 'i',
+				    &status) >= 0)
+		s->exec_status = status;
+	if (b->get_property_trivial(bus, MANAGER_DEST, path, service_iface, "NRestarts", NULL, 'u',
+				    &restarts) >= 0)
+		s->restarts = restarts;
+	return 0;
+}
+
+int sx_unit_states(const char *const *units, size_t n, struct sx_unit_state *out)
+{
+	_cleanup_(busp) sd_bus *bus = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct sx_unit_state){.exec_status = -1};
+	if (!sx_systemd_running())
+		return -EHOSTDOWN;
+	if ((r = bus_open(&bus)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		(void)unit_state(bus, units[i], &out[i]);
+	return 0;
+}
+
+/* Until the job at path is done (it vanishes from the bus), at most
+ * timeout_s seconds. */
+static int wait_job(sd_bus *bus, const char *path, unsigned timeout_s)
+{
+	for (unsigned i = 0; i < timeout_s * 10; i++) {
+		_cleanup_free_ char *state = unit_string(bus, path, "org.freedesktop.systemd1.Job", "State");
+		if (!state)
+			return 0;
+		usleep(100 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* After the target's job: every unit active (start, restart), or every
+ * unit inactive (stop; the target stops before its services, so they are
+ * waited for too).  -EIO when one failed. */
+static int wait_settled(sd_bus *bus, const char *const *units, size_t n, bool want_active, unsigned timeout_s)
+{
+	for (unsigned i = 0; i < timeout_s * 10; i++) {
+		bool settled = true;
+		for (size_t k = 0; k < n; k++) {
+			_cleanup_free_ char *state = active_state(bus, units[k]);
+			if (streq(state, "failed"))
+				return want_active ? -EIO : 0;
+			if (want_active ? !streq(state, "active") : !(streq(state, "inactive") || !state))
+				settled = false;
+		}
+		if (settled)
+			return 0;
+		usleep(100 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+int sx_target_do(enum sx_target_verb verb, const char *const *units, size_t n)
+{
+	static const char *const methods[] = {[SX_TARGET_START] = "StartUnit",
+					      [SX_TARGET_STOP] = "StopUnit",
+					      [SX_TARGET_RESTART] = "RestartUnit"};
+	_cleanup_(busp) sd_bus *bus = NULL;
+	_cleanup_free_ char *job = NULL;
+	sd_bus_message *reply = NULL;
+	const char *target = units[0], *path = NULL;
+	int r;
+
+	if (!sx_systemd_running())
+		return -EHOSTDOWN;
+	if ((r = bus_open(&bus)) < 0)
+		return r;
+	switch (verb) {
+	case SX_TARGET_ENABLE:
+		if ((r = call_files(bus, "EnableUnitFiles", target, true)) < 0)
+			return r;
+		return call(bus, "Reload", NULL, NULL);
+	case SX_TARGET_DISABLE:
+		if ((r = call_files(bus, "DisableUnitFiles", target, false)) < 0)
+			return r;
+		return call(bus, "Reload", NULL, NULL);
+	default:
+		r = call(bus, methods[verb], &reply, "ss", target, "replace");
+		if (r >= 0 && sx_sdbus()->read(reply, "o", &path) >= 0 && path)
+			job = strdup(path);
+		sx_sdbus()->message_unref(reply);
+		if (r < 0)
+			return r;
+		/* The job is queued: wait for it as systemctl does, then for
+		 * the units to settle. */
+		if (job && (r = wait_job(bus, job, 90)) < 0)
+			return r;
+		return wait_settled(bus, units, n, verb != SX_TARGET_STOP, 90);
+	}
+}
+
+char *sx_unit_file_state(const char *unit)
+{
+	_cleanup_(busp) sd_bus *bus = NULL;
+	sd_bus_message *reply = NULL;
+	const char *state = NULL;
+	char *out = NULL;
+
+	if (!sx_systemd_running() || bus_open(&bus) < 0)
+		return NULL;
+	if (call(bus, "GetUnitFileState", &reply, "s", unit) >= 0 &&
+	    sx_sdbus()->read(reply, "s", &state) >= 0 && state)
+		out = strdup(state);
+	sx_sdbus()->message_unref(reply);
+	return out;
 }
 
 int sx_act_units(struct sx_ctx *x)

@@ -37,7 +37,19 @@ check_fails "pair.sh says it is not available yet and exits non-zero" sh $HOMEDI
 check "bashrc starts run-sandbox.sh on interactive login" grep -q 'run-sandbox.sh' $HOMEDIR/.bashrc
 check "list shows the instance" bash -c "'$SETUP' list | grep -E '^$NAME +strict'"
 
+# Target management needs systemd (test-systemd.sh drives it there); here
+# each command says what to use instead and changes nothing.
 up=$(snapshot)
+EXPECT_BEFORE=$up
+for verb in start stop restart enable disable-boot; do
+	expect 1 "systemd is not running here.*sentrix sandbox up --name $NAME" "sandbox $verb without systemd" \
+		"$SENTRIX" sandbox $verb --name $NAME
+done
+expect 1 "there is no instance sxt1nope" "sandbox start of a missing instance" "$SENTRIX" sandbox start --name sxt1nope
+expect 2 "not a number of lines" "sandbox journal -n garbage" "$SENTRIX" sandbox journal --name $NAME -n x
+expect 2 "does not apply" "sandbox start -f" "$SENTRIX" sandbox start --name $NAME -f
+EXPECT_BEFORE=""
+check_eq "list: no target state without systemd" "-" "$("$SETUP" list | awk -v n=$NAME '$1 == n {print $6}')"
 out=$(sx_setup --name $NAME --policy strict 2>&1)
 check "re-run says already set up" grep -q "already set up" <<<"$out"
 check_eq "re-run changes nothing" "$up" "$(snapshot)"

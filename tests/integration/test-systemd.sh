@@ -151,6 +151,62 @@ check "the container's sx-$NAME holds the host address" nspawn_exec sh -c "ip -o
 check_fails "nothing of $NAME on the host (sx-$NAME, /run/netns/$NAME)" \
 	sh -c "ip link show sx-$NAME 2>/dev/null || test -e /run/netns/$NAME"
 
+# The instance driven with systemd's tools, through sentrix's commands.
+CURRENT="target management"
+tstate() { in_ct sentrix sandbox list --json | json_get "[i['target'] for i in j if i['name'] == '$NAME'][0]" 2>&1; }
+ustate() { json_get "j['units']['$1']['active_state'] + '/' + j['units']['$1']['sub_state']" <"$TMP/status.json" 2>&1; }
+check_eq "sandbox list shows the target active" active "$(tstate)"
+check_eq "status --json: units (state/sub-state)" \
+	"active/active active/exited active/running active/running" \
+	"$(ustate sentrix@$NAME.target) $(ustate sentrix-netns@$NAME.service) $(ustate sentrix-gateway@$NAME.service) $(ustate sentrix-sandbox@$NAME.service)"
+check_eq "status --json: the gateway's result, exit status and restarts" "success 0 0" \
+	"$(json_get "' '.join(str(j['units']['sentrix-gateway@$NAME.service'][k]) for k in ('result', 'exec_main_status', 'restarts'))" <"$TMP/status.json" 2>&1)"
+gwpid=$(in_ct systemctl show -p MainPID --value sentrix-gateway@$NAME.service)
+check "sentrix sandbox stop" nspawn_exec sentrix sandbox stop --name $NAME
+for u in sentrix@$NAME.target sentrix-gateway@$NAME.service sentrix-sandbox@$NAME.service sentrix-netns@$NAME.service; do
+	check_unit "... $u is inactive" inactive $u
+done
+check "... the network is down (no /run/netns/$NAME)" nspawn_exec test ! -e /run/netns/$NAME
+check_eq "sandbox list shows the target inactive" inactive "$(tstate)"
+check_fails "status is not ok while stopped" nspawn_exec sentrix sandbox status --name $NAME
+check "sentrix sandbox start" nspawn_exec sentrix sandbox start --name $NAME
+for u in sentrix@$NAME.target sentrix-netns@$NAME.service sentrix-gateway@$NAME.service sentrix-sandbox@$NAME.service; do
+	check_unit "... $u is active" active $u
+done
+check "... the gateway answers ready" nspawn_exec sentrix-gateway --health --name $NAME
+check "sentrix sandbox restart" nspawn_exec sentrix sandbox restart --name $NAME
+unit_state sentrix-gateway@$NAME.service >/dev/null # no job pending
+newpid=$(in_ct systemctl show -p MainPID --value sentrix-gateway@$NAME.service)
+if [ -n "$newpid" ] && [ "$newpid" != 0 ] && [ "$newpid" != "$gwpid" ]; then ok "... the gateway is a new process ($gwpid -> $newpid)"; else not_ok "... the gateway was not restarted ($gwpid -> $newpid)"; fi
+check "sentrix sandbox disable-boot" nspawn_exec sentrix sandbox disable-boot --name $NAME
+check_eq "... the target is disabled" disabled "$(in_ct systemctl is-enabled sentrix@$NAME.target)"
+check_unit "... and still running" active sentrix@$NAME.target
+check "sentrix sandbox enable" nspawn_exec sentrix sandbox enable --name $NAME
+check_eq "... the target is enabled" enabled "$(in_ct systemctl is-enabled sentrix@$NAME.target)"
+in_ct sentrix sandbox journal --name $NAME -n 500 >"$TMP/journal.txt" 2>&1
+check "sandbox journal shows the gateway's own lines" grep -q "sentrix-gateway\[[0-9]*\]: " "$TMP/journal.txt"
+check "sandbox journal shows systemd's lines about the units" grep -qE "systemd\[1\]: (Started|Starting|Stopped) .*$NAME" "$TMP/journal.txt"
+check_eq "sandbox journal -n 3 prints three lines" 3 "$(in_ct sentrix sandbox journal --name $NAME -n 3 | wc -l)"
+# A unit that fails: the network unit's `up` refuses a broken policy.
+nspawn_exec sentrix sandbox stop --name $NAME >/dev/null 2>&1
+nspawn_exec sh -c "cp /etc/sentrix/$NAME/policy/policy.json /root/policy.json.good && echo '{' >/etc/sentrix/$NAME/policy/policy.json"
+out=$(nspawn_exec sentrix sandbox start --name $NAME 2>&1)
+check_eq "start with a failing unit: exit 1" 1 $?
+if grep -q "sentrix-netns@$NAME.service is failed" <<<"$out" && grep -q "sentrix-setup\[[0-9]*\]: .*policy" <<<"$out"; then
+	ok "... names the failed unit and shows its journal lines"
+else
+	not_ok "... names the failed unit and shows its journal lines:"
+	sed 's/^/    | /' <<<"$out" | head -20
+fi
+nspawn_exec sh -c "cp /root/policy.json.good /etc/sentrix/$NAME/policy/policy.json"
+in_ct sentrix sandbox status --name $NAME --json >"$TMP/status.json"
+check_eq "status --json: the failed unit's state and result" "failed exit-code" \
+	"$(json_get "j['units']['sentrix-netns@$NAME.service']['active_state'] + ' ' + j['units']['sentrix-netns@$NAME.service']['result']" <"$TMP/status.json" 2>&1)"
+check "status --json: its last journal lines" grep -q policy \
+	<<<"$(json_get "'\\n'.join(j['units']['sentrix-netns@$NAME.service'].get('journal', []))" <"$TMP/status.json" 2>&1)"
+check "start again once fixed" nspawn_exec sentrix sandbox start --name $NAME
+check_unit "... the target is active" active sentrix@$NAME.target
+
 CURRENT="disable"
 nspawn_exec sentrix-setup setup --disable --purge --non-interactive --name $NAME >"$TMP/disable.out" 2>&1
 rc=$?
