@@ -39,14 +39,19 @@ PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns
 GW_LIBS      := -lhttp_parser
 PKGS_TEST    := cmocka libcjson sqlite3
 
+# _FORTIFY_SOURCE=2 unless the caller's flags choose a level (dpkg-buildflags
+# does): a second, different definition is an error under -Werror.  -U first:
+# some compilers define it themselves (Ubuntu's gcc, level 3).
+CPPFLAGS    ?=
+FORTIFY     := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
 CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-	       -Wno-unused-parameter -fno-strict-aliasing -D_FORTIFY_SOURCE=2 \
+	       -Wno-unused-parameter -fno-strict-aliasing $(FORTIFY) \
 	       -fstack-protector-strong \
 	       -DSX_PREFIX='"$(PREFIX)"' -DSX_BINDIR='"$(BINDIR)"' -DSX_SBINDIR='"$(SBINDIR)"' \
 	       -DSX_DATADIR='"$(DATADIR)"' -DSX_UNITDIR='"$(UNITDIR)"' -DSX_VERSION='"$(VERSION)"'
 SANITIZE    ?=
 CFLAGS      ?=
-ALL_CFLAGS  := $(CFLAGS_BASE) $(SANITIZE) $(CFLAGS)
+ALL_CFLAGS  := $(CFLAGS_BASE) $(SANITIZE) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS     ?=
 ALL_LDFLAGS := $(SANITIZE) $(LDFLAGS)
 
