@@ -6,6 +6,7 @@
 #   make asan        build with ASan+UBSan into build/ (then `make check`)
 #   make bench       benchmarks
 #   make format      clang-format the tree; `make check` verifies it
+#   make deb         Debian package $(BUILD)/sentrix_VERSION_ARCH.deb (packaging/debian/)
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -214,3 +215,13 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	@BUILD=$(BUILD) FUZZ_SECS=$(FUZZ_SECS) tests/fuzz/run.sh $(FUZZ_ONLY)
+
+# ---- Debian package ---------------------------------------------------------
+# dpkg-buildpackage -b with packaging/debian/ in a copy of the tree under
+# $(BUILD)/deb (packaging/build-deb.sh): the checkout is not written to.
+# The package is $(BUILD)/sentrix_$(VERSION)_ARCH.deb; the version comes
+# from packaging/debian/changelog, which must match VERSION.
+.PHONY: deb
+
+deb:
+	@packaging/build-deb.sh "$(BUILD)" "$(VERSION)"
