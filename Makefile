@@ -2,6 +2,7 @@
 #
 #   make             build into build/
 #   make install     install under PREFIX (default /usr/local), honours DESTDIR
+#   make man         man pages into build/man/ (scdoc; install and check need them)
 #   make check       unit tests (no root) + integration tests (root)
 #   make asan        build with ASan+UBSan into build/ (then `make check`)
 #   make bench       benchmarks
@@ -107,7 +108,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTAB
 # @sbindir@ and @docdir@ become the build's.
 SUBST := sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sbindir@|$(SBINDIR)|g' -e 's|@docdir@|$(DOCDIR)|g'
 
-install: all
+install: all install-man install-completion
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 $(BUILD)/sentrix $(DESTDIR)$(BINDIR)/sentrix
@@ -129,7 +130,7 @@ install: all
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 
-uninstall:
+uninstall: uninstall-man uninstall-completion
 	rm -f $(DESTDIR)$(BINDIR)/sentrix $(DESTDIR)$(BINDIR)/sentrix-gateway $(DESTDIR)$(SBINDIR)/sentrix-setup
 	for u in units/*; do rm -f $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/sentrix.conf $(DESTDIR)$(TMPFILESDIR)/sentrix.conf
@@ -137,7 +138,7 @@ uninstall:
 
 # The whole suite: format, unit (no root), integration (root).  The last
 # line is the summary "N passed, N failed, N skipped".
-check: all $(UNIT_TESTS) $(TEST_HELPERS)
+check: all man $(UNIT_TESTS) $(TEST_HELPERS)
 	@BUILD=$(BUILD) tests/run-all.sh
 
 check-unit: all $(UNIT_TESTS)
@@ -172,6 +173,56 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- man pages and bash completion -----------------------------------------
+# man/*.scd are the pages' one source (scdoc): rendered into $(BUILD)/man/ by
+# `make man`, which install and check depend on (packaging/install-deps.sh
+# installs scdoc; a plain `make` does not need it).  @VERSION@ and @bindir@,
+# @sbindir@, @datadir@, @docdir@, @unitdir@ become the build's; the pages
+# are rendered again when those change.  Their date is SOURCE_DATE_EPOCH's
+# (dpkg sets it), else the last commit to man/'s, so one tree renders the
+# same bytes.  Installed uncompressed (the package's dh_compress compresses).
+# packaging/completion/sentrix completes all three programs: installed once,
+# with sentrix-setup and sentrix-gateway as symlinks to it for the
+# bash-completion loader, which looks a completion up by the command's name.
+MAN_SRC    := $(wildcard man/*.scd)
+MAN_PAGES  := $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
+MAN_EPOCH  := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct -- man 2>/dev/null))
+MAN_VARS   := $(VERSION) $(BINDIR) $(SBINDIR) $(DATADIR) $(DOCDIR) $(UNITDIR)
+MAN_SUBST  := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@bindir@|$(BINDIR)|g' \
+	      -e 's|@sbindir@|$(SBINDIR)|g' -e 's|@datadir@|$(DATADIR)|g' \
+	      -e 's|@docdir@|$(DOCDIR)|g' -e 's|@unitdir@|$(UNITDIR)|g'
+COMPLETION_LINKS := sentrix-setup sentrix-gateway
+
+.PHONY: man install-man uninstall-man install-completion uninstall-completion man-vars-force
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/.vars: man-vars-force
+	@mkdir -p $(dir $@)
+	@echo '$(MAN_VARS)' | cmp -s - $@ || echo '$(MAN_VARS)' >$@
+
+$(BUILD)/man/%: man/%.scd $(BUILD)/man/.vars
+	@command -v scdoc >/dev/null || { echo "make: scdoc is missing; run packaging/install-deps.sh (Debian package scdoc)" >&2; exit 1; }
+	@echo "  SCDOC $<"; $(MAN_SUBST) $< | $(if $(MAN_EPOCH),SOURCE_DATE_EPOCH=$(MAN_EPOCH)) scdoc >$@.tmp && mv $@.tmp $@
+
+# sentrix.8 goes to man8, sentrix.policy.5 to man5: the section is the suffix.
+install-man: man
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	for p in $(MAN_PAGES); do \
+		install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$$(basename $$p); \
+	done
+
+uninstall-man:
+	for p in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${p##*.}/$$(basename $$p); done
+
+install-completion:
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 packaging/completion/sentrix $(DESTDIR)$(COMPLETIONDIR)/sentrix
+	for l in $(COMPLETION_LINKS); do ln -sf sentrix $(DESTDIR)$(COMPLETIONDIR)/$$l; done
+
+uninstall-completion:
+	for c in sentrix $(COMPLETION_LINKS); do rm -f $(DESTDIR)$(COMPLETIONDIR)/$$c; done
 
 # ---- fuzzing: libFuzzer harnesses for the parsers the sandbox reaches -------
 # (tests/fuzz/, docs/fuzzing.md).  Built with clang and

@@ -5,6 +5,8 @@ set -eu
 # libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (make fuzz,
 # make check's fuzz tier; only recommended by clang, so not pulled in with
 # --no-install-recommends).
+# scdoc: the man pages (make man, install, check); groff-base and man-db:
+# make check renders them (groff -ww) and finds them (man -w).
 # dpkg-dev, debhelper, fakeroot, lintian, scdoc: make deb (the package's
 # Build-Depends) and tests/integration/test-deb.sh.
 PKGS="build-essential pkg-config clang clang-format libclang-rt-14-dev
@@ -12,6 +14,7 @@ libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev libseccomp-dev
 libsystemd-dev libcjson-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
 libc-ares-dev libldns-dev libhttp-parser-dev
 nftables iproute2 util-linux kmod systemd procps passwd hostname
+scdoc groff-base man-db
 dnsmasq-base dnsutils iputils-ping python3 curl ca-certificates strace bubblewrap nodejs debootstrap systemd-container openssl nginx-light wrk tinyproxy
 dpkg-dev debhelper fakeroot lintian scdoc"
 
