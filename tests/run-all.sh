@@ -80,6 +80,14 @@ static_checks() {
 	static_check clang-format "sources are clang-formatted (make format)" . clang-format --dry-run -Werror $files
 	static_check clang "clang builds with -Wall -Wextra -Werror" 'error' make -s CC=clang BUILD="$BUILD/clang" all
 	static_check gcc "gcc -fanalyzer finds nothing" 'warning|error' make -s CFLAGS=-fanalyzer BUILD="$BUILD/analyzer" all
+	# The man pages (man/*.scd): scdoc builds them, and groff renders each
+	# without a warning (-ww: all of them; -t: tables; -z: no output).
+	static_check scdoc "man pages build with scdoc (make man)" . make -s BUILD="$BUILD" man
+	for page in "$BUILD"/man/*.[0-9]; do
+		[ -e "$page" ] || continue
+		static_check groff "man page $(basename "$page") renders without groff warnings (groff -t -man -ww)" . \
+			bash -c 'w=$(groff -t -man -ww -z "$1" 2>&1) && [ -z "$w" ] || { echo "$w"; exit 1; }' _ "$page"
+	done
 	if git grep -nE '\b(system|popen)\(|exec[lv]p?\("(ip|nft|sysctl|useradd|systemctl)' -- src; then
 		echo "not ok - src/ shells out (system/popen/exec of ip, nft, sysctl, useradd, systemctl)"
 	else

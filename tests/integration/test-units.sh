@@ -73,7 +73,7 @@ for u in "$TOP"/units/*; do
 	for doc in $(sed -n 's|^Documentation=||p' "$TMP/inst/usr/local/lib/systemd/system/$(basename "$u")"); do
 		case $doc in
 		file:*) f=${doc#file:} ;;
-		man:*) m=${doc#man:} f=/usr/local/share/man/man${m#*(}/${m%(*}.${m#*(} f=${f%)} ;;
+		man:*) m=${doc#man:} m=${m%)} f=/usr/local/share/man/man${m#*(}/${m%(*}.${m#*(} ;;
 		*) f=$doc ;;
 		esac
 		f=${f%)}
