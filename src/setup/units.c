@@ -152,6 +152,21 @@ static void wait_stopped(sd_bus *bus, const char *unit)
 	log_warn("%s is still stopping; continuing", unit);
 }
 
+/* ResetFailedUnit, quietly: a unit that is not failed (or not loaded)
+ * answers an error that means nothing to do. */
+static void reset_failed(sd_bus *bus, const char *unit)
+{
+	_cleanup_(bus_errorp) sd_bus_error err = SD_BUS_ERROR_NULL;
+	const struct sx_sdbus *b = sx_sdbus();
+	sd_bus_message *m = NULL, *reply = NULL;
+
+	if (b->new_method_call(bus, &m, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE, "ResetFailedUnit") >= 0 &&
+	    append(m, "s", unit) >= 0)
+		(void)b->call(bus, m, 10 * 1000000ULL, &err, &reply);
+	b->message_unref(m);
+	b->message_unref(reply);
+}
+
 static int bus_stop_disable(const char *target)
 {
 	_cleanup_(busp) sd_bus *bus = NULL;
@@ -182,7 +197,19 @@ static int bus_stop_disable(const char *target)
 	}
 	if ((r = call_files(bus, "DisableUnitFiles", target, false)) < 0)
 		return r;
-	return call(bus, "Reload", NULL, NULL);
+	r = call(bus, "Reload", NULL, NULL);
+	/* A start the stop cut short (a --disable right after setup) leaves
+	 * the unit "failed" in systemd's memory: nothing of it may stay. */
+	if (r >= 0 && at && dot && dot > at) {
+		const char *all[] = {"sentrix-netns", "sentrix-gateway", "sentrix-sandbox"};
+		for (size_t i = 0; i < ELEMENTSOF(all); i++) {
+			_cleanup_free_ char *unit =
+			    sx_strdupf("%s@%.*s.service", all[i], (int)(dot - at - 1), at + 1);
+			if (unit)
+				reset_failed(bus, unit);
+		}
+	}
+	return r;
 }
 
 char *sx_unit_active_state(const char *unit)

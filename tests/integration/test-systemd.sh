@@ -226,6 +226,19 @@ check "no /run/netns/$NAME" nspawn_exec test ! -e /run/netns/$NAME
 check "no /etc/sentrix/$NAME, no user sandbox-$NAME" \
 	nspawn_exec sh -c "! test -e /etc/sentrix/$NAME && ! getent passwd sandbox-$NAME"
 
+check_eq "no unit of $NAME is left failed" "" "$(in_ct systemctl list-units --all --failed --plain --no-legend "sentrix*@$NAME*")"
+# A unit left failed (a start that failed, or one a --disable right after
+# setup cut short): --disable leaves nothing of the instance in systemd's
+# memory.
+nspawn_exec sentrix-setup setup --non-interactive --name $NAME --policy strict >/dev/null 2>&1
+nspawn_exec sentrix sandbox stop --name $NAME >/dev/null 2>&1
+nspawn_exec sh -c "echo '{' >/etc/sentrix/$NAME/policy/policy.json"
+nspawn_exec sentrix sandbox start --name $NAME >/dev/null 2>&1
+check_eq "a failed start leaves the network unit failed" failed "$(in_ct systemctl is-failed sentrix-netns@$NAME.service)"
+nspawn_exec sentrix-setup setup --disable --purge --non-interactive --name $NAME >/dev/null 2>&1
+check_eq "--disable: no unit left failed" "" \
+	"$(in_ct systemctl list-units --all --failed --plain --no-legend "sentrix*@$NAME*")"
+
 CURRENT="teardown"
 nspawn_stop 2>"$TMP/stop.err"
 check_eq "the container powers off by itself" "" "$(cat "$TMP/stop.err")"
