@@ -256,10 +256,20 @@ static int on_tcp_idle(sd_event_source *s, uint64_t usec, void *data)
 	return 0;
 }
 
+/* One query of a TCP connection; false once answering closed it. */
+static bool tcp_query(const uint8_t *msg, size_t len, void *data)
+{
+	struct tcp_conn *t = data;
+
+	handle_query(t->d, t, NULL, 0, msg, len);
+	return !t->closed;
+}
+
 static int on_tcp_read(sd_event_source *s, int fd, uint32_t revents, void *data)
 {
 	struct tcp_conn *t = data;
 	ssize_t n = read(fd, t->buf + t->len, sizeof(t->buf) - t->len);
+	size_t used;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
@@ -269,15 +279,9 @@ static int on_tcp_read(sd_event_source *s, int fd, uint32_t revents, void *data)
 	}
 	t->len += (size_t)n;
 	sd_event_source_set_time_relative(t->timer, TCP_IDLE_USEC);
-	while (!t->closed) {
-		const uint8_t *msg;
-		size_t mlen, used = sx_dns_tcp_frame(t->buf, t->len, &msg, &mlen);
-		if (!used)
-			break;
-		handle_query(t->d, t, NULL, 0, msg, mlen);
-		memmove(t->buf, t->buf + used, t->len - used);
-		t->len -= used;
-	}
+	used = sx_dns_tcp_frames(t->buf, t->len, tcp_query, t);
+	memmove(t->buf, t->buf + used, t->len - used);
+	t->len -= used;
 	return 0;
 }
 

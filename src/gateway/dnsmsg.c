@@ -12,18 +12,20 @@
 #include "../lib/util.h"
 #include "dnsmsg.h"
 
-size_t sx_dns_tcp_frame(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *mlen)
+size_t sx_dns_tcp_frames(const uint8_t *buf, size_t len,
+			 bool (*each)(const uint8_t *msg, size_t mlen, void *data), void *data)
 {
-	size_t n;
+	size_t off = 0;
 
-	if (len < 2)
-		return 0;
-	n = (size_t)buf[0] << 8 | buf[1];
-	if (len < 2 + n)
-		return 0;
-	*msg = buf + 2;
-	*mlen = n;
-	return 2 + n;
+	while (len - off >= 2) {
+		size_t n = (size_t)buf[off] << 8 | buf[off + 1];
+		if (len - off < 2 + n)
+			break;
+		off += 2 + n;
+		if (!each(buf + off - n, n, data))
+			break;
+	}
+	return off;
 }
 
 enum sx_dns_verdict sx_dns_judge(const uint8_t *wire, size_t len, char *const *domains,

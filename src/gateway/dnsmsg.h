@@ -8,6 +8,7 @@
 #pragma once
 
 #include <ldns/ldns.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,10 +16,14 @@
 
 #define SX_DNS_UDP_PLAIN_MAX 512 /* without EDNS (RFC 1035) */
 
-/* The first whole message of a TCP stream (RFC 7766: a two-byte length,
- * then the message): returns the bytes it takes, prefix included, with
- * *msg and *mlen set; 0 while fewer bytes than that are there. */
-size_t sx_dns_tcp_frame(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *mlen);
+/* The whole messages at the start of a TCP stream's buffer (RFC 7766: a
+ * two-byte length, then the message): calls each(msg, mlen, data) for
+ * them in order, until it returns false.  Returns the bytes of the
+ * messages handled, prefixes included; the caller drops them at once
+ * (moving the rest after every message made a buffer of small messages
+ * cost its size squared). */
+size_t sx_dns_tcp_frames(const uint8_t *buf, size_t len,
+			 bool (*each)(const uint8_t *msg, size_t mlen, void *data), void *data);
 
 enum sx_dns_verdict {
 	SX_DNS_IGNORE, /* not a DNS query: no answer at all */

@@ -6,7 +6,7 @@
  * Feeds: what the sandbox sends to HOST_IP:53.  The first byte picks the
  * transport: bit 0 clear, the rest is one UDP datagram; set, it is a TCP
  * stream, cut into messages by their two-byte length prefixes (RFC 7766)
- * with sx_dns_tcp_frame() as dns.c does, several queries per connection.
+ * with sx_dns_tcp_frames() as dns.c does, several queries per connection.
  * Each query goes through dnsmsg.c as dns.c uses it: ldns parses it,
  * sx_dns_judge() decides (ignored, FORMERR or NXDOMAIN answered at once,
  * or forwarded when the policy's domains allow the name), and the answer
@@ -103,10 +103,27 @@ static void upstream_answer(const uint8_t *wire, size_t len)
 	ldns_pkt_free(answer);
 }
 
+/* A TCP stream's next message: it must sit right after the previous one. */
+struct stream {
+	const uint8_t *next;
+	size_t messages;
+};
+
+static bool tcp_query(const uint8_t *msg, size_t mlen, void *data)
+{
+	struct stream *st = data;
+
+	FUZZ_CHECK(msg == st->next + 2 && (size_t)(st->next[0] << 8 | st->next[1]) == mlen, "bad frame");
+	st->next = msg + mlen;
+	st->messages++;
+	query(msg, mlen, true);
+	return st->messages < 1000; /* as a connection closed after an answer it could not send */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *msg;
-	size_t mlen, used;
+	struct stream st = {.next = data + 1};
+	size_t used;
 
 	if (size < 1)
 		return 0;
@@ -115,9 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		upstream_answer(data + 1, size - 1);
 		return 0;
 	}
-	for (size_t off = 1; (used = sx_dns_tcp_frame(data + off, size - off, &msg, &mlen)); off += used) {
-		FUZZ_CHECK(msg == data + off + 2 && used == mlen + 2 && off + used <= size, "bad frame");
-		query(msg, mlen, true);
-	}
+	used = sx_dns_tcp_frames(data + 1, size - 1, tcp_query, &st);
+	FUZZ_CHECK(data + 1 + used == st.next && used <= size - 1, "%zu bytes used, messages end at %zu",
+		   used, (size_t)(st.next - data - 1));
 	return 0;
 }
