@@ -64,7 +64,7 @@ static void usage(FILE *out)
 	      "user, normally from sentrix-gateway@NAME.service.\n"
 	      "\n"
 	      "Options:\n"
-	      "  --name NAME          instance (reads /etc/sentrix/NAME/config.json)\n"
+	      "  -n, --name NAME      instance (reads /etc/sentrix/NAME/config.json)\n"
 	      "  --config PATH        read this config.json instead\n"
 	      "  --listen ADDR        listen on ADDR instead of the instance's host IP\n"
 	      "  --log-dir DIR        write capture files to DIR instead of the instance's\n"
