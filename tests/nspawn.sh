@@ -20,6 +20,9 @@
 # namespace also gets a tmpfs on /run/systemd, so the files systemd-nspawn
 # keeps there (propagate/, locks/) do not outlive it.
 
+# shellcheck source=../packaging/rootfs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../packaging/rootfs.sh"
+
 NSPAWN_ROOTFS_DEFAULT=/var/cache/sentrix-tests/rootfs-bookworm
 NSPAWN_SUITE=bookworm
 NSPAWN_PACKAGES=systemd,systemd-sysv,dbus,libnftables1,libcjson1,libsqlite3-0,libnl-3-200,libnl-route-3-200,libmicrohttpd12,libcurl4,libc-ares2,libldns3,libhttp-parser2.9,iproute2,nftables
@@ -49,79 +52,20 @@ nspawn_need_tools() {
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >&2; }
 }
 
-# nspawn_mirror: prints the Debian mirror the host's apt uses for the main
-# archive (one-line .list and deb822 .sources formats), or deb.debian.org.
-# SENTRIX_TEST_MIRROR overrides it.
+# nspawn_mirror: the Debian mirror rootfs_ensure uses (packaging/rootfs.sh's
+# rootfs_mirror: the host's apt's; SENTRIX_TEST_MIRROR overrides it).
 nspawn_mirror() {
-	if [ -n "${SENTRIX_TEST_MIRROR:-}" ]; then
-		echo "$SENTRIX_TEST_MIRROR"
-		return
-	fi
-	local f m=
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		case $f in
-		*.sources)
-			# Paragraphs: Types, URIs, Suites; the first deb one with the
-			# plain suite wins.
-			m=$(awk -v suite=$NSPAWN_SUITE '
-				function flush() { if (deb && has && uri != "" && !found) { print uri; found = 1 } deb = has = 0; uri = "" }
-				/^[ \t]*$/ { flush(); next }
-				/^[ \t]*#/ { next }
-				tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-				tolower($1) == "uris:" { uri = $2 }
-				tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
-				tolower($1) == "enabled:" && tolower($2) == "no" { deb = 0 }
-				END { flush() }' "$f")
-			;;
-		*)
-			m=$(awk -v suite=$NSPAWN_SUITE '
-				$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-					if ($(i + 1) == suite) { print $i; exit } }' "$f")
-			;;
-		esac
-		[ -n "$m" ] && break
-	done
-	echo "${m:-http://deb.debian.org/debian}"
+	rootfs_mirror $NSPAWN_SUITE
 }
 
 # rootfs_ensure [DIR]: makes sure DIR (default $NSPAWN_ROOTFS_DEFAULT) holds a
-# complete rootfs.  DIR.stamp says "building" while DIR is being (re)built
-# and the debootstrap command once it is complete; another stamp means build
-# again (into DIR.new, renamed into place).  A non-empty DIR without a stamp
-# was not made here and is never replaced.  Serialized with flock on
-# DIR.lock.  Returns non-zero, with debootstrap's log tail on stderr, when
-# it cannot.
+# complete rootfs with NSPAWN_PACKAGES, debootstrapped once and cached
+# (packaging/rootfs.sh's rootfs_debootstrap: stamp, lock, rebuilt when the
+# package list changes).  Returns non-zero, with debootstrap's log tail on
+# stderr, when it cannot.
 rootfs_ensure() {
-	local dir=${1:-$NSPAWN_ROOTFS_DEFAULT} mirror want log rc
 	nspawn_need_tools || { echo "cannot install debootstrap/systemd-container" >&2; return 1; }
-	mkdir -p "$(dirname "$dir")" || return 1
-	mirror=$(nspawn_mirror)
-	want="debootstrap --variant=minbase --include=$NSPAWN_PACKAGES $NSPAWN_SUITE"
-	(
-		flock 9
-		if [ -x "$dir/usr/lib/systemd/systemd" ] && [ "$(cat "$dir.stamp" 2>/dev/null)" = "$want" ]; then
-			exit 0
-		fi
-		if [ ! -e "$dir.stamp" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
-			echo "$dir exists but was not made by rootfs_ensure (no $dir.stamp); not touching it" >&2
-			exit 1
-		fi
-		echo "# building the $NSPAWN_SUITE rootfs in $dir from $mirror (debootstrap, about a minute)" >&2
-		echo building >"$dir.stamp" || exit 1
-		rm -rf "$dir.new"
-		log=$(mktemp /tmp/sxt-debootstrap.XXXXXX)
-		# shellcheck disable=SC2086
-		debootstrap --variant=minbase --include=$NSPAWN_PACKAGES $NSPAWN_SUITE "$dir.new" "$mirror" >"$log" 2>&1
-		rc=$?
-		if [ $rc != 0 ]; then
-			tail -5 "$log" | sed 's/^/    | /' >&2
-			rm -rf "$dir.new" "$log"
-			exit $rc
-		fi
-		rm -f "$log"
-		rm -rf "$dir" && mv "$dir.new" "$dir" && echo "$want" >"$dir.stamp"
-	) 9>"$dir.lock"
+	rootfs_debootstrap "${1:-$NSPAWN_ROOTFS_DEFAULT}" $NSPAWN_SUITE $NSPAWN_PACKAGES
 }
 
 # nspawn_boot DIR [NSPAWN-ARGS...]: boots DIR in the background (volatile
