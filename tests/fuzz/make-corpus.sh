@@ -47,10 +47,10 @@ for n in llm record egress dns capture allowlist; do
 	mkdir -p "$OUT/$n"
 done
 
-# put NAME FILE PREFIX-BYTES(printf format): one corpus file.
+# put NAME FILE PREFIX-BYTES (printf %b escapes, \xHH): one corpus file.
 put() {
 	{
-		printf "$3"
+		printf '%b' "$3"
 		cat "$2"
 	} >"$OUT/$1/$(basename "$2")"
 }
@@ -118,6 +118,7 @@ free_port() {
 
 ### The request bodies test-gateway.sh builds.
 mkdir -p "$T/req"
+# shellcheck disable=SC2016 # $TMP is the test script's text, not ours
 sed -n '/^\/usr\/bin\/python3 - "$TMP\/req" <<'"'"'PY'"'"'$/,/^PY$/p' tests/integration/test-gateway.sh |
 	sed '1d;$d' >"$T/fixtures.py"
 [ -s "$T/fixtures.py" ] || { echo "make-corpus: test-gateway.sh's fixture script not found" >&2; exit 1; }
@@ -227,8 +228,12 @@ DP=$(free_port)
 	--bind-interfaces --pid-file="$T/dnsmasq.pid" --address=/allowed.test/198.51.100.10 \
 	--address=/allowed.test/2001:db8::10 --log-facility=/dev/null &
 PIDS+=($!)
+for _ in $(seq 50); do # until dnsmasq answers
+	[ -n "$(dig +short +time=1 +tries=1 -p "$DP" @127.0.0.1 allowed.test 2>/dev/null)" ] && break
+	sleep 0.1
+done
 QP=$(free_port)
-python3 - "$QP" "$DP" "$T/dns" <<'PY' &
+python3 - "$QP" "$DP" "$T/dns" >"$T/dns.ready" <<'PY' &
 import os, socket, sys
 port, upstream, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 os.makedirs(out, exist_ok=True)
@@ -236,9 +241,15 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", port)
 t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 t.bind(("127.0.0.1", port)); t.listen(1)
 up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); up.settimeout(2)
+print("ready", flush=True)
 def ask(q):
-    up.sendto(q, ("127.0.0.1", upstream))
-    return up.recvfrom(65535)[0]
+    for _ in range(3):
+        up.sendto(q, ("127.0.0.1", upstream))
+        try:
+            return up.recvfrom(65535)[0]
+        except socket.timeout:
+            pass
+    sys.exit("make-corpus: dnsmasq does not answer")
 for i in range(3):
     q, peer = u.recvfrom(4096)
     a = ask(q)
@@ -255,7 +266,7 @@ c.sendall(len(a).to_bytes(2, "big") + a)
 c.close()
 PY
 PIDS+=($!)
-sleep 0.5
+while ! grep -q ready "$T/dns.ready" 2>/dev/null; do sleep 0.1; done
 dig +time=2 +tries=1 -p "$QP" @127.0.0.1 allowed.test >/dev/null || true
 dig +time=2 +tries=1 -p "$QP" @127.0.0.1 AAAA allowed.test >/dev/null || true
 dig +time=2 +tries=1 -p "$QP" @127.0.0.1 "sxt$RANDOM.other.test" >/dev/null || true
@@ -279,7 +290,7 @@ put dns "$T/dns/tcp-two-queries" '\x01'
 	sed -n '/^### Fixtures/,/^### Listing/p' tests/integration/test-logs.sh
 } >"$T/logs-fixtures.sh"
 grep -q '^rec()' "$T/logs-fixtures.sh" || { echo "make-corpus: test-logs.sh's fixtures not found" >&2; exit 1; }
-(T=$T bash -c "set -e; source '$T/logs-fixtures.sh'")
+T=$T bash -c 'set -e; source "$T/logs-fixtures.sh"'
 for f in "$T"/logs/llm-*.json; do
 	size=$(stat -c %s "$f")
 	half=$((size / 2))

@@ -19,7 +19,7 @@
 # FUZZ_TIMEOUT (seconds one input may take, 10), FUZZ_RSS_MB (2048),
 # FUZZ_SEED (libFuzzer's -seed; random when unset), FUZZ_KEEP.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 FUZZ_SECS=${FUZZ_SECS:-300}
 FUZZ_CHECK_SECS=${FUZZ_CHECK_SECS:-15}
