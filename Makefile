@@ -8,6 +8,7 @@
 #   make bench       benchmarks
 #   make format      clang-format the tree; `make check` verifies it
 #   make deb         Debian package $(BUILD)/sentrix_VERSION_ARCH.deb (packaging/debian/)
+#   make image       bootable disk image $(BUILD)/sentrix-VERSION-amd64.raw (root; docs/image.md)
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -276,3 +277,20 @@ fuzz: fuzz-build
 
 deb:
 	@packaging/build-deb.sh "$(BUILD)" "$(VERSION)"
+
+# ---- disk image ---------------------------------------------------------------
+# A bootable raw disk (BIOS, x86_64) of Debian 12 with the package installed
+# and a first-boot unit that provisions the instance of IMAGE_CONF
+# (packaging/image/build-image.sh, docs/image.md): $(BUILD)/sentrix-$(VERSION)-amd64.raw.
+# Needs root (loop devices, mounts, chroot).  `make check-image` builds it
+# and boots it under qemu with software emulation, which takes minutes: it
+# is not part of `make check`.  IMAGE_KERNEL=linux-image-amd64 for real
+# hardware (default: Debian's cloud kernel, 300 MB smaller).
+IMAGE_SIZE   ?= 2G
+IMAGE_CONF   ?= packaging/image/image.conf
+IMAGE_KERNEL ?= linux-image-cloud-amd64
+.PHONY: image
+
+image: deb
+	@IMAGE_SIZE='$(IMAGE_SIZE)' IMAGE_CONF='$(IMAGE_CONF)' IMAGE_KERNEL='$(IMAGE_KERNEL)' \
+		packaging/image/build-image.sh "$(BUILD)" "$(VERSION)"
