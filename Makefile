@@ -9,6 +9,7 @@
 #   make format      clang-format the tree; `make check` verifies it
 #   make deb         Debian package $(BUILD)/sentrix_VERSION_ARCH.deb (packaging/debian/)
 #   make image       bootable disk image $(BUILD)/sentrix-VERSION-amd64.raw (root; docs/image.md)
+#   make check-image boot it under qemu (minutes; not part of `make check`)
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -289,8 +290,11 @@ deb:
 IMAGE_SIZE   ?= 2G
 IMAGE_CONF   ?= packaging/image/image.conf
 IMAGE_KERNEL ?= linux-image-cloud-amd64
-.PHONY: image
+.PHONY: image check-image
 
 image: deb
 	@IMAGE_SIZE='$(IMAGE_SIZE)' IMAGE_CONF='$(IMAGE_CONF)' IMAGE_KERNEL='$(IMAGE_KERNEL)' \
 		packaging/image/build-image.sh "$(BUILD)" "$(VERSION)"
+
+check-image:
+	@BUILD=$(BUILD) tests/image/test-image.sh
