@@ -280,7 +280,7 @@ deb:
 	@packaging/build-deb.sh "$(BUILD)" "$(VERSION)"
 
 # ---- disk image ---------------------------------------------------------------
-# A bootable raw disk (BIOS, x86_64) of Debian 12 with the package installed
+# A bootable raw disk (BIOS and UEFI, x86_64) of Debian 12 with the package installed
 # and a first-boot unit that provisions the instance of IMAGE_CONF
 # (packaging/image/build-image.sh, docs/image.md): $(BUILD)/sentrix-$(VERSION)-amd64.raw.
 # Needs root (loop devices, mounts, chroot).  `make check-image` builds it

@@ -3,8 +3,9 @@
 #
 #   packaging/image/build-image.sh BUILD VERSION
 #
-# BUILD/sentrix-VERSION-amd64.raw: a raw disk (GPT, a BIOS boot partition
-# for GRUB's core image and one ext4 root partition; BIOS boot) holding
+# BUILD/sentrix-VERSION-amd64.raw: a raw disk (GPT: a BIOS boot partition
+# for GRUB's core image, an EFI system partition with GRUB's EFI image and
+# one ext4 root partition; it boots through BIOS and UEFI) holding
 # Debian 12 with the package BUILD/sentrix_VERSION_amd64.deb (`make deb`)
 # installed, a serial console, a locked root account and a first-boot unit
 # that provisions an instance from /etc/sentrix/image.conf (docs/image.md).
@@ -12,7 +13,8 @@
 # Why not mkosi: Debian 12's mkosi (14) boots only through UEFI
 # (systemd-boot) and mounts the ESP it makes on the build host, which
 # needs vfat in the host's kernel; it has no BIOS loader.  This script
-# needs no more than the loop devices and ext4 that the tests' hosts have.
+# needs no more than the loop devices and ext4 that the tests' hosts have:
+# the ESP is written with mtools, never mounted.
 #
 # How: debootstrap (packaging/rootfs.sh, the tests' code) a minbase rootfs
 # with the kernel, GRUB and every dependency the package declares, once,
@@ -45,11 +47,13 @@ conf=${IMAGE_CONF:-$here/image.conf}
 cache=${IMAGE_CACHE:-/var/cache/sentrix-image}
 suite=bookworm
 # The image's own packages; the package's dependencies are added from its
-# Depends.  grub-pc-bin and grub2-common, not grub-pc: grub-pc's debconf
-# wants the install device, which only exists once the disk does.
+# Depends.  grub-pc-bin, grub-efi-amd64-bin and grub2-common, not grub-pc
+# or grub-efi-amd64: their debconf wants the install device and the
+# mounted ESP, which only exist once the disk does (and the ESP is never
+# mounted here).
 # systemd-resolved: the DHCP-given DNS servers reach /etc/resolv.conf.
 kernel=${IMAGE_KERNEL:-linux-image-cloud-amd64}
-base_packages=systemd,systemd-sysv,dbus,udev,kmod,$kernel,grub-pc-bin,grub2-common,e2fsprogs
+base_packages=systemd,systemd-sysv,dbus,udev,kmod,$kernel,grub-pc-bin,grub-efi-amd64-bin,grub2-common,e2fsprogs
 base_packages+=,systemd-resolved,ca-certificates,iproute2,nftables,procps
 
 say() { echo "make image: $*"; }
@@ -60,9 +64,10 @@ die() {
 
 # ---- before anything: prerequisites --------------------------------------
 [ "$(id -u)" = 0 ] || die "needs root (loop devices, mounts, chroot): sudo make image"
-missing= tools=
+missing='' tools=''
 for t in debootstrap:debootstrap sfdisk:fdisk losetup:mount mkfs.ext4:e2fsprogs e2fsck:e2fsprogs \
-	unshare:util-linux flock:util-linux fstrim:util-linux blkid:util-linux partx:util-linux dpkg-deb:dpkg; do
+	unshare:util-linux flock:util-linux fstrim:util-linux blkid:util-linux partx:util-linux dpkg-deb:dpkg \
+	mkfs.fat:dosfstools mcopy:mtools mmd:mtools; do
 	command -v "${t%%:*}" >/dev/null && continue
 	missing="$missing ${t#*:}" tools="$tools ${t%%:*}"
 done
@@ -135,30 +140,34 @@ trap 'exit 129' HUP
 
 rm -f "$tmp" "$out"
 truncate -s "$size" "$tmp"
-# GPT: GRUB's core image in a 1 MiB BIOS boot partition, the root in the
-# rest (the discoverable root type for x86-64).
+# GPT: GRUB's core image in a 1 MiB BIOS boot partition, its EFI image in
+# a 64 MiB EFI system partition, the root in the rest (the discoverable
+# root type for x86-64).
 sfdisk -q "$tmp" <<'EOF'
 label: gpt
 start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name="bios"
-start=4096, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="root"
+start=4096, size=131072, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="esp"
+start=135168, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="root"
 EOF
 loop=$(losetup --find --show --partscan "$tmp")
 exec {hold}<>"$loop"
 losetup -d "$loop" # autoclear while $hold is open: see above
 # The kernel's partition scan does not always show (here, 6.x in a VM):
 # then partx adds them.
+esp=${loop}p2 rootdev=${loop}p3
 for i in $(seq 50); do
-	[ -b "${loop}p2" ] && break
+	[ -b "$rootdev" ] && break
 	[ "$i" = 10 ] && { partx -a "$loop" 2>/dev/null || true; }
 	sleep 0.1
 done
-[ -b "${loop}p2" ] || die "${loop}p2 did not appear (partition scan, partx -a)"
+[ -b "$rootdev" ] || die "$rootdev did not appear (partition scan, partx -a)"
 # A new sparse file reads as zeros: nothing to zero, in mke2fs or later
 # in the kernel (ext4lazyinit at first boot).
-mkfs.ext4 -q -L sentrix-root -E assume_storage_prezeroed=1 "${loop}p2"
-uuid=$(blkid -p -s UUID -o value "${loop}p2")
+mkfs.ext4 -q -L sentrix-root -E assume_storage_prezeroed=1 "$rootdev"
+uuid=$(blkid -p -s UUID -o value "$rootdev")
+mkfs.fat -F 32 -n SENTRIX-ESP "$esp" >/dev/null
 mkdir -p "$root"
-mount "${loop}p2" "$root"
+mount "$rootdev" "$root"
 say "copying the rootfs into the image ($size disk)"
 cp -a "$rootfs/." "$root/"
 
@@ -168,13 +177,13 @@ cp -a "$rootfs/." "$root/"
 # /tmp are tmpfs (what postinsts put there does not reach the image).
 # All of it in this namespace only.
 mount -t tmpfs -o mode=0755,size=8m sx-image-dev "$root/dev"
-cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "$loop" "${loop}p1" "${loop}p2" "$root/dev/"
+cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "$loop" "${loop}p1" "$esp" "$rootdev" "$root/dev/"
 ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"
 ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
 mkdir -p "$root/dev/pts" "$root/dev/shm" "$root/dev/disk/by-uuid"
-ln -s "../../${loop#/dev/}p2" "$root/dev/disk/by-uuid/$uuid"
+ln -s "../../${rootdev#/dev/}" "$root/dev/disk/by-uuid/$uuid"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
 mount -t proc proc "$root/proc"
@@ -247,6 +256,23 @@ in_root grub-install --target=i386-pc --boot-directory=/boot "$loop" >"$work/gru
 in_root grub-mkconfig -o /boot/grub/grub.cfg >>"$work/grub.log" 2>&1 ||
 	{ cat "$work/grub.log" >&2; die "grub-mkconfig failed"; }
 grep -q "root=UUID=$uuid" "$root/boot/grub/grub.cfg" || die "grub.cfg does not name root=UUID=$uuid"
+# UEFI: GRUB's EFI image at the removable-media path of the ESP
+# (EFI/BOOT/BOOTX64.EFI: no NVRAM entry needed; not signed, so Secure Boot
+# must be off).  It finds the root by UUID and reads the same
+# /boot/grub/grub.cfg, with its modules from /boot/grub/x86_64-efi.
+# grub-install would want the ESP mounted: grub-mkimage, and mtools.
+say "installing GRUB (UEFI) on the EFI system partition"
+mkdir -p "$root/boot/grub/x86_64-efi"
+cp "$root"/usr/lib/grub/x86_64-efi/*.mod "$root"/usr/lib/grub/x86_64-efi/*.lst "$root/boot/grub/x86_64-efi/"
+# shellcheck disable=SC2016 # $root is GRUB's variable
+printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' "$uuid" >"$root/tmp/efi-early.cfg"
+in_root grub-mkimage -O x86_64-efi -o /tmp/BOOTX64.EFI -p /boot/grub -c /tmp/efi-early.cfg \
+	part_gpt ext2 search search_fs_uuid normal >>"$work/grub.log" 2>&1 ||
+	{ cat "$work/grub.log" >&2; die "grub-mkimage -O x86_64-efi failed"; }
+# (mtools says it "could not get geometry" of a loop partition: harmless.)
+{ MTOOLS_SKIP_CHECK=1 mmd -i "$esp" ::/EFI ::/EFI/BOOT &&
+	MTOOLS_SKIP_CHECK=1 mcopy -i "$esp" "$root/tmp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI; } >>"$work/grub.log" 2>&1 ||
+	{ cat "$work/grub.log" >&2; die "mtools could not write EFI/BOOT/BOOTX64.EFI to the ESP"; }
 
 # ---- clean up ---------------------------------------------------------------------
 rm -f "$root/usr/sbin/policy-rc.d"
@@ -259,7 +285,7 @@ sync -f "$root"
 fstrim "$root" >/dev/null 2>&1 || true # freed blocks become holes in the file again
 umount "$root"
 rmdir "$root"
-e2fsck -f -p "${loop}p2" >/dev/null || die "e2fsck found errors in the new filesystem"
+e2fsck -f -p "$rootdev" >/dev/null || die "e2fsck found errors in the new filesystem"
 exec {hold}>&-
 hold=
 for i in $(seq 50); do

@@ -7,7 +7,8 @@
 # time from starting qemu to that line is the boot-to-target-active time.
 # Then the guest powers off on an ACPI power button press and boots again
 # from the same disk: the first-boot unit does not run again, and the
-# instance comes back by itself.
+# instance comes back by itself.  Last, a fresh copy boots through UEFI
+# (OVMF; skipped when the ovmf package is missing).
 #
 # Not part of `make check` (it would push it past its 20 minutes): each
 # boot takes a minute or more under TCG.  Root (make image).
@@ -21,6 +22,7 @@
 # Every boot writes to a (sparse) copy of the image in a temporary
 # directory: the image itself is never written to.  qemu dies with this script, whatever ends
 # it: the EXIT trap kills it, and it runs with a parent-death signal.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 
 BOOTS=${SENTRIX_TEST_IMAGE_BOOTS:-1}
@@ -50,14 +52,17 @@ trap 'exit 129' HUP
 secs() { awk "BEGIN{printf \"%.1f\", $2 - $1}"; }
 now() { date +%s.%N; }
 
-# qemu_start DISK LOG: boots DISK (raw) in the background, the serial
-# console into LOG, a QMP socket in $TMP/qmp.sock; sets QEMU_PID.
+# qemu_start DISK LOG [QEMU-ARGS...]: boots DISK (raw) in the background,
+# the serial console into LOG, a QMP socket in $TMP/qmp.sock; sets
+# QEMU_PID.
 qemu_start() {
+	local disk=$1 log=$2
+	shift 2
 	rm -f "$TMP/qmp.sock"
 	setpriv --pdeathsig KILL -- qemu-system-x86_64 -accel tcg -machine pc -m "$MEM" -smp "$SMP" \
-		-display none -monitor none -serial "file:$2" -qmp "unix:$TMP/qmp.sock,server=on,wait=off" \
-		-nic none -no-reboot -drive "file=$1,format=raw,if=virtio" \
-		</dev/null >"$2.qemu" 2>&1 &
+		-display none -monitor none -serial "file:$log" -qmp "unix:$TMP/qmp.sock,server=on,wait=off" \
+		-nic none -no-reboot -drive "file=$disk,format=raw,if=virtio" "$@" \
+		</dev/null >"$log.qemu" 2>&1 &
 	QEMU_PID=$!
 }
 
@@ -99,15 +104,15 @@ console_tail() {
 	tr -d '\r' <"$1" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | grep -a -v '^$' | tail -25 | sed 's/^/    | /'
 }
 
-# boot DISK LOG: boots DISK and waits for the marker; ok/not ok; sets
-# BOOT_SECS (host seconds from qemu's start to the marker) and READY (the
-# marker line).
+# boot DISK LOG [QEMU-ARGS...]: boots DISK and waits for the marker;
+# ok/not ok; sets BOOT_SECS (host seconds from qemu's start to the marker)
+# and READY (the marker line).
 READY_RE="SENTRIX-IMAGE-(READY|FAILED|DISABLED) $NAME"
 boot() {
 	local t0 rc
-	BOOT_SECS= READY=
+	BOOT_SECS='' READY=''
 	t0=$(now)
-	qemu_start "$1" "$2"
+	qemu_start "$@"
 	wait_console "$2" "$READY_RE"
 	rc=$?
 	if [ $rc != 0 ]; then
@@ -184,7 +189,7 @@ echo "# $(basename "$IMAGE"): $(du --apparent-size -h "$IMAGE" | cut -f1) raw, $
 echo "# qemu: TCG (software emulation), $SMP vCPUs, $MEM MiB, virtio disk, no network"
 
 # ---- first boots -----------------------------------------------------------------
-times= second=
+times='' second='' uefi=''
 for i in $(seq "$BOOTS"); do
 	CURRENT="first boot"
 	[ "$BOOTS" = 1 ] || CURRENT="first boot $i/$BOOTS"
@@ -239,5 +244,24 @@ if boot "$disk" "$log2"; then
 fi
 qemu_kill
 
-echo "# boot-to-target-active (qemu start to SENTRIX-IMAGE-READY, TCG):$(for t in $times; do printf ' %s s' "$t"; done) first boot$([ "$BOOTS" -gt 1 ] && echo "s, median $(echo "$times" | median) s")${second:+; second boot $second s}"
+# ---- UEFI ----------------------------------------------------------------------------
+# The same image through UEFI firmware (OVMF): GRUB's EFI image on the
+# ESP, a first boot of a fresh copy.
+CURRENT="UEFI first boot"
+OVMF=/usr/share/ovmf/OVMF.fd
+if [ ! -r "$OVMF" ]; then
+	skip "no $OVMF (apt-get install ovmf): the UEFI boot is not tried"
+else
+	rm -f "$TMP"/disk-*.raw
+	cp --sparse=always "$IMAGE" "$TMP/disk-uefi.raw"
+	log3=$TMP/console-uefi.log
+	if boot "$TMP/disk-uefi.raw" "$log3" -bios "$OVMF"; then
+		uefi=$BOOT_SECS
+		check "GRUB's EFI image booted it (the kernel saw EFI)" grep -a -q -E 'efi: EFI v[0-9]' "$log3"
+		check "sentrix sandbox status on the console: ok" status_ok "$log3"
+	fi
+	qemu_kill
+fi
+
+echo "# boot-to-target-active (qemu start to SENTRIX-IMAGE-READY, TCG):$(for t in $times; do printf ' %s s' "$t"; done) first boot$([ "$BOOTS" -gt 1 ] && echo "s, median $(echo "$times" | median) s")${second:+; second boot $second s}${uefi:+; UEFI first boot $uefi s}"
 summary
