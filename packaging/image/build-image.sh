@@ -22,7 +22,8 @@
 # install the package with dpkg (no network), add the image's own files
 # (packaging/image/), install GRUB on the disk and clean up.
 #
-# Nothing is left on the host, however the script ends: it runs in a
+# No mount and no loop device is left on the host, however the script
+# ends (a SIGKILL leaves the unfinished BUILD/...raw.tmp): it runs in a
 # private mount namespace (its mounts are never seen outside it and vanish
 # with it, even on SIGKILL), and the loop device is detached right after
 # it is attached while the script holds it open, so the kernel frees it
@@ -77,7 +78,7 @@ done
 sh "$here/firstboot.sh" --check "$conf" || die "$conf is not a valid first-boot configuration (docs/image.md)"
 
 arch=$(dpkg --print-architecture)
-[ "$arch" = amd64 ] || die "the image is x86_64 (BIOS boot); this host is $arch"
+[ "$arch" = amd64 ] || die "the image is x86_64; this host is $arch"
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
 deb=$build/sentrix_${version}_$arch.deb
