@@ -175,3 +175,30 @@ expect() {
 		ok "$desc (exit $rc)"
 	fi
 }
+
+# deb_source_hash: a digest of the sources as `make deb` would package them
+# (every file git sees, tracked or not, but the ignored ones).
+deb_source_hash() {
+	(cd "$TOP" && git ls-files -co --exclude-standard -z | sort -z | xargs -0 sha256sum 2>/dev/null | sha256sum | cut -c1-32)
+}
+
+# deb_ensure: prints the path of a Debian package of the sources as they
+# are now: SENTRIX_TEST_DEB when set, else BUILD's sentrix_*.deb when it was
+# built from these very sources (test-deb.sh builds it first and records
+# their digest beside it), else built now with `make deb`.
+deb_ensure() {
+	local version arch deb hash
+	if [ -n "${SENTRIX_TEST_DEB:-}" ]; then
+		echo "$SENTRIX_TEST_DEB"
+		return 0
+	fi
+	version=$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")
+	arch=$(dpkg --print-architecture)
+	deb=$BUILD/sentrix_${version}_$arch.deb
+	hash=$(deb_source_hash)
+	if [ ! -f "$deb" ] || [ "$(cat "$deb.srchash" 2>/dev/null)" != "$hash" ]; then
+		make -s -C "$TOP" BUILD="$BUILD" deb >&2 || return 1
+		echo "$hash" >"$deb.srchash"
+	fi
+	echo "$deb"
+}

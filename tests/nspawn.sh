@@ -25,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../packaging/rootfs.sh"
 
 NSPAWN_ROOTFS_DEFAULT=/var/cache/sentrix-tests/rootfs-bookworm
 NSPAWN_SUITE=bookworm
-NSPAWN_PACKAGES=systemd,systemd-sysv,dbus,libnftables1,libcjson1,libsqlite3-0,libnl-3-200,libnl-route-3-200,libmicrohttpd12,libcurl4,libc-ares2,libldns3,libhttp-parser2.9,iproute2,nftables
+NSPAWN_PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,libnftables1,libcjson1,libsqlite3-0,libnl-3-200,libnl-route-3-200,libmicrohttpd12,libcurl4,libc-ares2,libldns3,libhttp-parser2.9,iproute2,nftables
 NSPAWN_PID=
 NSPAWN_PID1=
 NSPAWN_LOG=
@@ -72,19 +72,32 @@ rootfs_ensure() {
 # overlay, private network) and waits until systemd inside reports running
 # or degraded (about 90 s at most).  Sets NSPAWN_PID (systemd-nspawn), NSPAWN_PID1
 # (the container's init, as seen from the host) and NSPAWN_LOG.
+# With NSPAWN_PERSIST=STATEDIR the container's writes survive a reboot
+# instead: they go to an overlay whose upper layer is STATEDIR/upper (boot
+# again with the same STATEDIR after the container rebooted or powered
+# off); the rootfs is still never written to, and the overlay is mounted
+# only in the private mount namespace that runs systemd-nspawn.
 nspawn_boot() {
-	local dir=$1 i state run_tmpfs=
+	local dir=$1 i state run_tmpfs= root_args
 	shift
 	NSPAWN_LOG=$(mktemp /tmp/sxt-nspawn.XXXXXX)
 	[ "$(stat -f -c %T /run 2>/dev/null)" = tmpfs ] || run_tmpfs=1
 	[ -n "$run_tmpfs" ] && [ ! -d /run/systemd ] && { echo "/run/systemd is missing on the host" >&2; return 1; }
+	root_args=(--volatile=overlay --directory="$dir")
+	if [ -n "${NSPAWN_PERSIST:-}" ]; then
+		mkdir -p "$NSPAWN_PERSIST/upper" "$NSPAWN_PERSIST/work" "$NSPAWN_PERSIST/root" || return 1
+		root_args=(--directory="$NSPAWN_PERSIST/root")
+	fi
 	# unshare execs sh, which execs systemd-nspawn: $! is systemd-nspawn.
 	unshare --mount --propagation private sh -c '
 		if [ -n "$1" ]; then mount -t tmpfs -o mode=0755,size=16m sxt-nspawn-run /run/systemd || exit 1; fi
-		shift
-		exec systemd-nspawn "$@"' sh "$run_tmpfs" \
-		--quiet --register=no --keep-unit --boot --private-network --volatile=overlay \
-		--console=pipe --directory="$dir" "$@" </dev/null >"$NSPAWN_LOG" 2>&1 &
+		if [ -n "$2" ]; then
+			mount -t overlay sxt-nspawn-root -o "lowerdir=$3,upperdir=$2/upper,workdir=$2/work" "$2/root" || exit 1
+		fi
+		shift 3
+		exec systemd-nspawn "$@"' sh "$run_tmpfs" "${NSPAWN_PERSIST:-}" "$dir" \
+		--quiet --register=no --keep-unit --boot --private-network "${root_args[@]}" \
+		--console=pipe "$@" </dev/null >"$NSPAWN_LOG" 2>&1 &
 	NSPAWN_PID=$!
 	# The container's init is the child of systemd-nspawn that has exec'd
 	# systemd (before that it is still a copy of systemd-nspawn; before

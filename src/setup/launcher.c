@@ -96,6 +96,7 @@ struct job {
 	int net_fd; /* the instance's netns */
 	int status_fd; /* PID 1 → launcher */
 	int alive_fd; /* hangs up when the launcher dies */
+	bool unit_ipc; /* already in a private IPC namespace (the unit's) */
 };
 
 static void report(int fd, int kind, int value)
@@ -149,6 +150,18 @@ static bool in_netns(int fd)
 	    want.st_ino == here.st_ino;
 }
 
+/* sentrix-sandbox@.service gives the launcher an IPC namespace of its own
+ * (PrivateIPC=yes) and says so (SENTRIX_PRIVATE_IPC=1), so its
+ * RestrictNamespaces= need not allow a new one.  Believed only when this
+ * is not the initial IPC namespace (PROC_IPC_INIT_INO). */
+static bool unit_private_ipc(void)
+{
+	struct stat st;
+
+	return streq(getenv("SENTRIX_PRIVATE_IPC"), "1") && stat("/proc/self/ns/ipc", &st) == 0 &&
+	    st.st_ino != 0xEFFFFFFFU;
+}
+
 /* PID 1 of the sandbox's PID namespace. */
 static _Noreturn void run_pid1(struct job *j)
 {
@@ -161,7 +174,7 @@ static _Noreturn void run_pid1(struct job *j)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || launcher_gone(j->alive_fd))
 		_exit(1);
 	if ((!in_netns(j->net_fd) && setns(j->net_fd, CLONE_NEWNET) < 0) ||
-	    unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+	    unshare(CLONE_NEWNS | CLONE_NEWUTS | (j->unit_ipc ? 0 : CLONE_NEWIPC)) < 0) {
 		log_error_errno(-errno, "cannot enter the sandbox's namespaces");
 		report(j->status_fd, OUTCOME_FAILED, errno);
 		_exit(1);
@@ -349,15 +362,13 @@ static void teardown(const struct sx_config *c)
 /* Passes the command's end through: its exit status, or its signal. */
 static int pass_through(const struct outcome *out)
 {
-	struct rlimit no_core = {0, 0};
-
 	if (out->kind == OUTCOME_EXITED)
 		return out->value;
 	if (out->kind == OUTCOME_FAILED) {
 		log_error("the sandbox could not be set up (%s); nothing was started", strerror(out->value));
 		return 1;
 	}
-	setrlimit(RLIMIT_CORE, &no_core);
+	(void)prlimit(0, RLIMIT_CORE, &(struct rlimit){0, 0}, NULL);
 	set_forwarding(false);
 	block_forwarded(false);
 	signal(out->value, SIG_DFL);
@@ -370,7 +381,7 @@ int sx_exec_main(const struct sx_options *o)
 	_cleanup_config_ struct sx_config *c = NULL;
 	_cleanup_policy_ struct sx_policy *p = NULL;
 	_cleanup_close_ int netfd = -EBADF;
-	struct job j = {.argv = o->argv};
+	struct job j = {.argv = o->argv, .unit_ipc = unit_private_ipc()};
 	struct outcome out = {OUTCOME_FAILED, EPIPE};
 	int status_pipe[2] = {-EBADF, -EBADF}, alive_pipe[2] = {-EBADF, -EBADF};
 	pid_t pid1;

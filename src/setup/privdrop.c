@@ -32,25 +32,26 @@ static int last_cap(void)
 	return cap;
 }
 
-/* A policy limit; 0 means unlimited. */
+/* A policy limit; 0 means unlimited.  prlimit(2), not setrlimit(2):
+ * sentrix-sandbox@.service refuses the @resources system calls, which
+ * include setrlimit but not prlimit64. */
 static int set_limit(int resource, unsigned long value)
 {
 	struct rlimit rl = {.rlim_cur = value ? value : RLIM_INFINITY,
 			    .rlim_max = value ? value : RLIM_INFINITY};
 
-	return setrlimit(resource, &rl) < 0 ? -errno : 0;
+	return prlimit(0, resource, &rl, NULL) < 0 ? -errno : 0;
 }
 
 int sx_privdrop(const char *user, uid_t uid, gid_t gid, const struct sx_policy *p)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {{0}};
-	struct rlimit no_core = {0, 0};
 	gid_t groups[64];
 	size_t ngroups = 0;
 	int r;
 
-	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+	if (prlimit(0, RLIMIT_CORE, &(struct rlimit){0, 0}, NULL) < 0)
 		return log_error_errno(-errno, "cannot set the core size limit");
 	if ((r = set_limit(RLIMIT_NOFILE, p->limit_nofile)) < 0 ||
 	    (r = set_limit(RLIMIT_NPROC, p->limit_nproc)) < 0 ||

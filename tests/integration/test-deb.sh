@@ -107,8 +107,10 @@ if [ -n "${SENTRIX_TEST_DEB:-}" ]; then
 	echo "# testing $DEB (SENTRIX_TEST_DEB)"
 else
 	DEB=$BUILD/sentrix_${VERSION}_$ARCH.deb
-	rm -f "$DEB"
+	rm -f "$DEB" "$DEB.srchash"
+	hash=$(deb_source_hash)
 	if make -s -C "$TOP" BUILD="$BUILD" deb >"$TMP/make.log" 2>&1 && [ -f "$DEB" ]; then
+		echo "$hash" >"$DEB.srchash" # test-boot.sh reuses it (deb_ensure)
 		ok "make deb builds $(basename "$DEB") ($(secs "$t0" "$(date +%s.%N)") s)"
 	else
 		not_ok "make deb builds $(basename "$DEB")"

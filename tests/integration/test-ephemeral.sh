@@ -59,7 +59,7 @@ rm -rf "$WS"
 "$SETUP" exec --ephemeral --policy strict -- sh -c 'sleep 60; echo sxt-eph-marker' >/dev/null 2>&1 &
 l=$!
 for i in $(seq 50); do pgrep -f sxt-eph-marker >/dev/null && break; sleep 0.1; done
-check "list shows the running ephemeral job" bash -c "'$SETUP' list | grep -qE '^e-[0-9a-f]{8} +strict .* ephemeral$'"
+check "list shows the running ephemeral job" bash -c "'$SETUP' list | grep -qE '^e-[0-9a-f]{8} +strict .* ephemeral +-$'"
 kill -KILL $l
 wait $l 2>/dev/null
 sleep 0.3
