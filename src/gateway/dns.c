@@ -331,7 +331,7 @@ int sx_dns_start(struct sx_gateway *g, unsigned port)
 				       r == -EACCES
 					   ? " (port 53 needs CAP_NET_BIND_SERVICE: the unit grants it; by "
 					     "hand, start the gateway with setpriv --ambient-caps "
-					     "+net_bind_service, see the README)"
+					     "+net_bind_service, see sentrix-gateway(8))"
 					   : "");
 	}
 	if ((r = sd_event_add_io(g->loop, &d->usrc, d->ufd, EPOLLIN, on_udp, d)) < 0 ||

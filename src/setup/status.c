@@ -402,9 +402,11 @@ static void check_gateway(struct report *rep, const struct sx_config *c)
 		      c->health_port, cJSON_IsNumber(up) ? up->valueint : 0, sx_json_str(j, "capture_file"));
 	} else if (r == 3 && !sx_systemd_running())
 		check(rep, "gateway", SKIPPED,
-		      "not running (systemd is not running here; start it by hand: "
-		      "runuser -u %s -- sentrix-gateway --name %s)",
-		      c->gateway_user, c->name);
+		      "not running (systemd is not running here; start it by hand as user %s with its one "
+		      "capability, as sentrix-gateway(8) shows: setpriv --reuid %s --regid %s --clear-groups "
+		      "--inh-caps +net_bind_service --ambient-caps +net_bind_service sentrix-gateway --name "
+		      "%s)",
+		      c->gateway_user, c->gateway_user, c->gateway_user, c->name);
 	else if (r == 3)
 		check(rep, "gateway", MISSING,
 		      "nothing answers on %s:%u (see systemctl status sentrix-gateway@%s)", c->host_ip,
