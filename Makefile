@@ -39,9 +39,9 @@ PKGS_CLI     := libcjson
 # multi-socket (upstream), sd-event (the one loop), cJSON, c-ares (async
 # DNS), ldns (DNS messages), http-parser (egress proxy request heads; no
 # pkg-config file, hence GW_LIBS).
-PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns
+PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns openssl
 GW_LIBS      := -lhttp_parser
-PKGS_TEST    := cmocka libcjson sqlite3
+PKGS_TEST    := cmocka libcjson sqlite3 openssl
 
 # _FORTIFY_SOURCE=2 unless the caller's flags choose a level (dpkg-buildflags
 # does): a second, different definition is an error under -Werror.  -U first:
@@ -72,8 +72,10 @@ GW_OBJ    := $(GW_SRC:src/%.c=$(BUILD)/obj/%.o)
 
 # Setup objects the unit tests link (pure logic, no kernel access at load).
 SETUP_TESTABLE := $(BUILD)/obj/setup/openclaw.o $(BUILD)/obj/setup/options.o
-# Gateway objects the unit tests link (capture records: pure functions).
-GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o
+# Gateway objects the unit tests link (capture records: pure functions; the
+# browser bridge certificate, in a scratch directory).
+GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o \
+		  $(BUILD)/obj/gateway/bridgecert.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
