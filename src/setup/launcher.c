@@ -9,6 +9,12 @@
  *     in the host's other namespaces itself, so it can clean up after an
  *     ephemeral job; forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2;
  *     passes the command's exit status or signal through.
+ *   the relay (`sentrix sandbox run` only: launch(o, true))
+ *     forked before PID 1, so in the launcher's PID and mount namespaces;
+ *     joins the instance's netns and becomes the gateway user; carries the
+ *     sidecar's connections from /run/sentrix/NAME/openclaw.sock to
+ *     OpenClaw on 127.0.0.1 there (relay.c); dies with the launcher, which
+ *     stops it and removes the socket when the sandbox ends.
  *   PID 1 (the reaper)
  *     dies with the launcher (PR_SET_PDEATHSIG), and the whole PID
  *     namespace with it; joins the instance's netns and unshares mount, IPC
@@ -20,7 +26,8 @@
  *     with the policy's rlimits, umask 077, a scrubbed environment, no
  *     inherited descriptor above 2, and the seccomp filter; execs.
  * Everything the sandbox owns lives in namespaces that die with it, so a
- * launcher killed with SIGKILL leaves nothing behind.
+ * launcher killed with SIGKILL leaves nothing behind (but the relay's
+ * socket file, which the next start replaces).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -43,6 +50,7 @@
 #include "mountview.h"
 #include "netns.h"
 #include "privdrop.h"
+#include "relay.h"
 #include "seccomp.h"
 #include "users.h"
 
@@ -139,17 +147,6 @@ static bool launcher_gone(int alive_fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
-/* True when the process is in the network namespace fd names already
- * (sentrix-sandbox@.service joins it with NetworkNamespacePath=, and its
- * RestrictNamespaces= then need not allow setns into a network one). */
-static bool in_netns(int fd)
-{
-	struct stat want, here;
-
-	return fstat(fd, &want) == 0 && stat("/proc/self/ns/net", &here) == 0 && want.st_dev == here.st_dev &&
-	    want.st_ino == here.st_ino;
-}
-
 /* sentrix-sandbox@.service gives the launcher an IPC namespace of its own
  * (PrivateIPC=yes) and says so (SENTRIX_PRIVATE_IPC=1), so its
  * RestrictNamespaces= need not allow a new one.  Believed only when this
@@ -173,7 +170,7 @@ static _Noreturn void run_pid1(struct job *j)
 	 * before the prctl. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || launcher_gone(j->alive_fd))
 		_exit(1);
-	if ((!in_netns(j->net_fd) && setns(j->net_fd, CLONE_NEWNET) < 0) ||
+	if ((!sx_netns_current(j->net_fd) && setns(j->net_fd, CLONE_NEWNET) < 0) ||
 	    unshare(CLONE_NEWNS | CLONE_NEWUTS | (j->unit_ipc ? 0 : CLONE_NEWIPC)) < 0) {
 		log_error_errno(-errno, "cannot enter the sandbox's namespaces");
 		report(j->status_fd, OUTCOME_FAILED, errno);
@@ -376,13 +373,16 @@ static int pass_through(const struct outcome *out)
 	return 128 + out->value;
 }
 
-int sx_exec_main(const struct sx_options *o)
+/* `exec` (relay false) and `run` (relay true: sx_run_main() only, so a
+ * plain or ephemeral exec never starts one). */
+static int launch(const struct sx_options *o, bool relay)
 {
 	_cleanup_config_ struct sx_config *c = NULL;
 	_cleanup_policy_ struct sx_policy *p = NULL;
 	_cleanup_close_ int netfd = -EBADF;
 	struct job j = {.argv = o->argv, .unit_ipc = unit_private_ipc()};
 	struct outcome out = {OUTCOME_FAILED, EPIPE};
+	struct sx_relay rl = SX_RELAY_INIT;
 	int status_pipe[2] = {-EBADF, -EBADF}, alive_pipe[2] = {-EBADF, -EBADF};
 	pid_t pid1;
 	int r, st;
@@ -393,8 +393,16 @@ int sx_exec_main(const struct sx_options *o)
 	if (r < 0)
 		goto out;
 	netfd = sx_netns_open(c->netns_path);
-	if (netfd < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
-		r = log_error_errno(netfd < 0 ? netfd : -errno, "cannot prepare the sandbox");
+	if (netfd < 0) {
+		r = log_error_errno(netfd, "cannot prepare the sandbox");
+		goto out;
+	}
+	/* Before PID 1 and every pipe of the sandbox: the relay inherits
+	 * none of them, and is in no namespace of the sandbox's. */
+	if (relay && !o->ephemeral && (r = sx_relay_start(c, netfd, &rl)) < 0)
+		goto out;
+	if (pipe2(status_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
+		r = log_error_errno(-errno, "cannot prepare the sandbox");
 		goto out;
 	}
 	j.net_fd = netfd;
@@ -432,11 +440,13 @@ int sx_exec_main(const struct sx_options *o)
 		;
 	if (read(status_pipe[0], &out, sizeof(out)) != (ssize_t)sizeof(out))
 		out = (struct outcome){OUTCOME_FAILED, EPIPE};
+	sx_relay_stop(&rl); /* before pass_through(), which may raise a signal */
 	close(TAKE_FD(netfd)); /* the netns may go now */
 	if (o->ephemeral)
 		teardown(c);
 	r = pass_through(&out);
 out:
+	sx_relay_stop(&rl);
 	for (int i = 0; i < 2; i++) {
 		if (status_pipe[i] >= 0)
 			close(status_pipe[i]);
@@ -452,6 +462,11 @@ out:
 	free(j.group);
 	free(j.workspace);
 	return r < 0 ? 1 : r;
+}
+
+int sx_exec_main(const struct sx_options *o)
+{
+	return launch(o, false);
 }
 
 int sx_run_main(const struct sx_options *o)
@@ -473,9 +488,10 @@ int sx_run_main(const struct sx_options *o)
 		log_error_errno(r, "instance %s: %s", o->name, why ? why : "unreadable config.json");
 		return 1;
 	}
-	/* The unit's command line (templates/sandbox-dropin.conf). */
+	/* The unit's command (templates/sandbox-dropin.conf runs `run`), with
+	 * the relay that lets the sidecar reach OpenClaw over loopback. */
 	snprintf(port, sizeof(port), "%u", c->openclaw_port);
 	run.command = SX_CMD_EXEC;
 	run.argv = argv;
-	return sx_exec_main(&run);
+	return launch(&run, true);
 }

@@ -10,6 +10,7 @@
  * (confinement failed: nothing was started) / 2 (usage). */
 int sx_exec_main(const struct sx_options *o);
 
-/* `sentrix sandbox run`: the instance's OpenClaw gateway through
- * sx_exec_main(), as its systemd unit starts it. */
+/* `sentrix sandbox run`: the instance's OpenClaw gateway, confined as
+ * sx_exec_main() confines, plus the netns relay (relay.h) through which the
+ * sidecar reaches it on loopback; what its systemd unit runs. */
 int sx_run_main(const struct sx_options *o);

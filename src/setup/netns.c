@@ -93,6 +93,14 @@ int sx_netns_open(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+bool sx_netns_current(int fd)
+{
+	struct stat want, here;
+
+	return fstat(fd, &want) == 0 && stat("/proc/self/ns/net", &here) == 0 && want.st_dev == here.st_dev &&
+	    want.st_ino == here.st_ino;
+}
+
 int sx_netns_enter(int fd, int *saved)
 {
 	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

@@ -21,6 +21,11 @@ bool sx_netns_mounted(const char *path);
 /* Opens the namespace at path; returns an O_CLOEXEC fd or -errno. */
 int sx_netns_open(const char *path);
 
+/* True when the calling process is in the namespace fd names already
+ * (sentrix-sandbox@.service joins it with NetworkNamespacePath=, and its
+ * RestrictNamespaces= then need not allow setns into a network one). */
+bool sx_netns_current(int fd);
+
 /* Switches the calling thread into the namespace fd; *saved receives an fd
  * for the current one, for sx_netns_leave().  Netlink and nftables sockets
  * opened in between belong to the target namespace. */

@@ -140,8 +140,10 @@ void sx_options_usage(enum sx_command cmd)
 		      "\n"
 		      "Start the instance's OpenClaw gateway confined, in the foreground (root):\n"
 		      "`sentrix sandbox exec --name NAME -- openclaw gateway --port PORT`, the command\n"
-		      "sentrix-sandbox@NAME.service runs.  Root's way to start an instance by hand:\n"
-		      "nothing in the sandbox user's home is run, sourced or trusted.\n",
+		      "sentrix-sandbox@NAME.service runs, plus the relay through which the sidecar\n"
+		      "reaches OpenClaw on loopback in the netns (/run/sentrix/NAME/openclaw.sock,\n"
+		      "user sentrix, 0600).  Root's way to start an instance by hand: nothing in the\n"
+		      "sandbox user's home is run, sourced or trusted.\n",
 		      stdout);
 		break;
 	case SX_CMD_START:

@@ -45,10 +45,6 @@ static int set_limit(int resource, unsigned long value)
 
 int sx_privdrop(const char *user, uid_t uid, gid_t gid, const struct sx_policy *p)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2] = {{0}};
-	gid_t groups[64];
-	size_t ngroups = 0;
 	int r;
 
 	if (prlimit(0, RLIMIT_CORE, &(struct rlimit){0, 0}, NULL) < 0)
@@ -57,6 +53,17 @@ int sx_privdrop(const char *user, uid_t uid, gid_t gid, const struct sx_policy *
 	    (r = set_limit(RLIMIT_NPROC, p->limit_nproc)) < 0 ||
 	    (r = set_limit(RLIMIT_FSIZE, p->limit_fsize_mb * 1024UL * 1024UL)) < 0)
 		return log_error_errno(r, "cannot set the policy's resource limits");
+	return sx_privdrop_ids(user, uid, gid);
+}
+
+int sx_privdrop_ids(const char *user, uid_t uid, gid_t gid)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+	gid_t groups[64];
+	size_t ngroups = 0;
+	int r;
+
 	if ((r = sx_user_groups(user, gid, groups, ELEMENTSOF(groups), &ngroups)) < 0)
 		return log_error_errno(r, "cannot read the groups of %s", user);
 	if (setgroups(ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0)

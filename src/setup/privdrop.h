@@ -14,6 +14,11 @@
  * the policy's rlimits (core size 0).  Returns 0 or a negative errno. */
 int sx_privdrop(const char *user, uid_t uid, gid_t gid, const struct sx_policy *p);
 
+/* The same without the policy's limits: groups, gid, uid, every capability
+ * set cleared, no new privileges (the netns relay, relay.c, as the gateway
+ * user).  Returns 0 or a negative errno (logged). */
+int sx_privdrop_ids(const char *user, uid_t uid, gid_t gid);
+
 /* The sandbox environment: only PATH, HOME, USER, LOGNAME, LANG, TERM, TZ
  * (the last three from the caller when set), OpenClaw's paths and the
  * sidecar's egress proxy.  Returns a NULL-terminated vector (caller frees). */

@@ -143,6 +143,19 @@ else
 	not_ok "the sandbox unit's OpenClaw gateway listens on $SANDBOX_IP:18789"
 	in_ct journalctl --no-pager -o cat -u sentrix-sandbox@$NAME.service | head -60 | sed "s/^/    | /"
 fi
+# The sidecar's way to it: the launcher's relay, from the unix socket
+# /run/sentrix/NAME/openclaw.sock (user sentrix, 0600) to OpenClaw on
+# 127.0.0.1 in the netns; an HTTP request as sentrix gets OpenClaw's answer.
+relay_http() {
+	in_ct setpriv --reuid sentrix --regid sentrix --clear-groups perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n";
+		print $s "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+		my $l = <$s>;
+		print $l if defined $l' /run/sentrix/$NAME/openclaw.sock
+}
+out=$(relay_http)
+check "the relay (/run/sentrix/$NAME/openclaw.sock, as sentrix) reaches the unit's OpenClaw on loopback (${out%%$'\r'*})" \
+	grep -qE '^HTTP/1\.[01] [1-4][0-9][0-9]' <<<"$out"
 
 t0=$(date +%s.%N)
 # Through the OpenClaw gateway the sandbox unit runs (a turn of the
@@ -206,6 +219,7 @@ CURRENT="stop and start"
 check "sentrix sandbox stop" nspawn_exec sentrix sandbox stop --name $NAME
 check_unit "sentrix@$NAME.target is inactive" inactive sentrix@$NAME.target
 check "... and the network is gone" nspawn_exec test ! -e /run/netns/$NAME
+check "... and the relay's socket (no /run/sentrix/$NAME)" nspawn_exec test ! -e /run/sentrix/$NAME
 check "sentrix sandbox start" nspawn_exec sentrix sandbox start --name $NAME
 check_unit "sentrix@$NAME.target is active again" active sentrix@$NAME.target
 check "... the gateway answers healthy" nspawn_exec sentrix-gateway --health --name $NAME

@@ -159,7 +159,7 @@ check "OpenClaw reported the failed fetch to the model" grep -q '"finalAssistant
 
 # ---- 4. the OpenClaw gateway, as the sandbox unit starts it ----
 CURRENT=launcher
-dropin=$(grep -l "^ExecStart=.*sentrix-setup exec" /etc/systemd/system/sentrix-sandbox@$NAME.service.d/*.conf 2>/dev/null | head -n1)
+dropin=$(grep -l "^ExecStart=.*sentrix-setup run" /etc/systemd/system/sentrix-sandbox@$NAME.service.d/*.conf 2>/dev/null | head -n1)
 cmdline=$(sed -n 's/^ExecStart=\(.\+\)$/\1/p' "$dropin" 2>/dev/null | tail -n1)
 check "the sandbox unit's drop-in names the launcher command line" test -n "$cmdline"
 # The unit runs `openclaw` from PATH (/usr/local/bin); here it is in the test

@@ -139,6 +139,13 @@ for i in $(seq 50); do nspawn_exec test -s /home/sandbox-$NAME/unit-probe && bre
 check_eq "the unit ran it through the launcher: sandbox user, instance hostname, no capabilities, no new privileges" \
 	"uid=sandbox-$NAME host=$NAME CapEff:0000000000000000 nnp=NoNewPrivs:1 args=gateway --port 18789" \
 	"$(nspawn_exec cat /home/sandbox-$NAME/unit-probe 2>&1)"
+# The launcher's relay for the sidecar, under the unit's hardening
+# (RuntimeDirectory=, no CAP_CHOWN): the socket is born sentrix's, 0600.
+check_eq "the unit's relay: /run/sentrix/$NAME/openclaw.sock, 600 sentrix sentrix, in a 755 root directory" \
+	"600 sentrix sentrix 755 root" \
+	"$(in_ct stat -c '%a %U %G' /run/sentrix/$NAME/openclaw.sock) $(in_ct stat -c '%a %U' /run/sentrix/$NAME)"
+check "... its start is in the unit's journal" nspawn_exec sh -c \
+	"journalctl --no-pager -o cat -u sentrix-sandbox@$NAME.service | grep -q 'relay /run/sentrix/$NAME/openclaw.sock -> 127.0.0.1:18789 in netns $NAME'"
 in_ct sentrix-setup status --name $NAME --json >"$TMP/status.json"
 for c in unit_active unit_enabled unit_files unit_dropin gateway; do
 	check_eq "status --json: checks.$c.state" ok "$(json_get "j['checks']['$c']['state']" <"$TMP/status.json" 2>&1)"
@@ -167,6 +174,7 @@ for u in sentrix@$NAME.target sentrix-gateway@$NAME.service sentrix-sandbox@$NAM
 	check_unit "... $u is inactive" inactive $u
 done
 check "... the network is down (no /run/netns/$NAME)" nspawn_exec test ! -e /run/netns/$NAME
+check "... the relay's socket and directory are gone (no /run/sentrix/$NAME)" nspawn_exec test ! -e /run/sentrix/$NAME
 check_eq "sandbox list shows the target inactive" inactive "$(tstate)"
 check_fails "status is not ok while stopped" nspawn_exec sentrix sandbox status --name $NAME
 check "sentrix sandbox start" nspawn_exec sentrix sandbox start --name $NAME

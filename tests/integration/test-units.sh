@@ -63,7 +63,7 @@ for spec in sentrix-netns@$NAME.service:5.0 sentrix-sandbox@$NAME.service:3.0 se
 done
 check "the sandbox unit fences IP at the cgroup: loopback and the instance's host-ip only" \
 	bash -c "grep -qx 'IPAddressDeny=any' '$TMP/units/sentrix-sandbox@.service' && grep -qx 'IPAddressAllow=localhost' '$TMP/units/sentrix-sandbox@.service' && grep -qx 'IPAddressAllow=10.200.0.5' /etc/systemd/system/sentrix-sandbox@$NAME.service.d/50-sentrix-instance.conf"
-check "the drop-in starts OpenClaw through the launcher" grep -q "^ExecStart=/usr/local/sbin/sentrix-setup exec --name $NAME -- openclaw gateway --port 18789$" "/etc/systemd/system/sentrix-sandbox@$NAME.service.d/50-sentrix-instance.conf"
+check "the drop-in starts OpenClaw (and the relay) through the launcher: sentrix-setup run" grep -q "^ExecStart=/usr/local/sbin/sentrix-setup run --name $NAME$" "/etc/systemd/system/sentrix-sandbox@$NAME.service.d/50-sentrix-instance.conf"
 check "the sandbox unit joins the instance's netns" grep -q '^NetworkNamespacePath=/run/netns/%i$' "$TMP/units/sentrix-sandbox@.service"
 
 # Every unit's Documentation= names a file `make install` installs.
