@@ -28,6 +28,12 @@ void sx_config_free(struct sx_config *c)
 	free(c->token_path);
 	free(c->ca_file);
 	sx_strv_free(c->resolvers);
+	free(c->bridge_bind);
+	sx_strv_free(c->bridge_origins);
+	sx_strv_free(c->bridge_names);
+	free(c->relay_socket);
+	free(c->bridge_dir);
+	free(c->device_key);
 	for (size_t i = 0; i < c->n_providers; i++)
 		sx_provider_clear(&c->providers[i]);
 	free(c->providers);
@@ -127,6 +133,107 @@ int sx_config_copy_gateway(struct sx_config *dst, const struct sx_config *src)
 		if (sx_config_set_provider(dst, &src->providers[i]) < 0)
 			return -ENOMEM;
 	return 0;
+}
+
+int sx_config_copy_bridge(struct sx_config *dst, const struct sx_config *src)
+{
+	free(dst->bridge_bind);
+	sx_strv_free(dst->bridge_origins);
+	sx_strv_free(dst->bridge_names);
+	dst->bridge_port = src->bridge_port;
+	dst->bridge_bind = strdup(src->bridge_bind ? src->bridge_bind : "127.0.0.1");
+	dst->bridge_origins = src->bridge_origins ? sx_strv_copy(src->bridge_origins) : NULL;
+	dst->bridge_names = sx_strv_copy(src->bridge_names);
+	if (!dst->bridge_bind || (src->bridge_origins && !dst->bridge_origins) || !dst->bridge_names)
+		return -ENOMEM;
+	return 0;
+}
+
+/* A DNS name: dot-separated labels of 1-63 [A-Za-z0-9-], not starting or
+ * ending with "-", at most 253 characters in all. */
+static bool dns_name_valid(const char *s, size_t n)
+{
+	size_t label = 0;
+
+	if (n < 1 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-') ||
+		    (ch == '-' && label == 0) || ++label > 63)
+			return false;
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+/* A host name of n bytes: an IPv4 address, or a DNS name whose last label
+ * is not all digits (so "10.0.0" is neither). */
+static bool host_valid(const char *s, size_t n)
+{
+	char buf[254];
+	size_t last;
+	uint32_t a;
+
+	if (n < 1 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	if (sx_ipv4_parse(buf, &a) == 0)
+		return true;
+	last = strrchr(buf, '.') ? (size_t)(strrchr(buf, '.') - buf) + 1 : 0;
+	return dns_name_valid(buf, n) && strspn(buf + last, "0123456789") != n - last;
+}
+
+bool sx_bridge_name_valid(const char *s)
+{
+	return s && host_valid(s, strlen(s));
+}
+
+bool sx_bridge_origin_valid(const char *s)
+{
+	const char *host, *end, *port = NULL;
+	size_t n;
+
+	if (!s || strlen(s) > 253)
+		return false;
+	if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else
+		return false;
+	if (*host == '[') {
+		/* [IPv6]: hex digits, ":" and "." (an embedded IPv4) */
+		const char *close = strchr(host, ']');
+		if (!close || close == host + 1 ||
+		    strspn(host + 1, "0123456789abcdefABCDEF:.") != (size_t)(close - host - 1))
+			return false;
+		end = close + 1;
+	} else {
+		end = host + strcspn(host, ":/");
+		if (!host_valid(host, (size_t)(end - host)))
+			return false;
+	}
+	if (*end == ':') {
+		unsigned v = 0;
+		port = end + 1;
+		n = strspn(port, "0123456789");
+		if (n < 1 || n > 5)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			v = v * 10 + (unsigned)(port[i] - '0');
+		if (v < 1 || v > 65535)
+			return false;
+		end = port + n;
+	}
+	return *end == 0 || streq(end, "/");
 }
 
 bool sx_provider_name_valid(const char *s)
@@ -243,6 +350,10 @@ int sx_config_init_paths(struct sx_config *c, const char *instance)
 	SET(log_dir, SX_LOG_DIR "/%s", name);
 	SET(resolv_conf, SX_NETNS_ETC_DIR "/%s/resolv.conf", name);
 	SET(token_path, SX_ETC_DIR "/%s/gateway.token", name);
+	SET(relay_socket, SX_RUN_DIR "/%s/openclaw.sock", name);
+	SET(bridge_dir, SX_BRIDGE_DIRS "/%s", name);
+	SET(device_key, SX_ETC_DIR "/%s/device.key", name);
+	SET(bridge_bind, "127.0.0.1");
 	c->prefix_len = SX_PREFIX_LEN;
 	if (!c->rotate_mins)
 		c->rotate_mins = SX_ROTATE_MINS_DEFAULT;
@@ -323,6 +434,17 @@ cJSON *sx_config_to_json(const struct sx_config *c)
 	cJSON_AddStringToObject(o, "log_dir", c->log_dir);
 	cJSON_AddStringToObject(o, "resolv_conf", c->resolv_conf);
 	cJSON_AddStringToObject(o, "openclaw_config", c->openclaw_config);
+	cJSON_AddStringToObject(o, "relay_socket", c->relay_socket);
+	cJSON_AddStringToObject(o, "bridge_dir", c->bridge_dir);
+	cJSON_AddStringToObject(o, "device_key", c->device_key);
+
+	o = cJSON_AddObjectToObject(j, "bridge");
+	cJSON_AddStringToObject(o, "bind", c->bridge_bind);
+	cJSON_AddNumberToObject(o, "port", c->bridge_port);
+	cJSON_AddNumberToObject(o, "trust_port", c->bridge_port ? c->bridge_port - 1 : 0);
+	cJSON_AddItemToObject(o, "origins",
+			      c->bridge_origins ? strv_to_json(c->bridge_origins) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "names", strv_to_json(c->bridge_names));
 
 	o = cJSON_AddObjectToObject(j, "gateway");
 	cJSON_AddStringToObject(o, "token_path", c->token_path);
@@ -526,6 +648,99 @@ static int take_gateway(const cJSON *j, struct sx_config *c, char **why)
 	return 0;
 }
 
+/* A list of at most SX_BRIDGE_LIST_MAX strings that valid() accepts
+ * (absent or null: NULL). */
+static int take_word_list(const cJSON *arr, const char *what, bool (*valid)(const char *),
+			  const char *expected, char ***out, char **why)
+{
+	const cJSON *it;
+
+	*out = NULL;
+	if (!arr || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > SX_BRIDGE_LIST_MAX) {
+		*why = sx_strdupf("%s: not a list (of at most %d)", what, SX_BRIDGE_LIST_MAX);
+		return -EINVAL;
+	}
+	*out = calloc(1, sizeof(char *));
+	if (!*out)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it) || !valid(it->valuestring)) {
+			*why = sx_strdupf("%s: \"%s\" is not %s", what,
+					  cJSON_IsString(it) ? it->valuestring : "(not a string)", expected);
+			return -EINVAL;
+		}
+		if (sx_strv_push(out, it->valuestring) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Reads the optional "bridge" object.  A config.json written before the
+ * bridge existed has none: no bridge until setup runs again. */
+static int take_bridge(const cJSON *j, struct sx_config *c, char **why)
+{
+	const cJSON *b = cJSON_GetObjectItem(j, "bridge"), *v;
+	uint32_t a;
+	int r;
+
+	c->bridge_port = 0;
+	if (!b)
+		return 0;
+	if (!cJSON_IsObject(b)) {
+		*why = strdup("bridge: not an object");
+		return -EINVAL;
+	}
+	c->bridge_recorded = true;
+	v = cJSON_GetObjectItem(b, "bind");
+	if (v && (!cJSON_IsString(v) || sx_ipv4_parse(v->valuestring, &a) < 0)) {
+		*why = strdup("bridge.bind: not an IPv4 address");
+		return -EINVAL;
+	}
+	if (v) {
+		free(c->bridge_bind);
+		if (!(c->bridge_bind = strdup(v->valuestring)))
+			return -ENOMEM;
+	}
+	v = cJSON_GetObjectItem(b, "port");
+	if (v &&
+	    (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint || v->valueint < 0 ||
+	     v->valueint == 1 || v->valueint > 65535)) {
+		*why = strdup("bridge.port: not 0 (no bridge) or a port number 2-65535");
+		return -EINVAL;
+	}
+	if (v)
+		c->bridge_port = (unsigned)v->valueint;
+	if ((r = take_word_list(cJSON_GetObjectItem(b, "origins"), "bridge.origins", sx_bridge_origin_valid,
+				"an origin (http[s]://HOST[:PORT])", &c->bridge_origins, why)) < 0 ||
+	    (r = take_word_list(cJSON_GetObjectItem(b, "names"), "bridge.names", sx_bridge_name_valid,
+				"a DNS name or an IPv4 address", &c->bridge_names, why)) < 0)
+		return r;
+	/* names: absent is no extra name (origins: absent is the built-in list) */
+	if (!c->bridge_names && !(c->bridge_names = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	return 0;
+}
+
+/* An optional absolute path under "paths" (config.json from before it
+ * was recorded keeps the derived one). */
+static int take_opt_path(const cJSON *j, const char *path, char **dst, char **why)
+{
+	const cJSON *v = sx_json_get_path(j, path);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || v->valuestring[0] != '/') {
+		*why = sx_strdupf("%s: not an absolute path", path);
+		return -EINVAL;
+	}
+	free(*dst);
+	*dst = strdup(v->valuestring);
+	return *dst ? 0 : -ENOMEM;
+}
+
 int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 {
 	_cleanup_config_ struct sx_config *c = calloc(1, sizeof(*c));
@@ -591,7 +806,10 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 	}
 	if ((r = take_ipv4_list(sx_json_get_path(j, "dns.servers"), "dns.servers", &c->dns_servers, why)) < 0)
 		return r;
-	if ((r = take_gateway(j, c, why)) < 0)
+	if ((r = take_gateway(j, c, why)) < 0 || (r = take_bridge(j, c, why)) < 0 ||
+	    (r = take_opt_path(j, "paths.relay_socket", &c->relay_socket, why)) < 0 ||
+	    (r = take_opt_path(j, "paths.bridge_dir", &c->bridge_dir, why)) < 0 ||
+	    (r = take_opt_path(j, "paths.device_key", &c->device_key, why)) < 0)
 		return r;
 	*ret = TAKE_PTR(c);
 	return 0;

@@ -51,7 +51,36 @@ struct sx_config {
 	char *ca_file; /* extra CA bundle for upstream TLS; NULL: system CAs only */
 	unsigned rotate_mins; /* capture file rotation period */
 	char **resolvers; /* upstream DNS for the egress proxy and filtered DNS; empty: the host's */
+	/* The browser bridge ("bridge" in config.json). */
+	char *bridge_bind; /* listen address, default 127.0.0.1 */
+	unsigned bridge_port; /* wss; 0: no bridge.  The trust page is port - 1. */
+	char **bridge_origins; /* NULL: the built-in list */
+	char **bridge_names; /* extra certificate names (DNS names or IPv4) */
+	bool bridge_recorded; /* config.json had a "bridge" object (setup keeps it on re-runs) */
+	/* Derived from the name (recorded under "paths" when present). */
+	char *relay_socket; /* /run/sentrix/NAME/openclaw.sock: the netns relay to OpenClaw */
+	/* /var/lib/sentrix/bridge.d/NAME, 0750 gateway user: certificate, device token, chat
+	 * socket.  Not below /var/lib/sentrix/NAME, which is root's 0700 (the journal). */
+	char *bridge_dir;
+	char *device_key; /* /etc/sentrix/NAME/device.key: the bridge's Ed25519 seed, 0600 gateway user */
 };
+
+#define SX_BRIDGE_PORT_DEFAULT 8766
+/* Other instances' default: the lowest free even port from here (pairs N-1, N). */
+#define SX_BRIDGE_PORT_FIRST 8768
+/* In bridge_dir: the deviceToken OpenClaw gave the bridge (its presence
+ * tells --disable there is a pairing to remove). */
+#define SX_BRIDGE_DEVICE_TOKEN "device-token"
+#define SX_BRIDGE_LIST_MAX 64 /* origins, names */
+
+/* An Origin the bridge may allow: http:// or https://, a host (DNS name,
+ * IPv4 or [IPv6]), an optional port, nothing after but one "/". */
+bool sx_bridge_origin_valid(const char *s);
+/* A certificate name: a DNS name (labels of [A-Za-z0-9-], at most 253
+ * characters) or an IPv4 address. */
+bool sx_bridge_name_valid(const char *s);
+/* Copies the bridge settings (bind, port, origins, names) from src. */
+int sx_config_copy_bridge(struct sx_config *dst, const struct sx_config *src);
 
 /* The provider named name, or NULL. */
 const struct sx_provider *sx_config_provider(const struct sx_config *c, const char *name);

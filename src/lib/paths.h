@@ -27,6 +27,9 @@
 
 #define SX_ETC_DIR "/etc/sentrix"
 #define SX_STATE_DIR "/var/lib/sentrix"
+/* The parent of every instance's bridge directory (the "." keeps it apart
+ * from the instance names beside it). */
+#define SX_BRIDGE_DIRS SX_STATE_DIR "/bridge.d"
 #define SX_LOG_DIR "/var/log/sentrix"
 #define SX_NETNS_DIR "/run/netns"
 #define SX_NETNS_ETC_DIR "/etc/netns"

@@ -130,6 +130,123 @@ int sx_used_addresses(const char *skip, uint32_t **ret, size_t *n)
 	return r;
 }
 
+int sx_ports_used(const char *skip, struct sx_port_use **ret, size_t *n)
+{
+	_cleanup_(sx_strv_freep) char **names = NULL;
+	struct sx_port_use *v = NULL;
+	int r;
+
+	*ret = NULL;
+	*n = 0;
+	r = sx_instances_list(&names);
+	for (size_t i = 0; r == 0 && names[i]; i++) {
+		_cleanup_config_ struct sx_config *c = NULL;
+		_cleanup_free_ char *why = NULL;
+		struct sx_port_use *nv;
+
+		if (streq(names[i], skip) || sx_config_load(names[i], &c, &why) < 0)
+			continue;
+		nv = realloc(v, (*n + 5) * sizeof(*v));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		const unsigned ports[] = {c->bridge_port, c->llm_port, c->egress_port, c->health_port,
+					  c->openclaw_port};
+		for (size_t k = 0; k < ELEMENTSOF(ports); k++) {
+			if (!ports[k])
+				continue;
+			v[*n] = (struct sx_port_use){.port = ports[k], .bridge = k == 0};
+			snprintf(v[*n].name, sizeof(v[*n].name), "%s", c->name);
+			(*n)++;
+		}
+	}
+	if (r < 0) {
+		free(v);
+		*n = 0;
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+char *sx_bridge_clash(const struct sx_config *c, const struct sx_port_use *used, size_t n)
+{
+	const unsigned p = c->bridge_port;
+	const unsigned own[] = {53, c->llm_port, c->egress_port, c->health_port};
+	static const char *const own_names[] = {"DNS", "LLM proxy", "egress proxy", "health"};
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(own); i++)
+		if (own[i] == p || own[i] == p - 1)
+			return sx_strdupf("port %u is also the instance's own %s port", own[i], own_names[i]);
+	for (size_t i = 0; i < n; i++) {
+		const unsigned q = used[i].port;
+		/* pairs {p-1, p} and {q-1, q} overlap when |p - q| <= 1 */
+		if (used[i].bridge && p <= q + 1 && q <= p + 1)
+			return sx_strdupf("instance %s records bridge ports %u and %u", used[i].name, q - 1,
+					  q);
+		if (!used[i].bridge && (q == p || q == p - 1))
+			return sx_strdupf("instance %s uses port %u", used[i].name, q);
+	}
+	return NULL;
+}
+
+/* The bridge settings: the flags given, else what config.json records, else
+ * the defaults (sandbox0 8766, others the lowest free even port from
+ * 8768). */
+static int pick_bridge(const struct sx_options *o, const struct sx_config *current, struct sx_config *c)
+{
+	bool recorded = current && current->bridge_recorded;
+	int r;
+
+	if (recorded && (r = sx_config_copy_bridge(c, current)) < 0)
+		return r;
+	if (o->bridge_port >= 0)
+		c->bridge_port = (unsigned)o->bridge_port;
+	else if (!recorded && streq(c->name, "sandbox0"))
+		c->bridge_port = SX_BRIDGE_PORT_DEFAULT;
+	else if (!recorded) {
+		_cleanup_free_ struct sx_port_use *used = NULL;
+		size_t n = 0;
+
+		r = sx_ports_used(c->name, &used, &n);
+		if (r < 0)
+			return log_error_errno(r, "cannot read the other instances' config.json");
+		for (c->bridge_port = SX_BRIDGE_PORT_FIRST; c->bridge_port <= 65534; c->bridge_port += 2) {
+			_cleanup_free_ char *clash = sx_bridge_clash(c, used, n);
+			if (!clash)
+				break;
+		}
+		if (c->bridge_port > 65534)
+			return log_error_errno(-ENOSPC,
+					       "no free bridge port pair from %u up; pass --bridge-port",
+					       SX_BRIDGE_PORT_FIRST);
+	}
+	if (o->bridge_bind) {
+		free(c->bridge_bind);
+		if (!(c->bridge_bind = strdup(o->bridge_bind)))
+			return -ENOMEM;
+	}
+	if (o->n_bridge_origins) {
+		sx_strv_free(c->bridge_origins);
+		c->bridge_origins = NULL;
+		if (!streq(o->bridge_origins[0], "default") &&
+		    !(c->bridge_origins = sx_strv_copy((char *const *)o->bridge_origins)))
+			return -ENOMEM;
+	}
+	if (o->n_bridge_names) {
+		sx_strv_free(c->bridge_names);
+		c->bridge_names =
+		    sx_strv_copy(streq(o->bridge_names[0], "none") ? NULL : (char *const *)o->bridge_names);
+	}
+	if (!c->bridge_names && !(c->bridge_names = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	return 0;
+}
+
 static int pick_addresses(const struct sx_options *o, const struct sx_config *current, struct sx_config *c)
 {
 	_cleanup_free_ uint32_t *used = NULL;
@@ -278,6 +395,8 @@ int sx_desired_build(const struct sx_options *o, const struct sx_config *current
 	/* Providers, rotation and CA are set by `sentrix provider` (or by
 	 * hand), not by setup's flags: a re-run keeps them. */
 	if (current && (r = sx_config_copy_gateway(c, current)) < 0)
+		return r;
+	if ((r = pick_bridge(o, current, c)) < 0)
 		return r;
 	/* --resolver sets the gateway's upstream DNS; omitted, a re-run keeps
 	 * it and a new instance uses the host's ("host": empty list). */

@@ -28,3 +28,21 @@ int sx_host_resolvers(char ***ret, char **loopback_seen);
 /* Every IPv4 address the host's interfaces and other instances use, except
  * the instance named skip (its own addresses). */
 int sx_used_addresses(const char *skip, uint32_t **ret, size_t *n);
+
+/* A port another instance records: its bridge port (the pair port - 1 and
+ * port), or one of its other sentrix ports. */
+struct sx_port_use {
+	char name[16]; /* the instance */
+	unsigned port;
+	bool bridge;
+};
+
+/* The ports every instance but skip records (config.json; ephemeral
+ * instances have no bridge).  Callers hold the setup lock, as for
+ * addresses. */
+int sx_ports_used(const char *skip, struct sx_port_use **ret, size_t *n);
+
+/* Whether c's bridge pair (bridge_port - 1, bridge_port) clashes with a
+ * recorded use or with c's own host-side ports (53, LLM, egress, health):
+ * NULL when free, else the clash described (caller frees). */
+char *sx_bridge_clash(const struct sx_config *c, const struct sx_port_use *used, size_t n);

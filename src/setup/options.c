@@ -8,6 +8,7 @@
 
 #include "../lib/log.h"
 #include "../lib/netaddr.h"
+#include "../lib/strv.h"
 #include "../lib/util.h"
 #include "options.h"
 
@@ -36,6 +37,10 @@ enum {
 	OPT_KEY_ENV,
 	OPT_MODEL,
 	OPT_DEFAULT_MODEL,
+	OPT_BRIDGE_PORT,
+	OPT_BRIDGE_BIND,
+	OPT_BRIDGE_ORIGIN,
+	OPT_BRIDGE_NAME,
 	OPT_FOLLOW = 'f',
 	OPT_LINES = 'n',
 };
@@ -65,6 +70,10 @@ static const struct option setup_opts[] = {
     {"key-env", required_argument, NULL, OPT_KEY_ENV},
     {"model", required_argument, NULL, OPT_MODEL},
     {"default-model", required_argument, NULL, OPT_DEFAULT_MODEL},
+    {"bridge-port", required_argument, NULL, OPT_BRIDGE_PORT},
+    {"bridge-bind", required_argument, NULL, OPT_BRIDGE_BIND},
+    {"bridge-origin", required_argument, NULL, OPT_BRIDGE_ORIGIN},
+    {"bridge-name", required_argument, NULL, OPT_BRIDGE_NAME},
     {"follow", no_argument, NULL, OPT_FOLLOW},
     {"lines", required_argument, NULL, OPT_LINES},
     {"help", no_argument, NULL, 'h'},
@@ -90,6 +99,16 @@ void sx_options_usage(enum sx_command cmd)
 		      "  --dns SERVERS|host|filtered|none     resolvers for the sandbox (default: policy)\n"
 		      "  --resolver IP[,IP...]|host           upstream DNS of the gateway's egress proxy\n"
 		      "                                       and filtered DNS (default: host's)\n"
+		      "  --bridge-port N                      browser bridge WSS port, trust page on N-1;\n"
+		      "                                       0: no bridge (sandbox0: 8766; others: the\n"
+		      "                                       lowest free even port from 8768)\n"
+		      "  --bridge-bind IPV4                   the bridge's listen address (127.0.0.1)\n"
+		      "  --bridge-origin ORIGIN               a browser origin the bridge allows, as\n"
+		      "                                       http[s]://HOST[:PORT]; repeat for more;\n"
+		      "                                       replaces the built-in list (\"default\": it)\n"
+		      "  --bridge-name NAME                   an extra DNS name or IPv4 address in the\n"
+		      "                                       bridge's certificate; repeat for more\n"
+		      "                                       (\"none\": no extra name)\n"
 		      "  --no-auto-pair                       record that device pre-pairing is skipped\n"
 		      "  --no-host-networking                 skip the host nftables table\n"
 		      "  --no-guardrail                       no sidecar entries in openclaw.json\n"
@@ -105,8 +124,9 @@ void sx_options_usage(enum sx_command cmd)
 		      "Setup is declarative: the flags describe the desired state, and running it\n"
 		      "again with other policy, DNS or --no-* flags reconciles the instance in place.\n"
 		      "Addresses, user, home and port keep their current values when omitted and\n"
-		      "need --disable first to change.  Exit status: 0 done, 1 failed (host left as\n"
-		      "it was), 2 usage error.\n",
+		      "need --disable first to change.  The --bridge-* settings keep theirs when\n"
+		      "omitted and change in place when given.  Exit status: 0 done, 1 failed (host\n"
+		      "left as it was), 2 usage error.\n",
 		      stdout);
 		break;
 	case SX_CMD_STATUS:
@@ -404,6 +424,35 @@ static int add_model(struct sx_options *o, const char *id)
 	return 0;
 }
 
+/* Adds a --bridge-origin or --bridge-name (opt says which) unless listed
+ * already; "default" and "none" are the words that reset each list. */
+static int add_bridge_item(struct sx_options *o, int opt, const char *v)
+{
+	bool origin = opt == OPT_BRIDGE_ORIGIN;
+	const char **list = origin ? o->bridge_origins : o->bridge_names;
+	size_t *n = origin ? &o->n_bridge_origins : &o->n_bridge_names;
+
+	for (size_t i = 0; i < *n; i++)
+		if (streq(list[i], v))
+			return 0;
+	if (origin && !streq(v, "default") && !sx_bridge_origin_valid(v))
+		return usage_error("--bridge-origin: '%s' is not an origin: http:// or https://, a host (DNS "
+				   "name, IPv4 or [IPv6]), an optional :PORT, and no path but one trailing "
+				   "'/' (e.g. https://chat.example.com)",
+				   v);
+	if (!origin && !streq(v, "none") && !sx_bridge_name_valid(v))
+		return usage_error(
+		    "--bridge-name: '%s' is not a DNS name ([A-Za-z0-9-] labels joined by '.', at most 253 "
+		    "characters) or an IPv4 address",
+		    v);
+	if (*n == SX_BRIDGE_LIST_MAX)
+		return usage_error("more than %d --bridge-%s values", SX_BRIDGE_LIST_MAX,
+				   origin ? "origin" : "name");
+	list[(*n)++] = v;
+	list[*n] = NULL;
+	return 0;
+}
+
 /* "provider WORD" / "secrets WORD": the command; 1 when argv[1] is neither
  * group, 0 when parsed (*used: words consumed), or a usage error. */
 static int parse_group(int argc, char **argv, struct sx_options *o, int *used)
@@ -517,9 +566,10 @@ static bool plain_absolute_path(const char *p)
 int sx_options_parse(int argc, char **argv, struct sx_options *o)
 {
 	uint32_t a;
+	unsigned port;
 	int c, r, used = 0;
 
-	*o = (struct sx_options){.name = "sandbox0", .command = SX_CMD_SETUP};
+	*o = (struct sx_options){.name = "sandbox0", .command = SX_CMD_SETUP, .bridge_port = -1};
 	usage_cmd = SX_CMD_SETUP;
 	if (argc > 1 && argv[1][0] != '-' && (c = parse_group(argc, argv, o, &used)) <= 0) {
 		if (c < 0)
@@ -589,6 +639,20 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 			if (add_model(o, optarg) < 0)
 				return -EINVAL;
 			break;
+		case OPT_BRIDGE_PORT:
+			if (sx_parse_uint(optarg, 65535, &port) < 0 || port == 1)
+				return usage_error(
+				    "--bridge-port: '%s' is not 0 (no bridge) or a port number "
+				    "2-65535 (the trust page takes the port below it)",
+				    optarg);
+			o->bridge_port = (int)port;
+			break;
+		case OPT_BRIDGE_BIND: o->bridge_bind = optarg; break;
+		case OPT_BRIDGE_ORIGIN:
+		case OPT_BRIDGE_NAME:
+			if (add_bridge_item(o, c, optarg) < 0)
+				return -EINVAL;
+			break;
 		case OPT_FOLLOW: o->follow = true; break;
 		case OPT_LINES:
 			if (sx_parse_uint(optarg, 1000000, &o->lines) < 0 || o->lines == 0)
@@ -649,5 +713,11 @@ int sx_options_parse(int argc, char **argv, struct sx_options *o)
 	if (o->resolvers && !streq(o->resolvers, "host") &&
 	    (r = check_ipv4_list("--resolver", o->resolvers, "host")) < 0)
 		return r;
+	if (o->bridge_bind && sx_ipv4_parse(o->bridge_bind, &a) < 0)
+		return usage_error("--bridge-bind: '%s' is not an IPv4 address", o->bridge_bind);
+	if (o->n_bridge_origins > 1 && sx_strv_contains((char **)o->bridge_origins, "default"))
+		return usage_error("%s", "--bridge-origin default (the built-in list) goes alone");
+	if (o->n_bridge_names > 1 && sx_strv_contains((char **)o->bridge_names, "none"))
+		return usage_error("%s", "--bridge-name none (no extra name) goes alone");
 	return 0;
 }

@@ -43,6 +43,14 @@ struct sx_options {
 	unsigned openclaw_port; /* 0: current or 18789 */
 	const char *dns; /* NULL: from the policy */
 	const char *resolvers; /* --resolver: the gateway's upstream DNS; NULL: keep */
+	/* The browser bridge; not given: keep what config.json records. */
+	int bridge_port; /* --bridge-port: -1 not given, 0 no bridge, else 2-65535 */
+	const char *bridge_bind; /* --bridge-bind IPV4 */
+	const char *bridge_origins[SX_BRIDGE_LIST_MAX + 1]; /* --bridge-origin in order, NULL-terminated;
+							   "default" alone: the built-in list */
+	size_t n_bridge_origins;
+	const char *bridge_names[SX_BRIDGE_LIST_MAX + 1]; /* --bridge-name; "none" alone: no extra name */
+	size_t n_bridge_names;
 	bool no_auto_pair, no_host_networking, no_guardrail;
 	bool non_interactive, disable, dry_run, json, purge;
 	bool help;

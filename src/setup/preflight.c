@@ -216,6 +216,37 @@ static int check_openclaw(const struct sx_config *want)
 	return 0;
 }
 
+/* The bridge's port pair is free, and its key and directory, when there,
+ * are what setup can keep or replace (not a symlink or something else). */
+static int check_bridge(const struct sx_config *want)
+{
+	_cleanup_free_ struct sx_port_use *used = NULL;
+	_cleanup_free_ char *clash = NULL;
+	struct stat st;
+	size_t n = 0;
+	int r;
+
+	r = sx_ports_used(want->name, &used, &n);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the other instances' config.json");
+	clash = sx_bridge_clash(want, used, n);
+	if (clash)
+		return log_error_errno(
+		    -EADDRINUSE,
+		    "bridge ports %u (trust page) and %u: %s; choose another --bridge-port "
+		    "(or 0 for no bridge)",
+		    want->bridge_port - 1, want->bridge_port, clash);
+	r = sx_safe_stat(want->device_key, false, &st);
+	if (r == 0 && !S_ISREG(st.st_mode))
+		return log_error_errno(-EEXIST, "%s exists and is not a regular file; move it away",
+				       want->device_key);
+	r = sx_safe_stat(want->bridge_dir, false, &st);
+	if (r == 0 && !S_ISDIR(st.st_mode))
+		return log_error_errno(-ENOTDIR, "%s exists and is not a directory; move it away",
+				       want->bridge_dir);
+	return 0;
+}
+
 static int check_install(void)
 {
 	static const char *const units[] = {"sentrix-netns@.service", "sentrix-gateway@.service",
@@ -252,7 +283,8 @@ int sx_preflight(const struct sx_config *want, const struct sx_config *current)
 	}
 	if ((r = check_kernel()) < 0 || (r = check_install()) < 0 ||
 	    (r = check_addresses(want, current)) < 0 || (r = check_names(want, current)) < 0 ||
-	    (r = check_user(want)) < 0 || (r = check_home(want)) < 0 || (r = check_openclaw(want)) < 0)
+	    (r = check_user(want)) < 0 || (r = check_home(want)) < 0 || (r = check_openclaw(want)) < 0 ||
+	    (r = check_bridge(want)) < 0)
 		return r;
 	if (want->openclaw_port == want->llm_port || want->openclaw_port == want->egress_port)
 		log_info("note: --openclaw-port %u equals a gateway port; they live on different addresses",

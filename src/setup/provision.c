@@ -16,6 +16,7 @@
 #include "../lib/paths.h"
 #include "../lib/strv.h"
 #include "actions.h"
+#include "bridge.h"
 #include "desired.h"
 #include "instance.h"
 #include "lock.h"
@@ -106,6 +107,15 @@ static int step_instance_dir(struct steps *s)
 	return 0;
 }
 
+/* The browser bridge's device key and directory (bridge.c), the gateway
+ * user's: made whether or not a bridge port is set, so `sentrix sandbox
+ * pair` can turn the bridge on later. */
+static int step_bridge(struct steps *s)
+{
+	s->step = "bridge device key and directory";
+	return sx_act_bridge(s->x, s->gateway_uid, s->gateway_gid);
+}
+
 static int step_network(struct steps *s)
 {
 	s->step = "network (netns, veth, nftables, sysctls)";
@@ -180,9 +190,9 @@ static int step_launchers(struct steps *s)
 
 static int run_steps(struct steps *s)
 {
-	int (*const steps[])(struct steps *) = {step_users,  step_instance_dir, step_network,
-						step_resolv, step_openclaw,	step_token,
-						step_units,  step_launchers};
+	int (*const steps[])(struct steps *) = {step_users,   step_instance_dir, step_bridge,
+						step_network, step_resolv,	 step_openclaw,
+						step_token,   step_units,	 step_launchers};
 	int r = 0;
 
 	/* A step may return a positive count (units: jobs started): go on. */
@@ -314,6 +324,9 @@ int sx_setup_main(const struct sx_options *o)
 	r = open_journal(want, true, &x.journal);
 	if (r < 0) {
 		log_error_errno(r, "cannot open the rollback journal %s", want->journal_path);
+		/* what open_journal() made, when nothing is in it */
+		(void)rmdir(want->state_dir);
+		(void)rmdir(SX_STATE_DIR);
 		return 1;
 	}
 	fprintf(x.out, "Setting up sentrix instance %s:\n", want->name);
@@ -401,6 +414,9 @@ int sx_disable_main(const struct sx_options *o)
 		}
 	}
 	sx_instance_sweep(c);
+	/* While OpenClaw still runs (the walk stops it): its pairing of the
+	 * bridge's key, which the walk then removes. */
+	sx_bridge_unpair(c, x.out);
 	r = sx_undo_all(&x);
 	drop_journal(x.journal, c);
 	if (o->json)

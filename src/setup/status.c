@@ -19,6 +19,7 @@
 #include "../lib/paths.h"
 #include "../lib/safepath.h"
 #include "../lib/strv.h"
+#include "bridge.h"
 #include "ephemeral.h"
 #include "openclaw.h"
 #include "render.h"
@@ -153,6 +154,46 @@ static void check_files(struct report *rep, const struct sx_config *c, struct sx
 		check(rep, "resolv_conf", OK, "%s: %s%s%s", c->resolv_conf, sx_dns_mode_name(c->dns_mode),
 		      servers && *servers ? " " : "", servers ? servers : "");
 	}
+}
+
+/* The bridge's device key (a valid key, 0600, the gateway user's; the
+ * same test setup applies before keeping one) and its directory. */
+static void check_bridge(struct report *rep, const struct sx_config *c)
+{
+	const char *why = NULL;
+	struct sx_user g;
+	struct stat st;
+	int r;
+
+	if (sx_user_lookup(c->gateway_user, &g) < 0) {
+		check(rep, "device_key", MISSING, "%s (no user %s)", c->device_key, c->gateway_user);
+		check(rep, "bridge_dir", MISSING, "%s (no user %s)", c->bridge_dir, c->gateway_user);
+		return;
+	}
+	r = sx_device_key_check(c->device_key, g.uid, NULL, &why);
+	if (r == 0)
+		check(rep, "device_key", OK, "%s", c->device_key);
+	else if (r == -ENOENT)
+		check(rep, "device_key", MISSING, "%s does not exist", c->device_key);
+	else if (why)
+		check(rep, "device_key", DRIFTED, "%s is %s (mode 0600, owner %s, 64 hex digits wanted)",
+		      c->device_key, why, c->gateway_user);
+	else
+		check(rep, "device_key", DRIFTED, "%s: %s", c->device_key, strerror(-r));
+
+	r = sx_safe_stat(c->bridge_dir, false, &st);
+	if (r == -ENOENT)
+		check(rep, "bridge_dir", MISSING, "%s does not exist", c->bridge_dir);
+	else if (r < 0 || !S_ISDIR(st.st_mode))
+		check(rep, "bridge_dir", DRIFTED, "%s is not a directory", c->bridge_dir);
+	else if ((st.st_mode & 07777) != 0750 || st.st_uid != g.uid || st.st_gid != g.gid)
+		check(rep, "bridge_dir", DRIFTED, "%s must be mode 0750 and owned by %s:%s", c->bridge_dir,
+		      c->gateway_user, c->gateway_user);
+	else if (c->bridge_port)
+		check(rep, "bridge_dir", OK, "%s (bridge on %s:%u, trust page on port %u)", c->bridge_dir,
+		      c->bridge_bind, c->bridge_port, c->bridge_port - 1);
+	else
+		check(rep, "bridge_dir", OK, "%s (no bridge port)", c->bridge_dir);
 }
 
 static void check_net(struct report *rep, const struct sx_config *c, const struct sx_policy *p)
@@ -422,7 +463,7 @@ int sx_status_main(const struct sx_options *o)
 	_cleanup_cjson_ cJSON *out = NULL;
 	_cleanup_free_ char *why = NULL, *text = NULL;
 	struct report rep = {.json = o->json};
-	cJSON *net, *cfg;
+	cJSON *net, *bridge, *cfg;
 	int r;
 
 	r = sx_config_load(o->name, &c, &why);
@@ -448,6 +489,7 @@ int sx_status_main(const struct sx_options *o)
 	check_users(&rep, c);
 	check(&rep, "config", OK, "%s", c->config_path);
 	check_files(&rep, c, &p);
+	check_bridge(&rep, c);
 	if (p) {
 		check_net(&rep, c, p);
 		check_openclaw(&rep, c, p);
@@ -472,9 +514,13 @@ int sx_status_main(const struct sx_options *o)
 	/* The same "network" object as config.json (one definition). */
 	cfg = sx_config_to_json(c);
 	net = cfg ? cJSON_DetachItemFromObject(cfg, "network") : NULL;
+	/* and config.json's "bridge": bind, port, trust_port, origins, names */
+	bridge = cfg ? cJSON_DetachItemFromObject(cfg, "bridge") : NULL;
 	cJSON_Delete(cfg);
 	if (net)
 		cJSON_AddItemToObject(out, "network", net);
+	if (bridge)
+		cJSON_AddItemToObject(out, "bridge", bridge);
 	cJSON_AddItemToObject(out, "checks", rep.checks);
 	cJSON_AddItemToObject(out, "units", rep.units ? rep.units : cJSON_CreateObject());
 	text = sx_json_print(out);

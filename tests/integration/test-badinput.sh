@@ -40,6 +40,16 @@ expect 2 "port number" "--openclaw-port 70000" "${S[@]}" --openclaw-port 70000
 expect 2 "port number" "--openclaw-port abc" "${S[@]}" --openclaw-port abc
 expect 2 "not an IPv4 address" "--dns garbage" "${S[@]}" --dns 1.2.3
 expect 2 "not a valid user name" "--user with a colon" "${S[@]}" --user "a:b"
+expect 2 "--bridge-port: '1' is not 0 \(no bridge\) or a port number 2-65535" "--bridge-port 1 (no room for the trust page)" "${S[@]}" --bridge-port 1
+expect 2 "--bridge-port: '70000'" "--bridge-port 70000" "${S[@]}" --bridge-port 70000
+expect 2 "--bridge-port: 'x'" "--bridge-port x" "${S[@]}" --bridge-port x
+expect 2 "--bridge-bind: 'localhost' is not an IPv4 address" "--bridge-bind with a name" "${S[@]}" --bridge-bind localhost
+expect 2 "--bridge-origin: 'https://a.example/app' is not an origin" "--bridge-origin with a path" "${S[@]}" --bridge-origin https://a.example/app
+expect 2 "--bridge-origin: 'ws://a.example' is not an origin" "--bridge-origin with another scheme" "${S[@]}" --bridge-origin ws://a.example
+expect 2 "--bridge-origin: 'https://a.example:0' is not an origin" "--bridge-origin with port 0" "${S[@]}" --bridge-origin https://a.example:0
+expect 2 "goes alone" "--bridge-origin default with another" "${S[@]}" --bridge-origin default --bridge-origin https://a.example
+expect 2 "--bridge-name: '\*.example.com' is not a DNS name" "--bridge-name wildcard" "${S[@]}" --bridge-name '*.example.com'
+expect 2 "does not apply" "--bridge-port for status" "$SETUP" status --name $NAME --bridge-port 9000
 expect 2 "absolute" "--sandbox-home relative" "${S[@]}" --sandbox-home home/x
 expect 2 "no '.', '..'" "--sandbox-home with a .. component" "${S[@]}" --sandbox-home /home/x/../../etc
 expect 2 "no '.', '..'" "--sandbox-home with a trailing /" "${S[@]}" --sandbox-home /home/x/

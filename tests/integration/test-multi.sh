@@ -1,5 +1,6 @@
 #!/bin/bash
-# Two instances at once: each gets its own /30, user, netns and tables;
+# Two instances at once: each gets its own /30, user, netns, tables and
+# browser bridge port pair (another's pair is refused);
 # neither reaches the other's addresses; shared host state (ip_forward,
 # the gateway user, shared directories) is released only by the last one.
 # Also: two setups of one instance started together never interleave.
@@ -26,6 +27,21 @@ ipb=$("$SETUP" status --name $B --json | json_get "j['network']['sandbox_ip']")
 hib=$("$SETUP" status --name $B --json | json_get "j['network']['host_ip']")
 if [ "$ipa" != "$ipb" ] && [ "${ipa%.*}" = "${hia%.*}" ]; then ok "distinct /30s: $hia/$ipa and $hib/$ipb"; else not_ok "addresses clash: $ipa $ipb"; fi
 check "both green" bash -c "'$SETUP' status --name $A && '$SETUP' status --name $B"
+pa=$("$SETUP" status --name $A --json | json_get "j['bridge']['port']")
+pb=$("$SETUP" status --name $B --json | json_get "j['bridge']['port']")
+if [ "$pa" != "$pb" ] && [ $((pa % 2)) = 0 ] && [ $((pb % 2)) = 0 ] && [ "$pa" -ge 8768 ] && [ "$pb" -ge 8768 ]; then
+	ok "distinct bridge port pairs from 8768: $((pa - 1))/$pa and $((pb - 1))/$pb"
+else
+	not_ok "bridge ports: $pa and $pb (expected two distinct even ports from 8768)"
+fi
+EXPECT_BEFORE=$(snapshot)
+expect 1 "instance $A records bridge ports $((pa - 1)) and $pa" "$B may not take $A's bridge port" \
+	"$SETUP" setup --non-interactive --name $B --policy strict --bridge-port $pa
+expect 1 "instance $A records bridge ports" "$B may not put its trust page on $A's bridge port" \
+	"$SETUP" setup --non-interactive --name $B --policy strict --bridge-port $((pa + 1))
+expect 1 "is also the instance's own LLM proxy port" "a bridge pair on the instance's own LLM proxy port" \
+	"$SETUP" setup --non-interactive --name $B --policy strict --bridge-port 18791
+EXPECT_BEFORE=""
 check "list shows both" bash -c "'$SETUP' list --json | /usr/bin/python3 -c 'import json,sys; n=[i[\"name\"] for i in json.load(sys.stdin)]; sys.exit(0 if \"$A\" in n and \"$B\" in n else 1)'"
 
 # Listeners everywhere the other instance could try (root binds 80/443).

@@ -2,8 +2,10 @@
 # In-process rollback: a step that fails (not a crash) undoes everything
 # this run did, names the step, exits 1, and leaves the host as it was.
 # Failures are injected into real syscalls with strace (as bubblewrap's
-# tests do): the Nth rename(2) - every atomic file write ends in one - and
-# the namespace's unshare(2) and bind mount.
+# tests do): the Nth rename(2) - every atomic file write ends in one, the
+# bridge's device key included -, the Nth mkdir(2) - every directory setup
+# makes, the bridge's included - and the namespace's unshare(2) and bind
+# mount.
 source "$(dirname "$0")/../lib.sh"
 
 NAME=sxt4
@@ -52,6 +54,31 @@ elif [ $bad = 0 ]; then
 fi
 check "the run after the last injection point set the instance up" "$SETUP" status --name $NAME
 check "and it rolls back" sx_disable $NAME
+check_eq "host unchanged" "$before" "$(snapshot)"
+
+n=0 bad=0
+for k in $(seq 1 40); do
+	out=$(inject mkdir,mkdirat $k)
+	rc=$?
+	[ $rc = 0 ] && break
+	n=$((n + 1))
+	if [ $rc != 1 ]; then
+		not_ok "mkdir #$k failing: exit status $rc, expected 1"
+		bad=1
+	fi
+	if snapshot_changed "$before" "mkdir #$k failing: the host changed"; then
+		bad=1
+		cleanup_instance $NAME
+		break
+	fi
+done
+if [ $n -lt 4 ]; then
+	not_ok "only $n mkdirs were failed (expected every directory setup makes)"
+elif [ $bad = 0 ]; then
+	ok "each of setup's $n mkdirs failing in turn: exit 1, host unchanged"
+fi
+check "the run after the last mkdir injection point set the instance up" "$SETUP" status --name $NAME
+check "and it rolls back (device key and bridge directory gone)" sx_disable $NAME
 check_eq "host unchanged" "$before" "$(snapshot)"
 
 for sc in unshare mount; do

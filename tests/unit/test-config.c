@@ -39,7 +39,21 @@ static const struct {
     SF(openclaw_config),
     SF(token_path),
     SF(ca_file),
+    SF(bridge_bind),
+    SF(relay_socket),
+    SF(bridge_dir),
+    SF(device_key),
 };
+
+/* Two string lists, NULL and empty told apart. */
+static void assert_same_strv(const char *what, char *const *a, char *const *b)
+{
+	if (!a != !b)
+		fail_msg("%s: one list is NULL, the other is not", what);
+	assert_int_equal(sx_strv_length(a), sx_strv_length(b));
+	for (size_t i = 0; i < sx_strv_length(a); i++)
+		assert_string_equal(a[i], b[i]);
+}
 
 static const char *str_field(const struct sx_config *c, size_t i)
 {
@@ -86,6 +100,9 @@ static void assert_same_config(const struct sx_config *a, const struct sx_config
 	assert_int_equal(a->n_providers, b->n_providers);
 	for (size_t i = 0; i < a->n_providers; i++)
 		assert_same_provider(&a->providers[i], &b->providers[i]);
+	assert_int_equal(a->bridge_port, b->bridge_port);
+	assert_same_strv("bridge_origins", a->bridge_origins, b->bridge_origins);
+	assert_same_strv("bridge_names", a->bridge_names, b->bridge_names);
 }
 
 static void set(char **field, const char *v)
@@ -145,6 +162,15 @@ static struct sx_config *make_config(void)
 		     "gpt-5", (const char *[]){"gpt-4.1", "gpt-5", NULL});
 	add_provider(c, "my-llm_2", "anthropic-messages", "http://10.0.0.9:8080", "MY_KEY", NULL,
 		     (const char *[]){NULL});
+	set(&c->bridge_bind, "192.0.2.7");
+	c->bridge_port = 9002;
+	c->bridge_origins = calloc(1, sizeof(char *));
+	assert_int_equal(sx_strv_push(&c->bridge_origins, "https://chat.example.com"), 0);
+	assert_int_equal(sx_strv_push(&c->bridge_origins, "http://localhost:3000/"), 0);
+	c->bridge_names = calloc(1, sizeof(char *));
+	assert_int_equal(sx_strv_push(&c->bridge_names, "box.example.com"), 0);
+	assert_int_equal(sx_strv_push(&c->bridge_names, "192.0.2.7"), 0);
+	set(&c->device_key, "/etc/sentrix/elsewhere/device.key");
 	return c;
 }
 
@@ -183,6 +209,11 @@ static void test_init_paths(void **state)
 	assert_string_equal(c->journal_path, "/var/lib/sentrix/sxt1/journal.db");
 	assert_string_equal(c->resolv_conf, "/etc/netns/sxt1/resolv.conf");
 	assert_string_equal(c->token_path, "/etc/sentrix/sxt1/gateway.token");
+	assert_string_equal(c->device_key, "/etc/sentrix/sxt1/device.key");
+	assert_string_equal(c->bridge_dir, "/var/lib/sentrix/bridge.d/sxt1");
+	assert_string_equal(c->relay_socket, "/run/sentrix/sxt1/openclaw.sock");
+	assert_string_equal(c->bridge_bind, "127.0.0.1");
+	assert_int_equal(c->bridge_port, 0);
 	assert_int_equal(c->rotate_mins, SX_ROTATE_MINS_DEFAULT);
 	assert_null(c->ca_file);
 	assert_int_equal(c->n_providers, 0);
@@ -223,6 +254,56 @@ static void test_round_trip(void **state)
 	c->dns_mode = SX_DNS_HOST;
 	_cleanup_config_ struct sx_config *f = round_trip(c);
 	assert_int_equal(f->dns_mode, SX_DNS_HOST);
+	assert_true(f->bridge_recorded);
+
+	/* no bridge, the built-in origins (null), no extra names */
+	c->bridge_port = 0;
+	sx_strv_free(c->bridge_origins);
+	c->bridge_origins = NULL;
+	sx_strv_free(c->bridge_names);
+	c->bridge_names = calloc(1, sizeof(char *));
+	_cleanup_config_ struct sx_config *g = round_trip(c);
+	assert_same_config(c, g);
+	assert_null(g->bridge_origins);
+	assert_true(g->bridge_recorded);
+	c->bridge_port = 65535;
+	_cleanup_config_ struct sx_config *h = round_trip(c);
+	assert_int_equal(h->bridge_port, 65535);
+}
+
+/* config.json's "bridge": the trust port is written for the gateway's
+ * readers; a config.json from before the bridge loads with none, and
+ * says so (setup then picks the defaults). */
+static void test_bridge_section(void **state)
+{
+	_cleanup_config_ struct sx_config *c = make_config(), *d = NULL, *e = NULL;
+	_cleanup_cjson_ cJSON *j = sx_config_to_json(c);
+	char *why = NULL;
+
+	assert_int_equal((int)cJSON_GetNumberValue(sx_json_get_path(j, "bridge.trust_port")), 9001);
+	assert_string_equal(cJSON_GetStringValue(sx_json_get_path(j, "bridge.bind")), "192.0.2.7");
+	assert_string_equal(cJSON_GetStringValue(sx_json_get_path(j, "paths.bridge_dir")),
+			    "/var/lib/sentrix/bridge.d/ci1");
+	sx_json_remove_path(j, "bridge");
+	sx_json_remove_path(j, "paths.device_key");
+	sx_json_remove_path(j, "paths.bridge_dir");
+	assert_int_equal(sx_config_from_json(j, &d, &why), 0);
+	assert_false(d->bridge_recorded);
+	assert_int_equal(d->bridge_port, 0);
+	assert_string_equal(d->bridge_bind, "127.0.0.1");
+	assert_null(d->bridge_origins);
+	assert_string_equal(d->device_key, "/etc/sentrix/ci1/device.key");
+	assert_string_equal(d->bridge_dir, "/var/lib/sentrix/bridge.d/ci1");
+
+	/* what setup re-runs carry over */
+	e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	assert_int_equal(sx_config_init_paths(e, "ci1"), 0);
+	assert_int_equal(sx_config_copy_bridge(e, c), 0);
+	assert_int_equal(e->bridge_port, 9002);
+	assert_string_equal(e->bridge_bind, "192.0.2.7");
+	assert_same_strv("origins", e->bridge_origins, c->bridge_origins);
+	assert_same_strv("names", e->bridge_names, c->bridge_names);
 }
 
 static void test_load_path(void **state)
@@ -289,6 +370,23 @@ static void test_from_json_rejects(void **state)
 	    {"gateway.providers", "{}", "gateway.providers"},
 	    {"gateway.providers", "[1]", "gateway.providers[0]"},
 	    {"gateway.providers", "[{\"api\": \"openai-completions\"}]", "gateway.providers[0].name"},
+	    {"bridge", "[]", "bridge"},
+	    {"bridge.port", "1", "bridge.port"},
+	    {"bridge.port", "65536", "bridge.port"},
+	    {"bridge.port", "-1", "bridge.port"},
+	    {"bridge.port", "8766.5", "bridge.port"},
+	    {"bridge.port", "\"8766\"", "bridge.port"},
+	    {"bridge.bind", "\"localhost\"", "bridge.bind"},
+	    {"bridge.bind", "5", "bridge.bind"},
+	    {"bridge.origins", "\"https://a.example\"", "bridge.origins"},
+	    {"bridge.origins", "[\"https://a.example/path\"]", "bridge.origins"},
+	    {"bridge.origins", "[\"ftp://a.example\"]", "bridge.origins"},
+	    {"bridge.origins", "[5]", "bridge.origins"},
+	    {"bridge.names", "[\"a b\"]", "bridge.names"},
+	    {"bridge.names", "[\"\"]", "bridge.names"},
+	    {"bridge.names", "{}", "bridge.names"},
+	    {"paths.device_key", "\"device.key\"", "paths.device_key"},
+	    {"paths.bridge_dir", "7", "paths.bridge_dir"},
 	};
 	_cleanup_config_ struct sx_config *c = make_config();
 
@@ -515,6 +613,54 @@ static void test_validators(void **state)
 	k = sx_provider_default_key_env("openai");
 	assert_string_equal(k, "OPENAI_API_KEY");
 	free(k);
+
+	static const struct {
+		const char *s;
+		bool ok;
+	} origins[] = {
+	    {"https://openclaw-sentrix.vercel.app", true},
+	    {"http://localhost:3000", true},
+	    {"https://localhost:3000/", true},
+	    {"http://127.0.0.1:8080", true},
+	    {"http://[::1]:3000", true},
+	    {"https://a-b.example.COM", true},
+	    {"https://localhost:3000//", false},
+	    {"https://localhost:3000/x", false},
+	    {"https://h?x", false},
+	    {"https://h#x", false},
+	    {"https://u@h", false},
+	    {"https://h:0", false},
+	    {"https://h:65536", false},
+	    {"https://h:", false},
+	    {"https://", false},
+	    {"https://-h.example", false},
+	    {"https://h..example", false},
+	    {"https://10.0.0", false},
+	    {"https://[]", false},
+	    {"https://[::1", false},
+	    {"ws://h", false},
+	    {"HTTPS://h", false},
+	    {"h.example", false},
+	    {"", false},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(origins); i++)
+		if (sx_bridge_origin_valid(origins[i].s) != origins[i].ok)
+			fail_msg("origin %s: expected %s", origins[i].s, origins[i].ok ? "valid" : "invalid");
+	assert_true(sx_bridge_name_valid("localhost"));
+	assert_true(sx_bridge_name_valid("box.example.com"));
+	assert_true(sx_bridge_name_valid("192.0.2.7"));
+	assert_true(sx_bridge_name_valid("a-1.b"));
+	assert_false(sx_bridge_name_valid(""));
+	assert_false(sx_bridge_name_valid("a b"));
+	assert_false(sx_bridge_name_valid("*.example.com"));
+	assert_false(sx_bridge_name_valid("a..b"));
+	assert_false(sx_bridge_name_valid("-a.b"));
+	assert_false(sx_bridge_name_valid("a-.b"));
+	assert_false(sx_bridge_name_valid("a.b."));
+	assert_false(sx_bridge_name_valid("10.0.0"));
+	assert_false(sx_bridge_name_valid("300.1.1.1"));
+	assert_false(sx_bridge_name_valid("a_b"));
+	assert_false(sx_bridge_name_valid(NULL));
 }
 
 /* Asserts a and b differ in identity and what names the option. */
@@ -570,7 +716,7 @@ int main(void)
 	    cmocka_unit_test(test_load_path),	     cmocka_unit_test(test_from_json_rejects),
 	    cmocka_unit_test(test_same_identity),    cmocka_unit_test(test_from_json_rejects_providers),
 	    cmocka_unit_test(test_gateway_defaults), cmocka_unit_test(test_provider_set_remove),
-	    cmocka_unit_test(test_validators),
+	    cmocka_unit_test(test_validators),	     cmocka_unit_test(test_bridge_section),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, tu_group_setup, tu_group_teardown);

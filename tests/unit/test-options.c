@@ -38,6 +38,12 @@ static void test_defaults(void **state)
 	assert_null(o.user);
 	assert_null(o.dns);
 	assert_int_equal(o.openclaw_port, 0);
+	assert_int_equal(o.bridge_port, -1);
+	assert_null(o.bridge_bind);
+	assert_int_equal(o.n_bridge_origins, 0);
+	assert_null(o.bridge_origins[0]);
+	assert_int_equal(o.n_bridge_names, 0);
+	assert_null(o.bridge_names[0]);
 	assert_false(o.no_auto_pair || o.no_host_networking || o.no_guardrail || o.non_interactive ||
 		     o.disable || o.dry_run || o.json || o.purge || o.help);
 
@@ -126,6 +132,38 @@ static void test_all_setup_flags(void **state)
 	assert_false(o.purge);
 }
 
+static void test_bridge_flags(void **state)
+{
+	struct sx_options o;
+
+	assert_int_equal(PARSE(&o, "--bridge-port", "9002", "--bridge-bind", "0.0.0.0", "--bridge-origin",
+			       "https://chat.example.com", "--bridge-origin", "http://localhost:3000/",
+			       "--bridge-origin", "https://chat.example.com", "--bridge-name",
+			       "box.example.com", "--bridge-name=192.0.2.7"),
+			 0);
+	assert_int_equal(o.bridge_port, 9002);
+	assert_string_equal(o.bridge_bind, "0.0.0.0");
+	/* in order, a repeat dropped */
+	assert_int_equal(o.n_bridge_origins, 2);
+	assert_string_equal(o.bridge_origins[0], "https://chat.example.com");
+	assert_string_equal(o.bridge_origins[1], "http://localhost:3000/");
+	assert_null(o.bridge_origins[2]);
+	assert_int_equal(o.n_bridge_names, 2);
+	assert_string_equal(o.bridge_names[1], "192.0.2.7");
+	assert_null(o.bridge_names[2]);
+
+	assert_int_equal(PARSE(&o, "--bridge-port", "0"), 0);
+	assert_int_equal(o.bridge_port, 0);
+	assert_int_equal(PARSE(&o, "--bridge-port", "2"), 0);
+	assert_int_equal(o.bridge_port, 2);
+	assert_int_equal(PARSE(&o, "--bridge-port", "65535"), 0);
+	assert_int_equal(o.bridge_port, 65535);
+	/* the words that go back to the defaults */
+	assert_int_equal(PARSE(&o, "--bridge-origin", "default", "--bridge-name", "none"), 0);
+	assert_string_equal(o.bridge_origins[0], "default");
+	assert_string_equal(o.bridge_names[0], "none");
+}
+
 static void test_help(void **state)
 {
 	struct sx_options o;
@@ -193,6 +231,25 @@ static void test_invalid(void **state)
 	    {"status --disable", {"status", "--disable"}},
 	    {"up --dns", {"up", "--dns", "host"}},
 	    {"down --purge", {"down", "--purge"}},
+	    {"--bridge-port 1", {"--bridge-port", "1"}},
+	    {"--bridge-port 65536", {"--bridge-port", "65536"}},
+	    {"--bridge-port -1", {"--bridge-port=-1"}},
+	    {"--bridge-port x", {"--bridge-port", "x"}},
+	    {"--bridge-port empty", {"--bridge-port", ""}},
+	    {"--bridge-bind name", {"--bridge-bind", "localhost"}},
+	    {"--bridge-bind bad", {"--bridge-bind", "10.0.0.256"}},
+	    {"--bridge-origin path", {"--bridge-origin", "https://a.example/app"}},
+	    {"--bridge-origin scheme", {"--bridge-origin", "ws://a.example"}},
+	    {"--bridge-origin no host", {"--bridge-origin", "https://"}},
+	    {"--bridge-origin port 0", {"--bridge-origin", "https://a.example:0"}},
+	    {"--bridge-origin query", {"--bridge-origin", "https://a.example?x"}},
+	    {"--bridge-origin default mixed",
+	     {"--bridge-origin", "default", "--bridge-origin", "https://a.b"}},
+	    {"--bridge-name space", {"--bridge-name", "a b"}},
+	    {"--bridge-name wildcard", {"--bridge-name", "*.example.com"}},
+	    {"--bridge-name none mixed", {"--bridge-name", "a.example", "--bridge-name", "none"}},
+	    {"status --bridge-port", {"status", "--bridge-port", "9000"}},
+	    {"exec --bridge-name", {"exec", "--bridge-name", "a", "--", "true"}},
 	    {"unknown command", {"frobnicate"}},
 	    {"command word with capital", {"Status"}},
 	};
@@ -242,6 +299,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_all_setup_flags),
+	    cmocka_unit_test(test_bridge_flags),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_valid_edge_values),
