@@ -34,12 +34,12 @@ VERSION   := 0.1.0
 PKGS_SETUP   := libnl-3.0 libnl-route-3.0 libnftables libsystemd libcjson sqlite3 libseccomp
 SETUP_LIBS   := -Wl,-Bstatic -lnl-route-3 -lnl-3 -lsqlite3 -Wl,-Bdynamic \
 		$(shell pkg-config --libs libcjson libseccomp) -lm -ldl -lpthread
-PKGS_CLI     := libcjson
+PKGS_CLI     := libcjson libwebsockets
 # sentrix-gateway: libmicrohttpd (listening side, external epoll), libcurl
 # multi-socket (upstream), sd-event (the one loop), cJSON, c-ares (async
 # DNS), ldns (DNS messages), http-parser (egress proxy request heads; no
 # pkg-config file, hence GW_LIBS).
-PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns openssl
+PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns openssl libwebsockets
 GW_LIBS      := -lhttp_parser
 PKGS_TEST    := cmocka libcjson sqlite3 openssl
 
@@ -75,7 +75,8 @@ SETUP_TESTABLE := $(BUILD)/obj/setup/openclaw.o $(BUILD)/obj/setup/options.o
 # Gateway objects the unit tests link (capture records: pure functions; the
 # browser bridge certificate, in a scratch directory).
 GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o \
-		  $(BUILD)/obj/gateway/bridgecert.o
+		  $(BUILD)/obj/gateway/bridgecert.o $(BUILD)/obj/gateway/bridgemsg.o $(BUILD)/obj/gateway/ocproto.o \
+		  $(BUILD)/obj/gateway/devicekey.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
@@ -171,6 +172,7 @@ bench: all $(BUILD)/bench/seccomp-export $(BUILD)/bench/connect-rate $(TEST_HELP
 	@BUILD=$(BUILD) bench/llm.sh
 	@BUILD=$(BUILD) bench/egress.sh
 	@BUILD=$(BUILD) bench/turn.sh
+	@BUILD=$(BUILD) bench/bridge.sh
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)

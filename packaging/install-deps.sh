@@ -9,13 +9,16 @@ set -eu
 # make check renders them (groff -ww) and finds them (man -w).
 # dpkg-dev, debhelper, fakeroot, lintian, scdoc: make deb (the package's
 # Build-Depends) and tests/integration/test-deb.sh.
+# libwebsockets-dev, libssl-dev: the gateway's browser bridge (WSS, its
+# certificate, the Ed25519 device key); sqlite3: the bridge's test reads
+# OpenClaw's pairing store.
 # chromium: the browser bridge's tests drive Debian's Chromium headless
 # (tests/browser/; the playwright-core they use downloads no browser).
 PKGS="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev libseccomp-dev
 libsystemd-dev libcjson-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
-libc-ares-dev libldns-dev libhttp-parser-dev
-nftables iproute2 util-linux kmod systemd procps passwd hostname
+libc-ares-dev libldns-dev libhttp-parser-dev libwebsockets-dev libssl-dev
+nftables iproute2 sqlite3 util-linux kmod systemd procps passwd hostname
 scdoc groff-base man-db
 dnsmasq-base dnsutils iputils-ping python3 curl ca-certificates strace bubblewrap nodejs chromium debootstrap systemd-container openssl nginx-light wrk tinyproxy
 dpkg-dev debhelper fakeroot lintian scdoc"

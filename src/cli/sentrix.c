@@ -8,6 +8,7 @@
  *   sentrix gateway ...     exec sentrix-gateway
  *   sentrix policy check    validate a policy, in-process
  *   sentrix logs ...        list/print/follow captured LLM calls, in-process (logs.c)
+ *   sentrix chat ...        talk to the agent through the bridge (chat.c)
  *
  * The privileged work stays in sentrix-setup; this program parses no more
  * than the first word, so it can be run by anyone.
@@ -22,6 +23,7 @@
 #include "../lib/paths.h"
 #include "../lib/policy.h"
 #include "../lib/util.h"
+#include "chat.h"
 #include "logs.h"
 
 #ifndef SX_VERSION
@@ -52,6 +54,8 @@ static void usage(void)
 	      "  policy check PATH|TEMPLATE    validate a policy directory or policy.json\n"
 	      "  logs [--name N] [--tail N] [--since T] [--follow] [--json]\n"
 	      "                                list, print or follow captured LLM calls\n"
+	      "  chat [--name N] [-m MESSAGE]  talk to the agent through the gateway's bridge\n"
+	      "                                (root and the sentrix group)\n"
 	      "  gateway ...                   run the sidecar (sentrix-gateway)\n"
 	      "  --version                     print the version\n"
 	      "\n"
@@ -137,6 +141,8 @@ int main(int argc, char **argv)
 	/* Root-only changes to an instance: sentrix-setup parses the rest. */
 	if (streq(argv[1], "provider") || streq(argv[1], "secrets"))
 		return exec_program("sentrix-setup", argv);
+	if (streq(argv[1], "chat"))
+		return sx_chat_main(argc - 1, argv + 1);
 	if (streq(argv[1], "logs"))
 		return sx_logs_main(argc - 1, argv + 1);
 	if (streq(argv[1], "policy") && argc >= 3 && streq(argv[2], "check"))

@@ -22,6 +22,7 @@ struct sx_capture;
 struct sx_resolver;
 struct sx_egress;
 struct sx_dns;
+struct sx_bridge;
 
 struct sx_gateway {
 	sd_event *loop;
@@ -45,6 +46,8 @@ struct sx_gateway {
 	struct sx_resolver *resolver;
 	struct sx_egress *egress;
 	struct sx_dns *dns;
+	struct sx_bridge *bridge; /* NULL: no bridge (bridge.port 0) */
+	const char *bridge_cert, *bridge_key; /* --cert/--key */
 	struct sx_metrics metrics;
 
 	uint64_t started_usec; /* CLOCK_MONOTONIC */

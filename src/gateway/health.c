@@ -11,6 +11,7 @@
 
 #include "../lib/jsonutil.h"
 #include "../lib/util.h"
+#include "bridge.h"
 #include "capture.h"
 #include "egress.h"
 #include "gateway.h"
@@ -40,6 +41,12 @@ static char *health_json(struct sx_gateway *g)
 	cJSON_AddNumberToObject(j, "capture_records", (double)sx_capture_records(g->capture));
 	cJSON_AddItemToObject(j, "last_error",
 			      g->last_error ? cJSON_CreateString(g->last_error) : cJSON_CreateNull());
+	{
+		_cleanup_free_ char *bridge = sx_bridge_health_json(g->bridge);
+		cJSON *bj = bridge ? cJSON_Parse(bridge) : NULL;
+		if (bj)
+			cJSON_AddItemToObject(j, "bridge", bj);
+	}
 	return cJSON_PrintUnformatted(j);
 }
 
@@ -51,6 +58,7 @@ static char *metrics_text(struct sx_gateway *g, size_t *len)
 		return NULL;
 	g->metrics.egress_open = sx_egress_open(g->egress); /* a gauge: read when asked */
 	sx_metrics_render(&g->metrics, g->open_calls, f);
+	sx_bridge_metrics(g->bridge, f);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

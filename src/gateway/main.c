@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include "../lib/log.h"
 #include "../lib/paths.h"
 #include "../lib/util.h"
+#include "bridge.h"
 #include "capture.h"
 #include "dns.h"
 #include "egress.h"
@@ -60,7 +62,9 @@ static void usage(FILE *out)
 	      "API key, records every call to /var/log/sentrix/NAME/llm-*.json), the egress\n"
 	      "proxy on HOST_IP:18791 (CONNECT and plain HTTP to the policy's allowed domains,\n"
 	      "every decision in egress.jsonl), the filtered DNS forwarder on HOST_IP:53 (DNS\n"
-	      "mode \"filtered\") and /health, /metrics on HOST_IP:18792.  Runs as the `sentrix`\n"
+	      "mode \"filtered\"), /health, /metrics on HOST_IP:18792, and the browser bridge\n"
+	      "(wss:// on 127.0.0.1:8766, its certificate-trust page on 8765, `sentrix chat`'s\n"
+	      "socket, one paired connection to the sandbox's OpenClaw gateway).  Runs as the `sentrix`\n"
 	      "user, normally from sentrix-gateway@NAME.service.\n"
 	      "\n"
 	      "Options:\n"
@@ -73,6 +77,8 @@ static void usage(FILE *out)
 	      "  --no-reasoning       leave reasoning/thinking out of records\n"
 	      "  --grace-secs N       on SIGTERM, let open streams finish for N s (default 10)\n"
 	      "  --dns-port N         filtered DNS on port N instead of 53 (tests)\n"
+	      "  --cert PEM --key PEM the bridge's TLS certificate and key (default: generated in\n"
+	      "                       /var/lib/sentrix/bridge.d/NAME, renewed before it expires)\n"
 	      "  --health             ask the running gateway for /health, print it; exit 0 when\n"
 	      "                       ready, 1 when not, 3 when nothing listens (any user)\n"
 	      "  --version            print the version\n"
@@ -223,7 +229,9 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 		O_GRACE,
 		O_VERSION,
 		O_HEALTH,
-		O_DNSPORT
+		O_DNSPORT,
+		O_CERT,
+		O_KEY
 	};
 	static const struct option opts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -236,6 +244,8 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"health", no_argument, NULL, O_HEALTH},
 	    {"dns-port", required_argument, NULL, O_DNSPORT},
+	    {"cert", required_argument, NULL, O_CERT},
+	    {"key", required_argument, NULL, O_KEY},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -269,6 +279,8 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 				return -EINVAL;
 			}
 			break;
+		case O_CERT: g->bridge_cert = optarg; break;
+		case O_KEY: g->bridge_key = optarg; break;
 		case O_VERSION: printf("sentrix-gateway " SX_VERSION "\n"); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
@@ -281,6 +293,10 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 	if (!g->name || !sx_name_valid(g->name)) {
 		log_error(g->name ? "invalid instance name '%s'" : "--name NAME is required%s",
 			  g->name ? g->name : "");
+		return -EINVAL;
+	}
+	if (!g->bridge_cert != !g->bridge_key) {
+		log_error("--cert and --key go together: the bridge's certificate and its private key (PEM)");
 		return -EINVAL;
 	}
 	if (!g->config_path && !(g->config_path = sx_strdupf(SX_ETC_DIR "/%s/config.json", g->name)))
@@ -352,6 +368,20 @@ static void drop_capabilities(void)
 		log_warn_errno(-errno, "cannot drop capabilities");
 }
 
+/* Every proxied call, tunnel and browser holds descriptors: take the hard
+ * limit (the soft one is 1024 by default; nothing here uses select()).
+ * The unit sets both (LimitNOFILE=), so there this makes no call its
+ * seccomp filter (~@resources) would refuse. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int start(struct sx_gateway *g)
 {
 	struct timespec ts;
@@ -362,6 +392,7 @@ static int start(struct sx_gateway *g)
 	r = sx_gateway_load(g);
 	if (r < 0)
 		return r;
+	raise_fd_limit();
 	if (!g->listen_host && !(g->listen_host = strdup(g->config->host_ip)))
 		return -ENOMEM;
 	if (!g->log_dir && !(g->log_dir = strdup(g->config->log_dir)))
@@ -398,6 +429,10 @@ static int start(struct sx_gateway *g)
 	    (r = sx_egress_start(g)) < 0)
 		return r;
 	if (g->config->dns_mode == SX_DNS_FILTERED && (r = sx_dns_start(g, g->dns_port)) < 0)
+		return r;
+	if ((r = sx_bridge_start(
+		 g, &(struct sx_bridge_opts){.cert_path = g->bridge_cert, .key_path = g->bridge_key},
+		 &g->bridge)) < 0)
 		return r;
 	drop_capabilities();
 	if (sd_watchdog_enabled(0, &wd) > 0) {
@@ -440,6 +475,8 @@ int main(int argc, char **argv)
 	r = start(g);
 	if (r >= 0)
 		r = sd_event_loop(g->loop);
+	sx_bridge_stop(g->bridge);
+	g->bridge = NULL;
 	/* Egress first: it cancels the lookups in flight, DNS's included. */
 	sx_egress_stop(g->egress);
 	sx_dns_stop(g->dns);

@@ -3,6 +3,7 @@
 (loopback tests and benchmarks): every path points into DIR.
 
   gw-config.py DIR --port-base N [--provider NAME,API,BASE_URL,KEY_ENV]...
+               [--bridge-port N [--origin O]... [--relay-socket PATH]]
                [--ca-file F] [--rotate-mins N]
                [--domain D]... [--egress-port P]... [--allow-range CIDR]...
                [--resolver IP]... [--dns-mode none|filtered] [--idle-secs N]
@@ -10,6 +11,8 @@
 Creates DIR/config.json, DIR/gateway.token (token "sxtoken-test"),
 DIR/secrets.env (empty unless --secret VAR=VALUE), DIR/log/ and
 DIR/policy/policy.json (policy/default with the egress settings given).
+With --bridge-port: a "bridge" section, DIR/device.key (a fresh Ed25519
+seed) and DIR/bridge/ for the certificate, device token and chat socket.
 """
 import argparse, json, os
 
@@ -30,6 +33,9 @@ ap.add_argument("--allow-range", action="append", default=[])
 ap.add_argument("--resolver", action="append", default=[])
 ap.add_argument("--dns-mode", default="none")
 ap.add_argument("--idle-secs", type=int)
+ap.add_argument("--bridge-port", type=int, default=0)
+ap.add_argument("--origin", action="append")
+ap.add_argument("--relay-socket")
 a = ap.parse_args()
 
 d = os.path.abspath(a.dir)
@@ -59,6 +65,13 @@ cfg = {
     "gateway": {"token_path": d + "/gateway.token", "rotate_mins": a.rotate_mins,
                 "ca_file": a.ca_file, "resolvers": a.resolver, "providers": providers},
 }
+if a.bridge_port:
+    cfg["bridge"] = {"bind": "127.0.0.1", "port": a.bridge_port, "origins": a.origin, "names": []}
+    cfg["paths"].update({"relay_socket": a.relay_socket or d + "/openclaw.sock",
+                         "bridge_dir": d + "/bridge", "device_key": d + "/device.key"})
+    os.makedirs(d + "/bridge", mode=0o750, exist_ok=True)
+    with open(os.open(d + "/device.key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
 with open(d + "/config.json", "w") as f:
     json.dump(cfg, f, indent=2)
 with open(d + "/gateway.token", "w") as f:

@@ -31,7 +31,9 @@
  *    request has "tools" and the trailing user messages (those after the
  *    last assistant or tool message: OpenClaw appends its own context
  *    message after the user's) contain [[tool:NAME ARGS]];
- *  - "w1 w2 ... wN" with header X-Mock-Words: N.
+ *  - "w1 w2 ... wN" with header X-Mock-Words: N, or when the trailing user
+ *    messages contain [[slow:N:MS]] (N words, MS ms before each event: a
+ *    slow stream a client that cannot set headers, OpenClaw, can ask for).
  * Streams send one delta per word (a word keeps its trailing blanks) and
  * tool arguments in two or three pieces.  Usage: prompt tokens = request
  * body bytes / 4 rounded up, completion tokens = deltas (a tool call: 1).
@@ -1329,6 +1331,35 @@ static cJSON *parse_body(const struct req *r)
 	return v;
 }
 
+/* [[slow:N:MS]] in the trailing user messages (OpenClaw appends its own
+ * context message after the user's): N words, MS ms apart. */
+static void slow_marker(const cJSON *req, long *words, long *drip)
+{
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m, *tail = NULL;
+	struct sb t = {0};
+	const char *p = NULL;
+	long n, ms;
+
+	cJSON_ArrayForEach(m, msgs)
+	{
+		if (!has_string(m, "role", "user"))
+			tail = NULL;
+		else if (!tail)
+			tail = m;
+	}
+	for (m = tail; m; m = m->next)
+		content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), &t);
+	/* The last one: an earlier, unanswered message may carry one too. */
+	for (const char *q = t.p; q && (q = strstr(q, "[[slow:")); q++)
+		p = q;
+	if (p && sscanf(p, "[[slow:%ld:%ld]]", &n, &ms) == 2 && n >= 0 && n <= WORDS_MAX && ms >= 0 &&
+	    ms <= DRIP_MAX_MS) {
+		*words = n;
+		*drip = ms;
+	}
+	sb_free(&t);
+}
+
 /* POST /v1/chat/completions and /v1/messages, body complete. */
 static enum MHD_Result handle_llm(struct req *r)
 {
@@ -1363,6 +1394,8 @@ static enum MHD_Result handle_llm(struct req *r)
 		return respond_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request_error",
 				     "mock: body is not a JSON object");
 	}
+	if (words < 0 && drip == 0)
+		slow_marker(req, &words, &drip);
 	k = answer_build(&a, r->route == RT_ANTHROPIC ? API_ANTHROPIC : API_OPENAI, req, r->len, words);
 	cJSON_Delete(req);
 	free(r->body);
