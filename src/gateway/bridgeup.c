@@ -13,6 +13,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -67,10 +70,52 @@ static void up_queue_clear(struct sx_bridge *b)
 	lws_end_foreach_dll_safe(d, next);
 }
 
+/* libwebsockets 4.1.6 connects a unix socket synchronously, and when the
+ * peer hangs up at once (the relay does while OpenClaw's gateway is down)
+ * it frees the connection inside lws_client_connect_via_info() and then
+ * reads it (valgrind: a use after free; a crash here).  So ask the relay
+ * first with a socket of our own: one it keeps open for 150 ms has reached
+ * OpenClaw.  Returns 0, or a negative errno with why set. */
+static int relay_probe(const char *path, const char **why)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct pollfd p;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		*why = "relay socket path too long";
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*why = "no socket";
+		return -errno;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		*why = r == -ENOENT ? "no relay socket (is `sentrix sandbox run` or the sandbox unit running?)"
+				    : "the relay does not answer";
+		close(fd);
+		return r;
+	}
+	p = (struct pollfd){.fd = fd, .events = POLLIN | POLLRDHUP};
+	r = poll(&p, 1, 150);
+	close(fd);
+	if (r != 0) {
+		*why = "the relay cannot reach OpenClaw's gateway (not started yet?)";
+		return -ECONNREFUSED;
+	}
+	return 0;
+}
+
+static void up_lost(struct sx_bridge *b, const char *why);
+
 static void reconnect(lws_sorted_usec_list_t *sul)
 {
 	struct sx_bridge *b = lws_container_of(sul, struct sx_bridge, sul_reconnect);
 	struct lws_client_connect_info ci = {0};
+	const char *why = NULL;
 	char address[128];
 
 	if (b->up || __atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
@@ -78,6 +123,10 @@ static void reconnect(lws_sorted_usec_list_t *sul)
 	if (!b->key) {
 		snprintf(b->last_error, sizeof(b->last_error), "no device key");
 		return; /* nothing to connect as; setup must write the key */
+	}
+	if (relay_probe(b->relay_socket, &why) < 0) {
+		up_lost(b, why);
+		return;
 	}
 	/* "+path": libwebsockets' unix socket address. */
 	snprintf(address, sizeof(address), "+%s", b->relay_socket);

@@ -31,8 +31,9 @@
  *    request has "tools" and the trailing user messages (those after the
  *    last assistant or tool message: OpenClaw appends its own context
  *    message after the user's) contain [[tool:NAME ARGS]];
- *  - "w1 w2 ... wN" with header X-Mock-Words: N, or when the trailing user
- *    messages contain [[slow:N:MS]] (N words, MS ms before each event: a
+ *  - "w1 w2 ... wN" with header X-Mock-Words: N, or when the last user
+ *    message contains [[slow:N:MS]] or [[slow:N:MS:plain]] (N words, MS
+ *    ms before each event, "plain": without the reasoning deltas: a
  *    slow stream a client that cannot set headers, OpenClaw, can ask for).
  * Streams send one delta per word (a word keeps its trailing blanks) and
  * tool arguments in two or three pieces.  Usage: prompt tokens = request
@@ -411,6 +412,7 @@ struct answer {
 	const char *text; /* DEFAULT_TEXT or text_owned; NULL: "w1 .. wN" */
 	char *text_owned;
 	long words;
+	bool plain; /* no reasoning ([[slow:N:MS:plain]]) */
 	char *tool_name; /* non-NULL: answer with a tool call */
 	char *tool_args; /* its arguments, compact JSON */
 	size_t cuts[4]; /* streamed pieces: tool_args[cuts[i] .. cuts[i + 1]) */
@@ -851,7 +853,7 @@ static bool oa_next(struct stream *st)
 		sb_lit(o, "{\"role\":\"assistant\",\"content\":\"\"}");
 		oa_end(st);
 		words_init(&st->w, REASONING, 0);
-		st->phase = PH_R_WORDS;
+		st->phase = st->a.plain ? PH_B_OPEN : PH_R_WORDS;
 		return true;
 	case PH_R_WORDS:
 		if (!words_next(&st->w, &p, &n)) {
@@ -1331,39 +1333,46 @@ static cJSON *parse_body(const struct req *r)
 	return v;
 }
 
-/* [[slow:N:MS]] in the trailing user messages (OpenClaw appends its own
- * context message after the user's): N words, MS ms apart. */
-static void slow_marker(const cJSON *req, long *words, long *drip)
+/* [[slow:N:MS]] or [[slow:N:MS:plain]] in the last user message that is
+ * not OpenClaw's own context (it appends one, <<<BEGIN_OPENCLAW_INTERNAL_
+ * CONTEXT>>>, after the user's): N words, MS ms apart; "plain": no
+ * reasoning before them.  Only the last one: an earlier message that was
+ * aborted stays in the history unanswered. */
+static void slow_marker(const cJSON *req, long *words, long *drip, bool *plain)
 {
-	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m, *tail = NULL;
-	struct sb t = {0};
-	const char *p = NULL;
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m;
+	struct sb last = {0};
+	const char *p;
 	long n, ms;
+	int end = 0;
 
 	cJSON_ArrayForEach(m, msgs)
 	{
+		struct sb t = {0};
 		if (!has_string(m, "role", "user"))
-			tail = NULL;
-		else if (!tail)
-			tail = m;
-	}
-	for (m = tail; m; m = m->next)
+			continue;
 		content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), &t);
-	/* The last one: an earlier, unanswered message may carry one too. */
-	for (const char *q = t.p; q && (q = strstr(q, "[[slow:")); q++)
-		p = q;
-	if (p && sscanf(p, "[[slow:%ld:%ld]]", &n, &ms) == 2 && n >= 0 && n <= WORDS_MAX && ms >= 0 &&
-	    ms <= DRIP_MAX_MS) {
+		if (t.p && !strstr(t.p, "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>")) {
+			sb_free(&last);
+			last = t;
+		} else
+			sb_free(&t);
+	}
+	p = last.p ? strstr(last.p, "[[slow:") : NULL;
+	if (p && sscanf(p, "[[slow:%ld:%ld%n", &n, &ms, &end) == 2 && n >= 0 && n <= WORDS_MAX && ms >= 0 &&
+	    ms <= DRIP_MAX_MS && (strncmp(p + end, "]]", 2) == 0 || strncmp(p + end, ":plain]]", 8) == 0)) {
 		*words = n;
 		*drip = ms;
+		*plain = p[end] == ':';
 	}
-	sb_free(&t);
+	sb_free(&last);
 }
 
 /* POST /v1/chat/completions and /v1/messages, body complete. */
 static enum MHD_Result handle_llm(struct req *r)
 {
 	long status = 0, drip = 0, words = -1, hang = 0;
+	bool plain = false;
 	struct answer a = {0};
 	char msg[32];
 	cJSON *req;
@@ -1395,8 +1404,9 @@ static enum MHD_Result handle_llm(struct req *r)
 				     "mock: body is not a JSON object");
 	}
 	if (words < 0 && drip == 0)
-		slow_marker(req, &words, &drip);
+		slow_marker(req, &words, &drip, &plain);
 	k = answer_build(&a, r->route == RT_ANTHROPIC ? API_ANTHROPIC : API_OPENAI, req, r->len, words);
+	a.plain = plain;
 	cJSON_Delete(req);
 	free(r->body);
 	r->body = NULL;
