@@ -301,6 +301,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_RECEIVE: return on_receive(b, c, wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE: return on_writeable(b, c, wsi);
 	case LWS_CALLBACK_CLOSED: on_closed(b, c); return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: bridge_up_check_repair(b); return 0;
 	default: return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
 }
@@ -431,6 +432,7 @@ int sx_bridge_start(struct sx_gateway *g, const struct sx_bridge_opts *o, struct
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	pthread_mutex_init(&b->error_lock, NULL);
 	b->clock = o && o->clock ? o->clock : default_clock;
 	b->port = c->bridge_port;
 	b->trust_port = c->bridge_port - 1;
@@ -556,6 +558,14 @@ void sx_bridge_stop(struct sx_bridge *b)
 	free(b);
 }
 
+void sx_bridge_repair(struct sx_bridge *b)
+{
+	if (!b)
+		return;
+	__atomic_store_n(&b->repair, 1, __ATOMIC_RELEASE);
+	lws_cancel_service(b->ctx);
+}
+
 void sx_bridge_metrics(const struct sx_bridge *b, FILE *out)
 {
 	struct sx_bridge *m = (struct sx_bridge *)b;
@@ -608,6 +618,9 @@ char *sx_bridge_health_json(const struct sx_bridge *b)
 		cJSON_AddBoolToObject(o, "agent_connected", BRIDGE_STAT_GET(m, upstream_ready) != 0);
 		cJSON_AddStringToObject(o, "device_id", b->key ? sx_device_key_id(b->key) : "");
 		cJSON_AddNumberToObject(o, "connections", (double)BRIDGE_STAT_GET(m, connections));
+		pthread_mutex_lock(&m->error_lock);
+		cJSON_AddStringToObject(o, "last_error", m->last_error);
+		pthread_mutex_unlock(&m->error_lock);
 	}
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

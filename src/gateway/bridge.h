@@ -32,6 +32,10 @@ int sx_bridge_start(struct sx_gateway *g, const struct sx_bridge_opts *o, struct
 /* Stops the thread, closes every connection, frees b (NULL is fine). */
 void sx_bridge_stop(struct sx_bridge *b);
 
+/* SIGUSR1 (`sentrix sandbox pair`): a fresh handshake with OpenClaw now,
+ * pairing again if OpenClaw removed the device.  Any thread. */
+void sx_bridge_repair(struct sx_bridge *b);
+
 /* Prometheus lines for /metrics. */
 void sx_bridge_metrics(const struct sx_bridge *b, FILE *out);
 /* /health's "bridge" object, as JSON text (caller frees). */

@@ -97,11 +97,14 @@ struct sx_bridge {
 	size_t up_rx_len;
 	char connect_req[24];
 	bool auth_shared; /* this connect used the shared token */
+	bool revoked; /* OpenClaw removed the device: no pairing again until asked */
+	int repair; /* atomic: `sentrix sandbox pair` asked for a fresh handshake */
 	unsigned backoff_ms;
 	unsigned req_seq;
 	uint64_t down_since_logged; /* monotonic s of the last "unreachable" log */
 	lws_sorted_usec_list_t sul_reconnect, sul_cert;
-	char last_error[256];
+	char last_error[256]; /* under error_lock */
+	pthread_mutex_t error_lock;
 	char server_version[64];
 
 	struct lws_dll2_owner clients, runs, pings;
@@ -128,6 +131,8 @@ void bridge_up_ping(struct sx_bridge *b, struct bridge_client *c, const cJSON *c
 void bridge_up_detach(struct sx_bridge *b, struct bridge_client *c);
 /* Frees every run, ping and queued frame (the thread has stopped). */
 void bridge_up_free_all(struct sx_bridge *b);
+/* In the bridge thread, after lws_cancel_service(): acts on b->repair. */
+void bridge_up_check_repair(struct sx_bridge *b);
 
 #define BRIDGE_STAT_ADD(b, field, n) __atomic_add_fetch(&(b)->stats.field, (n), __ATOMIC_RELAXED)
 #define BRIDGE_STAT_GET(b, field) __atomic_load_n(&(b)->stats.field, __ATOMIC_RELAXED)

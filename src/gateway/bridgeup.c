@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <string.h>
@@ -29,6 +30,18 @@
 
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
+
+/* b->last_error, which /health reads from the main thread. */
+static void __attribute__((format(printf, 2, 3))) set_error(struct sx_bridge *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&b->error_lock);
+	va_start(ap, fmt);
+	vsnprintf(b->last_error, sizeof(b->last_error), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&b->error_lock);
+}
 
 static uint64_t now_s(void)
 {
@@ -94,8 +107,9 @@ static int relay_probe(const char *path, const char **why)
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
-		*why = r == -ENOENT ? "no relay socket (is `sentrix sandbox run` or the sandbox unit running?)"
-				    : "the relay does not answer";
+		*why = r == -ENOENT
+		    ? "no relay socket (is `sentrix sandbox run` or the sandbox unit running?)"
+		    : "the relay does not answer";
 		close(fd);
 		return r;
 	}
@@ -121,7 +135,7 @@ static void reconnect(lws_sorted_usec_list_t *sul)
 	if (b->up || __atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
 		return;
 	if (!b->key) {
-		snprintf(b->last_error, sizeof(b->last_error), "no device key");
+		set_error(b, "no device key");
 		return; /* nothing to connect as; setup must write the key */
 	}
 	if (relay_probe(b->relay_socket, &why) < 0) {
@@ -231,7 +245,7 @@ static void on_hello(struct sx_bridge *b, const struct sx_oc_frame *f)
 		 cJSON_IsString(version) ? version->valuestring : "?");
 	b->up_state = UP_READY;
 	b->backoff_ms = 0;
-	b->last_error[0] = 0;
+	set_error(b, "%s", "");
 	__atomic_store_n(&b->stats.upstream_ready, 1, __ATOMIC_RELAXED);
 	BRIDGE_STAT_ADD(b, upstream_connects, 1);
 	log_info("bridge: connected to OpenClaw %s as device %s (auth %s)%s", b->server_version,
@@ -245,8 +259,7 @@ static void on_connect_refused(struct sx_bridge *b, const struct sx_oc_frame *f)
 {
 	const char *code = f->detail_code ? f->detail_code : f->error_code ? f->error_code : "?";
 
-	snprintf(b->last_error, sizeof(b->last_error), "%s: %s", code,
-		 f->error_message ? f->error_message : "");
+	set_error(b, "%s: %s", code, f->error_message ? f->error_message : "");
 	if (streq(code, "AUTH_DEVICE_TOKEN_MISMATCH") || streq(code, "AUTH_SCOPE_MISMATCH")) {
 		/* The pairing is gone (device removed, store reset): pair
 		 * again with the shared token. */
@@ -454,7 +467,7 @@ static void up_lost(struct sx_bridge *b, const char *why)
 	}
 	lws_end_foreach_dll_safe(d, next);
 	if (why)
-		snprintf(b->last_error, sizeof(b->last_error), "%s", why);
+		set_error(b, "%s", why);
 	if (was_ready) {
 		log_warn("bridge: lost the OpenClaw gateway (%s); reconnecting", b->last_error);
 		bridge_broadcast_status(b, false, b->last_error);
@@ -465,6 +478,14 @@ static void up_lost(struct sx_bridge *b, const char *why)
 		b->down_since_logged = now_s();
 	}
 	BRIDGE_STAT_ADD(b, upstream_failures, 1);
+	if (b->revoked) {
+		log_warn(
+		    "bridge: OpenClaw removed this device (openclaw devices remove); not pairing again until "
+		    "`sentrix sandbox pair --name %s` or a restart of the gateway",
+		    b->name);
+		bridge_broadcast_status(b, false, "the bridge's device was removed from OpenClaw");
+		return;
+	}
 	if (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
 		bridge_up_connect_soon(b, b->backoff_ms);
 }
@@ -487,9 +508,16 @@ static int up_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (len >= 2) {
 			const unsigned char *p = in;
-			snprintf(b->last_error, sizeof(b->last_error), "closed by OpenClaw: %u %.*s",
-				 p[0] << 8 | p[1], (int)(len - 2 > 200 ? 200 : len - 2),
-				 (const char *)in + 2);
+			/* 4001 "device removed": `openclaw devices remove`, by the
+			 * operator or by --disable.  A revocation: pairing again
+			 * with the shared token would undo it. */
+			if ((p[0] << 8 | p[1]) == 4001 && len - 2 >= 14 &&
+			    memmem(p + 2, len - 2, "device removed", 14)) {
+				b->revoked = true;
+				forget_device_token(b);
+			}
+			set_error(b, "closed by OpenClaw: %u %.*s", p[0] << 8 | p[1],
+				  (int)(len - 2 > 200 ? 200 : len - 2), (const char *)in + 2);
 		}
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -540,6 +568,20 @@ void bridge_up_detach(struct sx_bridge *b, struct bridge_client *c)
 			ping_free(p);
 	}
 	lws_end_foreach_dll_safe(d, next);
+}
+
+void bridge_up_check_repair(struct sx_bridge *b)
+{
+	if (!__atomic_exchange_n(&b->repair, 0, __ATOMIC_ACQ_REL))
+		return;
+	log_info("bridge: pairing asked for: a fresh handshake with OpenClaw%s",
+		 b->revoked ? " (the device was removed: pairing again)" : "");
+	b->revoked = false;
+	b->backoff_ms = 0;
+	if (b->up) /* closed; up_lost() connects again at once */
+		lws_set_timeout(b->up, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	else
+		bridge_up_connect_soon(b, 0);
 }
 
 void bridge_up_free_all(struct sx_bridge *b)

@@ -84,7 +84,9 @@ static void usage(FILE *out)
 	      "  --version            print the version\n"
 	      "  -h, --help           this help\n"
 	      "\n"
-	      "Signals: SIGHUP re-reads config, token and secrets; SIGTERM stops gracefully.\n",
+	      "Signals: SIGHUP re-reads config, token and secrets; SIGUSR1 makes the bridge\n"
+	      "handshake with OpenClaw again (pairing again if the device was removed);\n"
+	      "SIGTERM stops gracefully.\n",
 	      out);
 }
 
@@ -195,6 +197,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 {
 	struct sx_gateway *g = data;
 
+	if (si->ssi_signo == SIGUSR1) { /* `sentrix sandbox pair` */
+		sx_bridge_repair(g->bridge);
+		return 0;
+	}
 	if (si->ssi_signo == SIGHUP) {
 		sd_notify(0, "RELOADING=1");
 		if (sx_gateway_load(g) == 0) {
@@ -408,11 +414,13 @@ static int start(struct sx_gateway *g)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = sd_event_add_signal(g->loop, NULL, SIGTERM, on_signal, g)) < 0 ||
 	    (r = sd_event_add_signal(g->loop, NULL, SIGINT, on_signal, g)) < 0 ||
-	    (r = sd_event_add_signal(g->loop, NULL, SIGHUP, on_signal, g)) < 0)
+	    (r = sd_event_add_signal(g->loop, NULL, SIGHUP, on_signal, g)) < 0 ||
+	    (r = sd_event_add_signal(g->loop, NULL, SIGUSR1, on_signal, g)) < 0)
 		return log_error_errno(r, "cannot watch signals");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return log_error_errno(-EIO, "cannot initialise libcurl");

@@ -20,6 +20,7 @@
 #include "launcher.h"
 #include "lock.h"
 #include "options.h"
+#include "pair.h"
 #include "provider.h"
 #include "provision.h"
 #include "runtime.h"
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
 	case SX_CMD_ENABLE: return sx_target_main(&o, SX_TARGET_ENABLE);
 	case SX_CMD_DISABLE_BOOT: return sx_target_main(&o, SX_TARGET_DISABLE);
 	case SX_CMD_JOURNAL: return sx_journal_main(&o);
+	case SX_CMD_PAIR: return sx_pair_main(&o);
 	case SX_CMD_GC: return gc_main();
 	case SX_CMD_PROVIDER_SET:
 	case SX_CMD_PROVIDER_LIST:

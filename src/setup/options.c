@@ -166,6 +166,19 @@ void sx_options_usage(enum sx_command cmd)
 		      "sandbox user's home is run, sourced or trusted.\n",
 		      stdout);
 		break;
+	case SX_CMD_PAIR:
+		fputs("Usage: sentrix sandbox pair [--name NAME]\n"
+		      "\n"
+		      "Re-run and verify the browser bridge's pairing with the instance's OpenClaw\n"
+		      "gateway (root): tells the running sentrix-gateway (SIGUSR1) to handshake with\n"
+		      "OpenClaw again, pairing the device again if OpenClaw removed it, and waits up\n"
+		      "to 90 s until the bridge reports the agent side connected.  Prints the device\n"
+		      "id; exit 0 when connected, 1 otherwise (gateway or OpenClaw not running, no\n"
+		      "bridge, pairing refused: the reason is printed).  Pairing needs no approval:\n"
+		      "the bridge reaches OpenClaw on loopback through the relay `sentrix sandbox\n"
+		      "run` starts.\n",
+		      stdout);
+		break;
 	case SX_CMD_START:
 	case SX_CMD_STOP:
 	case SX_CMD_RESTART:
@@ -358,6 +371,7 @@ static const struct {
     {"enable", SX_CMD_ENABLE},
     {"disable-boot", SX_CMD_DISABLE_BOOT},
     {"journal", SX_CMD_JOURNAL},
+    {"pair", SX_CMD_PAIR},
 };
 
 /* The long name of an option value ("name" for OPT_NAME): argv[optind - 1]
@@ -395,8 +409,8 @@ static bool allowed(enum sx_command cmd, int opt)
 		return false;
 	if (cmd == SX_CMD_GC)
 		return opt == 'h';
-	if (cmd == SX_CMD_RUN || cmd == SX_CMD_START || cmd == SX_CMD_STOP || cmd == SX_CMD_RESTART ||
-	    cmd == SX_CMD_ENABLE || cmd == SX_CMD_DISABLE_BOOT)
+	if (cmd == SX_CMD_RUN || cmd == SX_CMD_PAIR || cmd == SX_CMD_START || cmd == SX_CMD_STOP ||
+	    cmd == SX_CMD_RESTART || cmd == SX_CMD_ENABLE || cmd == SX_CMD_DISABLE_BOOT)
 		return opt == 'h' || opt == OPT_NAME;
 	if (cmd == SX_CMD_JOURNAL)
 		return opt == 'h' || opt == OPT_NAME || opt == OPT_FOLLOW || opt == OPT_LINES;

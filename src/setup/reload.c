@@ -20,7 +20,7 @@
 
 /* The pid in the instance's pid file when it is a gateway of this
  * instance's gateway user, else 0. */
-static pid_t gateway_pid(const struct sx_config *c)
+pid_t sx_gateway_pid(const struct sx_config *c)
 {
 	_cleanup_free_ char *pidfile = sx_strdupf("%s/gateway.pid", c->log_dir), *text = NULL, *proc = NULL,
 			    *comm = NULL;
@@ -51,7 +51,7 @@ static pid_t gateway_pid(const struct sx_config *c)
 
 void sx_gateway_reload(const struct sx_config *c, FILE *out, bool quiet_if_absent)
 {
-	pid_t pid = gateway_pid(c);
+	pid_t pid = sx_gateway_pid(c);
 
 	if (pid > 0 && kill(pid, SIGHUP) == 0)
 		fprintf(out, "sentrix: gateway reloaded (pid %d)\n", (int)pid);

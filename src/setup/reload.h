@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "../lib/config.h"
 
@@ -15,3 +16,7 @@
  * not running reads everything when it starts; quiet_if_absent: say nothing
  * then). */
 void sx_gateway_reload(const struct sx_config *c, FILE *out, bool quiet_if_absent);
+
+/* The pid LOG_DIR/gateway.pid names when it is a live sentrix-gateway of
+ * the gateway user, else 0. */
+pid_t sx_gateway_pid(const struct sx_config *c);

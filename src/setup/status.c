@@ -390,6 +390,17 @@ static void check_units(struct report *rep, const struct sx_config *c)
 	      bashrc ? bashrc : "");
 }
 
+static int run_healthcheck(const char *prog, const struct sx_config *c, char **line);
+
+int sx_gateway_health(const struct sx_config *c, char **line)
+{
+	_cleanup_free_ char *prog = sx_find_program("sentrix-gateway");
+
+	if (!prog)
+		return -ENOENT;
+	return run_healthcheck(prog, c, line);
+}
+
 /* Runs `sentrix-gateway --health` (this binary speaks no HTTP); returns its
  * exit status and its first output line in *line. */
 static int run_healthcheck(const char *prog, const struct sx_config *c, char **line)

@@ -173,6 +173,12 @@ EOF
 )
 check_eq "OpenClaw's store has the device (sentrix-bridge $NAME), read+write only, nothing pending" \
 	"sentrix-bridge $NAME ['operator.read', 'operator.write'] 0" "$dev"
+out=$(in_oc sh $H/pair.sh 2>&1)
+check_eq "pair.sh, as the sandbox user, finds the device in OpenClaw's list (exit 0)" 0 $?
+out=$("$SETUP" pair --name $NAME 2>&1)
+rc=$?
+check_eq "sentrix sandbox pair re-runs the handshake and verifies it (exit $rc)" 0 $rc
+check "... and names the device" grep -q "paired: .*$DEVID" <<<"$out"
 oc_token=$(cat /etc/sentrix/$NAME/gateway.token)
 out=$(ip netns exec $NAME "$NODEBIN/node" "$TOP/tests/helpers/oc-connect.mjs" ws://127.0.0.1:18789/ "$oc_token" 3)
 check "a client speaking protocol 3 is refused by OpenClaw ($out)" grep -q "PROTOCOL_MISMATCH" <<<"$out"
@@ -232,6 +238,7 @@ check "the page shows a streamed reply as it comes (${deltas:-no} response.delta
 
 # ---- 5. the pairing lasts; metrics ----
 CURRENT=pairing
+OCDB=$H/.openclaw/state/openclaw.sqlite
 tok=$(sha256sum <"$BDIR/device-token")
 stop_openclaw
 for _ in $(seq 100); do [ "$(bridge_up)" = False ] && break; sleep 0.1; done
@@ -248,6 +255,16 @@ sleep 3
 check_eq "the bridge is still connected after it" True "$(bridge_up)"
 out=$("$SENTRIX" chat --name $NAME -m "Say hello again" 2>>"$TMP/chat.err")
 check_eq "and a chat still gets the reply" "Hello from the mock." "$out"
+# A removal is a revocation: the bridge does not pair itself again.
+in_oc openclaw devices remove "$DEVID" --json >"$TMP/remove.out" 2>&1
+check_eq "openclaw devices remove (the operator revokes the bridge)" 0 $?
+for _ in $(seq 100); do [ "$(bridge_up)" = False ] && break; sleep 0.1; done
+sleep 3
+check_eq "the bridge stays disconnected: it does not pair again by itself" False "$(bridge_up)"
+check_fails "... and OpenClaw's store stays without the device" \
+	bash -c "sqlite3 -readonly '$OCDB' \"select 1 from device_pairing_paired where device_id='$DEVID'\" | grep -q 1"
+check "sentrix sandbox pair pairs it again" "$SETUP" pair --name $NAME
+check_eq "... and the bridge is connected" True "$(bridge_up)"
 m=$(curl -s "http://$(json_get "j['network']['host_ip']" <$CONF):$(json_get "j['ports']['health']" <$CONF)/metrics")
 check "/metrics counts refused handshakes" grep -qE '^sentrix_bridge_refusals_total [3-9]' <<<"$m"
 check "... connections" grep -qE '^sentrix_bridge_connections_total [1-9]' <<<"$m"
@@ -256,7 +273,6 @@ check "... and the agent side up" grep -q '^sentrix_bridge_upstream_up 1' <<<"$m
 
 # ---- 6. --disable ----
 CURRENT=disable
-OCDB=$H/.openclaw/state/openclaw.sqlite
 # As on a host where OpenClaw is installed: `openclaw` on PATH (for the
 # launcher, which removes the device with `openclaw devices remove`).
 unshare --mount --propagation private -- sh -c 'mount --bind "$1" /usr/local/bin && shift && exec "$@"' \

@@ -36,7 +36,7 @@ check_eq "strict: resolv.conf has no nameserver" 0 "$(grep -c '^nameserver' /etc
 check_eq "strict: forwarding left alone" "$(echo "$before" | sed -n '/^## sysctl/{n;p}')" "$(sysctl -n net.ipv4.ip_forward)"
 check "enablement symlink written without systemd" test -L /etc/systemd/system/multi-user.target.wants/sentrix@$NAME.target
 check "launcher scripts rendered" bash -c "grep -q 'exec openclaw gateway --port 18789' $HOMEDIR/run-sandbox.sh && ! grep -q '@[A-Z_]*@' $HOMEDIR/run-sandbox.sh $HOMEDIR/pair.sh $HOMEDIR/.bashrc"
-check_fails "pair.sh says it is not available yet and exits non-zero" sh $HOMEDIR/pair.sh
+check_fails "pair.sh run by root refuses (exit non-zero)" sh $HOMEDIR/pair.sh
 check "bashrc starts run-sandbox.sh on interactive login" grep -q 'run-sandbox.sh' $HOMEDIR/.bashrc
 check "list shows the instance" bash -c "'$SETUP' list | grep -E '^$NAME +strict'"
 
