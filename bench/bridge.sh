@@ -49,7 +49,7 @@ PIDS+=($GW)
 mkdir -p "$TMP/bin"
 ln -s "$OC/node_modules/.bin/openclaw" "$TMP/bin/openclaw"
 ln -s "$NODE" "$TMP/bin/node"
-H=$("$SETUP" status --name $NAME --json | python3 -c "import json,sys; print(json.load(sys.stdin)['users']['sandbox_home'])")
+H=$(python3 -c "import json; print(json.load(open('/etc/sentrix/$NAME/config.json'))['users']['sandbox_home'])")
 (cd "$H" && exec unshare --mount --propagation private -- sh -c 'mount --bind "$1" /usr/local/bin && shift && exec "$@"' \
 	sh "$TMP/bin" "$SETUP" run --name $NAME) >"$TMP/run.log" 2>&1 &
 PIDS+=($!)
