@@ -236,8 +236,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		finish(c, 1);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE: {
-		char *m = realloc(c->rx, c->rx_len + len + 1);
-		if (!m || c->rx_len + len > 16 * 1024 * 1024)
+		char *m;
+		if (c->rx_len + len > 16 * 1024 * 1024)
+			return -1;
+		m = realloc(c->rx, c->rx_len + len + 1);
+		if (!m)
 			return -1;
 		c->rx = m;
 		memcpy(c->rx + c->rx_len, in, len);

@@ -111,6 +111,9 @@ struct sx_bridge {
 	struct bridge_stats stats;
 };
 
+/* bridge.c: a frame holding n bytes of text, appended to q (NULL when out
+ * of memory). */
+struct qframe *bridge_queue_add(struct lws_dll2_owner *q, const char *text, size_t n);
 /* bridge.c: queue a frame for a browser (takes text; NULL is ENOMEM). */
 void bridge_send(struct sx_bridge *b, struct bridge_client *c, char *text, bool droppable);
 /* Tells every browser the agent side is up or down. */

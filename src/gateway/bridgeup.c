@@ -52,21 +52,13 @@ static uint64_t now_s(void)
 
 static void up_queue(struct sx_bridge *b, char *text)
 {
-	struct qframe *f;
 	size_t n;
 
 	if (!text)
 		return;
 	n = strlen(text);
-	f = malloc(sizeof(*f) + LWS_PRE + n);
-	if (f) {
-		memset(&f->node, 0, sizeof(f->node));
-		f->len = n;
-		memcpy(f->buf + LWS_PRE, text, n);
-		lws_dll2_add_tail(&f->node, &b->up_outq);
-		if (b->up)
-			lws_callback_on_writable(b->up);
-	}
+	if (bridge_queue_add(&b->up_outq, text, n) && b->up)
+		lws_callback_on_writable(b->up);
 	explicit_bzero(text, n); /* connect frames carry the token */
 	free(text);
 }

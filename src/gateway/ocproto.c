@@ -160,8 +160,9 @@ static char *message_text(const cJSON *message)
 		return NULL;
 	cJSON_ArrayForEach(part, content)
 	{
-		if (part_text(part))
-			n += strlen(part_text(part));
+		const char *t = part_text(part);
+		if (t)
+			n += strlen(t);
 	}
 	s = malloc(n + 1);
 	if (!s)
