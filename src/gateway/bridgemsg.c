@@ -97,7 +97,10 @@ static char *frame(const char *type, const cJSON *id, cJSON *payload)
 	cJSON_AddItemToObject(o, "payload", payload);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	return s;
+	/* Strings come from OpenClaw (the agent's) and browsers byte for
+	 * byte; a text frame must be UTF-8 (RFC 6455), or the browser drops
+	 * the connection. */
+	return sx_utf8_clean(s);
 }
 
 char *sx_bmsg_ready(bool connected, bool patrol_enabled)

@@ -14,7 +14,8 @@ static char *print(cJSON *o)
 {
 	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
-	return s;
+	/* A browser's text goes on as it came: text frames must be UTF-8. */
+	return sx_utf8_clean(s);
 }
 
 static cJSON *request(const char *id, const char *method, cJSON **params)
