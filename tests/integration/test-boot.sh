@@ -156,6 +156,12 @@ relay_http() {
 out=$(relay_http)
 check "the relay (/run/sentrix/$NAME/openclaw.sock, as sentrix) reaches the unit's OpenClaw on loopback (${out%%$'\r'*})" \
 	grep -qE '^HTTP/1\.[01] [1-4][0-9][0-9]' <<<"$out"
+# The gateway unit's bridge pairs with the sandbox unit's OpenClaw by itself.
+bridge_up() { in_ct sentrix-gateway --health --name $NAME | grep -q '"agent_connected":true'; }
+for _ in $(seq 120); do bridge_up && break; sleep 0.5; done
+check "the gateway unit's bridge paired with the sandbox unit's OpenClaw (no approval) and is connected" bridge_up
+chat_ok() { nspawn_exec sentrix chat --name $NAME -m 'Say hello' 2>/dev/null | grep -q 'Hello from the mock'; }
+check "... and sentrix chat gets the agent's reply through it" chat_ok
 
 t0=$(date +%s.%N)
 # Through the OpenClaw gateway the sandbox unit runs (a turn of the
