@@ -748,6 +748,12 @@ void sx_relay_stop(struct sx_relay *r)
 		_cleanup_free_ char *dir = strndup(r->path, (size_t)(strrchr(r->path, '/') - r->path));
 		if (dir && *dir && (k = sx_safe_rmdir(dir)) < 0)
 			log_debug("relay: %s stays: %s", dir, strerror(-k));
+		else if (dir && strrchr(dir, '/') && strrchr(dir, '/') != dir) {
+			/* And /run/sentrix when nothing else is left in it,
+			 * as an ephemeral job's end does: the host as before. */
+			*strrchr(dir, '/') = 0;
+			(void)sx_safe_rmdir(dir);
+		}
 	}
 	r->path = NULL;
 }

@@ -180,7 +180,8 @@ chmod 755 "$TMP" "$TMP/sentrix-gateway"
 # A stand-in gateway (sleep under the gateway's name, as user sentrix); a
 # subshell collects how it ended.
 (
-	setpriv --reuid=sentrix --regid=sentrix --clear-groups "$TMP/sentrix-gateway" 60 &
+	# SIGHUP at its default even when the suite runs under nohup.
+	setpriv --reuid=sentrix --regid=sentrix --clear-groups env --default-signal=HUP "$TMP/sentrix-gateway" 60 &
 	echo $! >"$TMP/gw.pid"
 	wait $!
 	echo $? >"$TMP/gw.rc"
