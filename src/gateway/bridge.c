@@ -425,7 +425,7 @@ static struct lws_vhost *listen_on(struct sx_bridge *b, const char *name, const 
 	/* An IPv4 bind address: without DISABLE_IPV6 libwebsockets opens a
 	 * dual-stack socket on every address and ignores iface. */
 	v.options = (port == 0 ? LWS_SERVER_OPTION_UNIX_SOCK : LWS_SERVER_OPTION_DISABLE_IPV6) |
-		    LWS_SERVER_OPTION_VALIDATE_UTF8; /* RFC 6455: text frames are UTF-8 */
+	    LWS_SERVER_OPTION_VALIDATE_UTF8; /* RFC 6455: text frames are UTF-8 */
 	if (tls) {
 		/* lws reads this per vhost: without it the port speaks plain HTTP. */
 		v.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
