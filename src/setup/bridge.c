@@ -30,17 +30,16 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "../lib/fileio.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
 #include "../lib/safepath.h"
 #include "bridge.h"
+#include "child.h"
 #include "dlsyms.h"
 #include "netns.h"
 #include "users.h"
@@ -240,73 +239,6 @@ static bool openclaw_answers(const struct sx_config *c)
 	return poll(&p, 1, 2000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
 }
 
-/* Runs argv with stdin /dev/null and stdout/stderr into *out (its last
- * line, at most 4 KiB read); SIGTERM after timeout_s, SIGKILL 5 s later.
- * Returns the exit status, 124 on timeout, or a negative errno. */
-static int run_timed(char *const argv[], unsigned timeout_s, char **out)
-{
-	char buf[4096];
-	size_t len = 0;
-	uint64_t deadline = sx_now_usec() + (uint64_t)timeout_s * 1000000u;
-	int pipefd[2], status = 0;
-	bool timed_out = false;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0 ||
-		    dup2(pipefd[1], STDERR_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	for (;;) {
-		struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
-		uint64_t now = sx_now_usec();
-		ssize_t n;
-		if (now >= deadline) {
-			timed_out = true;
-			break;
-		}
-		if (poll(&p, 1, (int)MIN((deadline - now) / 1000 + 1, 1000u)) <= 0)
-			continue;
-		n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof(buf) - 1) /* keep the tail */
-			memmove(buf, buf + len / 2, len - len / 2), len -= len / 2;
-	}
-	close(pipefd[0]);
-	if (timed_out) {
-		(void)kill(pid, SIGTERM);
-		for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; i++)
-			usleep(100000);
-		if (waitpid(pid, &status, WNOHANG) == 0)
-			(void)kill(pid, SIGKILL);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	buf[len] = 0;
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		buf[--len] = 0;
-	*out = strdup(strrchr(buf, '\n') ? strrchr(buf, '\n') + 1 : buf);
-	if (timed_out)
-		return 124;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 void sx_bridge_unpair(const struct sx_config *c, FILE *out)
 {
 	_cleanup_free_ char *marker = sx_strdupf("%s/" SX_BRIDGE_DEVICE_TOKEN, c->bridge_dir);
@@ -364,7 +296,7 @@ void sx_bridge_unpair(const struct sx_config *c, FILE *out)
 			id, UNPAIR_TIMEOUT_S);
 		fflush(out);
 	}
-	r = run_timed(argv, UNPAIR_TIMEOUT_S, &last);
+	r = sx_run_captured(argv, UNPAIR_TIMEOUT_S, true, &last);
 	explicit_bzero(token, len);
 	if (r == 0) {
 		if (out)

@@ -9,7 +9,6 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../lib/fileio.h"
@@ -20,6 +19,7 @@
 #include "../lib/safepath.h"
 #include "../lib/strv.h"
 #include "bridge.h"
+#include "child.h"
 #include "ephemeral.h"
 #include "openclaw.h"
 #include "render.h"
@@ -390,7 +390,14 @@ static void check_units(struct report *rep, const struct sx_config *c)
 	      bashrc ? bashrc : "");
 }
 
-static int run_healthcheck(const char *prog, const struct sx_config *c, char **line);
+/* `sentrix-gateway --health` (this binary speaks no HTTP): its exit status
+ * and the line it printed (/health's JSON). */
+static int run_healthcheck(const char *prog, const struct sx_config *c, char **line)
+{
+	char *argv[] = {(char *)prog, "--health", "--name", c->name, "--config", c->config_path, NULL};
+
+	return sx_run_captured(argv, 10, false, line);
+}
 
 int sx_gateway_health(const struct sx_config *c, char **line)
 {
@@ -399,42 +406,6 @@ int sx_gateway_health(const struct sx_config *c, char **line)
 	if (!prog)
 		return -ENOENT;
 	return run_healthcheck(prog, c, line);
-}
-
-/* Runs `sentrix-gateway --health` (this binary speaks no HTTP); returns its
- * exit status and its first output line in *line. */
-static int run_healthcheck(const char *prog, const struct sx_config *c, char **line)
-{
-	int pipefd[2], status = 0;
-	char buf[4096];
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		execl(prog, "sentrix-gateway", "--health", "--name", c->name, "--config", c->config_path,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while (len < sizeof(buf) - 1 && (n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(pipefd[0]);
-	buf[len] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	*line = strdup(buf);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 static void check_gateway(struct report *rep, const struct sx_config *c)

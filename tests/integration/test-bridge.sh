@@ -271,6 +271,20 @@ check "... connections" grep -qE '^sentrix_bridge_connections_total [1-9]' <<<"$
 check "... and messages" grep -qE '^sentrix_bridge_messages_total\{direction="in"\} [1-9]' <<<"$m"
 check "... and the agent side up" grep -q '^sentrix_bridge_upstream_up 1' <<<"$m"
 
+# SENTRIX_BRIDGE_ORIGINS replaces the allowlist (config's and built-in).
+kill $GW
+wait $GW 2>/dev/null
+SENTRIX_BRIDGE_ORIGINS="http://127.0.0.1:3001, https://ui.example" \
+	"${GATEWAY_AS_SENTRIX[@]}" --name $NAME 2>>"$TMP/gw.stderr" &
+GW=$!
+PIDS+=($GW)
+wait_listening 127.0.0.1 $BPORT
+check_eq "SENTRIX_BRIDGE_ORIGINS replaces the allowlist: a listed origin upgrades" 101 \
+	"$(upgrade -H 'Origin: http://127.0.0.1:3001')"
+check_eq "... and a default one is refused now" 403 "$(upgrade -H "Origin: $ORIGIN")"
+wait_bridge 60
+check_eq "the restarted gateway's bridge reconnects with its device token" True "$(bridge_up)"
+
 # ---- 6. --disable ----
 CURRENT=disable
 # As on a host where OpenClaw is installed: `openclaw` on PATH (for the
