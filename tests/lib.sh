@@ -134,6 +134,25 @@ json_get() {
 	/usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }
 
+# oc_reply FILE: the final visible text of an `openclaw agent --json` turn
+# (its finalAssistantVisibleText, wherever the JSON nests it).
+oc_reply() {
+	/usr/bin/python3 - "$1" 2>/dev/null <<'EOF'
+import json, sys
+def walk(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "finalAssistantVisibleText":
+                print(v)
+                sys.exit(0)
+            walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+walk(json.load(open(sys.argv[1])))
+EOF
+}
+
 # wait_listening ADDR PORT [NETNS]: until something accepts there (5 s).
 wait_listening() {
 	local i

@@ -185,3 +185,30 @@ nspawn_host_state() {
 	echo "## /tmp"
 	find /tmp -maxdepth 1 -name 'nspawn-*' 2>/dev/null
 }
+
+# in_ct CMD...: nspawn_exec with stderr kept apart, for values.
+in_ct() { nspawn_exec "$@" 2>/dev/null; }
+# secs T0 T1: T1 - T0 in seconds, one decimal.
+secs() { awk "BEGIN{printf \"%.1f\", $2 - $1}"; }
+
+# ct_unit_state EXPECTED UNIT: the unit's ActiveState in the container once
+# it is EXPECTED with no job pending, or after CT_UNIT_WAIT seconds (default
+# 60: setup and --disable return as soon as systemd has queued the jobs, and
+# a unit's job may wait for the host-wide setup lock).
+ct_unit_state() {
+	local s i
+	for i in $(seq $((${CT_UNIT_WAIT:-60} * 10))); do
+		s=$(in_ct systemctl is-active "$2")
+		[ "$s" = "$1" ] && [ -z "$(in_ct systemctl list-jobs --no-legend "$2")" ] && break
+		sleep 0.1
+	done
+	echo "$s"
+}
+# ct_check_unit DESCRIPTION EXPECTED UNIT: check_eq on ct_unit_state, with
+# the unit's last log lines when it differs.
+ct_check_unit() {
+	local s
+	s=$(ct_unit_state "$2" "$3")
+	check_eq "$1" "$2" "$s"
+	[ "$s" = "$2" ] || in_ct journalctl --no-pager -o cat -n 10 -u "$3" | sed 's/^/    | /'
+}

@@ -29,25 +29,6 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-in_ct() { nspawn_exec "$@" 2>/dev/null; }
-secs() { awk "BEGIN{printf \"%.1f\", $2 - $1}"; }
-# unit_state EXPECTED UNIT: the unit's ActiveState once it is EXPECTED with
-# no job pending, or after 60 s.
-unit_state() {
-	local s i
-	for i in $(seq 600); do
-		s=$(in_ct systemctl is-active "$2")
-		[ "$s" = "$1" ] && [ -z "$(in_ct systemctl list-jobs --no-legend "$2")" ] && break
-		sleep 0.1
-	done
-	echo "$s"
-}
-check_unit() {
-	local s
-	s=$(unit_state "$2" "$3")
-	check_eq "$1" "$2" "$s"
-	[ "$s" = "$2" ] || in_ct journalctl --no-pager -o cat -n 10 -u "$3" | sed 's/^/    | /'
-}
 # boot DESCRIPTION: boots the (persistent) container; prints seconds from
 # the start to sentrix@sandbox0.target active in $BOOT_SECS (when setup
 # has run).
@@ -115,9 +96,9 @@ if ! nspawn_exec sentrix sandbox setup --policy strict --non-interactive >"$TMP/
 	exit 1
 fi
 ok "sentrix sandbox setup --policy strict"
-check_unit "sentrix@$NAME.target is active" active sentrix@$NAME.target
+ct_check_unit "sentrix@$NAME.target is active" active sentrix@$NAME.target
 for u in netns gateway sandbox; do
-	check_unit "sentrix-$u@$NAME.service is active" active sentrix-$u@$NAME.service
+	ct_check_unit "sentrix-$u@$NAME.service is active" active sentrix-$u@$NAME.service
 done
 check "the gateway answers healthy" nspawn_exec sentrix-gateway --health --name $NAME
 check "sentrix sandbox status: every check ok" nspawn_exec sentrix sandbox status --name $NAME
@@ -171,16 +152,7 @@ nspawn_exec sentrix sandbox exec --name $NAME -- openclaw agent --agent main -m 
 rc=$?
 check_eq "openclaw agent completes a turn through the unit's OpenClaw gateway ($(secs "$t0" "$(date +%s.%N)") s)" 0 $rc
 [ $rc = 0 ] || tail -10 "$TMP/turn.err" | sed 's/^/    | /'
-reply=$(/usr/bin/python3 -c "
-import json,sys
-def walk(o):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            if k == 'finalAssistantVisibleText': print(v); sys.exit(0)
-            walk(v)
-    elif isinstance(o, list):
-        for v in o: walk(v)
-walk(json.load(open('$TMP/turn.json')))" 2>/dev/null)
+reply=$(oc_reply "$TMP/turn.json")
 check_eq "the reply is the mock's" "Hello from the mock." "$reply"
 check_eq "the mock saw the real key, so the call went through the sidecar" "Bearer sxt-boot-key" \
 	"$(in_ct tail -n1 /root/mock.rec | json_get "j['headers'].get('authorization')")"
@@ -223,11 +195,11 @@ nspawn_exec ip addr del 10.99.0.1/32 dev lo
 
 CURRENT="stop and start"
 check "sentrix sandbox stop" nspawn_exec sentrix sandbox stop --name $NAME
-check_unit "sentrix@$NAME.target is inactive" inactive sentrix@$NAME.target
+ct_check_unit "sentrix@$NAME.target is inactive" inactive sentrix@$NAME.target
 check "... and the network is gone" nspawn_exec test ! -e /run/netns/$NAME
 check "... and the relay's socket (no /run/sentrix/$NAME)" nspawn_exec test ! -e /run/sentrix/$NAME
 check "sentrix sandbox start" nspawn_exec sentrix sandbox start --name $NAME
-check_unit "sentrix@$NAME.target is active again" active sentrix@$NAME.target
+ct_check_unit "sentrix@$NAME.target is active again" active sentrix@$NAME.target
 check "... the gateway answers healthy" nspawn_exec sentrix-gateway --health --name $NAME
 
 CURRENT="reboot"
@@ -236,11 +208,11 @@ for _ in $(seq 600); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; d
 if kill -0 "$NSPAWN_PID" 2>/dev/null; then not_ok "the container did not go down for the reboot"; fi
 nspawn_stop
 boot "second boot"
-check_unit "sentrix@$NAME.target is active after the reboot" active sentrix@$NAME.target
+ct_check_unit "sentrix@$NAME.target is active after the reboot" active sentrix@$NAME.target
 t_active=$(date +%s.%N)
 check "the netns unit recreated the network (/run/netns/$NAME, eth0 inside)" nspawn_exec ip -n $NAME link show eth0
 for u in gateway sandbox; do
-	check_unit "sentrix-$u@$NAME.service is active" active sentrix-$u@$NAME.service
+	ct_check_unit "sentrix-$u@$NAME.service is active" active sentrix-$u@$NAME.service
 done
 check "sentrix sandbox status: every check ok" nspawn_exec sentrix sandbox status --name $NAME
 since_boot() { in_ct journalctl -b --no-pager -o cat -u sentrix-sandbox@$NAME.service | grep -q '\[gateway\] ready'; }

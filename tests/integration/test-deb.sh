@@ -32,29 +32,8 @@ if [ -z "${SENTRIX_TEST_DEB:-}" ]; then
 	done
 fi
 
-# in_ct CMD...: nspawn_exec with stderr kept apart, for values.
-in_ct() { nspawn_exec "$@" 2>/dev/null; }
-secs() { awk "BEGIN{printf \"%.1f\", $2 - $1}"; }
-
-# unit_state EXPECTED UNIT: ActiveState once it is EXPECTED, or once 30 s
-# have passed (setup and --disable return as soon as systemd has queued the
-# jobs; a unit's job may wait for the host-wide setup lock).
-unit_state() {
-	local s i
-	for i in $(seq 300); do
-		s=$(in_ct systemctl is-active "$2")
-		[ "$s" = "$1" ] && [ -z "$(in_ct systemctl list-jobs --no-legend "$2")" ] && break
-		sleep 0.1
-	done
-	echo "$s"
-}
-# check_unit DESCRIPTION EXPECTED UNIT
-check_unit() {
-	local s
-	s=$(unit_state "$2" "$3")
-	check_eq "$1" "$2" "$s"
-	[ "$s" = "$2" ] || in_ct journalctl --no-pager -o cat -n 8 -u "$3" | sed 's/^/    | /'
-}
+# ct_check_unit waits 30 s at most here (tests/nspawn.sh).
+CT_UNIT_WAIT=30
 
 # ct_run DESCRIPTION CMD...: runs CMD in the container (2 minutes at most),
 # its output in $TMP/out; ok when it exits 0, else its output's tail.
@@ -202,9 +181,9 @@ check "policy and setup templates in /usr/share/sentrix" nspawn_exec test -f /us
 
 CURRENT="setup"
 ct_run "sentrix sandbox setup --policy strict --non-interactive" sentrix sandbox setup --policy strict --non-interactive
-check_unit "sentrix@sandbox0.target is active" active sentrix@sandbox0.target
-check_unit "sentrix-gateway@sandbox0.service is active" active sentrix-gateway@sandbox0.service
-check_unit "sentrix-sandbox@sandbox0.service is active" active sentrix-sandbox@sandbox0.service
+ct_check_unit "sentrix@sandbox0.target is active" active sentrix@sandbox0.target
+ct_check_unit "sentrix-gateway@sandbox0.service is active" active sentrix-gateway@sandbox0.service
+ct_check_unit "sentrix-sandbox@sandbox0.service is active" active sentrix-sandbox@sandbox0.service
 echo "# kept across upgrades" | nspawn_exec tee -a /etc/sentrix/sandbox0/secrets.env >/dev/null
 invocations() {
 	in_ct systemctl show -p InvocationID --value sentrix-netns@sandbox0.service sentrix-gateway@sandbox0.service \
@@ -218,9 +197,9 @@ t4=$(date +%s.%N)
 ct_run "apt-get install ./$(basename "$UP")" apt-get install -y -q --no-install-recommends "$UP"
 check_eq "version $VERSION+sxt1 installed" "$VERSION+sxt1 install ok installed" \
 	"$(in_ct dpkg-query -W -f '${Version} ${Status}' sentrix)"
-check_unit "sentrix@sandbox0.target is active" active sentrix@sandbox0.target
-check_unit "sentrix-gateway@sandbox0.service is active" active sentrix-gateway@sandbox0.service
-check_unit "sentrix-sandbox@sandbox0.service is active" active sentrix-sandbox@sandbox0.service
+ct_check_unit "sentrix@sandbox0.target is active" active sentrix@sandbox0.target
+ct_check_unit "sentrix-gateway@sandbox0.service is active" active sentrix-gateway@sandbox0.service
+ct_check_unit "sentrix-sandbox@sandbox0.service is active" active sentrix-sandbox@sandbox0.service
 now=$(invocations)
 changed=0
 for i in 1 2 3; do
@@ -239,7 +218,7 @@ t5=$(date +%s.%N)
 ct_run "dpkg --remove sentrix" dpkg --remove sentrix
 sed 's/^/    | /' "$TMP/out" | grep 'sentrix:'
 check_eq "package state" "deinstall ok config-files" "$(in_ct dpkg-query -W -f '${Status}' sentrix)"
-check_unit "sentrix@sandbox0.target is stopped" inactive sentrix@sandbox0.target
+ct_check_unit "sentrix@sandbox0.target is stopped" inactive sentrix@sandbox0.target
 check "the instance is rolled back: no netns, nftables table, veth, drop-in or enablement" nspawn_exec sh -ec '
 	! test -e /run/netns/sandbox0
 	! nft list tables | grep -q sentrix
@@ -270,11 +249,11 @@ ct_run "setup sandbox0 --policy strict" sentrix sandbox setup --policy strict --
 # (--disable right after setup would interrupt the starting units: setup
 # returns once systemd has queued the start.)
 ct_run "setup sxtb" sentrix sandbox setup --name sxtb --policy strict --non-interactive
-check_unit "sentrix@sxtb.target is active" active sentrix@sxtb.target
+ct_check_unit "sentrix@sxtb.target is active" active sentrix@sxtb.target
 ct_run "--disable sxtb (keeps its user, home, secrets, logs)" sentrix sandbox setup --disable --name sxtb --non-interactive
 ct_run "setup sxtc for the existing user sxtown" \
 	sentrix sandbox setup --name sxtc --user sxtown --policy strict --non-interactive
-check_unit "sentrix@sxtc.target is active" active sentrix@sxtc.target
+ct_check_unit "sentrix@sxtc.target is active" active sentrix@sxtc.target
 check "sandbox-sxtb is kept by --disable" nspawn_exec getent passwd sandbox-sxtb
 ct_run "dpkg --purge sentrix" dpkg --purge sentrix
 check_eq "nothing of sentrix is left, the user sxtown and its home are" "$before" "$(ct_state)"

@@ -108,16 +108,7 @@ CURRENT=openclaw
 t0=$SECONDS
 turn hello "Say hello to the sandbox."
 check_eq "openclaw agent --local completes a turn through sentrix sandbox exec ($((SECONDS - t0)) s)" 0 $?
-reply=$(/usr/bin/python3 -c "
-import json,sys
-def walk(o):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            if k == 'finalAssistantVisibleText': print(v); sys.exit(0)
-            walk(v)
-    elif isinstance(o, list):
-        for v in o: walk(v)
-walk(json.load(open('$TMP/hello.json')))" 2>/dev/null)
+reply=$(oc_reply "$TMP/hello.json")
 check_eq "the reply is the mock's" "Hello from the mock." "$reply"
 CURRENT=gateway
 rec=$(python3 - "$LOG" <<'EOF'

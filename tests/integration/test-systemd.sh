@@ -25,9 +25,6 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-# in_ct CMD...: nspawn_exec with stderr kept apart, for values.
-in_ct() { nspawn_exec "$@" 2>/dev/null; }
-
 # unit_state UNIT: ActiveState once no job is pending for UNIT and it is not
 # between states (10 s at most): setup and --disable return as soon as
 # systemd has queued the job.
