@@ -163,8 +163,6 @@ static int write_page(struct lws *wsi)
 
 static bool is_local(struct lws *wsi)
 {
-	struct sx_bridge *b = lws_context_user(lws_get_context(wsi));
-	(void)b;
 	return streq(lws_get_vhost_name(lws_get_vhost(wsi)), "chat");
 }
 
@@ -209,7 +207,7 @@ static void on_established(struct sx_bridge *b, struct bridge_client *c, struct 
 		return;
 	}
 	c->ready = true;
-	bridge_send(b, c, sx_bmsg_ready(b->up_state == UP_READY, false), false);
+	bridge_send(b, c, sx_bmsg_ready(bridge_up_ready(b), false), false);
 }
 
 static void on_closed(struct sx_bridge *b, struct bridge_client *c)
@@ -622,27 +620,23 @@ void sx_bridge_metrics(const struct sx_bridge *b, FILE *out)
 	    BRIDGE_STAT_GET(m, upstream_connects));
 }
 
-char *sx_bridge_health_json(const struct sx_bridge *b)
+void sx_bridge_health(const struct sx_bridge *b, cJSON *health)
 {
 	struct sx_bridge *m = (struct sx_bridge *)b;
-	cJSON *o = cJSON_CreateObject();
-	char *s;
+	cJSON *o = cJSON_AddObjectToObject(health, "bridge");
 
-	if (!b) {
-		cJSON_AddBoolToObject(o, "enabled", false);
-	} else {
-		cJSON_AddBoolToObject(o, "enabled", true);
-		cJSON_AddNumberToObject(o, "port", b->port);
-		cJSON_AddNumberToObject(o, "trust_port", b->trust_port);
-		cJSON_AddStringToObject(o, "bind", b->bind);
-		cJSON_AddBoolToObject(o, "agent_connected", BRIDGE_STAT_GET(m, upstream_ready) != 0);
-		cJSON_AddStringToObject(o, "device_id", b->key ? sx_device_key_id(b->key) : "");
-		cJSON_AddNumberToObject(o, "connections", (double)BRIDGE_STAT_GET(m, connections));
-		pthread_mutex_lock(&m->error_lock);
-		cJSON_AddStringToObject(o, "last_error", m->last_error);
-		pthread_mutex_unlock(&m->error_lock);
-	}
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return s;
+	if (!o)
+		return;
+	cJSON_AddBoolToObject(o, "enabled", b != NULL);
+	if (!b)
+		return;
+	cJSON_AddNumberToObject(o, "port", b->port);
+	cJSON_AddNumberToObject(o, "trust_port", b->trust_port);
+	cJSON_AddStringToObject(o, "bind", b->bind);
+	cJSON_AddBoolToObject(o, "agent_connected", bridge_up_ready(m));
+	cJSON_AddStringToObject(o, "device_id", b->key ? sx_device_key_id(b->key) : "");
+	cJSON_AddNumberToObject(o, "connections", (double)BRIDGE_STAT_GET(m, connections));
+	pthread_mutex_lock(&m->error_lock);
+	cJSON_AddStringToObject(o, "last_error", m->last_error);
+	pthread_mutex_unlock(&m->error_lock);
 }

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <cjson/cJSON.h>
 #include <time.h>
 
 struct sx_gateway;
@@ -38,5 +39,5 @@ void sx_bridge_repair(struct sx_bridge *b);
 
 /* Prometheus lines for /metrics. */
 void sx_bridge_metrics(const struct sx_bridge *b, FILE *out);
-/* /health's "bridge" object, as JSON text (caller frees). */
-char *sx_bridge_health_json(const struct sx_bridge *b);
+/* /health's "bridge" object, added to health. */
+void sx_bridge_health(const struct sx_bridge *b, cJSON *health);

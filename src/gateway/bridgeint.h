@@ -63,13 +63,11 @@ struct bridge_ping {
 	cJSON *client_id;
 };
 
-enum up_state { UP_DOWN, UP_CONNECTING, UP_HANDSHAKE, UP_READY };
-
 struct bridge_stats {
 	/* atomics: the main loop reads them for /metrics and /health */
 	uint64_t connections, connections_total, messages_in, messages_out, refusals, upstream_connects,
-	    upstream_failures, dropped_deltas;
-	int upstream_ready;
+	    dropped_deltas;
+	int upstream_ready; /* hello-ok received on the current connection */
 };
 
 struct sx_bridge {
@@ -91,12 +89,10 @@ struct sx_bridge {
 
 	/* OpenClaw side (bridgeup.c) */
 	struct lws *up;
-	enum up_state up_state;
 	struct lws_dll2_owner up_outq;
 	char *up_rx;
 	size_t up_rx_len;
 	char connect_req[24];
-	bool auth_shared; /* this connect used the shared token */
 	bool revoked; /* OpenClaw removed the device: no pairing again until asked */
 	int repair; /* atomic: `sentrix sandbox pair` asked for a fresh handshake */
 	unsigned backoff_ms;
@@ -139,3 +135,10 @@ void bridge_up_check_repair(struct sx_bridge *b);
 
 #define BRIDGE_STAT_ADD(b, field, n) __atomic_add_fetch(&(b)->stats.field, (n), __ATOMIC_RELAXED)
 #define BRIDGE_STAT_GET(b, field) __atomic_load_n(&(b)->stats.field, __ATOMIC_RELAXED)
+
+/* The OpenClaw connection is ready (its one record: the counter /health
+ * and /metrics read). */
+static inline bool bridge_up_ready(struct sx_bridge *b)
+{
+	return BRIDGE_STAT_GET(b, upstream_ready) != 0;
+}

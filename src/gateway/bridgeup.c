@@ -147,10 +147,8 @@ static void reconnect(lws_sorted_usec_list_t *sul)
 	ci.protocol = NULL;
 	ci.local_protocol_name = bridge_up_protocol.name;
 	ci.pwsi = &b->up;
-	b->up_state = UP_CONNECTING;
 	if (!lws_client_connect_via_info(&ci)) {
 		b->up = NULL;
-		b->up_state = UP_DOWN;
 		bridge_up_connect_soon(b, b->backoff_ms);
 	}
 }
@@ -213,13 +211,14 @@ static void on_challenge(struct sx_bridge *b, const cJSON *payload)
 	signed_at = cJSON_IsNumber(ts) ? (long long)ts->valuedouble : (long long)b->clock() * 1000;
 	/* The device token once paired (it survives a rotation of the
 	 * shared token); the shared token to pair. */
-	b->auth_shared = !b->device_token;
 	snprintf(b->connect_req, sizeof(b->connect_req), "c%u", ++b->req_seq);
 	up_queue(b,
 		 sx_oc_connect(b->connect_req, b->key, b->display_name, SX_VERSION, nonce->valuestring,
-			       signed_at, b->auth_shared ? (b->token ? b->token : "") : NULL,
+			       signed_at,
+			       b->device_token ? NULL
+				   : b->token  ? b->token
+					       : "",
 			       b->device_token));
-	b->up_state = UP_HANDSHAKE;
 }
 
 static void on_hello(struct sx_bridge *b, const struct sx_oc_frame *f)
@@ -235,7 +234,6 @@ static void on_hello(struct sx_bridge *b, const struct sx_oc_frame *f)
 		save_device_token(b, dt->valuestring);
 	snprintf(b->server_version, sizeof(b->server_version), "%s",
 		 cJSON_IsString(version) ? version->valuestring : "?");
-	b->up_state = UP_READY;
 	b->backoff_ms = 0;
 	set_error(b, "%s", "");
 	__atomic_store_n(&b->stats.upstream_ready, 1, __ATOMIC_RELAXED);
@@ -435,10 +433,9 @@ static int up_writeable(struct sx_bridge *b, struct lws *wsi)
 /* The connection ended (or never started): every run in flight fails. */
 static void up_lost(struct sx_bridge *b, const char *why)
 {
-	bool was_ready = b->up_state == UP_READY;
+	bool was_ready = bridge_up_ready(b);
 
 	b->up = NULL;
-	b->up_state = UP_DOWN;
 	__atomic_store_n(&b->stats.upstream_ready, 0, __ATOMIC_RELAXED);
 	free(b->up_rx);
 	b->up_rx = NULL;
@@ -469,7 +466,6 @@ static void up_lost(struct sx_bridge *b, const char *why)
 			 b->relay_socket, b->last_error[0] ? b->last_error : "no answer");
 		b->down_since_logged = now_s();
 	}
-	BRIDGE_STAT_ADD(b, upstream_failures, 1);
 	if (b->revoked) {
 		log_warn(
 		    "bridge: OpenClaw removed this device (openclaw devices remove); not pairing again until "
@@ -488,12 +484,11 @@ static int up_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		b->up_state = UP_HANDSHAKE;
 		/* OpenClaw closes a socket that has not said connect in 15 s. */
 		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 20);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (b->up_state == UP_READY)
+		if (bridge_up_ready(b))
 			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 		return up_receive(b, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE: return up_writeable(b, wsi);
@@ -530,7 +525,7 @@ void bridge_up_ping(struct sx_bridge *b, struct bridge_client *c, const cJSON *c
 {
 	struct bridge_ping *p;
 
-	if (b->up_state != UP_READY || b->pings.count >= 1024) {
+	if (!bridge_up_ready(b) || b->pings.count >= 1024) {
 		bridge_send(b, c, sx_bmsg_pong(client_id, false), false);
 		return;
 	}
@@ -596,7 +591,7 @@ int bridge_up_chat(struct sx_bridge *b, struct bridge_client *c, const cJSON *cl
 {
 	struct bridge_run *r;
 
-	if (b->up_state != UP_READY) {
+	if (!bridge_up_ready(b)) {
 		*why = "the agent is not reachable right now (OpenClaw's gateway in the sandbox is down or "
 		       "starting); "
 		       "try again shortly";

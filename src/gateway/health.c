@@ -41,12 +41,7 @@ static char *health_json(struct sx_gateway *g)
 	cJSON_AddNumberToObject(j, "capture_records", (double)sx_capture_records(g->capture));
 	cJSON_AddItemToObject(j, "last_error",
 			      g->last_error ? cJSON_CreateString(g->last_error) : cJSON_CreateNull());
-	{
-		_cleanup_free_ char *bridge = sx_bridge_health_json(g->bridge);
-		cJSON *bj = bridge ? cJSON_Parse(bridge) : NULL;
-		if (bj)
-			cJSON_AddItemToObject(j, "bridge", bj);
-	}
+	sx_bridge_health(g->bridge, j);
 	return cJSON_PrintUnformatted(j);
 }
 

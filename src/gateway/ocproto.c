@@ -190,7 +190,6 @@ int sx_oc_chat_event(const cJSON *payload, struct sx_oc_chat *c)
 	c->state = str(payload, "state");
 	if (!c->run_id || !c->state)
 		return -EINVAL;
-	c->session_key = str(payload, "sessionKey");
 	c->delta_text = str(payload, "deltaText");
 	c->error_message = str(payload, "errorMessage");
 	c->stop_reason = str(payload, "stopReason");

@@ -47,7 +47,7 @@ void sx_oc_frame_clear(struct sx_oc_frame *f);
 
 /* A "chat" event's payload. */
 struct sx_oc_chat {
-	const char *run_id, *session_key, *state; /* state: delta, final, aborted, error, status */
+	const char *run_id, *state; /* state: delta, final, aborted, error, status */
 	char *text; /* message.content[] text parts joined; NULL when there is no message */
 	const char *delta_text; /* deltaText, may be NULL */
 	const char *error_message, *stop_reason;
