@@ -156,42 +156,37 @@ static void on_frame(struct chat *c, const char *buf, size_t len)
 	}
 }
 
-/* Standard input, without blocking: one line at a time. */
+/* Standard input, without blocking, a byte at a time: a line is sent when
+ * the previous reply has ended (tick() reads only then), and what follows
+ * it stays unread until then.  A last line without a newline is sent at
+ * the end of the input; the end of the input, once idle, ends the chat. */
 static void read_stdin(struct chat *c)
 {
-	char buf[4096];
 	ssize_t n;
+	char ch;
 
-	for (;;) {
-		n = read(STDIN_FILENO, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
+	while ((n = read(STDIN_FILENO, &ch, 1)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* EAGAIN: nothing more yet */
+		}
+		if (ch != '\n') {
+			if (c->line_len < sizeof(c->line) - 1)
+				c->line[c->line_len++] = ch;
 			continue;
-		if (n < 0)
-			return; /* EAGAIN */
-		if (n == 0) {
-			finish(c, c->status);
-			return;
 		}
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (c->line_len < sizeof(c->line) - 1)
-					c->line[c->line_len++] = buf[i];
-				continue;
-			}
-			c->line[c->line_len] = 0;
-			c->line_len = 0;
-			if (!c->line[0]) {
-				prompt(c);
-				continue;
-			}
-			if (c->phase != IDLE) {
-				fprintf(stderr, "sentrix chat: wait for the reply (Ctrl+C aborts it)\n");
-				continue;
-			}
-			send_chat(c, c->line);
-			return; /* one at a time */
-		}
+		if (c->line_len)
+			break;
+		prompt(c);
 	}
+	if (!c->line_len) {
+		finish(c, c->status);
+		return;
+	}
+	c->line[c->line_len] = 0;
+	c->line_len = 0;
+	send_chat(c, c->line);
 }
 
 static void tick(lws_sorted_usec_list_t *sul)

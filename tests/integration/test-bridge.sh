@@ -190,6 +190,10 @@ CURRENT=chat
 out=$("$SENTRIX" chat --name $NAME -m "Say hello" 2>"$TMP/chat.err")
 rc=$?
 check_eq "sentrix chat -m returns the mock's reply through the bridge (exit $rc)" "Hello from the mock." "$out"
+out=$(printf 'Say hello\nSay hello again\n' | "$SENTRIX" chat --name $NAME 2>>"$TMP/chat.err")
+rc=$?
+check_eq "sentrix chat without -m: a reply for each line of standard input, exit 0 at its end" "2 0" \
+	"$(grep -c 'Hello from the mock.' <<<"$out") $rc"
 expect 1 "[Pp]ermission denied|cannot reach" "a user outside the sentrix group cannot use the chat socket" \
 	setpriv --reuid nobody --regid nogroup --clear-groups "$SENTRIX" chat --name $NAME -m hello
 # [[slow:N:MS:plain]]: the mock streams N words MS ms apart, without the
