@@ -34,14 +34,18 @@ VERSION   := 0.1.0
 PKGS_SETUP   := libnl-3.0 libnl-route-3.0 libnftables libsystemd libcjson sqlite3 libseccomp
 SETUP_LIBS   := -Wl,-Bstatic -lnl-route-3 -lnl-3 -lsqlite3 -Wl,-Bdynamic \
 		$(shell pkg-config --libs libcjson libseccomp) -lm -ldl -lpthread
-PKGS_CLI     := libcjson libwebsockets
+# The patrol's detection engine (src/gateway/scan.c): Vectorscan finds,
+# PCRE2 confirms, utf8proc normalises.  The gateway runs it; `sentrix
+# policy check` compiles the packs with it too.
+PKGS_DETECT  := libhs libpcre2-8 libutf8proc
+PKGS_CLI     := libcjson libwebsockets $(PKGS_DETECT)
 # sentrix-gateway: libmicrohttpd (listening side, external epoll), libcurl
 # multi-socket (upstream), sd-event (the one loop), cJSON, c-ares (async
 # DNS), ldns (DNS messages), http-parser (egress proxy request heads; no
 # pkg-config file, hence GW_LIBS).
-PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns openssl libwebsockets
+PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns openssl libwebsockets $(PKGS_DETECT)
 GW_LIBS      := -lhttp_parser
-PKGS_TEST    := cmocka libcjson sqlite3 openssl
+PKGS_TEST    := cmocka libcjson sqlite3 openssl $(PKGS_DETECT)
 
 # _FORTIFY_SOURCE=2 unless the caller's flags choose a level (dpkg-buildflags
 # does): a second, different definition is an error under -Werror.  -U first:
@@ -76,14 +80,14 @@ SETUP_TESTABLE := $(BUILD)/obj/setup/openclaw.o $(BUILD)/obj/setup/options.o
 # browser bridge certificate, in a scratch directory).
 GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o \
 		  $(BUILD)/obj/gateway/bridgecert.o $(BUILD)/obj/gateway/bridgemsg.o $(BUILD)/obj/gateway/ocproto.o \
-		  $(BUILD)/obj/gateway/devicekey.o
+		  $(BUILD)/obj/gateway/devicekey.o $(BUILD)/obj/gateway/scan.o $(BUILD)/obj/gateway/police.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
 .PHONY: all install uninstall check check-unit check-integration check-format asan bench format clean fuzz
 
 # Test helpers the integration tests and benchmarks run (never installed).
-TEST_HELPERS := $(BUILD)/tests/mock-llm
+TEST_HELPERS := $(BUILD)/tests/mock-llm $(BUILD)/tests/patrol-scan
 
 all: $(BUILD)/sentrix $(BUILD)/sentrix-setup $(BUILD)/sentrix-gateway
 
@@ -94,7 +98,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 $(BUILD)/sentrix-setup: $(SETUP_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -Wl,-O1,--as-needed -o $@ $^ $(SETUP_LIBS)
 
-$(BUILD)/sentrix: $(CLI_OBJ) $(LIB_OBJ)
+$(BUILD)/sentrix: $(CLI_OBJ) $(LIB_OBJ) $(BUILD)/obj/gateway/scan.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_CLI) sqlite3)
 
 $(BUILD)/sentrix-gateway: $(GW_OBJ) $(LIB_OBJ)
@@ -103,6 +107,11 @@ $(BUILD)/sentrix-gateway: $(GW_OBJ) $(LIB_OBJ)
 $(BUILD)/tests/mock-llm: tests/helpers/mock-llm.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --cflags --libs libmicrohttpd libcjson) -lpthread
+
+$(BUILD)/tests/patrol-scan: tests/helpers/patrol-scan.c $(LIB_OBJ) $(BUILD)/obj/gateway/scan.o $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(BUILD)/obj/gateway/scan.o \
+		$(shell pkg-config --libs $(PKGS_DETECT) libcjson sqlite3) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTABLE) $(GW_TESTABLE) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -130,6 +139,8 @@ install: all install-man install-completion
 		install -d $(DESTDIR)$(DATADIR)/$$p; \
 		install -m 0644 $$p/* $(DESTDIR)$(DATADIR)/$$p/; \
 	done
+	install -d $(DESTDIR)$(DATADIR)/patrol
+	install -m 0644 patrol/*.json $(DESTDIR)$(DATADIR)/patrol/
 	# The units' Documentation= points here.
 	install -d $(DESTDIR)$(DOCDIR)/docs
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md

@@ -12,12 +12,16 @@ set -eu
 # libwebsockets-dev, libssl-dev: the gateway's browser bridge (WSS, its
 # certificate, the Ed25519 device key); sqlite3: the bridge's test reads
 # OpenClaw's pairing store.
+# libvectorscan-dev, libpcre2-dev, libutf8proc-dev: the patrol's detection
+# engine (Vectorscan finds, PCRE2 confirms, utf8proc normalises); ripgrep:
+# make bench compares the patrol's scan with it.
 # chromium: the browser bridge's tests drive Debian's Chromium headless
 # (tests/browser/; the playwright-core they use downloads no browser).
 PKGS="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev libseccomp-dev
 libsystemd-dev libcjson-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
 libc-ares-dev libldns-dev libhttp-parser-dev libwebsockets-dev libssl-dev
+libvectorscan-dev libpcre2-dev libutf8proc-dev ripgrep
 nftables iproute2 sqlite3 util-linux kmod systemd procps passwd hostname
 scdoc groff-base man-db
 dnsmasq-base dnsutils iputils-ping python3 curl ca-certificates strace bubblewrap nodejs chromium debootstrap systemd-container openssl nginx-light wrk tinyproxy

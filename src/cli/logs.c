@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../lib/capture_read.h"
+#include "../lib/cliutil.h"
 #include "../lib/config.h"
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
@@ -147,14 +148,6 @@ static int usage_error(const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Parses a record count: decimal digits only, at most 10^9. */
 static int parse_count(const char *s, long long *ret)
 {
@@ -199,7 +192,7 @@ static int parse_options(int argc, char **argv, struct logs_options *o)
 				return usage_error("--tail: '%s' is not a number of records", optarg);
 			break;
 		case OPT_SINCE:
-			if (sx_parse_since(optarg, now_ms(), &o->since_ms) < 0)
+			if (sx_parse_since(optarg, sx_cli_now_ms(), &o->since_ms) < 0)
 				return usage_error(
 				    "--since: '%s' is neither a UTC time (2026-11-23T10:00:00Z) "
 				    "nor a duration (30s, 10m, 2h, 1d)",
@@ -222,71 +215,6 @@ static int parse_options(int argc, char **argv, struct logs_options *o)
 	return 0;
 }
 
-/* Says why path cannot be read; a permission problem gets what to do. */
-static int read_error(int r, const char *path)
-{
-	if (r == -EACCES || r == -EPERM)
-		log_error("cannot read %s: %s; run as root or a member of group " SX_GATEWAY_USER, path,
-			  strerror(-r));
-	else
-		log_error_errno(r, "cannot read %s", path);
-	return r;
-}
-
-/* The log directory: --dir, else the instance's paths.log_dir. */
-static int resolve_dir(const struct logs_options *o, char **ret)
-{
-	_cleanup_config_ struct sx_config *c = NULL;
-	_cleanup_free_ char *why = NULL;
-	int r;
-
-	if (!o->dir) {
-		r = sx_config_load(o->name, &c, &why);
-		if (r == -ENOENT)
-			return log_error("no instance %s (run sentrix sandbox setup)", o->name), r;
-		if (r < 0 && why)
-			return log_error("cannot load the configuration of %s: %s", o->name, why), r;
-		if (r < 0)
-			return log_error_errno(r, "cannot load " SX_ETC_DIR "/%s/config.json", o->name);
-		if (!c->log_dir)
-			return log_error("%s/config.json names no log directory; run sentrix sandbox setup",
-					 c->etc_dir ? c->etc_dir : SX_ETC_DIR),
-			       -EINVAL;
-	}
-	*ret = strdup(o->dir ? o->dir : c->log_dir);
-	return *ret ? 0 : log_error_errno(-ENOMEM, "out of memory");
-}
-
-/* Columns for readable output: the terminal's, else $COLUMNS, else 120. */
-static size_t output_width(void)
-{
-	struct winsize ws;
-	const char *env = getenv("COLUMNS");
-	long v;
-
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	if (env && (v = strtol(env, NULL, 10)) > 0)
-		return (size_t)v;
-	return PIPE_WIDTH;
-}
-
-/* "YYYY-MM-DD HH:MM:SS" (millis: ".mmm" added) of a time in ms, UTC. */
-static void fmt_time(int64_t ms, bool millis, char *out, size_t size)
-{
-	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-	time_t t = (time_t)sec;
-	struct tm tm;
-	size_t n;
-
-	if (!gmtime_r(&t, &tm) || !(n = strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm))) {
-		snprintf(out, size, "?");
-		return;
-	}
-	if (millis)
-		snprintf(out + n, size - n, ".%03d", (int)(ms - sec * 1000));
-}
-
 static void fmt_size(uint64_t b, char *out, size_t size)
 {
 	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
@@ -302,50 +230,13 @@ static void fmt_size(uint64_t b, char *out, size_t size)
 	snprintf(out, size, "%.1f %s", v, units[u]);
 }
 
-/* Control characters, and the bidi overrides that reorder what follows. */
-static bool unsafe_char(uint32_t cp)
-{
-	return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || (cp >= 0x202A && cp <= 0x202E) ||
-	    (cp >= 0x2066 && cp <= 0x2069);
-}
-
-/* Writes len bytes of text to f, at most max characters (0: all), "…"
- * taking the last place when more would follow.  Tabs and line breaks
- * become spaces; other controls and invalid UTF-8 become '?'. */
-static void put_text(FILE *f, const char *text, size_t len, size_t max)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0, cols = 0;
-
-	while (i < len) {
-		uint32_t cp = 0;
-		size_t k = sx_utf8_next(s + i, len - i, &cp);
-
-		if (max && cols + 1 == max && i + (k ? k : 1) < len) {
-			fputs("…", f);
-			return;
-		}
-		if (!k) {
-			fputc('?', f);
-			k = 1;
-		} else if (cp == '\t' || cp == '\n' || cp == '\r')
-			fputc(' ', f);
-		else if (unsafe_char(cp))
-			fputc('?', f);
-		else
-			fwrite(s + i, 1, k, f);
-		cols++;
-		i += k;
-	}
-}
-
 /* One line of readable output: lead (ASCII) and text, cut to the width. */
 static void emit_line(const struct logs_ctx *c, const char *lead, const char *text, size_t len)
 {
 	size_t l = strlen(lead);
 
 	fputs(lead, stdout);
-	put_text(stdout, text, len, c->width ? (c->width > l + 1 ? c->width - l : 1) : 0);
+	sx_cli_put_text(stdout, text, len, c->width ? (c->width > l + 1 ? c->width - l : 1) : 0);
 	fputc('\n', stdout);
 }
 
@@ -401,7 +292,7 @@ static void print_tools(const struct logs_ctx *c, const cJSON *calls)
 		fputs(name ? name : "?", m);
 		if (args && *args) {
 			fputc(' ', m);
-			put_text(m, args, strlen(args), TOOL_ARGS_MAX);
+			sx_cli_put_text(m, args, strlen(args), TOOL_ARGS_MAX);
 		}
 		if (fclose(m) == 0 && buf)
 			emit_line(c, "  tool:      ", buf, len);
@@ -440,7 +331,7 @@ static void put_header(FILE *m, const cJSON *rec)
 	int64_t ms;
 
 	if (sx_capture_record_time(rec, &ms) == 0) {
-		fmt_time(ms, true, t, sizeof(t));
+		sx_cli_fmt_time(ms, true, t, sizeof(t));
 		fputs(t, m);
 	} else
 		fputs(ts ? ts : "?", m);
@@ -539,7 +430,7 @@ static int read_file(const struct logs_ctx *c, const char *name, uint64_t from, 
 		return log_error_errno(-ENOMEM, "out of memory");
 	k = sx_capture_open(path, from, &r);
 	if (k < 0)
-		return k == -ENOENT ? k : read_error(k, path);
+		return k == -ENOENT ? k : sx_cli_read_error(k, path);
 	if (!print)
 		while ((k = sx_capture_next_line(r, &line)) > 0)
 			;
@@ -550,7 +441,7 @@ static int read_file(const struct logs_ctx *c, const char *name, uint64_t from, 
 			cJSON_Delete(rec);
 		}
 	if (k < 0)
-		return read_error(k, path);
+		return sx_cli_read_error(k, path);
 	*ret_off = sx_capture_offset(r);
 	return 0;
 }
@@ -625,7 +516,7 @@ static int read_tail(const struct logs_ctx *c, const char *name, struct ring *g,
 		return log_error_errno(-ENOMEM, "out of memory");
 	k = sx_capture_open(path, 0, &r);
 	if (k < 0)
-		return k == -ENOENT ? k : read_error(k, path);
+		return k == -ENOENT ? k : sx_cli_read_error(k, path);
 	while ((k = sx_capture_next(r, &rec, &line)) > 0) {
 		struct entry e = {rec, NULL};
 
@@ -644,7 +535,7 @@ static int read_tail(const struct logs_ctx *c, const char *name, struct ring *g,
 		}
 	}
 	if (k < 0)
-		return read_error(k, path);
+		return sx_cli_read_error(k, path);
 	*ret_off = sx_capture_offset(r);
 	return 0;
 }
@@ -699,7 +590,7 @@ static int follow_step(struct logs_ctx *c)
 		return r;
 	n = sx_capture_list(c->dir, &files);
 	if (n < 0)
-		return read_error(n, c->dir);
+		return sx_cli_read_error(n, c->dir);
 	for (int i = 0; i < n; i++) {
 		if (c->cur && strcmp(files[i], c->cur) <= 0)
 			continue;
@@ -840,9 +731,9 @@ static void fmt_span(const struct file_info *fi, char *out, size_t size)
 		return;
 	}
 	if (fi->has_first)
-		fmt_time(fi->first_ms, false, a, sizeof(a));
+		sx_cli_fmt_time(fi->first_ms, false, a, sizeof(a));
 	if (fi->has_last)
-		fmt_time(fi->last_ms, false, b, sizeof(b));
+		sx_cli_fmt_time(fi->last_ms, false, b, sizeof(b));
 	if (fi->records == 1)
 		snprintf(out, size, "%s", a);
 	else if (fi->has_first && fi->has_last && strncmp(a, b, 11) == 0)
@@ -893,7 +784,7 @@ static int list_files(const char *dir, char **files)
 		if (r == -ENOENT)
 			continue; /* removed since the directory was read */
 		if (r < 0)
-			return read_error(r, path);
+			return sx_cli_read_error(r, path);
 		print_file_line(files[i], (int)width, &fi);
 		nfiles++;
 		records += fi.records;
@@ -945,16 +836,16 @@ int sx_logs_main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (resolve_dir(&o, &dir) < 0)
+	if (sx_cli_log_dir(o.name, o.dir, &dir) < 0)
 		return 1;
 	c.dir = dir;
 	n = sx_capture_list(dir, &files);
 	if (n < 0)
-		return read_error(n, dir), 1;
+		return sx_cli_read_error(n, dir), 1;
 	if (o.tail < 0 && !o.json && !o.has_since && !o.follow)
 		r = list_files(dir, files);
 	else {
-		c.width = o.json ? 0 : output_width();
+		c.width = o.json ? 0 : sx_cli_output_width(PIPE_WIDTH);
 		r = print_records(&c, files, (size_t)n);
 	}
 	free(c.cur);

@@ -8,6 +8,9 @@
  *   sentrix gateway ...     exec sentrix-gateway
  *   sentrix policy check    validate a policy, in-process
  *   sentrix logs ...        list/print/follow captured LLM calls, in-process (logs.c)
+ *   sentrix flags ...       the patrol's flags, in-process (flags.c)
+ *   sentrix police|patrol   case files and patrol state (police.c; investigate
+ *                           and rescan exec sentrix-gateway)
  *   sentrix chat ...        talk to the agent through the bridge (chat.c)
  *
  * The privileged work stays in sentrix-setup; this program parses no more
@@ -16,15 +19,21 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/allowlist.h"
+#include "../lib/cliutil.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
 #include "../lib/policy.h"
+#include "../lib/rulepack.h"
 #include "../lib/util.h"
+#include "../gateway/scan.h"
 #include "chat.h"
+#include "flags.h"
 #include "logs.h"
+#include "police.h"
 
 #ifndef SX_VERSION
 #define SX_VERSION "0.1.0"
@@ -54,6 +63,12 @@ static void usage(void)
 	      "  policy check PATH|TEMPLATE    validate a policy directory or policy.json\n"
 	      "  logs [--name N] [--tail N] [--since T] [--follow] [--json]\n"
 	      "                                list, print or follow captured LLM calls\n"
+	      "  flags [--name N] [--since T] [--severity S] [--category C] [--json]\n"
+	      "                                what the patrol flagged in those calls\n"
+	      "  police cases|show|investigate [--name N]\n"
+	      "                                the investigator's case files\n"
+	      "  patrol status|rescan [--name N]\n"
+	      "                                the patrol's progress; review everything again\n"
 	      "  chat [--name N] [-m MESSAGE]  talk to the agent through the gateway's bridge\n"
 	      "                                (root and the sentrix group)\n"
 	      "  gateway ...                   run the sidecar (sentrix-gateway)\n"
@@ -66,17 +81,41 @@ static void usage(void)
 
 static int exec_program(const char *prog, char **argv)
 {
-	_cleanup_free_ char *path = sx_find_program(prog);
+	return sx_cli_exec_program(prog, argv);
+}
 
-	if (!path) {
-		log_error("%s is not installed next to sentrix or in " SX_SBINDIR "; run `make install`",
-			  prog);
-		return 1;
+/* The patrol rule packs the policy at path names: they load, compile, and
+ * every rule's examples come out as the rule says.  Returns the number of
+ * rules, or a negative errno after saying what is wrong. */
+static int check_packs(const char *path, const struct sx_policy *p)
+{
+	_cleanup_ruleset_ struct sx_ruleset *rs = NULL;
+	_cleanup_free_ char *dir = NULL, *why = NULL, *report = NULL;
+	struct sx_engine *e = NULL;
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		dir = strdup(path);
+	else if (strrchr(path, '/'))
+		dir = strndup(path, (size_t)(strrchr(path, '/') - path));
+	else
+		dir = strdup("."); /* a policy.json in the working directory */
+	if (!dir)
+		return -ENOMEM;
+	r = sx_engine_load_policy(dir, p->patrol_packs, &rs, &e, &why);
+	if (r < 0) {
+		log_error("policy invalid: %s", why ? why : strerror(-r));
+		return r;
 	}
-	argv[0] = path;
-	execv(path, argv);
-	log_error_errno(-errno, "cannot run %s", path);
-	return 1;
+	r = sx_engine_check_examples(e, &report);
+	sx_engine_free(e);
+	if (r != 0) {
+		log_error("policy invalid: %d patrol rule example(s) come out wrong:\n%s", r,
+			  report ? report : "out of memory");
+		return -EINVAL;
+	}
+	return (int)rs->n_rules;
 }
 
 static int policy_check(int argc, char **argv)
@@ -108,8 +147,10 @@ static int policy_check(int argc, char **argv)
 		log_error("policy invalid: %s", why ? why : strerror(-r));
 		return 1;
 	}
-	printf("policy %s is valid (%s): dns %s, %zu allowed domain(s)\n", p->name, path,
-	       sx_dns_mode_name(p->dns_mode), sx_strv_length(p->domains));
+	if ((r = check_packs(path, p)) < 0)
+		return 1;
+	printf("policy %s is valid (%s): dns %s, %zu allowed domain(s), %d patrol rule(s)\n", p->name, path,
+	       sx_dns_mode_name(p->dns_mode), sx_strv_length(p->domains), r);
 	/* Valid, but probably not what was meant: "*.x" does not match x. */
 	for (size_t i = 0; (wild = sx_wildcard_without_apex(p->domains, &i));)
 		log_warn("egress.domains: \"%s\" matches names below %s but not %s itself; list \"%s\" "
@@ -145,6 +186,12 @@ int main(int argc, char **argv)
 		return sx_chat_main(argc - 1, argv + 1);
 	if (streq(argv[1], "logs"))
 		return sx_logs_main(argc - 1, argv + 1);
+	if (streq(argv[1], "flags"))
+		return sx_flags_main(argc - 1, argv + 1);
+	if (streq(argv[1], "police"))
+		return sx_police_main(argc - 1, argv + 1);
+	if (streq(argv[1], "patrol"))
+		return sx_patrol_main(argc - 1, argv + 1);
 	if (streq(argv[1], "policy") && argc >= 3 && streq(argv[2], "check"))
 		return policy_check(argc - 3, argv + 3);
 	log_error("unknown command '%s'; see `sentrix --help`", argv[1]);

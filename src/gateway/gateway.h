@@ -23,6 +23,8 @@ struct sx_resolver;
 struct sx_egress;
 struct sx_dns;
 struct sx_bridge;
+struct sx_patrol;
+struct sx_guardrail;
 
 struct sx_gateway {
 	sd_event *loop;
@@ -47,6 +49,8 @@ struct sx_gateway {
 	struct sx_egress *egress;
 	struct sx_dns *dns;
 	struct sx_bridge *bridge; /* NULL: no bridge (bridge.port 0) */
+	struct sx_patrol *patrol; /* NULL: the policy names no rule packs */
+	struct sx_guardrail *guardrail; /* NULL: guardrail.mode observe */
 	const char *bridge_cert, *bridge_key; /* --cert/--key */
 	struct sx_metrics metrics;
 
@@ -70,6 +74,14 @@ void sx_llmproxy_abort_all(struct sx_gateway *g, const char *why);
 /* --health: prints a running gateway's /health; exit status 0 ready,
  * 1 not ready, 3 not running (healthcheck.c). */
 int sx_gateway_healthcheck(const char *config_path, const char *listen_host);
+
+/* One-shot commands (oneshot.c): loads g's configuration (as root, first
+ * becoming the instance's gateway user) and sets g->log_dir.  0 or a
+ * negative errno (logged). */
+int sx_gateway_oneshot_prepare(struct sx_gateway *g);
+/* --investigate ID: a case file for flag (or case) ID now, by hand; prints
+ * the case id.  0 or a negative errno (logged; -ENOENT: no such flag). */
+int sx_gateway_investigate(struct sx_gateway *g, const char *flag_id);
 
 /* Starts the /health and /metrics listener (health.c). */
 int sx_health_start(struct sx_gateway *g);

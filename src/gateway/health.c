@@ -12,6 +12,7 @@
 #include "../lib/jsonutil.h"
 #include "../lib/util.h"
 #include "bridge.h"
+#include "patrol.h"
 #include "capture.h"
 #include "egress.h"
 #include "gateway.h"
@@ -54,6 +55,8 @@ static char *metrics_text(struct sx_gateway *g, size_t *len)
 	g->metrics.egress_open = sx_egress_open(g->egress); /* a gauge: read when asked */
 	sx_metrics_render(&g->metrics, g->open_calls, f);
 	sx_bridge_metrics(g->bridge, f);
+	if (g->patrol)
+		sx_patrol_metrics(g->patrol, f);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -33,6 +33,7 @@
 #include "../lib/util.h"
 #include "capture.h"
 #include "gateway.h"
+#include "guardrail.h"
 #include "httpd.h"
 #include "llmreq.h"
 #include "record.h"
@@ -580,6 +581,28 @@ static cJSON *make_head(struct call *c, const char *method)
 	return sx_llm_record_head(&h);
 }
 
+/* The guardrail refused the request (BLOCK: 403) or could not scan it with
+ * fail_mode "closed" (FAIL: 503): the call is recorded, with the reason as
+ * its error, and never reaches the provider. */
+static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum sx_guard_verdict v,
+				      const char *why)
+{
+	unsigned status = v == SX_GUARD_BLOCK ? 403 : 503;
+	_cleanup_free_ char *err = v == SX_GUARD_BLOCK
+	    ? sx_strdupf("blocked by the guardrail: %s", why)
+	    : strdup("the guardrail could not scan the request (guardrail.fail_mode is \"closed\")");
+
+	random_id(c->id);
+	c->head = make_head(c, method);
+	if (!c->head || !err)
+		return MHD_NO;
+	c->status = status;
+	c->headers_done = true;
+	finish_record(c, err, true);
+	log_warn("call %s: %s", c->id, err);
+	return respond_json(c->conn, status, "sentrix_guardrail", "sentrix: %s", err);
+}
+
 /* The body is in: write the spool file, start the upstream request and
  * wait for its headers. */
 static enum MHD_Result send_upstream(struct call *c, const char *method)
@@ -651,6 +674,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		if (c->too_big) {
 			c->state = ST_DONE;
 			return too_large(c);
+		}
+		if (c->g->guardrail) {
+			_cleanup_free_ char *rule = NULL, *why = NULL;
+			enum sx_guard_verdict v =
+			    sx_guardrail_check(c->g->guardrail, c->body.p, c->body.len, &rule, &why);
+			if (v != SX_GUARD_PASS) {
+				c->state = ST_DONE;
+				return refuse_guarded(c, method, v, why);
+			}
 		}
 		return send_upstream(c, method);
 	case ST_UPSTREAM:

@@ -43,7 +43,9 @@
 #include "egress.h"
 #include "egresslog.h"
 #include "gateway.h"
+#include "guardrail.h"
 #include "httpd.h"
+#include "patrol.h"
 #include "resolver.h"
 #include "spool.h"
 #include "upstream.h"
@@ -52,6 +54,8 @@
 
 static struct sx_gateway gw; /* static: reachable for leak checkers at exit */
 static bool health_only;
+static const char *investigate_id; /* --investigate */
+static bool rescan_only; /* --rescan */
 static sd_event_source *grace_timer;
 
 static void usage(FILE *out)
@@ -81,6 +85,10 @@ static void usage(FILE *out)
 	      "                       /var/lib/sentrix/bridge.d/NAME, renewed before it expires)\n"
 	      "  --health             ask the running gateway for /health, print it; exit 0 when\n"
 	      "                       ready, 1 when not, 3 when nothing listens (any user)\n"
+	      "  --investigate ID     write the case file of patrol flag ID now (police.db,\n"
+	      "                       reports/), print the case id, exit (root or the gateway\n"
+	      "                       user; root becomes the gateway user first)\n"
+	      "  --rescan             have the patrol review every capture file again, exit\n"
 	      "  --version            print the version\n"
 	      "  -h, --help           this help\n"
 	      "\n"
@@ -204,7 +212,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	if (si->ssi_signo == SIGHUP) {
 		sd_notify(0, "RELOADING=1");
 		if (sx_gateway_load(g) == 0) {
+			struct sx_guardrail *gr = NULL;
 			sx_capture_set_rotate(g->capture, g->rotate_mins ?: g->config->rotate_mins);
+			/* The guardrail follows the policy (mode, packs); a new one that
+			 * cannot start leaves the old one in place. */
+			if (sx_guardrail_start(g, &gr) == 0) {
+				sx_guardrail_free(g->guardrail);
+				g->guardrail = gr;
+			}
 			log_info("reloaded: %zu provider(s), %zu allowed domain(s)", g->config->n_providers,
 				 sx_strv_length(g->policy->domains));
 		}
@@ -235,6 +250,8 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 		O_GRACE,
 		O_VERSION,
 		O_HEALTH,
+		O_INVESTIGATE,
+		O_RESCAN,
 		O_DNSPORT,
 		O_CERT,
 		O_KEY
@@ -249,6 +266,8 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 	    {"grace-secs", required_argument, NULL, O_GRACE},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"health", no_argument, NULL, O_HEALTH},
+	    {"investigate", required_argument, NULL, O_INVESTIGATE},
+	    {"rescan", no_argument, NULL, O_RESCAN},
 	    {"dns-port", required_argument, NULL, O_DNSPORT},
 	    {"cert", required_argument, NULL, O_CERT},
 	    {"key", required_argument, NULL, O_KEY},
@@ -279,6 +298,8 @@ static int parse_args(int argc, char **argv, struct sx_gateway *g)
 			}
 			break;
 		case O_HEALTH: health_only = true; break;
+		case O_INVESTIGATE: investigate_id = optarg; break;
+		case O_RESCAN: rescan_only = true; break;
 		case O_DNSPORT:
 			if (sx_parse_uint(optarg, 65535, &g->dns_port) < 0 || g->dns_port == 0) {
 				log_error("--dns-port wants a port number 1-65535, not '%s'", optarg);
@@ -430,7 +451,8 @@ static int start(struct sx_gateway *g)
 			     &g->metrics, &g->capture);
 	if (r < 0)
 		return r;
-	if ((r = sx_llmproxy_start(g)) < 0 || (r = sx_health_start(g)) < 0)
+	if ((r = sx_guardrail_start(g, &g->guardrail)) < 0 || (r = sx_llmproxy_start(g)) < 0 ||
+	    (r = sx_health_start(g)) < 0)
 		return r;
 	if ((r = sx_egresslog_open(g->log_dir)) < 0 ||
 	    (r = sx_resolver_new(g->loop, g->config->resolvers, &g->resolver)) < 0 ||
@@ -442,6 +464,13 @@ static int start(struct sx_gateway *g)
 		 g, &(struct sx_bridge_opts){.cert_path = g->bridge_cert, .key_path = g->bridge_key},
 		 &g->bridge)) < 0)
 		return r;
+	/* A patrol that cannot start (a broken pack) does not take the proxy
+	 * down with it: /health says so and the records wait, unreviewed. */
+	if ((r = sx_patrol_start(g, &g->patrol)) < 0) {
+		free(g->last_error);
+		g->last_error = sx_strdupf("the patrol did not start (%s): captured calls are not reviewed",
+					   strerror(-r));
+	}
 	drop_capabilities();
 	if (sd_watchdog_enabled(0, &wd) > 0) {
 		r = sd_event_add_time_relative(g->loop, NULL, CLOCK_MONOTONIC, wd / 2, 0, on_watchdog,
@@ -471,6 +500,12 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	if (health_only)
 		return sx_gateway_healthcheck(g->config_path, g->listen_host);
+	if (investigate_id || rescan_only) {
+		r = sx_gateway_oneshot_prepare(g);
+		if (r >= 0)
+			r = investigate_id ? sx_gateway_investigate(g, investigate_id) : sx_patrol_rescan(g);
+		return r < 0 ? 1 : 0;
+	}
 	sx_log_set_sink(getenv("JOURNAL_STREAM") ? journal_sink : stderr_sink);
 	if (geteuid() == 0) {
 		log_error("refusing to run as root: the gateway runs as the `sentrix` user "
@@ -485,6 +520,10 @@ int main(int argc, char **argv)
 		r = sd_event_loop(g->loop);
 	sx_bridge_stop(g->bridge);
 	g->bridge = NULL;
+	sx_patrol_stop(g->patrol);
+	g->patrol = NULL;
+	sx_guardrail_free(g->guardrail);
+	g->guardrail = NULL;
 	/* Egress first: it cancels the lookups in flight, DNS's included. */
 	sx_egress_stop(g->egress);
 	sx_dns_stop(g->dns);

@@ -34,6 +34,7 @@ void sx_config_free(struct sx_config *c)
 	free(c->relay_socket);
 	free(c->bridge_dir);
 	free(c->device_key);
+	free(c->police_escalation);
 	for (size_t i = 0; i < c->n_providers; i++)
 		sx_provider_clear(&c->providers[i]);
 	free(c->providers);
@@ -125,6 +126,11 @@ int sx_config_copy_gateway(struct sx_config *dst, const struct sx_config *src)
 	if (!dup_opt(&dst->ca_file, src->ca_file))
 		return -ENOMEM;
 	dst->rotate_mins = src->rotate_mins ? src->rotate_mins : SX_ROTATE_MINS_DEFAULT;
+	if (src->police_escalation) {
+		free(dst->police_escalation);
+		if (!(dst->police_escalation = strdup(src->police_escalation)))
+			return -ENOMEM;
+	}
 	sx_strv_free(dst->resolvers);
 	dst->resolvers = sx_strv_copy(src->resolvers);
 	if (!dst->resolvers)
@@ -357,6 +363,8 @@ int sx_config_init_paths(struct sx_config *c, const char *instance)
 	c->prefix_len = SX_PREFIX_LEN;
 	if (!c->rotate_mins)
 		c->rotate_mins = SX_ROTATE_MINS_DEFAULT;
+	if (!c->police_escalation && !(c->police_escalation = strdup(SX_POLICE_ESCALATION_DEFAULT)))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -454,6 +462,10 @@ cJSON *sx_config_to_json(const struct sx_config *c)
 	o = cJSON_AddArrayToObject(o, "providers");
 	for (size_t i = 0; i < c->n_providers; i++)
 		cJSON_AddItemToArray(o, provider_to_json(&c->providers[i]));
+
+	o = cJSON_AddObjectToObject(j, "police");
+	cJSON_AddStringToObject(o, "escalation",
+				c->police_escalation ? c->police_escalation : SX_POLICE_ESCALATION_DEFAULT);
 	return j;
 }
 
@@ -648,6 +660,34 @@ static int take_gateway(const cJSON *j, struct sx_config *c, char **why)
 	return 0;
 }
 
+bool sx_police_escalation_valid(const char *s)
+{
+	return streq(s, "low_above") || streq(s, "medium_above") || streq(s, "high_only");
+}
+
+/* Reads the optional "police" object: escalation (default medium_above). */
+static int take_police(const cJSON *j, struct sx_config *c, char **why)
+{
+	const cJSON *o = cJSON_GetObjectItem(j, "police"), *v;
+
+	if (!o)
+		return 0;
+	if (!cJSON_IsObject(o)) {
+		*why = strdup("police: not an object");
+		return -EINVAL;
+	}
+	v = cJSON_GetObjectItem(o, "escalation");
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || !sx_police_escalation_valid(v->valuestring)) {
+		*why = strdup("police.escalation: not low_above, medium_above or high_only");
+		return -EINVAL;
+	}
+	free(c->police_escalation);
+	c->police_escalation = strdup(v->valuestring);
+	return c->police_escalation ? 0 : -ENOMEM;
+}
+
 /* A list of at most SX_BRIDGE_LIST_MAX strings that valid() accepts
  * (absent or null: NULL). */
 static int take_word_list(const cJSON *arr, const char *what, bool (*valid)(const char *),
@@ -807,6 +847,7 @@ int sx_config_from_json(const cJSON *j, struct sx_config **ret, char **why)
 	if ((r = take_ipv4_list(sx_json_get_path(j, "dns.servers"), "dns.servers", &c->dns_servers, why)) < 0)
 		return r;
 	if ((r = take_gateway(j, c, why)) < 0 || (r = take_bridge(j, c, why)) < 0 ||
+	    (r = take_police(j, c, why)) < 0 ||
 	    (r = take_opt_path(j, "paths.relay_socket", &c->relay_socket, why)) < 0 ||
 	    (r = take_opt_path(j, "paths.bridge_dir", &c->bridge_dir, why)) < 0 ||
 	    (r = take_opt_path(j, "paths.device_key", &c->device_key, why)) < 0)

@@ -17,6 +17,10 @@
 #define SX_CONFIG_VERSION 1
 
 #define SX_ROTATE_MINS_DEFAULT 10
+#define SX_POLICE_ESCALATION_DEFAULT "medium_above"
+
+/* A police.escalation value: low_above, medium_above or high_only. */
+bool sx_police_escalation_valid(const char *s);
 
 /* An LLM upstream the gateway forwards /NAME/... to (`sentrix provider set`). */
 struct sx_provider {
@@ -51,6 +55,8 @@ struct sx_config {
 	char *ca_file; /* extra CA bundle for upstream TLS; NULL: system CAs only */
 	unsigned rotate_mins; /* capture file rotation period */
 	char **resolvers; /* upstream DNS for the egress proxy and filtered DNS; empty: the host's */
+	/* The investigator ("police" in config.json, docs/patrol.md). */
+	char *police_escalation; /* "low_above", "medium_above" (default) or "high_only" */
 	/* The browser bridge ("bridge" in config.json). */
 	char *bridge_bind; /* listen address, default 127.0.0.1 */
 	unsigned bridge_port; /* wss; 0: no bridge.  The trust page is port - 1. */
@@ -92,8 +98,8 @@ int sx_config_set_provider(struct sx_config *c, const struct sx_provider *p);
 /* Removes the named provider.  Returns 1 when there was one, else 0. */
 int sx_config_remove_provider(struct sx_config *c, const char *name);
 
-/* Copies the operator's gateway settings (providers, rotate_mins, ca_file)
- * from src, which setup re-runs keep.  Returns 0 or -ENOMEM. */
+/* Copies the operator's gateway settings (providers, rotate_mins, ca_file,
+ * police.escalation) from src, which setup re-runs keep.  Returns 0 or -ENOMEM. */
 int sx_config_copy_gateway(struct sx_config *dst, const struct sx_config *src);
 
 void sx_provider_clear(struct sx_provider *p);

@@ -65,6 +65,7 @@ void sx_policy_free(struct sx_policy *p)
 	free(p->sandbox_mode);
 	free(p->dm_policy);
 	free(p->guardrail_mode);
+	free(p->guardrail_fail_mode);
 	sx_strv_free(p->patrol_packs);
 	free(p);
 }
@@ -359,7 +360,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	static const char *const sc_keys[] = {"profile", "deny", NULL};
 	static const char *const lim_keys[] = {"nofile", "nproc", "fsize_mb", NULL};
 	static const char *const oc_keys[] = {"exec_security", "sandbox_mode", "dm_policy", NULL};
-	static const char *const gr_keys[] = {"mode", NULL};
+	static const char *const gr_keys[] = {"mode", "fail_mode", NULL};
 	static const char *const pt_keys[] = {"packs", NULL};
 	static const char *const profiles[] = {"strict", "default", "permissive", NULL};
 	/* Values from OpenClaw's config schema (tools.exec.security,
@@ -368,6 +369,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	static const char *const sandbox_values[] = {"off", NULL};
 	static const char *const dm_values[] = {"pairing", "allowlist", "open", "disabled", NULL};
 	static const char *const gr_values[] = {"observe", "block", NULL};
+	static const char *const fail_values[] = {"open", "closed", NULL};
 	static const char *const packs[] = {"pii", "secrets", "harm", "tools", NULL};
 	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *lim;
 	int r;
@@ -429,7 +431,9 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	gr = cJSON_GetObjectItemCaseSensitive(root, "guardrail");
 	if (gr && (r = only_keys(v, gr, "guardrail", gr_keys)) < 0)
 		return r;
-	if ((r = get_string(v, gr, "guardrail", "mode", gr_values, "observe", &p->guardrail_mode)) < 0)
+	if ((r = get_string(v, gr, "guardrail", "mode", gr_values, "observe", &p->guardrail_mode)) < 0 ||
+	    (r = get_string(v, gr, "guardrail", "fail_mode", fail_values, "open", &p->guardrail_fail_mode)) <
+		0)
 		return r;
 
 	pt = cJSON_GetObjectItemCaseSensitive(root, "patrol");

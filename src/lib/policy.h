@@ -42,7 +42,8 @@ struct sx_policy {
 	char *exec_security; /* OpenClaw tools.exec.security */
 	char *sandbox_mode; /* OpenClaw agents.defaults.sandbox.mode */
 	char *dm_policy; /* OpenClaw DM pairing policy */
-	char *guardrail_mode;
+	char *guardrail_mode; /* "observe" or "block" (the LLM proxy refuses what the packs find) */
+	char *guardrail_fail_mode; /* "open" or "closed": when the guardrail cannot scan */
 	char **patrol_packs;
 };
 

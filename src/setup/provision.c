@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../lib/fileio.h"
+#include "../lib/rulepack.h"
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
@@ -50,27 +51,26 @@ static int step_users(struct steps *s)
 	return r;
 }
 
-/* Copies every regular file of the policy template into the instance. */
-static int copy_policy(struct steps *s)
+/* Copies every regular file of directory src (whose names end in suffix,
+ * when given) into dst, root-owned and world-readable. */
+static int copy_files(struct steps *s, const char *src, const char *dst, const char *suffix)
 {
-	const struct sx_config *c = s->x->config;
-	_cleanup_free_ char *src = sx_policy_source(c->policy);
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
 
-	if (!src)
-		return -ENOMEM;
 	d = opendir(src);
 	if (!d)
-		return log_error_errno(-errno, "cannot read policy template %s", src);
+		return log_error_errno(-errno, "cannot read %s", src);
 	while (r == 0 && (de = readdir(d))) {
 		_cleanup_free_ char *from = NULL, *to = NULL, *text = NULL;
-		size_t len;
+		size_t len, n = strlen(de->d_name);
 		if (de->d_name[0] == '.' || de->d_type != DT_REG)
 			continue;
+		if (suffix && (n <= strlen(suffix) || strcmp(de->d_name + n - strlen(suffix), suffix) != 0))
+			continue;
 		from = sx_strdupf("%s/%s", src, de->d_name);
-		to = sx_strdupf("%s/%s", c->policy_dir, de->d_name);
+		to = sx_strdupf("%s/%s", dst, de->d_name);
 		if (!from || !to)
 			r = -ENOMEM;
 		else if ((r = sx_read_file(from, &text, &len)) < 0)
@@ -80,6 +80,24 @@ static int copy_policy(struct steps *s)
 	}
 	closedir(d);
 	return r;
+}
+
+/* The policy template's files, and the shipped patrol rule packs in
+ * policy/patrol/ beside them (root's, like the rest: the gateway reads
+ * them, nobody else may change them). */
+static int copy_policy(struct steps *s)
+{
+	const struct sx_config *c = s->x->config;
+	_cleanup_free_ char *src = sx_policy_source(c->policy), *packs = sx_patrol_pack_dir(),
+			    *dst = sx_strdupf("%s/patrol", c->policy_dir);
+	int r;
+
+	if (!src || !packs || !dst)
+		return -ENOMEM;
+	if ((r = copy_files(s, src, c->policy_dir, NULL)) < 0 ||
+	    (r = sx_act_mkdir(s->x, dst, 0755, 0, 0, false, false)) < 0)
+		return r;
+	return copy_files(s, packs, dst, ".json");
 }
 
 static int step_instance_dir(struct steps *s)

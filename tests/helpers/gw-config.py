@@ -7,6 +7,8 @@
                [--ca-file F] [--rotate-mins N]
                [--domain D]... [--egress-port P]... [--allow-range CIDR]...
                [--resolver IP]... [--dns-mode none|filtered] [--idle-secs N]
+               [--guardrail observe|block] [--fail-mode open|closed]
+               [--escalation low_above|medium_above|high_only]
 
 Creates DIR/config.json, DIR/gateway.token (token "sxtoken-test"),
 DIR/secrets.env (empty unless --secret VAR=VALUE), DIR/log/ and
@@ -36,6 +38,9 @@ ap.add_argument("--idle-secs", type=int)
 ap.add_argument("--bridge-port", type=int, default=0)
 ap.add_argument("--origin", action="append")
 ap.add_argument("--relay-socket")
+ap.add_argument("--guardrail", choices=["observe", "block"])
+ap.add_argument("--fail-mode", choices=["open", "closed"])
+ap.add_argument("--escalation", choices=["low_above", "medium_above", "high_only"])
 a = ap.parse_args()
 
 d = os.path.abspath(a.dir)
@@ -65,6 +70,8 @@ cfg = {
     "gateway": {"token_path": d + "/gateway.token", "rotate_mins": a.rotate_mins,
                 "ca_file": a.ca_file, "resolvers": a.resolver, "providers": providers},
 }
+if a.escalation:
+    cfg["police"] = {"escalation": a.escalation}
 if a.bridge_port:
     cfg["bridge"] = {"bind": "127.0.0.1", "port": a.bridge_port, "origins": a.origin, "names": []}
     cfg["paths"].update({"relay_socket": a.relay_socket or d + "/openclaw.sock",
@@ -91,6 +98,10 @@ if a.allow_range:
     eg["allow_ranges"] = a.allow_range
 if a.idle_secs:
     eg["idle_secs"] = a.idle_secs
+if a.guardrail:
+    pol["guardrail"]["mode"] = a.guardrail
+if a.fail_mode:
+    pol["guardrail"]["fail_mode"] = a.fail_mode
 os.makedirs(d + "/policy", exist_ok=True)
 with open(d + "/policy/policy.json", "w") as f:
     json.dump(pol, f, indent=2)
