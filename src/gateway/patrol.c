@@ -734,8 +734,9 @@ int sx_patrol_start(struct sx_gateway *g, struct sx_patrol **ret)
 		return r;
 	}
 	p->running = true;
-	log_info("patrol: %zu rule(s) from pack(s) %s, ruleset %s", p->rs->n_rules,
-		 g->policy->patrol_packs[0], p->rs->version);
+	_cleanup_free_ char *packs = sx_strv_join(p->rs->packs, ", ");
+	log_info("patrol: %zu rule(s) from pack(s) %s, ruleset %s", p->rs->n_rules, packs ? packs : "?",
+		 p->rs->version);
 	*ret = p;
 	return 0;
 }

@@ -75,9 +75,9 @@ static uint64_t now_ns(void)
 
 static int buf_reserve(struct buf *b, size_t n)
 {
-	if (n <= b->cap)
+	if (n <= b->cap && b->p)
 		return 0;
-	size_t cap = MAX(n, b->cap * 2);
+	size_t cap = MAX(MAX(n, b->cap * 2), (size_t)64);
 	char *p = realloc(b->p, cap);
 	if (!p)
 		return -ENOMEM;
@@ -539,6 +539,8 @@ static void tables_init(void)
 static int rot13(const char *in, size_t len, struct buf *out)
 {
 	out->len = 0;
+	if (len == 0)
+		return 0;
 	if (buf_reserve(out, len) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < len; i++)
@@ -685,31 +687,39 @@ static size_t utf8_floor(const char *p, size_t i)
 	return i;
 }
 
+/* gcc 12's -fanalyzer does not follow the strings into the grown array
+ * (a struct assignment through h->v) and reports them leaked; they are
+ * freed by sx_hits_clear(). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 static int add_hit(struct sx_hits *h, const struct sx_rule *r, const char *p, size_t len, size_t vs,
 		   size_t ve, const char *where, enum sx_view view)
 {
 	size_t cs = utf8_floor(p, vs > CONTEXT_BYTES ? vs - CONTEXT_BYTES : 0);
 	size_t ce = ve + CONTEXT_BYTES < len ? utf8_floor(p, ve + CONTEXT_BYTES) : len;
-	struct sx_hit *grown = reallocarray(h->v, h->n + 1, sizeof(*grown));
-	struct sx_hit *x;
+	_cleanup_free_ char *value = strndup(p + vs, ve - vs), *at = strdup(where),
+			    *context = strndup(p + cs, ce - cs);
+	struct sx_hit *grown;
 
+	if (!value || !at || !context)
+		return -ENOMEM;
+	grown = reallocarray(h->v, h->n + 1, sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	h->v = grown;
-	x = &h->v[h->n];
-	*x = (struct sx_hit){.rule = r, .view = view, .value_at = vs - cs};
-	x->value = strndup(p + vs, ve - vs);
-	x->where = strdup(where);
-	x->context = strndup(p + cs, ce - cs);
-	if (!x->value || !x->where || !x->context) {
-		free(x->value);
-		free(x->where);
-		free(x->context);
-		return -ENOMEM;
-	}
-	h->n++;
+	h->v[h->n++] = (struct sx_hit){.rule = r,
+				       .view = view,
+				       .value_at = vs - cs,
+				       .value = TAKE_PTR(value),
+				       .where = TAKE_PTR(at),
+				       .context = TAKE_PTR(context)};
 	return 1;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Runs rule i's PCRE2 program over p; every match that passes the rule's
  * checks and is new becomes a hit.  Returns hits added or -ENOMEM. */
