@@ -184,6 +184,7 @@ bench: all $(BUILD)/bench/seccomp-export $(BUILD)/bench/connect-rate $(TEST_HELP
 	@BUILD=$(BUILD) bench/egress.sh
 	@BUILD=$(BUILD) bench/turn.sh
 	@BUILD=$(BUILD) bench/bridge.sh
+	@BUILD=$(BUILD) bench/patrol.sh
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)

@@ -129,11 +129,19 @@ static int class_atom(const char *s, bool esc, size_t *len)
  * backslash sequences), so the raw view is scanned for the others alone. */
 static bool may_match_backslash(const char *p)
 {
+	/* The packs' "word start, or just after an escaped newline, tab or
+	 * return" prefix: what it finds in the raw view after "\\n" the text
+	 * view finds after the newline itself, with \\b. */
+	static const char escape_or_word[] = "(?:\\\\[nrt]|\\b)";
 	bool in_class = false;
 	int prev = -1;
 	for (const char *s = p; *s; s++) {
 		size_t n;
 		int v;
+		if (!in_class && strncmp(s, escape_or_word, sizeof(escape_or_word) - 1) == 0) {
+			s += sizeof(escape_or_word) - 2;
+			continue;
+		}
 		if (!in_class) {
 			if (*s == '.' || (*s == '[' && s[1] == '^'))
 				return true;
@@ -626,9 +634,12 @@ static void wide(struct sx_scanner *s, const hs_database_t *db, enum sx_view v, 
 {
 	struct fire_ctx f = {s, s->fired[v]};
 	uint64_t t0 = now_ns();
+	uint64_t dt;
 	if (db && n > 0)
 		hs_scan(db, p, (unsigned)MIN(n, (size_t)UINT32_MAX), 0, s->scratch, on_match, &f);
-	s->stats.ns_scan += now_ns() - t0;
+	dt = now_ns() - t0;
+	s->stats.ns_scan += dt;
+	s->stats.ns_scan_view[v] += dt;
 }
 
 /* ---- the narrow stage ---- */
@@ -930,6 +941,46 @@ static int narrow_whole(struct sx_scanner *s, const char *text, size_t len, bool
 	return added;
 }
 
+/* Forgets what tool-call rules saw in a text that holds no tool call (none
+ * of the keys tool_key() looks for): they could confirm nothing, and a
+ * record that only they fired in needs no parsing. */
+/* Whether text has the member "key" with a value opening with open then
+ * (for arrays) a first element: `"tool_calls": [ {`, JSON whitespace allowed. */
+static bool has_member(const char *text, size_t len, const char *key, const char *open)
+{
+	size_t k = strlen(key);
+	for (const char *p = text, *end = text + len; (p = memmem(p, (size_t)(end - p), key, k)); p += k) {
+		const char *q = p + k;
+		for (const char *want = open; *want && q < end; want++) {
+			while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+				q++;
+			if (q == end || *q != *want)
+				break;
+			q++;
+			if (!want[1])
+				return true;
+		}
+	}
+	return false;
+}
+
+static void drop_tool_rules(struct sx_scanner *s, const char *text, size_t len)
+{
+	const struct sx_ruleset *rs = s->e->rs;
+	if (has_member(text, len, "\"tool_calls\"", ":[{") ||
+	    has_member(text, len, "\"function_call\"", ":{") || memmem(text, len, "\"tool_use\"", 10))
+		return;
+	for (size_t i = 0; i < rs->n_rules; i++) {
+		if (!rs->rules[i].tool_scope)
+			continue;
+		for (unsigned v = 0; v < N_VIEWS; v++)
+			if (s->fired[v][i]) {
+				s->fired[v][i] = 0;
+				s->n_fired--;
+			}
+	}
+}
+
 int sx_scan_json(struct sx_scanner *s, const char *text, size_t len, struct sx_hits *h)
 {
 	_cleanup_cjson_ cJSON *j = NULL;
@@ -939,6 +990,9 @@ int sx_scan_json(struct sx_scanner *s, const char *text, size_t len, struct sx_h
 
 	if ((r = wide_all(s, text, len)) <= 0)
 		return r;
+	drop_tool_rules(s, text, len);
+	if (s->n_fired == 0)
+		return 0;
 	t0 = now_ns();
 	j = sx_json_parse_depth(text, len, SX_JSON_EMBED_DEPTH);
 	s->stats.ns_json += now_ns() - t0;

@@ -51,6 +51,7 @@ void sx_hits_clear(struct sx_hits *h);
 struct sx_scan_stats {
 	uint64_t bytes, texts, parsed;
 	uint64_t ns_views, ns_scan, ns_confirm, ns_json;
+	uint64_t ns_scan_view[5]; /* ns_scan by view (enum sx_view) */
 };
 
 struct sx_engine;

@@ -7,12 +7,18 @@
  * stage against ripgrep).  Not installed.
  *
  *   patrol-scan [--packs DIR] [--pack NAME]... [--hits] FILE...
+ *   patrol-scan [--packs DIR] --guardrail N FILE
  *
  * --hits prints one JSON line per hit: {"file","record_id","rule_id",
  * "category","severity","where","view","value"} with the value whole (the
  * tests compare it with what they planted; the gateway never writes it).
  * The last line is the figures: {"bytes","records","seconds","mb_s",
  * "stages":{"read","views","scan","confirm","json"},"parsed","max_rss_kib"}.
+ *
+ * --guardrail N: the inline guardrail's work on one request body (FILE,
+ * JSON): the scan the LLM proxy makes before forwarding it (every view,
+ * HIGH rules confirmed), N times; prints {"bytes","runs","p50_us","p90_us",
+ * "hits"}.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -25,6 +31,7 @@
 #include <unistd.h>
 
 #include "gateway/scan.h"
+#include "lib/fileio.h"
 #include "lib/jsonutil.h"
 #include "lib/strv.h"
 #include "lib/util.h"
@@ -56,11 +63,45 @@ static void print_hits(const char *file, const char *line, size_t len, const str
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* --guardrail: the proxy's check of one request body, timed runs times. */
+static int guardrail_bench(struct sx_scanner *s, const char *path, unsigned runs)
+{
+	_cleanup_free_ char *body = NULL;
+	_cleanup_free_ uint64_t *t = calloc(runs, sizeof(*t));
+	size_t len;
+	int hits = 0;
+
+	if (!path || !t || sx_read_file(path, &body, &len) < 0) {
+		fprintf(stderr, "patrol-scan: --guardrail needs a readable FILE\n");
+		return 1;
+	}
+	sx_scanner_set_min_severity(s, SX_SEV_HIGH);
+	for (unsigned i = 0; i < runs; i++) {
+		struct sx_hits h = {0};
+		uint64_t t0 = now_ns();
+		sx_scan_json(s, body, len, &h);
+		t[i] = now_ns() - t0;
+		hits = (int)h.n;
+		sx_hits_clear(&h);
+	}
+	qsort(t, runs, sizeof(*t), cmp_u64);
+	printf("{\"bytes\":%zu,\"runs\":%u,\"p50_us\":%.1f,\"p90_us\":%.1f,\"hits\":%d}\n", len, runs,
+	       (double)t[runs / 2] / 1e3, (double)t[runs * 9 / 10] / 1e3, hits);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"packs", required_argument, NULL, 'p'}, {"pack", required_argument, NULL, 'k'},
 	    {"hits", no_argument, NULL, 'H'},        {"help", no_argument, NULL, 'h'},
+	    {"guardrail", required_argument, NULL, 'G'},
 	    {NULL, 0, NULL, 0}};
 	_cleanup_(sx_strv_freep) char **packs = NULL;
 	_cleanup_ruleset_ struct sx_ruleset *rs = NULL;
@@ -68,6 +109,7 @@ int main(int argc, char **argv)
 	struct sx_engine *e = NULL;
 	struct sx_scanner *s = NULL;
 	bool show = false;
+	unsigned guard_runs = 0;
 	uint64_t t_read = 0, bytes = 0, records = 0, t0;
 	size_t cap = 1 << 22;
 	char *buf;
@@ -78,6 +120,7 @@ int main(int argc, char **argv)
 		case 'p': dir = strdup(optarg); break;
 		case 'k': sx_strv_push(&packs, optarg); break;
 		case 'H': show = true; break;
+		case 'G': guard_runs = (unsigned)strtoul(optarg, NULL, 10); break;
 		default:
 			fputs("usage: patrol-scan [--packs DIR] [--pack NAME]... [--hits] FILE...\n", stderr);
 			return o == 'h' ? 0 : 2;
@@ -95,6 +138,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "patrol-scan: %s\n", why ? why : "out of memory");
 		return 1;
 	}
+	if (guard_runs)
+		return guardrail_bench(s, argv[optind], guard_runs);
 	buf = malloc(cap);
 	t0 = now_ns();
 	for (int i = optind; i < argc; i++) {
@@ -144,10 +189,13 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("{\"bytes\":%llu,\"records\":%llu,\"seconds\":%.3f,\"mb_s\":%.1f,\"stages\":{\"read\":%.3f,"
-	       "\"views\":%.3f,\"scan\":%.3f,\"confirm\":%.3f,\"json\":%.3f},\"parsed\":%llu,\"max_rss_kib\":%ld}\n",
+	       "\"views\":%.3f,\"scan\":%.3f,\"confirm\":%.3f,\"json\":%.3f},\"scan_by_view\":{\"raw\":%.3f,"
+	       "\"text\":%.3f,\"normalized\":%.3f,\"base64\":%.3f,\"rot13\":%.3f},\"parsed\":%llu,\"max_rss_kib\":%ld}\n",
 	       (unsigned long long)bytes, (unsigned long long)records, secs, (double)bytes / 1e6 / secs,
 	       (double)t_read / 1e9, (double)st->ns_views / 1e9, (double)st->ns_scan / 1e9,
-	       (double)st->ns_confirm / 1e9, (double)st->ns_json / 1e9, (unsigned long long)st->parsed,
+	       (double)st->ns_confirm / 1e9, (double)st->ns_json / 1e9, (double)st->ns_scan_view[0] / 1e9,
+	       (double)st->ns_scan_view[1] / 1e9, (double)st->ns_scan_view[2] / 1e9, (double)st->ns_scan_view[3] / 1e9,
+	       (double)st->ns_scan_view[4] / 1e9, (unsigned long long)st->parsed,
 	       ru.ru_maxrss);
 	free(buf);
 	sx_scanner_free(s);
