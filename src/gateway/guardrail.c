@@ -24,11 +24,23 @@ struct sx_guardrail {
 	struct sx_scanner *scanner;
 	bool fail_closed;
 	bool unarmed; /* the packs did not load and fail_mode is "open" */
+	unsigned refs;
 };
+
+struct sx_guardrail *sx_guardrail_ref(struct sx_guardrail *gr)
+{
+	gr->refs++;
+	return gr;
+}
 
 void sx_guardrail_free(struct sx_guardrail *gr)
 {
-	if (!gr)
+	sx_guardrail_unref(gr);
+}
+
+void sx_guardrail_unref(struct sx_guardrail *gr)
+{
+	if (!gr || --gr->refs > 0)
 		return;
 	sx_scanner_free(gr->scanner);
 	sx_engine_free(gr->engine);
@@ -48,6 +60,7 @@ int sx_guardrail_start(struct sx_gateway *g, struct sx_guardrail **ret)
 		return 0;
 	if (!(gr = calloc(1, sizeof(*gr))))
 		return -ENOMEM;
+	gr->refs = 1;
 	gr->fail_closed = streq(g->policy->guardrail_fail_mode, "closed");
 	r = sx_engine_load_policy(g->config->policy_dir, g->policy->patrol_packs, &gr->rs, &gr->engine, &why);
 	if (r == 0)
@@ -73,8 +86,10 @@ int sx_guardrail_start(struct sx_gateway *g, struct sx_guardrail **ret)
 	return 0;
 }
 
-enum sx_guard_verdict sx_guardrail_check(struct sx_guardrail *gr, const char *body, size_t len,
-					 char **ret_rule, char **ret_why)
+/* Scans with the HIGH-only scanner (json: every view of a JSON text;
+ * else plain tool-call text) and turns the first HIGH hit into a verdict. */
+static enum sx_guard_verdict check(struct sx_guardrail *gr, const char *text, size_t len, bool json,
+				   char **ret_rule, char **ret_why)
 {
 	struct sx_hits hits = {0};
 	const struct sx_hit *h = NULL;
@@ -83,7 +98,8 @@ enum sx_guard_verdict sx_guardrail_check(struct sx_guardrail *gr, const char *bo
 	*ret_rule = *ret_why = NULL;
 	if (gr->unarmed)
 		return SX_GUARD_PASS;
-	r = sx_scan_json(gr->scanner, body ? body : "", len, &hits);
+	r = json ? sx_scan_json(gr->scanner, text ? text : "", len, &hits)
+		 : sx_scan_plain(gr->scanner, text ? text : "", len, true, &hits);
 	if (r < 0) {
 		sx_hits_clear(&hits);
 		return gr->fail_closed ? SX_GUARD_FAIL : SX_GUARD_PASS;
@@ -97,8 +113,21 @@ enum sx_guard_verdict sx_guardrail_check(struct sx_guardrail *gr, const char *bo
 	}
 	_cleanup_free_ char *red = sx_redact(h->rule, h->value);
 	*ret_rule = strdup(h->rule->id);
-	*ret_why = sx_strdupf("the request carries %s %s in %s (rule %s, %s)", h->rule->description,
-			      red ? red : "", h->where, h->rule->id, sx_category_name(h->rule->category));
+	*ret_why = sx_strdupf("%s carries %s %s%s%s (rule %s, %s)", json ? "the request" : "a tool call",
+			      h->rule->description, red ? red : "", json ? " in " : "", json ? h->where : "",
+			      h->rule->id, sx_category_name(h->rule->category));
 	sx_hits_clear(&hits);
 	return SX_GUARD_BLOCK;
+}
+
+enum sx_guard_verdict sx_guardrail_check(struct sx_guardrail *gr, const char *body, size_t len,
+					 char **ret_rule, char **ret_why)
+{
+	return check(gr, body, len, true, ret_rule, ret_why);
+}
+
+enum sx_guard_verdict sx_guardrail_check_tool(struct sx_guardrail *gr, const char *text, size_t len,
+					      char **ret_rule, char **ret_why)
+{
+	return check(gr, text, len, false, ret_rule, ret_why);
 }

@@ -18,7 +18,11 @@ struct sx_guardrail;
  * that does not load is an error with fail_mode "closed" (the gateway does
  * not start) and a warning with "open" (requests pass unscanned). */
 int sx_guardrail_start(struct sx_gateway *g, struct sx_guardrail **ret);
+/* The gateway's reference (a stream's guard keeps its own, so a SIGHUP that
+ * replaces the guardrail leaves open streams theirs). */
 void sx_guardrail_free(struct sx_guardrail *gr);
+struct sx_guardrail *sx_guardrail_ref(struct sx_guardrail *gr);
+void sx_guardrail_unref(struct sx_guardrail *gr);
 
 enum sx_guard_verdict {
 	SX_GUARD_PASS,
@@ -30,3 +34,8 @@ enum sx_guard_verdict {
  * a sentence for the client (both caller frees). */
 enum sx_guard_verdict sx_guardrail_check(struct sx_guardrail *gr, const char *body, size_t len,
 					 char **ret_rule, char **ret_why);
+
+/* The same for a tool call's name and arguments (plain text; the tool-call
+ * rules apply), as a stream's guard assembled them. */
+enum sx_guard_verdict sx_guardrail_check_tool(struct sx_guardrail *gr, const char *text, size_t len,
+					      char **ret_rule, char **ret_why);

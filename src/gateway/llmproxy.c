@@ -38,6 +38,7 @@
 #include "llmreq.h"
 #include "record.h"
 #include "spool.h"
+#include "streamguard.h"
 #include "upstream.h"
 
 /* gcc 12's -fanalyzer loses track of memory stored into a call reached
@@ -85,6 +86,8 @@ struct call {
 	size_t resp_bytes;
 	int spool_fd;
 	char *spool_path;
+	struct sx_streamguard *sg; /* block mode, a streamed answer: tool calls held back and scanned */
+	bool guard_blocked; /* a tool call was blocked: the rest of the stream is dropped */
 };
 
 static struct call *open_calls_list;
@@ -289,10 +292,37 @@ static size_t on_header(char *buf, size_t size, size_t n, void *data)
 	return len;
 }
 
+/* What the stream guard lets through goes to the client. */
+static void emit_out(void *userdata, const char *data, size_t len)
+{
+	struct call *c = userdata;
+	if (bytes_add(&c->out, data, len) < 0)
+		log_warn("call %s: out of memory relaying the stream", c->id);
+}
+
+/* Queues upstream bytes for the client: as they are, or through the stream
+ * guard (block mode, a streamed answer), which may hold a tool call back
+ * or end the stream.  Returns false when the rest must not be relayed. */
+static bool relay_out(struct call *c, const char *data, size_t len)
+{
+	if (!c->sg && c->sse && c->g->guardrail && c->status < 300) {
+		const struct sx_provider *p = sx_config_provider(c->g->config, c->provider);
+		c->sg = sx_streamguard_new(c->g->guardrail, p && streq(p->api, "anthropic-messages"));
+	}
+	if (!c->sg)
+		return bytes_add(&c->out, data, len) == 0;
+	if (sx_streamguard_feed(c->sg, data, len, emit_out, c) == 0)
+		return true;
+	c->guard_blocked = true;
+	log_warn("call %s: stream ended by the guardrail: %s", c->id, sx_streamguard_why(c->sg));
+	return false;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
 	struct call *c = userp;
 	size_t len = size * n;
+	bool more;
 
 	if (c->out.len - c->out.off > RELAY_HIGH) {
 		c->paused = true;
@@ -300,8 +330,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 	}
 	if (!c->t_first)
 		c->t_first = sx_now_usec();
-	if (bytes_add(&c->out, data, len) < 0)
-		return 0;
+	more = relay_out(c, data, len);
 	c->resp_bytes += len;
 	if (!c->spilled) {
 		if (c->mem.len + len <= SX_CAPTURE_MEM_MAX)
@@ -319,7 +348,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 	}
 	if (!wait_whole(c))
 		resume(c);
-	return len;
+	return more ? len : 0; /* 0: curl ends the transfer (a blocked stream) */
 }
 
 static const char *error_kind(CURLcode r)
@@ -345,8 +374,16 @@ static void on_upstream_done(CURL *easy, CURLcode result, void *data)
 	_cleanup_free_ char *error = NULL;
 
 	c->upstream_done = true;
+	if (c->sg && !c->guard_blocked && result == CURLE_OK && sx_streamguard_end(c->sg, emit_out, c))
+		c->guard_blocked = true;
+	/* A stream the guard ended: the client got its error event and a
+	 * clean end; the record says why. */
+	if (c->guard_blocked && result == CURLE_WRITE_ERROR)
+		result = CURLE_OK;
 	c->result = result;
-	if (result != CURLE_OK) {
+	if (c->guard_blocked) {
+		error = sx_strdupf("blocked by the guardrail: %s", sx_streamguard_why(c->sg));
+	} else if (result != CURLE_OK) {
 		error = sx_strdupf("upstream %s: %s", error_kind(result),
 				   *c->errbuf ? c->errbuf : curl_easy_strerror(result));
 		sx_labelled_inc(&m->upstream_errors, "kind=\"%s\"", error_kind(result));
@@ -732,6 +769,7 @@ static void call_free(struct call *c)
 	bytes_free(&c->body);
 	bytes_free(&c->out);
 	bytes_free(&c->mem);
+	sx_streamguard_free(c->sg);
 	if (c->credential_header)
 		explicit_bzero(c->credential_header, strlen(c->credential_header));
 	free(c->credential_header);
