@@ -698,6 +698,50 @@ static size_t utf8_floor(const char *p, size_t i)
 	return i;
 }
 
+/* Where a string sits in the JSON text: a chain of frames up to the root,
+ * made into "request.messages[2].content" only when a hit needs it (most
+ * strings have none, and a string per node would cost an allocation). */
+struct pathf {
+	const struct pathf *up;
+	const char *key; /* member name; NULL: index */
+	size_t idx;
+	const char *literal; /* the root's name ("$", "raw"), or NULL */
+};
+
+static void path_put(FILE *f, const struct pathf *p)
+{
+	if (!p)
+		return;
+	if (p->literal) {
+		fputs(p->literal, f);
+		return;
+	}
+	path_put(f, p->up);
+	if (p->key)
+		fprintf(f, "%s%s", p->up && !p->up->literal ? "." : "", p->key);
+	else
+		fprintf(f, "[%zu]", p->idx);
+}
+
+static char *path_string(const struct pathf *p)
+{
+	char *out = NULL;
+	if (!p) /* the text itself is a string */
+		return strdup("$");
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	if (!f)
+		return NULL;
+	path_put(f, p);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static const struct pathf path_root = {.literal = "$"}, path_raw = {.literal = "raw"};
+
 /* gcc 12's -fanalyzer does not follow the strings into the grown array
  * (a struct assignment through h->v) and reports them leaked; they are
  * freed by sx_hits_clear(). */
@@ -706,11 +750,11 @@ static size_t utf8_floor(const char *p, size_t i)
 #pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
 #endif
 static int add_hit(struct sx_hits *h, const struct sx_rule *r, const char *p, size_t len, size_t vs,
-		   size_t ve, const char *where, enum sx_view view)
+		   size_t ve, const struct pathf *where, enum sx_view view)
 {
 	size_t cs = utf8_floor(p, vs > CONTEXT_BYTES ? vs - CONTEXT_BYTES : 0);
 	size_t ce = ve + CONTEXT_BYTES < len ? utf8_floor(p, ve + CONTEXT_BYTES) : len;
-	_cleanup_free_ char *value = strndup(p + vs, ve - vs), *at = strdup(where),
+	_cleanup_free_ char *value = strndup(p + vs, ve - vs), *at = path_string(where),
 			    *context = strndup(p + cs, ce - cs);
 	struct sx_hit *grown;
 
@@ -734,7 +778,7 @@ static int add_hit(struct sx_hits *h, const struct sx_rule *r, const char *p, si
 
 /* Runs rule i's PCRE2 program over p; every match that passes the rule's
  * checks and is new becomes a hit.  Returns hits added or -ENOMEM. */
-static int confirm(struct sx_scanner *s, size_t i, const char *p, size_t len, const char *where,
+static int confirm(struct sx_scanner *s, size_t i, const char *p, size_t len, const struct pathf *where,
 		   enum sx_view view, struct sx_hits *h)
 {
 	const struct sx_rule *r = &s->e->rs->rules[i];
@@ -768,8 +812,8 @@ static int confirm(struct sx_scanner *s, size_t i, const char *p, size_t len, co
 }
 
 /* Confirms every rule that fired in view v and applies to this string. */
-static int confirm_fired(struct sx_scanner *s, enum sx_view v, const char *p, size_t len, const char *where,
-			 bool tool_text, bool decode_only, struct sx_hits *h)
+static int confirm_fired(struct sx_scanner *s, enum sx_view v, const char *p, size_t len,
+			 const struct pathf *where, bool tool_text, bool decode_only, struct sx_hits *h)
 {
 	const struct sx_ruleset *rs = s->e->rs;
 	int added = 0, k;
@@ -787,8 +831,8 @@ static int confirm_fired(struct sx_scanner *s, enum sx_view v, const char *p, si
 
 /* One string of the text: the text view as it is, then the other views of
  * it where the wide stage saw something in them. */
-static int narrow_string(struct sx_scanner *s, const char *p, size_t len, const char *where, bool tool_text,
-			 struct sx_hits *h)
+static int narrow_string(struct sx_scanner *s, const char *p, size_t len, const struct pathf *where,
+			 bool tool_text, struct sx_hits *h)
 {
 	int added = 0, k;
 	if ((k = confirm_fired(s, SX_VIEW_TEXT, p, len, where, tool_text, false, h)) < 0)
@@ -835,33 +879,27 @@ static bool tool_key(const cJSON *parent, const char *key)
 	return streq(key, "input") && streq(sx_json_str(parent, "type"), "tool_use");
 }
 
-static int walk(struct sx_scanner *s, const cJSON *node, const cJSON *parent, char *path, bool tool_text,
+static int walk(struct sx_scanner *s, const cJSON *node, const struct pathf *path, bool tool_text,
 		struct sx_hits *h)
 {
 	int added = 0, k;
 	if (cJSON_IsString(node) && node->valuestring)
-		return narrow_string(s, node->valuestring, strlen(node->valuestring), path[0] ? path : "$",
-				     tool_text, h);
+		return narrow_string(s, node->valuestring, strlen(node->valuestring), path, tool_text, h);
 	if (!cJSON_IsArray(node) && !cJSON_IsObject(node))
 		return 0;
 	size_t idx = 0;
 	for (const cJSON *c = node->child; c; c = c->next, idx++) {
-		_cleanup_free_ char *sub = NULL;
+		struct pathf sub = {.up = path, .idx = idx};
 		bool tool = tool_text;
-		if (cJSON_IsArray(node))
-			sub = sx_strdupf("%s[%zu]", path, idx);
-		else {
-			sub = sx_strdupf("%s%s%s", path, path[0] ? "." : "", c->string);
+		if (cJSON_IsObject(node)) {
+			sub.key = c->string ? c->string : "";
 			tool = tool || tool_key(node, c->string);
 		}
-		if (!sub)
-			return -ENOMEM;
 		/* A tool call's name is tool text too. */
-		if ((k = walk(s, c, node, sub, tool, h)) < 0)
+		if ((k = walk(s, c, &sub, tool, h)) < 0)
 			return k;
 		added += k;
 	}
-	(void)parent;
 	return added;
 }
 
@@ -926,13 +964,14 @@ static int narrow_whole(struct sx_scanner *s, const char *text, size_t len, bool
 		if (r->tool_scope || r->severity < s->min_severity || rule_has_hit(h, r))
 			continue;
 		if (unescaped && s->fired[SX_VIEW_TEXT][i] &&
-		    (k = confirm(s, i, s->text.p, s->text.len, "$", SX_VIEW_TEXT, h)) != 0) {
+		    (k = confirm(s, i, s->text.p, s->text.len, &path_root, SX_VIEW_TEXT, h)) != 0) {
 			if (k < 0)
 				return k;
 			added += k;
 			continue;
 		}
-		if (s->fired[SX_VIEW_RAW][i] && (k = confirm(s, i, text, len, "raw", SX_VIEW_RAW, h)) != 0) {
+		if (s->fired[SX_VIEW_RAW][i] &&
+		    (k = confirm(s, i, text, len, &path_raw, SX_VIEW_RAW, h)) != 0) {
 			if (k < 0)
 				return k;
 			added += k;
@@ -984,7 +1023,6 @@ static void drop_tool_rules(struct sx_scanner *s, const char *text, size_t len)
 int sx_scan_json(struct sx_scanner *s, const char *text, size_t len, struct sx_hits *h)
 {
 	_cleanup_cjson_ cJSON *j = NULL;
-	char root[1] = "";
 	uint64_t t0;
 	int r, added;
 
@@ -998,9 +1036,9 @@ int sx_scan_json(struct sx_scanner *s, const char *text, size_t len, struct sx_h
 	s->stats.ns_json += now_ns() - t0;
 	s->stats.parsed++;
 	if (j)
-		added = walk(s, j, NULL, root, false, h);
+		added = walk(s, j, NULL, false, h);
 	else
-		added = narrow_string(s, text, len, "$", false, h);
+		added = narrow_string(s, text, len, &path_root, false, h);
 	if (added < 0)
 		return added;
 	if ((r = narrow_whole(s, text, len, memchr(text, '\\', len) != NULL, h)) < 0)
@@ -1029,7 +1067,7 @@ int sx_scan_plain(struct sx_scanner *s, const char *text, size_t len, bool tool_
 	}
 	if (s->n_fired == 0)
 		return 0;
-	r = narrow_string(s, text, len, "$", tool_text, h);
+	r = narrow_string(s, text, len, &path_root, tool_text, h);
 	return r;
 }
 
