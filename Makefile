@@ -45,7 +45,7 @@ PKGS_CLI     := libcjson libwebsockets $(PKGS_DETECT)
 # pkg-config file, hence GW_LIBS).
 PKGS_GW      := libmicrohttpd libcurl libsystemd libcjson sqlite3 libcares ldns openssl libwebsockets $(PKGS_DETECT)
 GW_LIBS      := -lhttp_parser
-PKGS_TEST    := cmocka libcjson sqlite3 openssl $(PKGS_DETECT)
+PKGS_TEST    := cmocka libcjson sqlite3 openssl libcurl $(PKGS_DETECT)
 
 # _FORTIFY_SOURCE=2 unless the caller's flags choose a level (dpkg-buildflags
 # does): a second, different definition is an error under -Werror.  -U first:
@@ -77,10 +77,12 @@ GW_OBJ    := $(GW_SRC:src/%.c=$(BUILD)/obj/%.o)
 # Setup objects the unit tests link (pure logic, no kernel access at load).
 SETUP_TESTABLE := $(BUILD)/obj/setup/openclaw.o $(BUILD)/obj/setup/options.o
 # Gateway objects the unit tests link (capture records: pure functions; the
-# browser bridge certificate, in a scratch directory).
+# browser bridge certificate, in a scratch directory; the judge's answer
+# parsing, hence libcurl in PKGS_TEST).
 GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o \
 		  $(BUILD)/obj/gateway/bridgecert.o $(BUILD)/obj/gateway/bridgemsg.o $(BUILD)/obj/gateway/ocproto.o \
-		  $(BUILD)/obj/gateway/devicekey.o $(BUILD)/obj/gateway/scan.o $(BUILD)/obj/gateway/police.o
+		  $(BUILD)/obj/gateway/devicekey.o $(BUILD)/obj/gateway/scan.o $(BUILD)/obj/gateway/police.o \
+		  $(BUILD)/obj/gateway/judge.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 

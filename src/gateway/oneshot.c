@@ -23,6 +23,7 @@
 #include "../lib/paths.h"
 #include "../lib/util.h"
 #include "gateway.h"
+#include "judge.h"
 #include "patrol.h"
 #include "police.h"
 
@@ -72,9 +73,10 @@ int sx_gateway_oneshot_prepare(struct sx_gateway *g)
 
 int sx_gateway_investigate(struct sx_gateway *g, const char *flag_id)
 {
-	_cleanup_free_ char *case_id = NULL;
+	_cleanup_free_ char *case_id = NULL, *why = NULL;
 	enum sx_escalation level = SX_ESCALATE_MEDIUM_ABOVE;
 	struct sx_police *p = NULL;
+	struct sx_judge *judge = NULL;
 	int r;
 
 	if (g->config->police_escalation && sx_escalation_from_name(g->config->police_escalation, &level) < 0)
@@ -83,10 +85,21 @@ int sx_gateway_investigate(struct sx_gateway *g, const char *flag_id)
 			 g->config->police_escalation);
 	if ((r = sx_police_open(g->log_dir, level, &p)) < 0)
 		return r;
-	/* TODO(patrol): set the LLM judge here too once patrol.c exports it;
-	 * without one the case gets the deterministic summary and action. */
+	/* The policy's judge writes the summary and action when there is one;
+	 * without it (or when it cannot be used) the case gets the
+	 * deterministic ones. */
+	r = sx_patrol_judge_open(g, &judge, &why);
+	if (r == -ENOMEM) {
+		sx_police_close(p);
+		return r;
+	}
+	if (r < 0)
+		log_warn("%s; the case gets the deterministic summary and action", why ? why : strerror(-r));
+	if (judge)
+		sx_police_set_judge(p, sx_judge_case, judge);
 	r = sx_police_investigate(p, flag_id, true, &case_id);
 	sx_police_close(p);
+	sx_judge_free(judge);
 	if (r < 0)
 		return r;
 	printf("%s\n", case_id);

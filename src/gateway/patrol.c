@@ -11,6 +11,16 @@
  * answer, a line it cannot read again) stays "pending" with a time to try
  * again and is never recorded as clean.
  *
+ * The judge (judge.h, optional: the policy's patrol.judge) is asked about
+ * records whose hits need judgement (injection, harm) or come from rules
+ * less sure than the threshold.  Its answer becomes a vote in the flag; a
+ * confident "NONE" over rules that were all unsure records the record
+ * clean.  A judge that fails leaves the record pending (backoff 5 s
+ * doubling to 10 min), and for a while after a failure records that need it
+ * go pending without a call, so a judge that hangs does not stall the
+ * patrol 30 s a record.  The police asks the same judge for a case's
+ * summary and recommended action.
+ *
  * Exactly once: a flag's id is a hash of file, record and ruleset version,
  * and the flags table remembers every id written.  The flag line is written
  * before the commit, so a crash in between leaves a line the table does not
@@ -40,6 +50,7 @@
 #include "../lib/strv.h"
 #include "../lib/util.h"
 #include "gateway.h"
+#include "judge.h"
 #include "police.h"
 #include "scan.h"
 
@@ -57,7 +68,13 @@ struct sx_patrol {
 	struct sx_scanner *scanner;
 	sqlite3 *db;
 	struct sx_police *police;
-	char judge_version[64];
+	struct sx_judge *judge; /* NULL: no judge */
+	char judge_version[256]; /* "none" or MODEL@VERSION */
+	double threshold; /* rule or judge confidence below this is unsure */
+	unsigned retry_first_secs; /* RETRY_FIRST_SECS, or SENTRIX_PATROL_RETRY_SECS (tests) */
+	unsigned judge_fails; /* consecutive judge failures */
+	int64_t judge_hold_until; /* ms: no judge call before this after a failure */
+	char *judge_hold_why;
 	int flags_fd, wake_fd;
 	pthread_t thread;
 	bool running;
@@ -165,6 +182,14 @@ static int meta_set_int(sqlite3 *db, const char *key, int64_t v)
 	return meta_set(db, key, s);
 }
 
+/* When a review that failed for the attempts-th time is tried again: the
+ * first wait (5 s) doubling, at most 10 min. */
+static int64_t retry_at(const struct sx_patrol *p, int attempts)
+{
+	int64_t wait = MIN((int64_t)p->retry_first_secs << MIN(MAX(attempts, 1) - 1, 10), RETRY_MAX_SECS);
+	return now_ms() + wait * 1000;
+}
+
 static int db_open(const char *log_dir, sqlite3 **ret)
 {
 	_cleanup_free_ char *path = sx_strdupf("%s/" STATE_DB, log_dir);
@@ -255,9 +280,13 @@ static int sync_flags(struct sx_patrol *p)
 
 /* ---- flags ---- */
 
-static void flag_id_of(const char *file, const char *record_id, const char *ruleset, char out[19])
+/* judge: the judge's version when it was asked about the record (a new
+ * judge makes a new flag, as a new ruleset does), else NULL. */
+static void flag_id_of(const char *file, const char *record_id, const char *ruleset, const char *judge,
+		       char out[19])
 {
-	_cleanup_free_ char *key = sx_strdupf("%s\n%s\n%s", file, record_id, ruleset);
+	_cleanup_free_ char *key = judge ? sx_strdupf("%s\n%s\n%s\n%s", file, record_id, ruleset, judge)
+					 : sx_strdupf("%s\n%s\n%s", file, record_id, ruleset);
 	char fp[17];
 	sx_fingerprint(key ? key : "", key ? strlen(key) : 0, fp);
 	snprintf(out, 19, "f-%s", fp);
@@ -272,7 +301,7 @@ static int cmp_str(const void *a, const void *b)
 static cJSON *sorted_array(char **v)
 {
 	cJSON *a = cJSON_CreateArray();
-	size_t n = sx_strv_length(v);
+	size_t n = v ? sx_strv_length(v) : 0;
 	if (n)
 		qsort(v, n, sizeof(char *), cmp_str);
 	for (size_t i = 0; a && i < n; i++)
@@ -383,6 +412,242 @@ static int write_flag(struct sx_patrol *p, const cJSON *f)
 	return sx_write_all(p->flags_fd, line, strlen(line));
 }
 
+/* ---- the judge ---- */
+
+/* Whether the judge is asked about these hits: some need judgement
+ * (injection, harm) or come from a rule less sure than the threshold.
+ * *cats gets their categories, joined by ", " (caller frees). */
+static bool needs_judge(const struct sx_patrol *p, const struct sx_hits *h, char **cats)
+{
+	_cleanup_(sx_strv_freep) char **v = NULL;
+	bool any = false;
+
+	if (!p->judge)
+		return false;
+	for (size_t i = 0; i < h->n; i++) {
+		const struct sx_rule *r = h->v[i].rule;
+		if (r->category != SX_CAT_INJECTION && r->category != SX_CAT_HARM &&
+		    r->confidence >= p->threshold)
+			continue;
+		any = true;
+		if (!sx_strv_contains(v, sx_category_name(r->category)))
+			sx_strv_push(&v, sx_category_name(r->category));
+	}
+	*cats = any ? sx_strv_join(v, ", ") : NULL;
+	return any;
+}
+
+/* What the judge sees of a record: its provider, model and endpoint, the
+ * flag's redacted summary, excerpt and hits, and the text around each hit
+ * (one per rule and place, at most 8) with every hit value in it redacted.
+ * Never a value whole.  Caller frees. */
+static char *judge_sample(const cJSON *flag, const struct sx_hits *h, const cJSON *rec)
+{
+	_cleanup_cjson_ cJSON *s = cJSON_CreateObject();
+	cJSON *ctx;
+	unsigned n = 0;
+
+	if (!s)
+		return NULL;
+	cJSON_AddStringToObject(s, "provider", sx_json_str(rec, "provider") ?: "-");
+	cJSON_AddStringToObject(s, "model", sx_json_str(rec, "model") ?: "-");
+	cJSON_AddStringToObject(s, "endpoint", sx_json_str(rec, "endpoint") ?: "-");
+	cJSON_AddStringToObject(s, "findings", sx_json_str(flag, "referral_summary") ?: "");
+	cJSON_AddStringToObject(s, "excerpt", sx_json_str(flag, "excerpt") ?: "");
+	cJSON_AddItemToObject(s, "hits", cJSON_Duplicate(cJSON_GetObjectItem(flag, "hits"), true));
+	ctx = cJSON_AddArrayToObject(s, "context");
+	for (size_t i = 0; ctx && i < h->n && n < 8; i++) {
+		const struct sx_hit *x = &h->v[i];
+		bool seen = false;
+		for (size_t k = 0; k < i; k++)
+			seen = seen || (h->v[k].rule == x->rule && streq(h->v[k].where, x->where));
+		if (seen)
+			continue;
+		_cleanup_free_ char *text = sx_hit_excerpt(x, h, EXCERPT_MAX * 2);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "rule_id", x->rule->id);
+		cJSON_AddStringToObject(o, "where", x->where);
+		cJSON_AddStringToObject(o, "view", sx_view_name(x->view));
+		cJSON_AddStringToObject(o, "text", text ? text : "");
+		cJSON_AddItemToArray(ctx, o);
+		n++;
+	}
+	char *out = cJSON_Print(s);
+	if (out)
+		sx_utf8_clean(out);
+	return out;
+}
+
+/* Replaces key's value in the flag. */
+static void flag_replace(cJSON *f, const char *key, cJSON *v)
+{
+	if (v && !cJSON_ReplaceItemInObjectCaseSensitive(f, key, v))
+		cJSON_Delete(v);
+}
+
+/* Adds the judge's vote to flag f: the vote itself, its labels to
+ * pii_labels_union, its observation to the referral summary, and the
+ * consensus: the judge's severity when it is sure (confidence at or above
+ * the threshold) and says more than NONE, else the highest vote; the
+ * confidence is the mean of the votes at that severity. */
+static void add_judge_vote(const struct sx_patrol *p, cJSON *f, const struct sx_judge_verdict *v)
+{
+	_cleanup_(sx_strv_freep) char **labels = NULL;
+	_cleanup_free_ char *voter = sx_strdupf("judge:%s", sx_judge_model(p->judge));
+	_cleanup_free_ char *summary = NULL;
+	cJSON *votes = cJSON_GetObjectItem(f, "votes"), *vote = cJSON_CreateObject(), *it;
+	int top = 0;
+	double sum = 0;
+	unsigned n = 0;
+
+	if (!vote)
+		return;
+	cJSON_AddStringToObject(vote, "voter", voter ? voter : "judge");
+	cJSON_AddStringToObject(vote, "severity", sx_judge_severity_name(v->severity));
+	cJSON_AddNumberToObject(vote, "confidence", v->confidence);
+	cJSON_AddStringToObject(vote, "category", v->category);
+	cJSON_AddItemToObject(
+	    vote, "labels",
+	    cJSON_CreateStringArray((const char *const *)v->labels, (int)sx_strv_length(v->labels)));
+	cJSON_AddStringToObject(vote, "observation", v->observation);
+	cJSON_AddItemToArray(votes, vote);
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(f, "pii_labels_union"))
+	{
+		if (cJSON_IsString(it))
+			sx_strv_push(&labels, it->valuestring);
+	}
+	for (size_t i = 0; v->labels && v->labels[i]; i++)
+		sx_strv_push(&labels, v->labels[i]);
+	flag_replace(f, "pii_labels_union", sorted_array(labels));
+
+	if (v->severity > 0 && v->confidence >= p->threshold)
+		top = v->severity;
+	else
+		cJSON_ArrayForEach(it, votes)
+		{
+			enum sx_severity sev;
+			if (sx_severity_from_name(sx_json_str(it, "severity"), &sev) == 0 && (int)sev > top)
+				top = (int)sev;
+		}
+	cJSON_ArrayForEach(it, votes)
+	{
+		enum sx_severity sev;
+		if (sx_severity_from_name(sx_json_str(it, "severity"), &sev) == 0 && (int)sev == top) {
+			sum += cJSON_GetNumberValue(cJSON_GetObjectItem(it, "confidence"));
+			n++;
+		}
+	}
+	if (top > 0) {
+		flag_replace(f, "consensus_severity",
+			     cJSON_CreateString(sx_severity_name((enum sx_severity)top)));
+		flag_replace(f, "consensus_confidence", cJSON_CreateNumber(n ? sum / n : 0));
+	}
+	summary = sx_strdupf("%s; judge: %s (%.2f) %s", sx_json_str(f, "referral_summary") ?: "",
+			     sx_judge_severity_name(v->severity), v->confidence, v->observation);
+	if (summary)
+		flag_replace(f, "referral_summary", cJSON_CreateString(summary));
+}
+
+/* Remembers a judge failure: no call for a while (the first retry wait,
+ * doubling with each failure in a row). */
+static void judge_failed(struct sx_patrol *p, const char *why)
+{
+	p->judge_fails++;
+	p->judge_hold_until = retry_at(p, (int)p->judge_fails);
+	free(p->judge_hold_why);
+	p->judge_hold_why = why ? strdup(why) : NULL;
+	atomic_fetch_add(&p->stats.judge_failures, 1);
+}
+
+static void judge_answered(struct sx_patrol *p)
+{
+	p->judge_fails = 0;
+	p->judge_hold_until = 0;
+	free(p->judge_hold_why);
+	p->judge_hold_why = NULL;
+}
+
+/* Asks the judge about a record, unless it failed a moment ago.  Returns
+ * 0 with *v, or a negative errno with *why (caller frees). */
+static int ask_judge(struct sx_patrol *p, const char *cats, const char *sample, struct sx_judge_verdict *v,
+		     char **why)
+{
+	int r;
+
+	if (now_ms() < p->judge_hold_until) {
+		*why = sx_strdupf("the judge failed a moment ago (%s); not asked again yet",
+				  p->judge_hold_why ? p->judge_hold_why : "?");
+		return -EAGAIN;
+	}
+	atomic_fetch_add(&p->stats.judge_calls, 1);
+	r = sx_judge_review(p->judge, cats, sample, v, why);
+	if (r == 0)
+		judge_answered(p);
+	else if (r != -ECANCELED)
+		judge_failed(p, *why);
+	return r;
+}
+
+/* The police's judge hook: the same judge, counted and held alike. */
+static int police_judge(void *userdata, const char *case_json, char **summary, char **action, char **severity)
+{
+	struct sx_patrol *p = userdata;
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	if (now_ms() < p->judge_hold_until)
+		return -EAGAIN;
+	atomic_fetch_add(&p->stats.judge_calls, 1);
+	r = sx_judge_case_why(p->judge, case_json, summary, action, severity, &why);
+	if (r == 0)
+		judge_answered(p);
+	else if (r != -ECANCELED)
+		judge_failed(p, why);
+	return r;
+}
+
+int sx_patrol_judge_open(struct sx_gateway *g, struct sx_judge **ret, char **why)
+{
+	const struct sx_policy *pol = g->policy;
+	const struct sx_provider *pv;
+	struct sx_judge_settings s = {0};
+	int r;
+
+	*ret = NULL;
+	if (!pol->judge_provider)
+		return 0;
+	if (!(pv = sx_config_provider(g->config, pol->judge_provider))) {
+		*why =
+		    sx_strdupf("patrol.judge.provider \"%s\" is not one of the gateway's providers (`sentrix "
+			       "provider list`)",
+			       pol->judge_provider);
+		return -EINVAL;
+	}
+	s.threshold = SX_JUDGE_THRESHOLD_DEFAULT;
+	s.max_tokens = pol->judge_max_tokens;
+	if (!(s.provider = strdup(pv->name)) || !(s.api = strdup(pv->api)) ||
+	    !(s.base_url = strdup(pv->base_url)) || !(s.model = strdup(pol->judge_model)) ||
+	    !(s.version = strdup(pol->judge_version ? pol->judge_version : "1")) ||
+	    (g->config->ca_file && !(s.ca_file = strdup(g->config->ca_file)))) {
+		sx_judge_settings_clear(&s);
+		return -ENOMEM;
+	}
+	if ((r = sx_judge_settings_env(&s, why)) < 0) {
+		sx_judge_settings_clear(&s);
+		return r;
+	}
+	s.key = sx_gateway_secret(g, pv->key_env);
+	if (!s.key || !*s.key) {
+		*why = sx_strdupf(
+		    "the secret %s of the judge's provider %s is not set (`sentrix secrets set %s`)",
+		    pv->key_env, pv->name, pv->key_env);
+		sx_judge_settings_clear(&s);
+		return -EINVAL;
+	}
+	return sx_judge_new(&s, ret);
+}
+
 /* ---- reviewing ---- */
 
 /* The record's id: capture records begin {"timestamp":"…","id":"…" (record.c
@@ -436,12 +701,23 @@ static int set_review(struct sx_patrol *p, const char *file, const char *rec, co
 	return 0;
 }
 
-/* Reviews one record line.  Returns 0 (reviewed, or left pending with a
- * reason) or a negative errno that stops the pass (the database). */
-static int review(struct sx_patrol *p, const char *file, const char *line, size_t len, int64_t line_at)
+/* Leaves a record pending after its attempts-th failure, why saying why. */
+static int set_pending(struct sx_patrol *p, const char *file, const char *rec, int64_t line_at,
+		       const char *why, int attempts)
 {
-	_cleanup_free_ char *rec_id = record_id_of(line, len, line_at);
+	return set_review(p, file, rec, "pending", NULL, line_at, why, attempts, retry_at(p, attempts));
+}
+
+/* Reviews one record line; attempts: how often its review failed before.
+ * Returns 0 (reviewed, or left pending with a reason) or a negative errno
+ * that stops the pass (the database). */
+static int review(struct sx_patrol *p, const char *file, const char *line, size_t len, int64_t line_at,
+		  int attempts)
+{
+	_cleanup_free_ char *rec_id = record_id_of(line, len, line_at), *cats = NULL;
+	_cleanup_cjson_ cJSON *rec = NULL, *f = NULL;
 	struct sx_hits hits = {0};
+	bool judge;
 	char flag_id[19];
 	int r;
 
@@ -452,34 +728,58 @@ static int review(struct sx_patrol *p, const char *file, const char *line, size_
 	atomic_fetch_add(&p->stats.records, 1);
 	if (r < 0) {
 		sx_hits_clear(&hits);
-		return set_review(p, file, rec_id, "pending", NULL, line_at, "out of memory while scanning",
-				  1, now_ms() + RETRY_FIRST_SECS * 1000);
+		return set_pending(p, file, rec_id, line_at, "out of memory while scanning", attempts + 1);
 	}
 	if (hits.n == 0)
 		return set_review(p, file, rec_id, "clean", NULL, line_at, NULL, 0, 0);
 
-	flag_id_of(file, rec_id, p->rs->version, flag_id);
-	if (db_int(p->db, "SELECT 1 FROM flags WHERE flag_id = ?", flag_id, 0) == 0) {
-		_cleanup_cjson_ cJSON *rec = cJSON_ParseWithLength(line, len);
-		_cleanup_cjson_ cJSON *f = build_flag(p, &hits, file, rec, rec_id, flag_id);
-		if (!f) {
+	judge = needs_judge(p, &hits, &cats);
+	flag_id_of(file, rec_id, p->rs->version, judge ? p->judge_version : NULL, flag_id);
+	if (db_int(p->db, "SELECT 1 FROM flags WHERE flag_id = ?", flag_id, 0) != 0) {
+		/* Written before (a re-review, a crash before the commit). */
+		sx_hits_clear(&hits);
+		return set_review(p, file, rec_id, "flagged", flag_id, line_at, NULL, 0, 0);
+	}
+	rec = cJSON_ParseWithLength(line, len);
+	if (!(f = build_flag(p, &hits, file, rec, rec_id, flag_id))) {
+		sx_hits_clear(&hits);
+		return -ENOMEM;
+	}
+	if (judge) {
+		_cleanup_free_ char *sample = judge_sample(f, &hits, rec), *why = NULL;
+		struct sx_judge_verdict v = {0};
+		bool rules_unsure = true;
+
+		if (!sample) {
 			sx_hits_clear(&hits);
 			return -ENOMEM;
 		}
-		if ((r = write_flag(p, f)) < 0) {
+		if ((r = ask_judge(p, cats ? cats : "?", sample, &v, &why)) < 0) {
+			/* Not reviewed: never clean, no flag yet. */
 			sx_hits_clear(&hits);
-			log_error_errno(r, "cannot write %s/" FLAGS_FILE, p->log_dir);
-			return set_review(p, file, rec_id, "pending", NULL, line_at, "cannot write the flag",
-					  1, now_ms() + RETRY_FIRST_SECS * 1000);
+			_cleanup_free_ char *e = sx_strdupf("judge: %s", why ? why : strerror(-r));
+			return set_pending(p, file, rec_id, line_at, e ? e : "judge failed", attempts + 1);
 		}
-		db_run(
-		    p->db,
-		    "INSERT OR IGNORE INTO flags(flag_id, source_file, record_id, ruleset) VALUES(?,?,?,?)",
-		    flag_id, file, rec_id, p->rs->version, NULL);
 		for (size_t i = 0; i < hits.n; i++)
-			atomic_fetch_add(&p->stats.flags[hits.v[i].rule->category][hits.v[i].rule->severity],
-					 1);
+			rules_unsure = rules_unsure && hits.v[i].rule->confidence < p->threshold;
+		if (v.severity == 0 && v.confidence >= p->threshold && rules_unsure) {
+			/* Judged benign: reviewed, and clean. */
+			sx_judge_verdict_clear(&v);
+			sx_hits_clear(&hits);
+			return set_review(p, file, rec_id, "clean", NULL, line_at, NULL, 0, 0);
+		}
+		add_judge_vote(p, f, &v);
+		sx_judge_verdict_clear(&v);
 	}
+	if ((r = write_flag(p, f)) < 0) {
+		sx_hits_clear(&hits);
+		log_error_errno(r, "cannot write %s/" FLAGS_FILE, p->log_dir);
+		return set_pending(p, file, rec_id, line_at, "cannot write the flag", attempts + 1);
+	}
+	db_run(p->db, "INSERT OR IGNORE INTO flags(flag_id, source_file, record_id, ruleset) VALUES(?,?,?,?)",
+	       flag_id, file, rec_id, p->rs->version, NULL);
+	for (size_t i = 0; i < hits.n; i++)
+		atomic_fetch_add(&p->stats.flags[hits.v[i].rule->category][hits.v[i].rule->severity], 1);
 	sx_hits_clear(&hits);
 	return set_review(p, file, rec_id, "flagged", flag_id, line_at, NULL, 0, 0);
 }
@@ -536,7 +836,7 @@ static int follow_file(struct sx_patrol *p, const char *name)
 			r = sx_capture_next_line(rd, &line);
 			if (r <= 0)
 				break;
-			if ((r = review(p, name, line, strlen(line), (int64_t)line_at)) < 0) {
+			if ((r = review(p, name, line, strlen(line), (int64_t)line_at, 0)) < 0) {
 				db_exec(p->db, "ROLLBACK");
 				return r;
 			}
@@ -544,6 +844,11 @@ static int follow_file(struct sx_patrol *p, const char *name)
 		}
 		if (r < 0)
 			log_warn_errno(r, "patrol: reading %s stopped", path);
+		/* Nothing new (the live file between records): no write, so an
+		 * idle gateway leaves its database alone. */
+		if (n == 0 && (int64_t)sx_capture_offset(rd) == offset &&
+		    sx_capture_closed(rd) == (closed != 0))
+			return db_exec(p->db, "ROLLBACK");
 		if ((r = commit_batch(p, name, sx_capture_offset(rd), sx_capture_closed(rd))) < 0)
 			return r;
 		if (n < BATCH_RECORDS || atomic_load(&p->stop))
@@ -587,7 +892,6 @@ static int retry_pending(struct sx_patrol *p)
 		if (sx_capture_open(path, (uint64_t)ats[i], &rd) < 0 ||
 		    sx_capture_next_line(rd, &line) <= 0) {
 			/* Still unreadable: later, with a longer wait. */
-			int64_t wait = MIN((int64_t)RETRY_FIRST_SECS << MIN(attempts[i], 10), RETRY_MAX_SECS);
 			sqlite3_stmt *up = NULL;
 			if (sqlite3_prepare_v2(
 				p->db,
@@ -595,13 +899,13 @@ static int retry_pending(struct sx_patrol *p)
 				"'the record cannot be read again' WHERE source_file = ? AND line_at = ? "
 				"AND status = 'pending'",
 				-1, &up, NULL) == SQLITE_OK) {
-				sqlite3_bind_int64(up, 1, now + wait * 1000);
+				sqlite3_bind_int64(up, 1, retry_at(p, attempts[i] + 1));
 				sqlite3_bind_text(up, 2, files[i], -1, SQLITE_STATIC);
 				sqlite3_bind_int64(up, 3, ats[i]);
 				sqlite3_step(up);
 			}
 			sqlite3_finalize(up);
-		} else if ((r = review(p, files[i], line, strlen(line), ats[i])) < 0) {
+		} else if ((r = review(p, files[i], line, strlen(line), ats[i], attempts[i])) < 0) {
 			db_exec(p->db, "ROLLBACK");
 			return r;
 		}
@@ -626,7 +930,10 @@ static void pass(struct sx_patrol *p)
 	    (uint64_t)db_int(p->db, "SELECT count(*) FROM reviews WHERE status = 'pending'", NULL, 0));
 	if (p->police && !atomic_load(&p->stop)) {
 		sx_police_ingest(p->police);
-		sx_police_work(p->police, 8);
+		/* With a judge that failed: no case while it is held, then one
+		 * at a time until it answers again. */
+		if (now_ms() >= p->judge_hold_until)
+			sx_police_work(p->police, p->judge_fails ? 1 : 8);
 		atomic_store(&p->stats.queue_depth, sx_police_queue_depth(p->police));
 	}
 }
@@ -651,6 +958,8 @@ static void patrol_free(struct sx_patrol *p)
 {
 	if (p->police)
 		sx_police_close(p->police);
+	sx_judge_free(p->judge);
+	free(p->judge_hold_why);
 	sx_scanner_free(p->scanner);
 	sx_engine_free(p->engine);
 	if (p->rs)
@@ -668,13 +977,23 @@ static void patrol_free(struct sx_patrol *p)
 static int patrol_open(struct sx_gateway *g, struct sx_patrol **ret)
 {
 	struct sx_patrol *p = calloc(1, sizeof(*p));
-	_cleanup_free_ char *why = NULL, *flags_path = NULL;
+	_cleanup_free_ char *why = NULL, *flags_path = NULL, *judge_why = NULL;
+	const char *e;
 	int r;
 
 	if (!p)
 		return -ENOMEM;
 	p->flags_fd = p->wake_fd = -EBADF;
 	snprintf(p->judge_version, sizeof(p->judge_version), "none");
+	p->threshold = sx_judge_threshold_env();
+	p->retry_first_secs = RETRY_FIRST_SECS;
+	/* A test knob: the first retry's wait, in seconds. */
+	if ((e = getenv("SENTRIX_PATROL_RETRY_SECS")) && *e &&
+	    (sx_parse_uint(e, RETRY_MAX_SECS, &p->retry_first_secs) < 0 || p->retry_first_secs == 0)) {
+		log_warn("SENTRIX_PATROL_RETRY_SECS \"%s\" is not 1 to %d seconds; using %d", e,
+			 RETRY_MAX_SECS, RETRY_FIRST_SECS);
+		p->retry_first_secs = RETRY_FIRST_SECS;
+	}
 	if (!(p->log_dir = strdup(g->log_dir)) || !(flags_path = sx_strdupf("%s/" FLAGS_FILE, g->log_dir))) {
 		patrol_free(p);
 		return -ENOMEM;
@@ -689,6 +1008,24 @@ static int patrol_open(struct sx_gateway *g, struct sx_patrol **ret)
 	if ((r = sx_scanner_new(p->engine, &p->scanner)) < 0 || (r = db_open(g->log_dir, &p->db)) < 0) {
 		patrol_free(p);
 		return r;
+	}
+	/* A judge that cannot be used does not stop the patrol: it reviews
+	 * without one, and /health says why. */
+	r = sx_patrol_judge_open(g, &p->judge, &judge_why);
+	if (r == -ENOMEM) {
+		patrol_free(p);
+		return r;
+	}
+	if (r < 0) {
+		log_error(
+		    "patrol: %s; reviewing without the judge until it is fixed and the gateway restarted",
+		    judge_why ? judge_why : strerror(-r));
+		free(g->last_error);
+		g->last_error = sx_strdupf("patrol judge: %s", judge_why ? judge_why : strerror(-r));
+	} else if (p->judge) {
+		snprintf(p->judge_version, sizeof(p->judge_version), "%s", sx_judge_version(p->judge));
+		p->threshold = sx_judge_threshold(p->judge);
+		sx_judge_set_cancel(p->judge, &p->stop);
 	}
 	p->flags_fd = open(flags_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (p->flags_fd < 0) {
@@ -723,6 +1060,8 @@ int sx_patrol_start(struct sx_gateway *g, struct sx_patrol **ret)
 		patrol_free(p);
 		return r;
 	}
+	if (p->judge)
+		sx_police_set_judge(p->police, police_judge, p);
 	if ((p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		r = log_error_errno(-errno, "patrol: eventfd");
 		patrol_free(p);
@@ -735,8 +1074,8 @@ int sx_patrol_start(struct sx_gateway *g, struct sx_patrol **ret)
 	}
 	p->running = true;
 	_cleanup_free_ char *packs = sx_strv_join(p->rs->packs, ", ");
-	log_info("patrol: %zu rule(s) from pack(s) %s, ruleset %s", p->rs->n_rules, packs ? packs : "?",
-		 p->rs->version);
+	log_info("patrol: %zu rule(s) from pack(s) %s, ruleset %s, judge %s", p->rs->n_rules,
+		 packs ? packs : "?", p->rs->version, p->judge_version);
 	*ret = p;
 	return 0;
 }

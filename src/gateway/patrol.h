@@ -17,6 +17,7 @@
 
 struct sx_gateway;
 struct sx_patrol;
+struct sx_judge;
 
 /* Counters for /metrics, written by the patrol thread. */
 struct sx_patrol_stats {
@@ -33,6 +34,12 @@ int sx_patrol_start(struct sx_gateway *g, struct sx_patrol **ret);
  * record) and frees everything. */
 void sx_patrol_stop(struct sx_patrol *p);
 void sx_patrol_metrics(const struct sx_patrol *p, FILE *out);
+
+/* The policy's judge (patrol.judge, the PATROL_* overrides, the
+ * provider's settings and key from g): 0 with *ret NULL when the policy
+ * names none; -EINVAL with *why (caller frees) when it cannot be used (a
+ * provider the config does not have, no key, a bad override); -ENOMEM. */
+int sx_patrol_judge_open(struct sx_gateway *g, struct sx_judge **ret, char **why);
 
 /* `sentrix patrol rescan`: every record reviewed again (flags already
  * written are not written twice).  Returns 0 or a negative errno. */

@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "jsonutil.h"
 #include "allowlist.h"
+#include "config.h"
 #include "netaddr.h"
 #include "policy.h"
 
@@ -67,6 +68,9 @@ void sx_policy_free(struct sx_policy *p)
 	free(p->guardrail_mode);
 	free(p->guardrail_fail_mode);
 	sx_strv_free(p->patrol_packs);
+	free(p->judge_provider);
+	free(p->judge_model);
+	free(p->judge_version);
 	free(p);
 }
 
@@ -352,6 +356,51 @@ static int parse_egress(struct vctx *v, const cJSON *eg, struct sx_policy *p)
 			&p->domains);
 }
 
+bool sx_judge_version_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > 32)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+/* patrol.judge: {"provider", "model", "max_tokens", "version"}; the first
+ * two are required. */
+static int parse_judge(struct vctx *v, const cJSON *j, struct sx_policy *p)
+{
+	static const char *const keys[] = {"provider", "model", "max_tokens", "version", NULL};
+	unsigned long max_tokens;
+	int r;
+
+	if ((r = only_keys(v, j, "patrol.judge", keys)) < 0)
+		return r;
+	if ((r = get_string(v, j, "patrol.judge", "provider", NULL, NULL, &p->judge_provider)) < 0 ||
+	    (r = get_string(v, j, "patrol.judge", "model", NULL, NULL, &p->judge_model)) < 0 ||
+	    (r = get_string(v, j, "patrol.judge", "version", NULL, "1", &p->judge_version)) < 0)
+		return r;
+	if (!p->judge_provider || !sx_provider_name_valid(p->judge_provider))
+		return fail(
+		    v,
+		    "patrol.judge.provider: missing or not a provider name ([a-z0-9][a-z0-9_-]{0,31}, "
+		    "one of `sentrix provider list`)");
+	if (!p->judge_model || !sx_model_id_valid(p->judge_model))
+		return fail(v,
+			    "patrol.judge.model: missing or not a model id (1-200 printable characters, "
+			    "no space)");
+	if (!sx_judge_version_valid(p->judge_version))
+		return fail(v, "patrol.judge.version: must be 1-32 characters of [A-Za-z0-9._-]");
+	if ((r = get_count(v, j, "patrol.judge", "max_tokens", SX_JUDGE_MAX_TOKENS_DEFAULT, &max_tokens)) < 0)
+		return r;
+	if (max_tokens < 1 || max_tokens > SX_JUDGE_MAX_TOKENS_MAX)
+		return fail(v, "patrol.judge.max_tokens: must be 1 to %d", SX_JUDGE_MAX_TOKENS_MAX);
+	p->judge_max_tokens = (unsigned)max_tokens;
+	return 0;
+}
+
 static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 {
 	static const char *const keys[] = {"name",     "description", "egress", "filesystem", "seccomp",
@@ -361,7 +410,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	static const char *const lim_keys[] = {"nofile", "nproc", "fsize_mb", NULL};
 	static const char *const oc_keys[] = {"exec_security", "sandbox_mode", "dm_policy", NULL};
 	static const char *const gr_keys[] = {"mode", "fail_mode", NULL};
-	static const char *const pt_keys[] = {"packs", NULL};
+	static const char *const pt_keys[] = {"packs", "judge", NULL};
 	static const char *const profiles[] = {"strict", "default", "permissive", NULL};
 	/* Values from OpenClaw's config schema (tools.exec.security,
 	 * agents.defaults.sandbox.mode, channels.*.dmPolicy). */
@@ -450,6 +499,9 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 			    v, "patrol.packs: \"%s\" is not a known rule pack (pii, secrets, harm, tools)",
 			    p->patrol_packs[i]);
 	}
+	if (pt && cJSON_GetObjectItemCaseSensitive(pt, "judge") &&
+	    (r = parse_judge(v, cJSON_GetObjectItemCaseSensitive(pt, "judge"), p)) < 0)
+		return r;
 	return 0;
 }
 

@@ -45,7 +45,18 @@ struct sx_policy {
 	char *guardrail_mode; /* "observe" or "block" (the LLM proxy refuses what the packs find) */
 	char *guardrail_fail_mode; /* "open" or "closed": when the guardrail cannot scan */
 	char **patrol_packs;
+	/* patrol.judge: the optional LLM judge (docs/patrol.md, "Judge").
+	 * judge_provider NULL: no judge.  The provider must be one of the
+	 * gateway config's; the gateway checks that at start. */
+	char *judge_provider, *judge_model;
+	char *judge_version; /* "1" unless given */
+	unsigned judge_max_tokens;
 };
+
+#define SX_JUDGE_MAX_TOKENS_DEFAULT 512
+#define SX_JUDGE_MAX_TOKENS_MAX 65536
+/* A judge version: [A-Za-z0-9._-]{1,32}. */
+bool sx_judge_version_valid(const char *s);
 
 void sx_policy_free(struct sx_policy *p);
 static inline void sx_policy_freep(struct sx_policy **p)

@@ -9,10 +9,12 @@
                [--resolver IP]... [--dns-mode none|filtered] [--idle-secs N]
                [--guardrail observe|block] [--fail-mode open|closed]
                [--escalation low_above|medium_above|high_only]
+               [--judge PROVIDER,MODEL,MAX_TOKENS[,VERSION]]
 
 Creates DIR/config.json, DIR/gateway.token (token "sxtoken-test"),
 DIR/secrets.env (empty unless --secret VAR=VALUE), DIR/log/ and
-DIR/policy/policy.json (policy/default with the egress settings given).
+DIR/policy/policy.json (policy/default with the egress settings given;
+--judge adds patrol.judge, the patrol's LLM judge, docs/patrol.md).
 With --bridge-port: a "bridge" section, DIR/device.key (a fresh Ed25519
 seed) and DIR/bridge/ for the certificate, device token and chat socket.
 """
@@ -41,6 +43,7 @@ ap.add_argument("--relay-socket")
 ap.add_argument("--guardrail", choices=["observe", "block"])
 ap.add_argument("--fail-mode", choices=["open", "closed"])
 ap.add_argument("--escalation", choices=["low_above", "medium_above", "high_only"])
+ap.add_argument("--judge")
 a = ap.parse_args()
 
 d = os.path.abspath(a.dir)
@@ -102,6 +105,14 @@ if a.guardrail:
     pol["guardrail"]["mode"] = a.guardrail
 if a.fail_mode:
     pol["guardrail"]["fail_mode"] = a.fail_mode
+if a.judge:
+    f = a.judge.split(",")
+    judge = {"provider": f[0], "model": f[1]}
+    if len(f) > 2 and f[2]:
+        judge["max_tokens"] = int(f[2])
+    if len(f) > 3 and f[3]:
+        judge["version"] = f[3]
+    pol.setdefault("patrol", {})["judge"] = judge
 os.makedirs(d + "/policy", exist_ok=True)
 with open(d + "/policy/policy.json", "w") as f:
     json.dump(pol, f, indent=2)

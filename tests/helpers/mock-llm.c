@@ -5,6 +5,7 @@
  *
  *   mock-llm --listen ADDR:PORT [--tls-cert FILE --tls-key FILE]
  *            [--record FILE] [--key KEY] [--threads N] [--quiet]
+ *            [--judge-answer FILE]
  *
  * Prints "ready PORT" on stdout once listening (PORT 0 picks a free port;
  * ADDR may be empty, a name, an IPv4 address or [IPv6]).  SIGTERM/SIGINT
@@ -16,6 +17,10 @@
  *    "body_len","body_sha256"}; a body over 64 MiB is dropped (413 and
  *    "body": null, "body_dropped": true, "body_sha256": null).
  * Without --quiet every request is logged on stderr.
+ * --judge-answer FILE: every /v1/chat/completions and /v1/messages request
+ *   gets FILE's text (read once at start, trailing newlines dropped) as the
+ *   assistant's answer, whatever it asks: a stand-in for the patrol's LLM
+ *   judge (docs/patrol.md, "Judge").  The control headers still apply.
  *
  * Endpoints: POST /v1/chat/completions (OpenAI), POST /v1/messages
  * (Anthropic), GET /health ("ok"), GET /_mock/stats ({"requests","completed",
@@ -102,6 +107,7 @@ struct mock_options {
 	const char *tls_key;
 	const char *record;
 	const char *key;
+	const char *judge_answer;
 	unsigned threads;
 	bool quiet;
 };
@@ -111,6 +117,7 @@ typedef int (*hash_fast_fn)(gnutls_digest_algorithm_t algo, const void *text, si
 static struct {
 	struct mock_options o;
 	int record_fd;
+	char *judge_text; /* --judge-answer FILE's text */
 	pthread_mutex_t record_lock;
 	hash_fast_fn sha256;
 	atomic_bool stopping;
@@ -658,7 +665,9 @@ static int answer_build(struct answer *a, enum api api, const cJSON *req, size_t
 		}
 	}
 
-	if (last && tool_result(api, last, &t)) {
+	if (g.judge_text) {
+		a->text = g.judge_text;
+	} else if (last && tool_result(api, last, &t)) {
 		if (t.oom || !(a->text = a->text_owned = tool_said(t.p ? t.p : "")))
 			r = -ENOMEM;
 	} else if (tail_user && cJSON_GetArraySize(tools) > 0) {
@@ -1838,7 +1847,7 @@ static unsigned cpu_count(void)
 static void usage(FILE *f)
 {
 	fputs("usage: mock-llm --listen ADDR:PORT [--tls-cert FILE --tls-key FILE] [--record FILE]\n"
-	      "                [--key KEY] [--threads N] [--quiet]\n",
+	      "                [--key KEY] [--threads N] [--quiet] [--judge-answer FILE]\n",
 	      f);
 }
 
@@ -1853,6 +1862,7 @@ static int parse_options(int argc, char **argv, struct mock_options *o)
 	    {"key", required_argument, NULL, 'K'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"judge-answer", required_argument, NULL, 'J'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -1867,6 +1877,7 @@ static int parse_options(int argc, char **argv, struct mock_options *o)
 		case 'K': o->key = optarg; break;
 		case 't': o->threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'q': o->quiet = true; break;
+		case 'J': o->judge_answer = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
 		}
@@ -1907,6 +1918,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		sha256_init();
+	}
+	if (g.o.judge_answer) {
+		size_t n;
+		if ((r = read_file(g.o.judge_answer, &g.judge_text)) < 0)
+			goto out;
+		n = strlen(g.judge_text);
+		while (n && (g.judge_text[n - 1] == '\n' || g.judge_text[n - 1] == '\r'))
+			g.judge_text[--n] = '\0';
 	}
 	r = resolve_listen(g.o.listen, &ai);
 	if (r < 0)
@@ -1956,5 +1975,6 @@ out:
 		close(g.record_fd);
 	free(cert);
 	free(key);
+	free(g.judge_text);
 	return r < 0 ? 1 : 0;
 }

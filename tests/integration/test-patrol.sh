@@ -12,7 +12,12 @@
 #   mid-scan write no flag twice and lose none;
 # - block mode: a request carrying a key is refused (403, the rule named)
 #   and recorded, a clean one passes;
-# - /metrics counts the flags.
+# - /metrics counts the flags;
+# - the LLM judge (patrol.judge) on a mock provider: its vote in the flags
+#   of injection records, its calls counted, no planted value sent to it
+#   whole, its summary in the case files; with the judge down new records
+#   stay pending (never clean, no flag), failures counted, and are flagged
+#   once it is back on its port.
 source "$(dirname "$0")/../lib.sh"
 
 GW=$BUILD/sentrix-gateway
@@ -212,12 +217,12 @@ K=$TMP/k
 BASE_K=$(free_base $((BASE_A + 10)))
 /usr/bin/python3 "$GWCFG" "$K" --port-base "$BASE_K" \
 	--provider "openai,openai-completions,$M,OPENAI_API_KEY" --secret "OPENAI_API_KEY=$REALKEY"
-/usr/bin/python3 "$CORPUS" "$TMP/big" --size-mb 48 >/dev/null
+/usr/bin/python3 "$CORPUS" "$TMP/big" --size-mb 96 >/dev/null
 cp "$TMP"/big/bench/llm-*.json "$K/log/"
 chown -R nobody:nogroup "$K"
 KTOTAL=$(cat "$K"/log/llm-*.json | grep -c '^,\?{')
 start_gw GWK "$K"
-for _ in $(seq 200); do [ "$(reviews "$K/log")" -gt 2000 ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ "$(reviews "$K/log")" -ge 512 ] && break; sleep 0.02; done
 before=$(reviews "$K/log")
 stop_gw "$GWK" KILL
 check "killed in mid-scan ($before of $KTOTAL reviewed)" test "$before" -lt "$KTOTAL"
@@ -240,7 +245,8 @@ CURRENT="guardrail"
 G=$TMP/g
 BASE_G=$(free_base $((BASE_K + 10)))
 /usr/bin/python3 "$GWCFG" "$G" --port-base "$BASE_G" --guardrail block \
-	--provider "openai,openai-completions,$M,OPENAI_API_KEY" --secret "OPENAI_API_KEY=$REALKEY"
+	--provider "openai,openai-completions,$M,OPENAI_API_KEY" --provider "anthropic,anthropic-messages,$M,OPENAI_API_KEY" \
+	--secret "OPENAI_API_KEY=$REALKEY"
 chown -R nobody:nogroup "$G"
 start_gw GWG "$G"
 LG=http://127.0.0.1:$((BASE_G + 1))
@@ -267,6 +273,154 @@ r = [x for x in recs if x["status"] == 403]
 assert len(r) == 1 and "guardrail" in r[0]["error"] and r[0]["complete"], r
 assert any(x["status"] == 200 for x in recs)
 ' "$G/log"
+
+# A streamed answer whose tool call would wipe the disk: the text before it
+# arrives, the call is held back, scanned when complete, and replaced by an
+# error event that ends the stream.  A harmless call streams through.
+for api in openai anthropic; do
+	if [ $api = openai ]; then
+		url=$LG/openai/chat/completions hdr=(-H "Authorization: Bearer $TOKEN")
+		mk() { printf '{"model":"m","stream":true,"tools":[{"type":"function","function":{"name":"exec","parameters":{}}}],"messages":[{"role":"user","content":"run [[tool:exec {\\"command\\":\\"%s\\"}]]"}]}' "$1"; }
+	else
+		url=$LG/anthropic/messages hdr=(-H "x-api-key: $TOKEN" -H "anthropic-version: 2023-06-01")
+		mk() { printf '{"model":"m","max_tokens":100,"stream":true,"tools":[{"name":"exec","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"run [[tool:exec {\\"command\\":\\"%s\\"}]]"}]}' "$1"; }
+	fi
+	mk "rm -rf / --no-preserve-root" >"$TMP/tool-bad.json"
+	mk "ls -la" >"$TMP/tool-ok.json"
+	st=$(post "$url" "$TMP/tool-bad.json" "$TMP/tool-bad.out" "${hdr[@]}")
+	check_eq "$api stream, a tool call running rm -rf /: the stream starts (200)" 200 "$st"
+	check "... and ends with the guardrail's error event, naming the rule" grep -q 'sentrix_guardrail.*rm-rf-root' "$TMP/tool-bad.out"
+	check_fails "... the call's arguments never reach the client" grep -q 'no-preserve-root' "$TMP/tool-bad.out"
+	st=$(post "$url" "$TMP/tool-ok.json" "$TMP/tool-ok.out" "${hdr[@]}")
+	check "$api stream, a harmless tool call: passes whole, to the stream's end ($st)" /usr/bin/python3 -c '
+import json, sys
+st, path, api = sys.argv[1:]
+events = [json.loads(l[6:]) for l in open(path) if l.startswith("data: {")]
+if api == "openai":
+    args = "".join(c.get("function", {}).get("arguments", "") for e in events for ch in e.get("choices", [])
+                   for c in ch.get("delta", {}).get("tool_calls") or [])
+    end = "data: [DONE]" in open(path).read()
+else:
+    args = "".join(e["delta"].get("partial_json", "") for e in events if e.get("type") == "content_block_delta")
+    end = any(e.get("type") == "message_stop" for e in events)
+assert st == "200" and end and json.loads(args) == {"command": "ls -la"}, (st, end, args)
+assert "sentrix_guardrail" not in open(path).read()
+' "$st" "$TMP/tool-ok.out" $api
+done
+sleep 1.2
+check "the blocked streams are recorded with the guardrail's reason, their whole upstream answer kept" /usr/bin/python3 -c '
+import glob, json, sys
+recs = [json.loads(l.lstrip(",")) for f in glob.glob(sys.argv[1] + "/llm-*.json") for l in open(f) if l.startswith(("{", ",{"))]
+b = [x for x in recs if x["stream"] and x["error"] and "guardrail" in x["error"]]
+assert len(b) == 2, [x["error"] for x in recs]
+assert all("rm -rf /" in json.dumps(x["message"]["tool_calls"]) for x in b), b
+' "$G/log"
 stop_gw "$GWG"
+
+### The LLM judge (patrol.judge): its votes, and a judge that is down
+CURRENT="judge"
+cat >"$TMP/judge-answer.json" <<'EOF'
+{"severity": "HIGH", "confidence": 0.9, "category": "injection", "labels": ["PROMPT_INJECTION"], "observation": "The text tries to override the agent's instructions.", "summary": "The agent was handed text that tries to override its instructions.", "recommended_action": "Review the run and where the text came from."}
+EOF
+# The judge's provider: a mock that wants the real key and answers every
+# call with the verdict above; it records what it was sent.
+start_mock JMOCK --judge-answer "$TMP/judge-answer.json" --key "$REALKEY" --record "$TMP/judge.rec"
+J=$TMP/j
+BASE_J=$(free_base $((BASE_G + 10)))
+/usr/bin/python3 "$GWCFG" "$J" --port-base "$BASE_J" \
+	--provider "openai,openai-completions,$M,OPENAI_API_KEY" \
+	--provider "judge,openai-completions,http://127.0.0.1:$JMOCK_PORT/v1,JUDGE_API_KEY" \
+	--secret "OPENAI_API_KEY=$REALKEY" --secret "JUDGE_API_KEY=$REALKEY" --judge "judge,judge-model,256"
+cp "$TMP/corpus/planted/llm-20261201T000000Z.json" "$J/log/llm-20261201T000000Z.json"
+chown -R nobody:nogroup "$J"
+JTOTAL=$(grep -c '^,\?{' "$J/log/llm-20261201T000000Z.json")
+# The first retry after a failure waits 1 s, not 5 (a test knob).
+export SENTRIX_PATROL_RETRY_SECS=1
+start_gw GWJ "$J"
+check "with a judge: all $JTOTAL records reviewed" wait_reviews "$J/log" "$JTOTAL"
+check "the gateway names its judge" grep -q "judge judge-model@1" "$J/stderr"
+check "flags with injection hits carry the judge's vote (judge-model@1, HIGH, 0.9)" /usr/bin/python3 -c '
+import json, sys
+flags = [json.loads(l) for l in open(sys.argv[1])]
+inj = [f for f in flags if "injection" in f["categories"]]
+assert len(inj) >= 10, len(inj)
+for f in inj:
+    v = [x for x in f["votes"] if x["voter"] == "judge:judge-model"]
+    assert len(v) == 1, f["votes"]
+    assert v[0]["severity"] == "HIGH" and v[0]["confidence"] == 0.9 and v[0]["labels"] == ["PROMPT_INJECTION"], v
+    assert f["judge_version"] == "judge-model@1" and f["consensus_severity"] == "HIGH", f
+    assert "PROMPT_INJECTION" in f["pii_labels_union"], f
+ids = [f["flag_id"] for f in flags]
+assert len(ids) == len(set(ids)), "a flag written twice"
+' "$J/log/patrol_flags.jsonl"
+HJ=$((BASE_J + 3))
+metric() { curl -s -m 5 "http://127.0.0.1:$HJ/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+calls=$(metric sentrix_patrol_judge_calls_total)
+check "/metrics counts the judge's calls ($calls)" test "${calls:-0}" -ge 10
+check_eq "... and no failure" 0 "$(metric sentrix_patrol_judge_failures_total)"
+check "the judge was asked with the real key, the sample between delimiters" /usr/bin/python3 -c '
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert reqs and all(r["path"] == "/v1/chat/completions" for r in reqs), len(reqs)
+assert all(r["headers"]["authorization"] == "Bearer " + sys.argv[2] for r in reqs)
+assert any("<<<SAMPLE" in r["body"] and "SAMPLE>>>" in r["body"] for r in reqs)
+' "$TMP/judge.rec" "$REALKEY"
+check_fails "no planted secret or PII value is sent whole to the judge" grep -qaF -f "$TMP/values" "$TMP/judge.rec"
+check "the police's case files carry the judge's recommended action" bash -c \
+	'for i in $(seq 300); do grep -lqs "Review the run and where the text came from." "$1"/reports/*.json && exit 0; sleep 0.1; done; exit 1' \
+	_ "$J/log"
+
+# The judge goes away (its port stays known): new records that need it
+# stay pending, never clean, with no flag, until it answers again.
+kill -TERM "$JMOCK_PID" 2>/dev/null
+wait "$JMOCK_PID" 2>/dev/null
+failures0=$(metric sentrix_patrol_judge_failures_total)
+NEWF=llm-20261202T000000Z.json
+/usr/bin/python3 - "$TMP/corpus/planted/manifest.json" "$J/log/llm-20261201T000000Z.json" "$J/log/$NEWF.tmp" <<'PY'
+import json, sys
+inj = [m["record_id"] for m in json.load(open(sys.argv[1])) if m["category"] == "injection"][:3]
+lines = [l.rstrip("\n").lstrip(",") for l in open(sys.argv[2]) if l.startswith(("{", ",{"))]
+recs = [l for l in lines if json.loads(l)["id"] in inj]
+assert len(recs) == 3, len(recs)
+open(sys.argv[3], "w").write("[\n" + "\n,".join(recs) + "\n]\n")
+PY
+chown nobody:nogroup "$J/log/$NEWF.tmp"
+mv "$J/log/$NEWF.tmp" "$J/log/$NEWF"
+jstate() { sqlite3 "file:$J/log/patrol_state.db?mode=ro" "$1" 2>/dev/null; }
+# wait_state SQL WANT SECS: until the query on patrol_state.db prints WANT.
+wait_state() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		[ "$(jstate "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "judge down: the new file's 3 records stay pending, the judge named as the reason" wait_state \
+	"SELECT count(*) FROM reviews WHERE source_file = '$NEWF' AND status = 'pending' AND last_error LIKE 'judge: %'" 3 10
+sleep 3
+check_eq "... still pending after a few retries, none recorded clean" "3|0" \
+	"$(jstate "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'clean') FROM reviews WHERE source_file = '$NEWF'")"
+check_eq "... and no flag for them yet" 0 "$(grep -c "\"source_file\":\"$NEWF\"" "$J/log/patrol_flags.jsonl")"
+check "... retried with backoff (attempts > 1)" \
+	test "$(jstate "SELECT max(attempts) FROM reviews WHERE source_file = '$NEWF'")" -gt 1
+failures=$(metric sentrix_patrol_judge_failures_total)
+check "/metrics counts the judge's failures ($failures0 -> $failures)" test "${failures:-0}" -gt "${failures0:-0}"
+echo "# pending because: $(jstate "SELECT last_error FROM reviews WHERE source_file = '$NEWF' LIMIT 1")"
+start_mock JMOCK --judge-answer "$TMP/judge-answer.json" --key "$REALKEY" --listen "127.0.0.1:$JMOCK_PORT"
+t0=$(date +%s%N)
+check "the judge back on its port: the 3 records are reviewed and flagged" wait_state \
+	"SELECT count(*) FROM reviews WHERE source_file = '$NEWF' AND status = 'flagged'" 3 60
+echo "# flagged $((($(date +%s%N) - t0) / 1000000)) ms after the judge came back"
+check "... each flag once, with the judge's vote" /usr/bin/python3 -c '
+import json, sys
+fs = [json.loads(l) for l in open(sys.argv[1])]
+fs = [f for f in fs if f["source_file"] == sys.argv[2]]
+assert len(fs) == 3 and len({f["flag_id"] for f in fs}) == 3, len(fs)
+assert all(any(v["voter"] == "judge:judge-model" for v in f["votes"]) for f in fs)
+' "$J/log/patrol_flags.jsonl" "$NEWF"
+check_eq "nothing is left pending" 0 "$(jstate "SELECT count(*) FROM reviews WHERE status = 'pending'")"
+unset SENTRIX_PATROL_RETRY_SECS
+stop_gw "$GWJ"
 
 summary

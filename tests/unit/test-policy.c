@@ -286,6 +286,38 @@ static void test_full_policy(void **state)
 	assert_true(sx_policy_routes(p, SX_DNS_NONE));
 }
 
+static void test_patrol_judge(void **state)
+{
+	_cleanup_policy_ struct sx_policy *none = parse_ok(TOP(", 'patrol': {'packs': ['pii']}"));
+	_cleanup_policy_ struct sx_policy *p = parse_ok(
+	    TOP(", 'patrol': {'packs': ['harm'], 'judge': {'provider': 'openai', 'model': 'gpt-4o-mini'}}"));
+	_cleanup_policy_ struct sx_policy *q =
+	    parse_ok(TOP(", 'patrol': {'judge': {'provider': 'my-llm', 'model': 'm', 'max_tokens': 64, "
+			 "'version': '2b'}}"));
+
+	assert_null(none->judge_provider);
+	assert_string_equal(p->judge_provider, "openai");
+	assert_string_equal(p->judge_model, "gpt-4o-mini");
+	assert_string_equal(p->judge_version, "1");
+	assert_int_equal(p->judge_max_tokens, SX_JUDGE_MAX_TOKENS_DEFAULT);
+	assert_string_equal(q->judge_version, "2b");
+	assert_int_equal(q->judge_max_tokens, 64);
+	expect_invalid2(TOP(", 'patrol': {'judge': {'provider': 'p', 'model': 'm', 'temp': 0}}"),
+			"patrol.judge.temp", "unknown key");
+	expect_invalid(TOP(", 'patrol': {'judge': {'model': 'm'}}"), "patrol.judge.provider");
+	expect_invalid(TOP(", 'patrol': {'judge': {'provider': 'Bad Name', 'model': 'm'}}"),
+		       "patrol.judge.provider");
+	expect_invalid(TOP(", 'patrol': {'judge': {'provider': 'p'}}"), "patrol.judge.model");
+	expect_invalid(TOP(", 'patrol': {'judge': {'provider': 'p', 'model': 'a b'}}"), "patrol.judge.model");
+	expect_invalid(TOP(", 'patrol': {'judge': {'provider': 'p', 'model': 'm', 'max_tokens': 0}}"),
+		       "patrol.judge.max_tokens");
+	expect_invalid(TOP(", 'patrol': {'judge': {'provider': 'p', 'model': 'm', 'max_tokens': 1.5}}"),
+		       "patrol.judge.max_tokens");
+	expect_invalid(TOP(", 'patrol': {'judge': {'provider': 'p', 'model': 'm', 'version': 'a@b'}}"),
+		       "patrol.judge.version");
+	expect_invalid(TOP(", 'patrol': {'judge': 'openai'}"), "patrol.judge");
+}
+
 static void test_unknown_keys(void **state)
 {
 	/* a misspelt key is an error, named with its full path */
@@ -535,6 +567,7 @@ int main(void)
 	    cmocka_unit_test(test_load_paths),
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_full_policy),
+	    cmocka_unit_test(test_patrol_judge),
 	    cmocka_unit_test(test_unknown_keys),
 	    cmocka_unit_test(test_structure),
 	    cmocka_unit_test(test_dns),
