@@ -618,17 +618,23 @@ static cJSON *make_head(struct call *c, const char *method)
 	return sx_llm_record_head(&h);
 }
 
-/* The guardrail refused the request (BLOCK: 403) or could not scan it with
- * fail_mode "closed" (FAIL: 503): the call is recorded, with the reason as
- * its error, and never reaches the provider. */
-static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum sx_guard_verdict v,
+/* The guardrail refused the request (BLOCK: guardrail.refusal_status, 403
+ * by default) or could not scan it with fail_mode "closed" (FAIL: 503):
+ * the call is recorded, with the reason as its error, and never reaches
+ * the provider.  With 400 the answer is a provider-style
+ * invalid_request_error whose message holds no description (OpenClaw reads
+ * 401/403, and words such as "unauthorized" in a message, as a failed login
+ * and then stops using the provider's key for minutes). */
+static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum sx_guard_verdict v, const char *rule,
 				      const char *why)
 {
-	unsigned status = v == SX_GUARD_BLOCK ? 403 : 503;
+	unsigned status = v == SX_GUARD_BLOCK ? c->g->policy->guardrail_refusal_status : 503;
 	_cleanup_free_ char *err = v == SX_GUARD_BLOCK
 	    ? sx_strdupf("blocked by the guardrail: %s", why)
 	    : strdup("the guardrail could not scan the request (guardrail.fail_mode is \"closed\")");
 
+	if (status != 400 && status != 403 && status != 503)
+		status = 403;
 	random_id(c->id);
 	c->head = make_head(c, method);
 	if (!c->head || !err)
@@ -637,6 +643,11 @@ static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum s
 	c->headers_done = true;
 	finish_record(c, err, true);
 	log_warn("call %s: %s", c->id, err);
+	if (status == 400)
+		return respond_json(c->conn, 400, "invalid_request_error",
+				    "sentrix guardrail: this request was not sent to the model: it carries what rule "
+				    "%s finds (call %s; `sentrix logs` shows it)",
+				    rule ? rule : "?", c->id);
 	return respond_json(c->conn, status, "sentrix_guardrail", "sentrix: %s", err);
 }
 
@@ -718,7 +729,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			    sx_guardrail_check(c->g->guardrail, c->body.p, c->body.len, &rule, &why);
 			if (v != SX_GUARD_PASS) {
 				c->state = ST_DONE;
-				return refuse_guarded(c, method, v, why);
+				return refuse_guarded(c, method, v, rule, why);
 			}
 		}
 		return send_upstream(c, method);

@@ -409,7 +409,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	static const char *const sc_keys[] = {"profile", "deny", NULL};
 	static const char *const lim_keys[] = {"nofile", "nproc", "fsize_mb", NULL};
 	static const char *const oc_keys[] = {"exec_security", "sandbox_mode", "dm_policy", NULL};
-	static const char *const gr_keys[] = {"mode", "fail_mode", NULL};
+	static const char *const gr_keys[] = {"mode", "fail_mode", "refusal_status", NULL};
 	static const char *const pt_keys[] = {"packs", "judge", NULL};
 	static const char *const profiles[] = {"strict", "default", "permissive", NULL};
 	/* Values from OpenClaw's config schema (tools.exec.security,
@@ -421,6 +421,7 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 	static const char *const fail_values[] = {"open", "closed", NULL};
 	static const char *const packs[] = {"pii", "secrets", "harm", "tools", NULL};
 	const cJSON *eg, *fs, *sc, *oc, *gr, *pt, *lim;
+	unsigned long refusal;
 	int r;
 
 	if ((r = only_keys(v, root, "policy", keys)) < 0)
@@ -482,8 +483,12 @@ static int parse_policy(struct vctx *v, const cJSON *root, struct sx_policy *p)
 		return r;
 	if ((r = get_string(v, gr, "guardrail", "mode", gr_values, "observe", &p->guardrail_mode)) < 0 ||
 	    (r = get_string(v, gr, "guardrail", "fail_mode", fail_values, "open", &p->guardrail_fail_mode)) <
-		0)
+		0 ||
+	    (r = get_count(v, gr, "guardrail", "refusal_status", 403, &refusal)) < 0)
 		return r;
+	if (refusal != 403 && refusal != 400)
+		return fail(v, "guardrail.refusal_status: must be 403 or 400");
+	p->guardrail_refusal_status = (unsigned)refusal;
 
 	pt = cJSON_GetObjectItemCaseSensitive(root, "patrol");
 	if (pt && (r = only_keys(v, pt, "patrol", pt_keys)) < 0)

@@ -44,6 +44,7 @@ struct sx_policy {
 	char *dm_policy; /* OpenClaw DM pairing policy */
 	char *guardrail_mode; /* "observe" or "block" (the LLM proxy refuses what the packs find) */
 	char *guardrail_fail_mode; /* "open" or "closed": when the guardrail cannot scan */
+	unsigned guardrail_refusal_status; /* 403 (default) or 400: the status a blocked request gets */
 	char **patrol_packs;
 	/* patrol.judge: the optional LLM judge (docs/patrol.md, "Judge").
 	 * judge_provider NULL: no judge.  The provider must be one of the

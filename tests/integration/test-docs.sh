@@ -107,6 +107,12 @@ secrets list;sentrix.8.scd;sentrix secrets set|;$SETUP secrets list
 secrets remove;sentrix.8.scd;sentrix secrets set|;$SETUP secrets remove
 policy check;sentrix.8.scd;sentrix policy check;$SENTRIX policy check
 logs;sentrix.8.scd;sentrix logs;$SENTRIX logs
+flags;sentrix.8.scd;sentrix flags;$SENTRIX flags
+police cases;sentrix.8.scd;sentrix police cases;$SENTRIX police cases
+police show;sentrix.8.scd;sentrix police cases;$SENTRIX police show
+police investigate;sentrix.8.scd;sentrix police cases;$SENTRIX police investigate
+patrol status;sentrix.8.scd;sentrix patrol status;$SENTRIX patrol status
+patrol rescan;sentrix.8.scd;sentrix patrol status;$SENTRIX patrol rescan
 gateway;sentrix-gateway.8.scd;OPTIONS;$BUILD/sentrix-gateway
 EOF
 

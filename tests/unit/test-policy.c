@@ -174,6 +174,7 @@ static void test_template_strict(void **state)
 	assert_string_equal(p->exec_security, "deny");
 	assert_string_equal(p->seccomp_profile, "strict");
 	assert_string_equal(p->guardrail_mode, "block");
+	assert_int_equal(p->guardrail_refusal_status, 403);
 	assert_true(sx_strv_contains(p->fs_hidden, "/home"));
 	/* egress.ports absent: 443 only */
 	assert_int_equal(p->n_egress_ports, 1);
@@ -501,6 +502,9 @@ static void test_enumerations(void **state)
 	expect_invalid(TOP(", 'openclaw': {'sandbox_mode': 'all'}"), "openclaw.sandbox_mode");
 	expect_invalid(TOP(", 'openclaw': {'dm_policy': 'everyone'}"), "openclaw.dm_policy");
 	expect_invalid(TOP(", 'guardrail': {'mode': 'enforce'}"), "guardrail.mode");
+	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'fail_mode': 'maybe'}"), "guardrail.fail_mode");
+	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'refusal_status': 401}"), "guardrail.refusal_status");
+	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'refusal_status': '400'}"), "guardrail.refusal_status");
 	expect_invalid(TOP(", 'seccomp': {'profile': 'none'}"), "seccomp.profile");
 
 	static const char *const exec[] = {"deny", "allowlist", "full"};
