@@ -14,8 +14,13 @@
 #   2. The guardrail's scan of a 50 KB request (what the LLM proxy adds
 #      before forwarding in block mode), 500 times: p50 and p90.  Target:
 #      p50 under 200 us.
+#   3. A 2,000-delta streamed answer through two gateways on loopback, one
+#      in observe mode and one in block mode (the stream guard looking at
+#      every event), STREAM_RUNS (default 15) each, interleaved: median
+#      time, the guard's share of it, and µs per delta.  Target: under 5%.
 #
-# Needs no root and no network; scratch files in /var/tmp, removed at exit.
+# Root (the gateways run as nobody, as in the tests); loopback only;
+# scratch files in /var/tmp, removed at exit.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -25,8 +30,16 @@ RUNS=${RUNS:-3}
 SCAN=$BUILD/tests/patrol-scan
 command -v rg >/dev/null || { echo "bench/patrol.sh: ripgrep (rg) is not installed (packaging/install-deps.sh)"; exit 1; }
 [ -x "$SCAN" ] || { echo "bench/patrol.sh: $SCAN missing (make $SCAN)"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "bench/patrol.sh needs root (its gateways run as nobody)"; exit 1; }
 TMP=$(mktemp -d /var/tmp/sxt-patrol-bench.XXXXXX) || exit 1
-trap 'rm -rf "$TMP"' EXIT
+chmod 711 "$TMP"
+PIDS=()
+bench_patrol_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap bench_patrol_cleanup EXIT
 one_core=(taskset -c 0)
 command -v taskset >/dev/null || one_core=()
 
@@ -104,4 +117,39 @@ g = json.loads(sys.argv[1])
 met = "met" if g["p50_us"] < 200 else "NOT met"
 print(f"  {g['bytes']} bytes: p50 {g['p50_us']:.1f} us, p90 {g['p90_us']:.1f} us (target p50 < 200 us: {met})")
 PY
-echo "  a 2000-delta stream: not measured: the guardrail does not scan streamed tool-call arguments yet"
+
+echo "== guardrail: a 2000-delta stream through a gateway in observe mode and one in block mode"
+source "$TOP/tests/lib.sh" >/dev/null
+GW=$BUILD/sentrix-gateway MOCK=$BUILD/tests/mock-llm
+source "$TOP/tests/gateway.sh"
+start_mock MOCK
+for m in observe block; do
+	base=$(free_base $((29000 + ${#m} * 10)))
+	/usr/bin/python3 "$TOP/tests/helpers/gw-config.py" "$TMP/$m" --port-base "$base" --guardrail "$m" \
+		--provider "openai,openai-completions,http://127.0.0.1:$MOCK_PORT/v1,OPENAI_API_KEY" \
+		--secret "OPENAI_API_KEY=sk-bench" >/dev/null
+	chown -R nobody:nogroup "$TMP/$m"
+	start_gw "GW_$m" "$TMP/$m" || { echo "  the $m gateway did not start"; exit 1; }
+	printf -v "PORT_$m" %s $((base + 1))
+done
+printf '{"model":"m","stream":true,"messages":[{"role":"user","content":"talk [[slow:2000:0:plain]]"}]}' >"$TMP/stream.json"
+: >"$TMP/observe.t" >"$TMP/block.t"
+for i in $(seq "${STREAM_RUNS:-15}"); do
+	for m in observe block; do
+		port=PORT_$m
+		curl -s -o "$TMP/out.$m" -w '%{time_total}\n' -H 'Authorization: Bearer sxtoken-test' \
+			-H 'Content-Type: application/json' --data-binary @"$TMP/stream.json" \
+			"http://127.0.0.1:${!port}/openai/chat/completions" >>"$TMP/$m.t"
+	done
+done
+deltas=$(grep -c '"content":' "$TMP/out.block")
+/usr/bin/python3 - "$TMP/observe.t" "$TMP/block.t" "$deltas" <<'PY'
+import statistics, sys
+o = statistics.median(float(x) for x in open(sys.argv[1]))
+b = statistics.median(float(x) for x in open(sys.argv[2]))
+d = int(sys.argv[3])
+share = (b - o) / o * 100
+met = "met" if share < 5 else "NOT met"
+print(f"  {d} deltas: observe {o * 1000:.1f} ms, block {b * 1000:.1f} ms (median); "
+      f"the guard adds {share:+.1f}% ({(b - o) / d * 1e6:+.2f} us per delta; target < 5%: {met})")
+PY

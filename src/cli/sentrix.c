@@ -103,7 +103,7 @@ static int check_packs(const char *path, const struct sx_policy *p)
 		dir = strdup("."); /* a policy.json in the working directory */
 	if (!dir)
 		return -ENOMEM;
-	r = sx_engine_load_policy(dir, p->patrol_packs, &rs, &e, &why);
+	r = sx_engine_load_policy(dir, p->patrol_packs, SX_SEV_LOW, &rs, &e, &why);
 	if (r < 0) {
 		log_error("policy invalid: %s", why ? why : strerror(-r));
 		return r;

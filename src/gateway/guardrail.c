@@ -62,7 +62,8 @@ int sx_guardrail_start(struct sx_gateway *g, struct sx_guardrail **ret)
 		return -ENOMEM;
 	gr->refs = 1;
 	gr->fail_closed = streq(g->policy->guardrail_fail_mode, "closed");
-	r = sx_engine_load_policy(g->config->policy_dir, g->policy->patrol_packs, &gr->rs, &gr->engine, &why);
+	r = sx_engine_load_policy(g->config->policy_dir, g->policy->patrol_packs, SX_SEV_HIGH, &gr->rs,
+				  &gr->engine, &why);
 	if (r == 0)
 		r = sx_scanner_new(gr->engine, &gr->scanner);
 	if (r < 0) {

@@ -625,8 +625,8 @@ static cJSON *make_head(struct call *c, const char *method)
  * invalid_request_error whose message holds no description (OpenClaw reads
  * 401/403, and words such as "unauthorized" in a message, as a failed login
  * and then stops using the provider's key for minutes). */
-static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum sx_guard_verdict v, const char *rule,
-				      const char *why)
+static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum sx_guard_verdict v,
+				      const char *rule, const char *why)
 {
 	unsigned status = v == SX_GUARD_BLOCK ? c->g->policy->guardrail_refusal_status : 503;
 	_cleanup_free_ char *err = v == SX_GUARD_BLOCK
@@ -644,10 +644,11 @@ static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum s
 	finish_record(c, err, true);
 	log_warn("call %s: %s", c->id, err);
 	if (status == 400)
-		return respond_json(c->conn, 400, "invalid_request_error",
-				    "sentrix guardrail: this request was not sent to the model: it carries what rule "
-				    "%s finds (call %s; `sentrix logs` shows it)",
-				    rule ? rule : "?", c->id);
+		return respond_json(
+		    c->conn, 400, "invalid_request_error",
+		    "sentrix guardrail: this request was not sent to the model: it carries what rule "
+		    "%s finds (call %s; `sentrix logs` shows it)",
+		    rule ? rule : "?", c->id);
 	return respond_json(c->conn, status, "sentrix_guardrail", "sentrix: %s", err);
 }
 

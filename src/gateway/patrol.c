@@ -998,7 +998,8 @@ static int patrol_open(struct sx_gateway *g, struct sx_patrol **ret)
 		patrol_free(p);
 		return -ENOMEM;
 	}
-	r = sx_engine_load_policy(g->config->policy_dir, g->policy->patrol_packs, &p->rs, &p->engine, &why);
+	r = sx_engine_load_policy(g->config->policy_dir, g->policy->patrol_packs, SX_SEV_LOW, &p->rs,
+				  &p->engine, &why);
 	if (r < 0) {
 		log_error("patrol: %s; fix the pack (`sentrix policy check %s`) and restart the gateway",
 			  why ? why : strerror(-r), g->config->policy_dir);

@@ -44,6 +44,7 @@ const char *sx_view_name(enum sx_view v)
 
 struct sx_engine {
 	const struct sx_ruleset *rs;
+	enum sx_severity min; /* rules below it are left out of the databases */
 	hs_database_t *all; /* every rule; ids are rule indexes */
 	hs_database_t *raw; /* rules that may match a backslash (may_match_backslash()); NULL: none */
 	hs_database_t *decode; /* rules with "decode": true; ids are rule indexes; NULL: none */
@@ -190,8 +191,10 @@ enum db_kind {
 	DB_DECODE,
 };
 
-static bool in_db(const struct sx_rule *r, enum db_kind kind)
+static bool in_db(const struct sx_rule *r, enum db_kind kind, enum sx_severity min)
 {
+	if (r->severity < min)
+		return false;
 	switch (kind) {
 	case DB_RAW: return !r->tool_scope && may_match_backslash(r->prefilter ? r->prefilter : r->pattern);
 	case DB_DECODE: return r->decode;
@@ -199,7 +202,8 @@ static bool in_db(const struct sx_rule *r, enum db_kind kind)
 	}
 }
 
-static int compile_db(const struct sx_ruleset *rs, enum db_kind kind, hs_database_t **ret, char **why)
+static int compile_db(const struct sx_ruleset *rs, enum db_kind kind, enum sx_severity min,
+		      hs_database_t **ret, char **why)
 {
 	_cleanup_free_ const char **exprs = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*exprs));
 	_cleanup_free_ unsigned *flags = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*flags));
@@ -211,7 +215,7 @@ static int compile_db(const struct sx_ruleset *rs, enum db_kind kind, hs_databas
 	if (!exprs || !flags || !ids)
 		return -ENOMEM;
 	for (size_t i = 0; i < rs->n_rules; i++) {
-		if (!in_db(&rs->rules[i], kind))
+		if (!in_db(&rs->rules[i], kind, min))
 			continue;
 		exprs[n] = rs->rules[i].prefilter ? rs->rules[i].prefilter : rs->rules[i].pattern;
 		flags[n] = HS_FLAG_SINGLEMATCH | (rs->rules[i].caseless ? HS_FLAG_CASELESS : 0);
@@ -247,6 +251,11 @@ void sx_engine_free(struct sx_engine *e)
 
 int sx_engine_new(const struct sx_ruleset *rs, struct sx_engine **ret, char **why)
 {
+	return sx_engine_new_min(rs, SX_SEV_LOW, ret, why);
+}
+
+int sx_engine_new_min(const struct sx_ruleset *rs, enum sx_severity min, struct sx_engine **ret, char **why)
+{
 	struct sx_engine *e = calloc(1, sizeof(*e));
 	int r;
 
@@ -256,6 +265,7 @@ int sx_engine_new(const struct sx_ruleset *rs, struct sx_engine **ret, char **wh
 		return -ENOMEM;
 	pthread_once(&once, tables_init);
 	e->rs = rs;
+	e->min = min;
 	e->re = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*e->re));
 	if (!e->re) {
 		sx_engine_free(e);
@@ -286,9 +296,9 @@ int sx_engine_new(const struct sx_ruleset *rs, struct sx_engine **ret, char **wh
 		/* Without JIT (an architecture without it) PCRE2 interprets. */
 		(void)pcre2_jit_compile(e->re[i], PCRE2_JIT_COMPLETE);
 	}
-	if ((r = compile_db(rs, DB_ALL, &e->all, why)) < 0 ||
-	    (r = compile_db(rs, DB_RAW, &e->raw, why)) < 0 ||
-	    (r = compile_db(rs, DB_DECODE, &e->decode, why)) < 0) {
+	if ((r = compile_db(rs, DB_ALL, min, &e->all, why)) < 0 ||
+	    (r = compile_db(rs, DB_RAW, min, &e->raw, why)) < 0 ||
+	    (r = compile_db(rs, DB_DECODE, min, &e->decode, why)) < 0) {
 		sx_engine_free(e);
 		return r;
 	}
@@ -1155,8 +1165,8 @@ char *sx_hit_excerpt(const struct sx_hit *hit, const struct sx_hits *all, size_t
 
 /* ---- a policy's ruleset ---- */
 
-int sx_engine_load_policy(const char *policy_dir, char *const *packs, struct sx_ruleset **ret_rs,
-			  struct sx_engine **ret_engine, char **why)
+int sx_engine_load_policy(const char *policy_dir, char *const *packs, enum sx_severity min,
+			  struct sx_ruleset **ret_rs, struct sx_engine **ret_engine, char **why)
 {
 	_cleanup_free_ char *dir = sx_strdupf("%s/patrol", policy_dir), *shipped = sx_patrol_pack_dir();
 	_cleanup_ruleset_ struct sx_ruleset *rs = NULL;
@@ -1169,7 +1179,7 @@ int sx_engine_load_policy(const char *policy_dir, char *const *packs, struct sx_
 	r = sx_ruleset_load(stat(dir, &sb) == 0 ? dir : shipped, packs, &rs, why);
 	if (r < 0)
 		return r;
-	if (ret_engine && (r = sx_engine_new(rs, ret_engine, why)) < 0)
+	if (ret_engine && (r = sx_engine_new_min(rs, min, ret_engine, why)) < 0)
 		return r;
 	*ret_rs = TAKE_PTR(rs);
 	return 0;

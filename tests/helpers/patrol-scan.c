@@ -133,7 +133,8 @@ int main(int argc, char **argv)
 	}
 	if (!dir)
 		dir = sx_patrol_pack_dir();
-	if (sx_ruleset_load(dir, packs, &rs, &why) < 0 || sx_engine_new(rs, &e, &why) < 0 ||
+	if (sx_ruleset_load(dir, packs, &rs, &why) < 0 ||
+	    sx_engine_new_min(rs, guard_runs ? SX_SEV_HIGH : SX_SEV_LOW, &e, &why) < 0 ||
 	    sx_scanner_new(e, &s) < 0) {
 		fprintf(stderr, "patrol-scan: %s\n", why ? why : "out of memory");
 		return 1;
