@@ -16,7 +16,7 @@
 #      p50 under 200 us.
 #   3. A 2,000-delta streamed answer through two gateways on loopback, one
 #      in observe mode and one in block mode (the stream guard looking at
-#      every event), STREAM_RUNS (default 15) each, interleaved: median
+#      every event), STREAM_RUNS (default 41) each, interleaved: median
 #      time, the guard's share of it, and µs per delta.  Target: under 5%.
 #
 # Root (the gateways run as nobody, as in the tests); loopback only;
@@ -134,8 +134,10 @@ for m in observe block; do
 done
 printf '{"model":"m","stream":true,"messages":[{"role":"user","content":"talk [[slow:2000:0:plain]]"}]}' >"$TMP/stream.json"
 : >"$TMP/observe.t" >"$TMP/block.t"
-for i in $(seq "${STREAM_RUNS:-15}"); do
-	for m in observe block; do
+for i in $(seq "${STREAM_RUNS:-41}"); do
+	order="observe block"
+	((i % 2)) || order="block observe" # no side always second
+	for m in $order; do
 		port=PORT_$m
 		curl -s -o "$TMP/out.$m" -w '%{time_total}\n' -H 'Authorization: Bearer sxtoken-test' \
 			-H 'Content-Type: application/json' --data-binary @"$TMP/stream.json" \

@@ -269,12 +269,71 @@ static int on_event(struct sx_streamguard *sg, const char *ev, size_t n, sx_emit
 	return 0;
 }
 
+/* Whether text may hold a tool event: the words on_event() looks for, or
+ * the start of one cut at text's end. */
+static bool has_tool_word(const char *text, size_t n)
+{
+	return memmem(text, n, "tool_", 5) || memmem(text, n, "input_json", 10) ||
+	    memmem(text, n, "content_block_stop", 18);
+}
+
+/* The end of the last complete event in p (just past its blank line), or 0. */
+static size_t last_event_end(const char *p, size_t n)
+{
+	for (const char *nl = n ? memrchr(p, '\n', n) : NULL; nl;
+	     nl = nl > p ? memrchr(p, '\n', (size_t)(nl - p)) : NULL) {
+		size_t i = (size_t)(nl - p);
+		if (i >= 1 && p[i - 1] == '\n')
+			return i + 1;
+		if (i >= 2 && p[i - 1] == '\r' && p[i - 2] == '\n')
+			return i + 1;
+	}
+	return 0;
+}
+
+/* The common case, as cheap as a copy: nothing held, no tool word in the
+ * new bytes, in what is pending, or across their seam.  Every complete
+ * event goes out in one piece.  Returns false when the slow path must
+ * look at each event. */
+static bool pass_through(struct sx_streamguard *sg, const char *data, size_t len, sx_emit_fn emit, void *ud)
+{
+	char seam[48];
+	size_t a = MIN(sg->pending.len, (size_t)24), b = MIN(len, (size_t)24), end;
+
+	if (sg->holding || has_tool_word(data, len) ||
+	    (sg->pending.len && has_tool_word(sg->pending.p, sg->pending.len)))
+		return false;
+	if (a) {
+		memcpy(seam, sg->pending.p + sg->pending.len - a, a);
+		memcpy(seam + a, data, b);
+		if (has_tool_word(seam, a + b))
+			return false;
+	}
+	/* A blank line may span the seam too ("\n" | "\n"): then take the
+	 * careful path, which sees the joined bytes. */
+	if (a && (data[0] == '\n' || data[0] == '\r'))
+		return false;
+	end = last_event_end(data, len);
+	if (end == 0)
+		return put(&sg->pending, data, len) == 0;
+	if (sg->pending.len)
+		emit(ud, sg->pending.p, sg->pending.len);
+	emit(ud, data, end);
+	sg->pending.len = 0;
+	sg->searched = 0;
+	if (end < len && put(&sg->pending, data + end, len - end) < 0)
+		emit(ud, data + end, len - end); /* out of memory: pass, as fail_mode open would */
+	return true;
+}
+
 int sx_streamguard_feed(struct sx_streamguard *sg, const char *data, size_t len, sx_emit_fn emit, void *ud)
 {
 	size_t start = 0;
 
 	if (sg->blocked)
 		return 1;
+	if (pass_through(sg, data, len, emit, ud))
+		return 0;
 	if (put(&sg->pending, data, len) < 0) {
 		emit(ud, data, len); /* out of memory: pass, as fail_mode open would */
 		return 0;

@@ -503,8 +503,10 @@ static void test_enumerations(void **state)
 	expect_invalid(TOP(", 'openclaw': {'dm_policy': 'everyone'}"), "openclaw.dm_policy");
 	expect_invalid(TOP(", 'guardrail': {'mode': 'enforce'}"), "guardrail.mode");
 	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'fail_mode': 'maybe'}"), "guardrail.fail_mode");
-	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'refusal_status': 401}"), "guardrail.refusal_status");
-	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'refusal_status': '400'}"), "guardrail.refusal_status");
+	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'refusal_status': 401}"),
+		       "guardrail.refusal_status");
+	expect_invalid(TOP(", 'guardrail': {'mode': 'block', 'refusal_status': '400'}"),
+		       "guardrail.refusal_status");
 	expect_invalid(TOP(", 'seccomp': {'profile': 'none'}"), "seccomp.profile");
 
 	static const char *const exec[] = {"deny", "allowlist", "full"};
