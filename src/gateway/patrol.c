@@ -197,6 +197,9 @@ static int db_open(const char *log_dir, sqlite3 **ret)
 
 	if (!path)
 		return -ENOMEM;
+	/* 0640 like the flags (the sentrix group reads them; the umask
+	 * would decide otherwise). */
+	(void)sx_precreate_mode(path, 0640);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK) {
 		log_error("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");

@@ -169,17 +169,6 @@ static bool flag_id_valid(const char *s)
 	return true;
 }
 
-/* Creates LOG_DIR/police.db 0640 before SQLite does (it would take the
- * umask); SQLite gives its -wal and -shm files the database's mode. */
-static int precreate_db(const char *path)
-{
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-
-	if (fd < 0)
-		return errno == EEXIST ? 0 : -errno;
-	return fchmod(fd, 0640) < 0 ? -errno : 0;
-}
-
 /* Opens (creating 0750) LOG_DIR/reports; returns its descriptor. */
 static int open_reports(const char *log_dir)
 {
@@ -217,7 +206,7 @@ int sx_police_open(const char *log_dir, enum sx_escalation level, struct sx_poli
 		r = -ENOMEM;
 		goto fail;
 	}
-	if ((r = precreate_db(db_path)) < 0) {
+	if ((r = sx_precreate_mode(db_path, 0640)) < 0) {
 		log_error_errno(r, "police: cannot create %s%s", db_path,
 				r == -EACCES ? " (run as root or the gateway user " SX_GATEWAY_USER ")" : "");
 		goto fail;

@@ -264,3 +264,12 @@ bool sx_path_exists(const char *path)
 	struct stat st;
 	return lstat(path, &st) == 0;
 }
+
+int sx_precreate_mode(const char *path, mode_t mode)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	return fchmod(fd, mode) < 0 ? -errno : 0;
+}

@@ -51,3 +51,8 @@ int sx_rm_rf(const char *path);
 int sx_dir_entries(const char *path);
 
 bool sx_path_exists(const char *path);
+
+/* Creates path with mode (exactly, whatever the umask) unless it exists, so
+ * that a program that opens it next (SQLite, which gives its -wal and -shm
+ * files the database's mode) keeps that mode.  Returns 0 or -errno. */
+int sx_precreate_mode(const char *path, mode_t mode);
