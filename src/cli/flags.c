@@ -118,14 +118,13 @@ static int parse_options(int argc, char **argv, struct flags_options *o)
 			if (!(o->min_rank = rank_of(optarg)))
 				return usage_error("--severity: '%s' is not LOW, MEDIUM or HIGH", optarg);
 			break;
-		case OPT_SINCE:
-			if (sx_parse_since(optarg, sx_cli_now_ms(), &o->since_ms) < 0)
-				return usage_error(
-				    "--since: '%s' is neither a UTC time (2026-11-23T10:00:00Z) "
-				    "nor a duration (30s, 10m, 2h, 1d)",
-				    optarg);
+		case OPT_SINCE: {
+			_cleanup_free_ char *bad = sx_cli_since(optarg, &o->since_ms);
+			if (bad)
+				return usage_error("%s", bad);
 			o->has_since = true;
 			break;
+		}
 		default:
 			if (optopt > 0 && optopt < 256)
 				return usage_error("unknown or incomplete option '-%c'", optopt);
@@ -134,12 +133,8 @@ static int parse_options(int argc, char **argv, struct flags_options *o)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!sx_name_valid(o->name))
-		return usage_error(
-		    "--name: '%s' is not a valid instance name ([a-z0-9-], 1 to 11 characters)", o->name);
-	if (o->dir && !*o->dir)
-		return usage_error("%s", "--dir: empty directory name");
-	return 0;
+	_cleanup_free_ char *bad = sx_cli_check_instance(o->name, o->dir);
+	return bad ? usage_error("%s", bad) : 0;
 }
 
 /* The flagged call's start (from run_id_ts), else when the flag was

@@ -106,12 +106,8 @@ static int parse_options(int argc, char **argv, struct cmd_options *o, bool with
 		return usage_error(o, "%s", "which case? give a case id (c-…) or a flag id (f-…)");
 	if (with_flag && !o->flag_id)
 		return usage_error(o, "%s", "--flag-id ID is required");
-	if (!sx_name_valid(o->name))
-		return usage_error(
-		    o, "--name: '%s' is not a valid instance name ([a-z0-9-], 1 to 11 characters)", o->name);
-	if (o->dir && !*o->dir)
-		return usage_error(o, "%s", "--dir: empty directory name");
-	return 0;
+	_cleanup_free_ char *bad = sx_cli_check_instance(o->name, o->dir);
+	return bad ? usage_error(o, "%s", bad) : 0;
 }
 
 /* "file:" and path with the characters a URI gives meaning to escaped. */

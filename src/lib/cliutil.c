@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture_read.h"
 #include "cliutil.h"
 #include "config.h"
 #include "log.h"
@@ -135,4 +136,24 @@ int sx_cli_exec_program(const char *prog, char **argv)
 	execv(path, argv);
 	log_error_errno(-errno, "cannot run %s", path);
 	return 1;
+}
+
+char *sx_cli_since(const char *arg, int64_t *ret_ms)
+{
+	if (sx_parse_since(arg, sx_cli_now_ms(), ret_ms) == 0)
+		return NULL;
+	return sx_strdupf(
+	    "--since: '%s' is neither a UTC time (2026-11-23T10:00:00Z) nor a duration (30s, 10m, 2h, "
+	    "1d)",
+	    arg);
+}
+
+char *sx_cli_check_instance(const char *name, const char *dir)
+{
+	if (!sx_name_valid(name))
+		return sx_strdupf("--name: '%s' is not a valid instance name ([a-z0-9-], 1 to 11 characters)",
+				  name);
+	if (dir && !*dir)
+		return strdup("--dir: empty directory name");
+	return NULL;
 }

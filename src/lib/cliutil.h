@@ -41,3 +41,11 @@ void sx_cli_put_text(FILE *f, const char *text, size_t len, size_t max);
 /* Runs prog (found as sx_find_program() says) with argv, argv[0] replaced
  * by its path.  Returns only on failure: exit status 1, after saying why. */
 int sx_cli_exec_program(const char *prog, char **argv);
+
+/* --since's value, as sx_parse_since() reads it, into *ret_ms; NULL, or
+ * what is wrong with it for the user (caller frees). */
+char *sx_cli_since(const char *arg, int64_t *ret_ms);
+
+/* --name and --dir, as the read-side commands take them; NULL, or what is
+ * wrong (caller frees). */
+char *sx_cli_check_instance(const char *name, const char *dir);
