@@ -137,6 +137,20 @@ json_get() {
 	/usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }
 
+# oc_install: the pinned OpenClaw (tests/e2e/install-openclaw.sh) in $OC;
+# when it cannot be installed, says why (its last line) and ends the test.
+oc_install() {
+	local err
+	err=$(mktemp /tmp/sxt-oc-install.XXXXXX)
+	if ! OC=$("$TOP/tests/e2e/install-openclaw.sh" 2>"$err"); then
+		not_ok "the pinned OpenClaw could not be installed (npm registry reachable?): $(tail -n1 "$err")"
+		rm -f "$err"
+		summary
+		exit 1
+	fi
+	rm -f "$err"
+}
+
 # oc_reply FILE: the final visible text of an `openclaw agent --json` turn
 # (its finalAssistantVisibleText, wherever the JSON nests it).
 oc_reply() {

