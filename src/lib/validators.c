@@ -168,19 +168,29 @@ bool sx_us_ssn_valid(const char *s, size_t len)
 	return area != 0 && area != 666 && area < 900 && group != 0 && serial != 0;
 }
 
+/* s without its spaces and dashes, upper-cased, into b (cap bytes, not
+ * NUL-terminated); the length, or SIZE_MAX when it does not fit. */
+static size_t compact_upper(const char *s, size_t len, char *b, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == ' ' || s[i] == '-')
+			continue;
+		if (n == cap)
+			return SIZE_MAX;
+		b[n++] = (char)toupper((unsigned char)s[i]);
+	}
+	return n;
+}
+
 bool sx_uk_nino_valid(const char *s, size_t len)
 {
 	static const char *const unallocated[] = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"};
 	char b[9];
 	size_t n = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == ' ' || s[i] == '-')
-			continue;
-		if (n == sizeof(b))
-			return false;
-		b[n++] = (char)toupper((unsigned char)s[i]);
-	}
+	if ((n = compact_upper(s, len, b, sizeof(b))) == SIZE_MAX)
+		return false;
 	if (n != 9 || !isupper((unsigned char)b[0]) || !isupper((unsigned char)b[1]) || b[8] < 'A' ||
 	    b[8] > 'D')
 		return false;
@@ -203,13 +213,8 @@ bool sx_es_dni_valid(const char *s, size_t len)
 	size_t n = 0;
 	unsigned long num = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == ' ' || s[i] == '-')
-			continue;
-		if (n == sizeof(b))
-			return false;
-		b[n++] = (char)toupper((unsigned char)s[i]);
-	}
+	if ((n = compact_upper(s, len, b, sizeof(b))) == SIZE_MAX)
+		return false;
 	/* DNI: 8 digits and the letter; NIE: X, Y or Z (0, 1, 2), 7 digits
 	 * and the letter. */
 	if (n != 9 || !isupper((unsigned char)b[8]))
