@@ -25,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../packaging/rootfs.sh"
 
 NSPAWN_ROOTFS_DEFAULT=/var/cache/sentrix-tests/rootfs-bookworm
 NSPAWN_SUITE=bookworm
-NSPAWN_PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,libnftables1,libcjson1,libsqlite3-0,libnl-3-200,libnl-route-3-200,libmicrohttpd12,libcurl4,libc-ares2,libldns3,libhttp-parser2.9,libwebsockets17,libssl3,iproute2,nftables
+NSPAWN_PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,libnftables1,libcjson1,libsqlite3-0,libnl-3-200,libnl-route-3-200,libmicrohttpd12,libcurl4,libc-ares2,libldns3,libhttp-parser2.9,libwebsockets17,libssl3,libvectorscan5,libpcre2-8-0,libutf8proc2,iproute2,nftables
 NSPAWN_PID=
 NSPAWN_PID1=
 NSPAWN_LOG=
