@@ -196,7 +196,8 @@ static bool in_db(const struct sx_rule *r, enum db_kind kind, enum sx_severity m
 	if (r->severity < min)
 		return false;
 	switch (kind) {
-	case DB_RAW: return !r->tool_scope && may_match_backslash(r->prefilter ? r->prefilter : r->pattern);
+	/* The pattern decides what the raw view can add, not the prefilter. */
+	case DB_RAW: return !r->tool_scope && may_match_backslash(r->pattern);
 	case DB_DECODE: return r->decode;
 	default: return true;
 	}
