@@ -8,6 +8,7 @@
  * are not trusted: they reach the terminal through sx_cli_put_text().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/paths.h"
+#include "../lib/rulepack.h"
 #include "../lib/util.h"
 #include "flags.h"
 
@@ -84,9 +86,11 @@ static int usage_error(const char *fmt, ...)
 }
 
 /* 1 LOW, 2 MEDIUM, 3 HIGH; 0 otherwise. */
+/* LOW 1, MEDIUM 2, HIGH 3 (the rule packs' severities), 0 for others. */
 static int rank_of(const char *s)
 {
-	return streq(s, "LOW") ? 1 : streq(s, "MEDIUM") ? 2 : streq(s, "HIGH") ? 3 : 0;
+	enum sx_severity v;
+	return sx_severity_from_name(s, &v) == 0 ? (int)v : 0;
 }
 
 static int parse_options(int argc, char **argv, struct flags_options *o)
@@ -213,6 +217,7 @@ int sx_flags_main(int argc, char **argv)
 	struct flags_options o;
 	_cleanup_free_ char *dir = NULL, *path = NULL, *line = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
+	int fd;
 	size_t cap = 0, shown = 0, width;
 	ssize_t n;
 
@@ -227,7 +232,12 @@ int sx_flags_main(int argc, char **argv)
 	if (!(path = sx_strdupf("%s/patrol_flags.jsonl", dir)))
 		return log_error_errno(-ENOMEM, "out of memory"), 1;
 	width = o.json ? 0 : sx_cli_output_width(PIPE_WIDTH);
-	f = fopen(path, "re");
+	/* The gateway user's file: a link there must not make root read
+	 * something else. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	f = fd >= 0 ? fdopen(fd, "re") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
 	if (!f && errno == ENOENT && access(dir, R_OK | X_OK) == 0) {
 		if (!o.json)
 			log_info("no flags: the patrol has flagged nothing yet (%s does not exist)", path);

@@ -15,13 +15,14 @@
 #include "safepath.h"
 #include "util.h"
 
-int sx_read_file(const char *path, char **ret, size_t *ret_len)
+/* Reads path opened with extra open flags (O_NOFOLLOW, …); see below. */
+static int read_file_flags(const char *path, int flags, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | flags);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -55,6 +56,16 @@ int sx_read_file(const char *path, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+int sx_read_file(const char *path, char **ret, size_t *ret_len)
+{
+	return read_file_flags(path, 0, ret, ret_len);
+}
+
+int sx_read_file_nofollow(const char *path, char **ret, size_t *ret_len)
+{
+	return read_file_flags(path, O_NOFOLLOW, ret, ret_len);
 }
 
 int sx_write_all(int fd, const void *data, size_t len)

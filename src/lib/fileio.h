@@ -11,6 +11,9 @@
 /* Reads a whole file into a NUL-terminated buffer.  Returns 0, -ENOENT when
  * absent, or another negative errno. */
 int sx_read_file(const char *path, char **ret, size_t *ret_len);
+/* The same, refusing a symbolic link as the last component (-ELOOP): for
+ * root reading a file in a directory another user owns. */
+int sx_read_file_nofollow(const char *path, char **ret, size_t *ret_len);
 
 /* write(2) until all of data is written (EINTR retried); 0 or -errno. */
 int sx_write_all(int fd, const void *data, size_t len);

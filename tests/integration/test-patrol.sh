@@ -317,6 +317,55 @@ assert all("rm -rf /" in json.dumps(x["message"]["tool_calls"]) for x in b), b
 ' "$G/log"
 stop_gw "$GWG"
 
+### What root must not be made to read, bad input, a broken pack
+CURRENT="refusals"
+# The CLI runs as root over the gateway user's files: a link there must not
+# make it print what it points at.
+E=$TMP/evil
+mkdir -p "$E/reports"
+ln -s /etc/shadow "$E/patrol_flags.jsonl"
+ln -s /etc/shadow "$E/reports/c-0123456789abcdef.json"
+out=$("$SENTRIX" flags --dir "$E" 2>&1)
+check "sentrix flags: patrol_flags.jsonl a link to /etc/shadow: refused, exit 1 ($?)" test $? = 1
+check_fails "... and nothing of /etc/shadow printed" grep -q '^root:' <<<"$out"
+out=$("$SENTRIX" police show --dir "$E" c-0123456789abcdef 2>&1)
+check "sentrix police show: the report a link to /etc/shadow: refused ($?)" test $? != 0
+check_fails "... and nothing of /etc/shadow printed" grep -q '^root:' <<<"$out"
+out=$("$SENTRIX" police show --dir "$A/log" ../../etc/shadow 2>&1)
+check "sentrix police show ../../etc/shadow: refused ($?)" test $? != 0
+check_fails "... and nothing of it printed" grep -q '^root:' <<<"$out"
+"$SENTRIX" flags --dir "$A/log" --severity SEVERE >/dev/null 2>&1
+check_eq "sentrix flags --severity SEVERE: usage error" 2 $?
+"$SENTRIX" flags --dir "$A/log" --since yesterdayish >/dev/null 2>&1
+check_eq "sentrix flags --since yesterdayish: usage error" 2 $?
+"$SENTRIX" police investigate --name sxtnone >/dev/null 2>&1
+check_eq "sentrix police investigate without --flag-id: usage error" 2 $?
+
+# A pack whose pattern does not compile: policy check names the rule; a
+# gateway with it still proxies, and /health says the patrol is off.
+B=$TMP/broken
+BASE_B=$(free_base $((BASE_G + 10)))
+/usr/bin/python3 "$GWCFG" "$B" --port-base "$BASE_B" \
+	--provider "openai,openai-completions,$M,OPENAI_API_KEY" --secret "OPENAI_API_KEY=$REALKEY"
+mkdir "$B/policy/patrol"
+cp "$TOP"/patrol/*.json "$B/policy/patrol/"
+/usr/bin/python3 - "$B/policy/patrol/pii.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["rules"][0]["pattern"] = "([a-z"
+json.dump(p, open(sys.argv[1], "w"))
+PY
+out=$("$SENTRIX" policy check "$B/policy" 2>&1)
+check "sentrix policy check: a pack that does not compile: exit 1 ($?)" test $? = 1
+check "... naming the rule" grep -q "rule $(json_get "j['rules'][0]['id']" <"$B/policy/patrol/pii.json")" <<<"$out"
+chown -R nobody:nogroup "$B"
+start_gw GWB "$B"
+check_eq "the gateway with it still proxies: 200" 200 \
+	"$(post "http://127.0.0.1:$((BASE_B + 1))/openai/chat/completions" "$TMP/clean.json" "$TMP/broken.out" -H "Authorization: Bearer $TOKEN")"
+check "... and /health says the patrol did not start" bash -c \
+	'curl -s -m 5 "http://127.0.0.1:$1/health" | grep -q "patrol did not start"' _ $((BASE_B + 3))
+stop_gw "$GWB"
+
 ### The LLM judge (patrol.judge): its votes, and a judge that is down
 CURRENT="judge"
 cat >"$TMP/judge-answer.json" <<'EOF'
