@@ -75,6 +75,12 @@ struct sx_patrol {
 	unsigned judge_fails; /* consecutive judge failures */
 	int64_t judge_hold_until; /* ms: no judge call before this after a failure */
 	char *judge_hold_why;
+	/* Capture files reviewed to their closing "]", sorted: skipped without
+	 * a query or a stat (a month of rotation is thousands of files, looked
+	 * at every second).  Forgotten when `--rescan` bumps meta.rescan. */
+	char **done;
+	size_t n_done;
+	int64_t rescan_seen;
 	int flags_fd, wake_fd;
 	pthread_t thread;
 	bool running;
@@ -808,6 +814,47 @@ static int commit_batch(struct sx_patrol *p, const char *file, uint64_t offset, 
 	return db_exec(p->db, "COMMIT");
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_done(const struct sx_patrol *p, const char *name)
+{
+	return p->n_done && bsearch(&name, p->done, p->n_done, sizeof(char *), cmp_name);
+}
+
+static void forget_done(struct sx_patrol *p)
+{
+	for (size_t i = 0; i < p->n_done; i++)
+		free(p->done[i]);
+	free(p->done);
+	p->done = NULL;
+	p->n_done = 0;
+}
+
+/* Remembers name as reviewed to its end (in order; a failure to remember
+ * only costs the query again next time). */
+static void mark_done(struct sx_patrol *p, const char *name)
+{
+	char **grown = reallocarray(p->done, p->n_done + 1, sizeof(char *));
+	char *copy = strdup(name);
+	size_t at = 0;
+
+	if (!grown || !copy) {
+		free(copy);
+		if (grown)
+			p->done = grown;
+		return;
+	}
+	p->done = grown;
+	while (at < p->n_done && strcmp(p->done[at], name) < 0)
+		at++;
+	memmove(p->done + at + 1, p->done + at, (p->n_done - at) * sizeof(char *));
+	p->done[at] = copy;
+	p->n_done++;
+}
+
 /* Reviews the records of one capture file past its recorded offset. */
 static int follow_file(struct sx_patrol *p, const char *name)
 {
@@ -820,8 +867,10 @@ static int follow_file(struct sx_patrol *p, const char *name)
 
 	if (!path)
 		return -ENOMEM;
-	if (closed && stat(path, &sb) == 0 && (int64_t)sb.st_size <= offset + 4)
-		return 0; /* reviewed to its closing "]" */
+	if (closed && stat(path, &sb) == 0 && (int64_t)sb.st_size <= offset + 4) {
+		mark_done(p, name); /* reviewed to its closing "]" */
+		return 0;
+	}
 	if ((r = sx_capture_open(path, (uint64_t)offset, &rd)) < 0) {
 		if (r != -ENOENT)
 			log_warn_errno(
@@ -922,10 +971,18 @@ static void pass(struct sx_patrol *p)
 {
 	_cleanup_(sx_strv_freep) char **names = NULL;
 	int n = sx_capture_list(p->log_dir, &names);
+	int64_t rescan = db_int(p->db, "SELECT value FROM meta WHERE key = 'rescan'", NULL, 0);
 
-	for (int i = 0; i < n && !atomic_load(&p->stop); i++)
+	if (rescan != p->rescan_seen) {
+		forget_done(p);
+		p->rescan_seen = rescan;
+	}
+	for (int i = 0; i < n && !atomic_load(&p->stop); i++) {
+		if (is_done(p, names[i]))
+			continue;
 		if (follow_file(p, names[i]) < 0)
 			return;
+	}
 	if (!atomic_load(&p->stop))
 		retry_pending(p);
 	atomic_store(
@@ -959,6 +1016,7 @@ static void *thread_main(void *arg)
 
 static void patrol_free(struct sx_patrol *p)
 {
+	forget_done(p);
 	if (p->police)
 		sx_police_close(p->police);
 	sx_judge_free(p->judge);
@@ -1103,9 +1161,12 @@ int sx_patrol_rescan(struct sx_gateway *g)
 	int r;
 	if ((r = db_open(g->log_dir, &db)) < 0)
 		return r;
-	r = db_exec(db,
-		    "BEGIN;UPDATE files SET offset = 0, closed = 0;DELETE FROM reviews WHERE status != "
-		    "'pending';COMMIT");
+	/* meta.rescan tells a running patrol to look at closed files again. */
+	r = db_exec(
+	    db,
+	    "BEGIN;UPDATE files SET offset = 0, closed = 0;DELETE FROM reviews WHERE status != "
+	    "'pending';INSERT INTO meta(key, value) VALUES('rescan', 1) ON CONFLICT(key) DO UPDATE SET "
+	    "value = value + 1;COMMIT");
 	sqlite3_close(db);
 	return r;
 }
