@@ -1191,11 +1191,6 @@ int sx_engine_load_policy(const char *policy_dir, char *const *packs, enum sx_se
 
 /* ---- a pack's own examples ---- */
 
-static bool hits_rule(const struct sx_hits *h, const struct sx_rule *r)
-{
-	return rule_has_hit(h, r);
-}
-
 int sx_engine_check_examples(const struct sx_engine *e, char **report)
 {
 	struct sx_scanner *s = NULL;
@@ -1221,7 +1216,7 @@ int sx_engine_check_examples(const struct sx_engine *e, char **report)
 					failed = -ENOMEM;
 					goto done;
 				}
-				got = hits_rule(&h, r);
+				got = rule_has_hit(&h, r);
 				sx_hits_clear(&h);
 				if (got != (bool)want) {
 					fprintf(out, "rule %s (pack %s): example %s \"%.60s%s\"\n", r->id,
