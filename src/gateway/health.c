@@ -40,8 +40,8 @@ static char *health_json(struct sx_gateway *g)
 		cJSON_AddItemToArray(providers, cJSON_CreateString(g->config->providers[i].name));
 	cJSON_AddStringToObject(j, "capture_file", sx_capture_path(g->capture));
 	cJSON_AddNumberToObject(j, "capture_records", (double)sx_capture_records(g->capture));
-	cJSON_AddItemToObject(j, "last_error",
-			      g->last_error ? cJSON_CreateString(g->last_error) : cJSON_CreateNull());
+	const char *err = g->last_error ? g->last_error : sx_patrol_error(g->patrol);
+	cJSON_AddItemToObject(j, "last_error", err ? cJSON_CreateString(err) : cJSON_CreateNull());
 	sx_bridge_health(g->bridge, j);
 	return cJSON_PrintUnformatted(j);
 }

@@ -81,6 +81,10 @@ struct sx_patrol {
 	char **done;
 	size_t n_done;
 	int64_t rescan_seen;
+	/* Set by the thread when the packs do not compile (before `broken`,
+	 * which publishes it), read by /health. */
+	char *error;
+	atomic_bool broken;
 	int flags_fd, wake_fd;
 	pthread_t thread;
 	bool running;
@@ -998,9 +1002,31 @@ static void pass(struct sx_patrol *p)
 	}
 }
 
+/* Compiles the packs, in the thread: a second of Vectorscan work that the
+ * gateway's start (READY=1) need not wait for.  Returns false when they do
+ * not compile (the patrol stays off, /health says why). */
+static bool compile(struct sx_patrol *p)
+{
+	_cleanup_free_ char *why = NULL;
+	int r = sx_engine_new(p->rs, &p->engine, &why);
+
+	if (r == 0)
+		r = sx_scanner_new(p->engine, &p->scanner);
+	if (r == 0)
+		return true;
+	log_error("patrol: %s; fix the pack (`sentrix policy check`) and restart the gateway",
+		  why ? why : strerror(-r));
+	p->error = sx_strdupf("the patrol did not start (%s): captured calls are not reviewed",
+			      why ? why : strerror(-r));
+	atomic_store(&p->broken, true);
+	return false;
+}
+
 static void *thread_main(void *arg)
 {
 	struct sx_patrol *p = arg;
+	if (!compile(p))
+		return NULL;
 	while (!atomic_load(&p->stop)) {
 		struct pollfd pfd = {.fd = p->wake_fd, .events = POLLIN};
 		pass(p);
@@ -1017,6 +1043,7 @@ static void *thread_main(void *arg)
 static void patrol_free(struct sx_patrol *p)
 {
 	forget_done(p);
+	free(p->error);
 	if (p->police)
 		sx_police_close(p->police);
 	sx_judge_free(p->judge);
@@ -1059,15 +1086,16 @@ static int patrol_open(struct sx_gateway *g, struct sx_patrol **ret)
 		patrol_free(p);
 		return -ENOMEM;
 	}
-	r = sx_engine_load_policy(g->config->policy_dir, g->policy->patrol_packs, SX_SEV_LOW, &p->rs,
-				  &p->engine, &why);
+	/* The packs are read and checked here; compiled in the thread. */
+	r = sx_engine_load_policy(g->config->policy_dir, g->policy->patrol_packs, SX_SEV_LOW, &p->rs, NULL,
+				  &why);
 	if (r < 0) {
 		log_error("patrol: %s; fix the pack (`sentrix policy check %s`) and restart the gateway",
 			  why ? why : strerror(-r), g->config->policy_dir);
 		patrol_free(p);
 		return r;
 	}
-	if ((r = sx_scanner_new(p->engine, &p->scanner)) < 0 || (r = db_open(g->log_dir, &p->db)) < 0) {
+	if ((r = db_open(g->log_dir, &p->db)) < 0) {
 		patrol_free(p);
 		return r;
 	}
@@ -1169,6 +1197,11 @@ int sx_patrol_rescan(struct sx_gateway *g)
 	    "value = value + 1;COMMIT");
 	sqlite3_close(db);
 	return r;
+}
+
+const char *sx_patrol_error(const struct sx_patrol *p)
+{
+	return p && atomic_load(&((struct sx_patrol *)p)->broken) ? p->error : NULL;
 }
 
 void sx_patrol_metrics(const struct sx_patrol *p, FILE *out)

@@ -34,6 +34,8 @@ int sx_patrol_start(struct sx_gateway *g, struct sx_patrol **ret);
  * record) and frees everything. */
 void sx_patrol_stop(struct sx_patrol *p);
 void sx_patrol_metrics(const struct sx_patrol *p, FILE *out);
+/* Why the patrol is off (its packs did not compile), or NULL. */
+const char *sx_patrol_error(const struct sx_patrol *p);
 
 /* The policy's judge (patrol.judge, the PATROL_* overrides, the
  * provider's settings and key from g): 0 with *ret NULL when the policy

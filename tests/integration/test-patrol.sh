@@ -363,7 +363,8 @@ start_gw GWB "$B"
 check_eq "the gateway with it still proxies: 200" 200 \
 	"$(post "http://127.0.0.1:$((BASE_B + 1))/openai/chat/completions" "$TMP/clean.json" "$TMP/broken.out" -H "Authorization: Bearer $TOKEN")"
 check "... and /health says the patrol did not start" bash -c \
-	'curl -s -m 5 "http://127.0.0.1:$1/health" | grep -q "patrol did not start"' _ $((BASE_B + 3))
+	'for i in $(seq 50); do curl -s -m 5 "http://127.0.0.1:$1/health" | grep -q "patrol did not start" && exit 0;
+	 sleep 0.2; done; exit 1' _ $((BASE_B + 3))
 stop_gw "$GWB"
 
 ### The LLM judge (patrol.judge): its votes, and a judge that is down
