@@ -201,6 +201,18 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 assert c["case_id"] == sys.argv[2] and c["flag"]["flag_id"] == sys.argv[3], c' "$TMP/show.json" "$case_id" "$FLAG_ID"
 check "its report is in reports/" test -s "$LOG/reports/$case_id.json"
+# By hand, as an operator (root: the gateway's one-shot runs as its user).
+out=$("$SENTRIX" police investigate --name $NAME --flag-id "$FLAG_ID" 2>&1)
+check_eq "sentrix police investigate --flag-id: the same case again, exit 0" "0 $case_id" "$? $(tail -n1 <<<"$out")"
+check_eq "... recorded once, now by hand" "1 manual" "$(sqlite3 "file:$LOG/police.db?mode=ro" \
+	"SELECT count(*), how FROM investigated_flags WHERE flag_id = '$FLAG_ID'" | tr '|' ' ')"
+check_eq "... its report still the gateway user's" "sentrix" "$(stat -c %U "$LOG/reports/$case_id.json")"
+flags_before=$(wc -l <"$LOG/patrol_flags.jsonl")
+check "sentrix patrol rescan: exit 0" "$SENTRIX" patrol rescan --name $NAME
+check "... the running gateway reviews everything again" wait_for 30 bash -c \
+	'[ "$(sqlite3 "file:$1/patrol_state.db?mode=ro" "SELECT count(*) FROM reviews WHERE status != '"'pending'"'")" -gt 0 ]' _ "$LOG"
+sleep 2
+check_eq "... and writes no flag twice" "$flags_before" "$(wc -l <"$LOG/patrol_flags.jsonl")"
 
 CURRENT="redaction"
 written=("$LOG/patrol_flags.jsonl" "$LOG"/patrol_state.db* "$LOG"/police.db* "$LOG/reports")
