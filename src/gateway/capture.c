@@ -127,9 +127,20 @@ static bool sx_file_empty(const char *path)
 	return stat(path, &st) == 0 && st.st_size == 0;
 }
 
+/* True when a record with this id is already in the capture file text
+ * (a kill between the record's write and its spool file's release). */
+static bool recorded_in(const char *text, size_t len, const char *id)
+{
+	char needle[64];
+	int n = snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+	return text && n > 0 && (size_t)n < sizeof(needle) && memmem(text, len, needle, (size_t)n);
+}
+
 /* Turns each spool file left by a killed gateway into an incomplete record
- * appended to fd. */
-static void recover_spool(struct sx_capture *c, int fd, unsigned long *records)
+ * appended to fd, unless the newest capture file (text) holds it already:
+ * exactly once. */
+static void recover_spool(struct sx_capture *c, int fd, const char *text, size_t text_len,
+			  unsigned long *records)
 {
 	_cleanup_free_ char *spool = sx_strdupf("%s/spool", c->dir);
 	DIR *d = spool ? opendir(spool) : NULL;
@@ -140,7 +151,7 @@ static void recover_spool(struct sx_capture *c, int fd, unsigned long *records)
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *path = NULL, *body = NULL, *rec = NULL;
 		cJSON *head = NULL;
-		size_t len = 0;
+		size_t len = 0, request_bytes = 0;
 		long status;
 		bool sse;
 		if (de->d_name[0] == '.')
@@ -152,25 +163,23 @@ static void recover_spool(struct sx_capture *c, int fd, unsigned long *records)
 			unlink(path);
 			continue;
 		}
-		if (sx_spool_read(path, &head, &status, &sse, &body, &len) == 0) {
+		if (sx_spool_read(path, &head, &request_bytes, &status, &sse, &body, &len) == 0) {
 			struct sx_record_end e = {
 			    .status = status,
 			    .sse = sse,
 			    .first_byte_ms = -1,
 			    .total_ms = 0,
+			    .request_bytes = request_bytes,
 			    .error = "gateway stopped before the call finished",
 			    .complete = false,
 			    .no_reasoning = c->no_reasoning,
 			};
-			const cJSON *rb = cJSON_GetObjectItem(head, "request_bytes");
-			e.request_bytes = cJSON_IsNumber(rb) ? (size_t)rb->valuedouble : 0;
-			cJSON_DeleteItemFromObject(head, "request_bytes");
-			rec = sx_record_finish(head, body, len, &e);
-			if (rec && append_line(fd, records, rec) == 0) {
+			const char *id = sx_json_str(head, "id") ?: de->d_name;
+			if (recorded_in(text, text_len, id))
+				log_info("call %s was recorded before the gateway stopped", id);
+			else if ((rec = sx_record_finish(head, body, len, &e)) && append_line(fd, records, rec) == 0) {
 				c->metrics->capture_records++;
-				log_info(
-				    "recovered call %s (in flight when the gateway stopped) as incomplete",
-				    sx_json_str(head, "id") ?: de->d_name);
+				log_info("recovered call %s (in flight when the gateway stopped) as incomplete", id);
 			} else
 				c->metrics->capture_errors++;
 			cJSON_Delete(head);
@@ -190,6 +199,22 @@ static int select_capture(const struct dirent *de)
 {
 	size_t n = strlen(de->d_name);
 	return strncmp(de->d_name, "llm-", 4) == 0 && n > 9 && streq(de->d_name + n - 5, ".json");
+}
+
+/* Reads the newest capture file, if any (text NULL otherwise). */
+static void newest_capture(struct sx_capture *c, char **text, size_t *len)
+{
+	struct dirent **list = NULL;
+	int n = scandir(c->dir, &list, select_capture, by_name);
+
+	if (n > 0) {
+		_cleanup_free_ char *path = sx_strdupf("%s/%s", c->dir, list[n - 1]->d_name);
+		if (path && sx_read_file(path, text, len) < 0)
+			*text = NULL;
+	}
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 }
 
 /* Repairs every capture file without its closing bracket; in-flight calls
@@ -215,7 +240,7 @@ static int repair(struct sx_capture *c)
 				continue;
 			}
 			if (repaired == 0)
-				recover_spool(c, fd, &records);
+				recover_spool(c, fd, text, len, &records);
 			close_file(fd);
 			log_info("repaired %s (left open by a stopped gateway): %lu record(s)", path,
 				 records);
@@ -329,11 +354,18 @@ int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool
 		r = repaired;
 		goto fail;
 	}
-	r = open_current(c);
-	if (r < 0)
+	if (repaired == 0) {
+		/* Spool files without an open file: the calls may be in the newest
+		 * (closed) one. */
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		newest_capture(c, &text, &len);
+		r = open_current(c);
+		if (r < 0)
+			goto fail;
+		recover_spool(c, c->fd, text, len, &c->records);
+	} else if ((r = open_current(c)) < 0)
 		goto fail;
-	if (repaired == 0)
-		recover_spool(c, c->fd, &c->records); /* spool files without an open file */
 	r = sd_event_add_time(loop, &c->rotate_timer, CLOCK_MONOTONIC, 0, 0, on_rotate, c);
 	if (r >= 0)
 		r = sd_event_add_time_relative(loop, &c->sync_timer, CLOCK_MONOTONIC, SYNC_USEC, 0, on_sync,

@@ -322,9 +322,9 @@ int sx_dns_start(struct sx_gateway *g, unsigned port)
 	d->g = g;
 	d->ufd = d->tfd = -EBADF;
 	g->dns = d;
-	d->ufd = sx_listen_ipv4(g->listen_host, port, SOCK_DGRAM, 0);
+	d->ufd = sx_listen_ip(g->listen_host, port, SOCK_DGRAM, 0);
 	if (d->ufd >= 0)
-		d->tfd = sx_listen_ipv4(g->listen_host, port, SOCK_STREAM, 64);
+		d->tfd = sx_listen_ip(g->listen_host, port, SOCK_STREAM, 64);
 	if (d->ufd < 0 || d->tfd < 0) {
 		r = d->ufd < 0 ? d->ufd : d->tfd;
 		return log_error_errno(r, "filtered DNS: cannot listen on %s:%u%s", g->listen_host, port,

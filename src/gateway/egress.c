@@ -503,7 +503,7 @@ int sx_egress_start(struct sx_gateway *g)
 		return -ENOMEM;
 	eg->g = g;
 	g->egress = eg;
-	eg->lfd = sx_listen_ipv4(g->listen_host, g->config->egress_port, SOCK_STREAM, 1024);
+	eg->lfd = sx_listen_ip(g->listen_host, g->config->egress_port, SOCK_STREAM, 1024);
 	if (eg->lfd < 0)
 		return log_error_errno(eg->lfd, "egress proxy: cannot listen on %s:%u", g->listen_host,
 				       g->config->egress_port);

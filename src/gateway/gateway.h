@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  *
  * gateway.h - the sidecar's shared state.  One sd-event loop drives
- * everything: the HTTP listeners (libmicrohttpd in external-epoll mode,
- * httpd.c), the upstream requests (libcurl multi-socket, upstream.c), the
+ * everything: the LLM proxy's own epoll set (evloop.c: its client
+ * connections, httpserv.c, and provider connections, upclient.c), the
+ * /health listener (libmicrohttpd in external-epoll mode, httpd.c), the
  * capture files' rotation and sync timers (capture.c), the egress proxy's
  * tunnels (egress.c, tunnel.c), DNS lookups (c-ares, resolver.c), the
  * filtered DNS forwarder (dns.c), signals and the systemd watchdog (main.c).  One thread, so no locks.
@@ -17,7 +18,7 @@
 #include "metrics.h"
 
 struct sx_httpd;
-struct sx_upstream;
+struct sx_llmproxy;
 struct sx_capture;
 struct sx_resolver;
 struct sx_egress;
@@ -42,8 +43,8 @@ struct sx_gateway {
 	bool no_reasoning;
 	bool stopping;
 
-	struct sx_httpd *llm, *health;
-	struct sx_upstream *upstream;
+	struct sx_llmproxy *llm;
+	struct sx_httpd *health;
 	struct sx_capture *capture;
 	struct sx_resolver *resolver;
 	struct sx_egress *egress;
@@ -65,11 +66,6 @@ int sx_gateway_load(struct sx_gateway *g);
 
 /* The value of a secret, or NULL (caller frees). */
 char *sx_gateway_secret(const struct sx_gateway *g, const char *var);
-
-/* Starts the LLM proxy listener (llmproxy.c). */
-int sx_llmproxy_start(struct sx_gateway *g);
-/* Ends every open call as incomplete (shutdown after the grace period). */
-void sx_llmproxy_abort_all(struct sx_gateway *g, const char *why);
 
 /* --health: prints a running gateway's /health; exit status 0 ready,
  * 1 not ready, 3 not running (healthcheck.c). */

@@ -3,113 +3,117 @@
  * llmproxy.c - the LLM proxy: /PROVIDER/REST from the sandbox, with the
  * instance token, becomes BASE_URL/REST at the provider with the real key.
  *
+ * The data path is the proxy's own (evloop.h): client connections
+ * (httpserv.c) and provider connections (upclient.c) sit in one
+ * edge-triggered epoll set, so a wake-up serves every ready socket.
+ *
  * A call's life:
- *   1. first callback: route, token and secret checks (401, 404, 502 early);
- *   2. body chunks are collected (SX_LLM_BODY_MAX);
- *   3. the upstream request starts (upstream.c) and the client connection
- *      is suspended until the upstream's headers arrive;
- *   4. the response is relayed from a content-reader callback as bytes
- *      arrive: the connection is suspended while nothing is pending and
- *      resumed by the upstream write callback, so the client's first byte
- *      never waits for the upstream's last; a slow client pauses the
- *      upstream transfer (backpressure);
- *   5. when the upstream ends, the record is built and appended to the
- *      capture file; if the client goes away first, the upstream transfer
- *      is cancelled and the record says so.
- * While the call is open its record's head and the response body so far
- * live in a spool file (spool.h), from which a killed gateway's next start
- * recovers it.
+ *   1. the request head: route, token and secret checks (401, 404, 502,
+ *      413 answered at once); the upstream header lines are built here;
+ *   2. body bytes are collected (SX_LLM_BODY_MAX);
+ *   3. the body is in: the guardrail looks at it (block mode), the spool
+ *      file gets the head fields and the raw body (nothing is parsed on
+ *      the way up), and the request goes upstream;
+ *   4. a streamed answer (SSE) goes to the client chunk by chunk as it
+ *      arrives, after the spool file has it; a plain answer is collected
+ *      and sent whole with its length (past WHOLE_MAX it is relayed);
+ *      a slow client pauses the upstream read (backpressure);
+ *   5. the upstream ended: the client has its last byte first, then the
+ *      record is built (the request parsed only now) and appended to the
+ *      capture file.  A client that goes away cancels the upstream, and
+ *      the record says so.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <strings.h>
 #include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
+#include <sys/uio.h>
 
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "capture.h"
+#include "evloop.h"
 #include "gateway.h"
 #include "guardrail.h"
-#include "httpd.h"
+#include "httpserv.h"
+#include "llmproxy.h"
 #include "llmreq.h"
 #include "record.h"
+#include "resolver.h"
 #include "spool.h"
 #include "streamguard.h"
-#include "upstream.h"
-
-/* gcc 12's -fanalyzer loses track of memory stored into a call reached
- * through libmicrohttpd's void ** request context and reports every such
- * store as a leak.  LeakSanitizer checks this file for real when the
- * gateway tests run an ASan build (`make asan && make check`). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
-#endif
+#include "upclient.h"
 
 #define RELAY_HIGH (256 * 1024) /* pause the upstream above this much unsent */
-#define RELAY_LOW (64 * 1024) /* and resume it below this */
-#define RELAY_BLOCK (4 * 1024) /* libmicrohttpd's per-response buffer: 4 KiB keeps an idle stream small */
 /* A non-streaming answer up to this size is sent whole, with its length, in
- * one write (chunked relaying costs three); a bigger one is relayed. */
+ * one write; a bigger one is relayed. */
 #define WHOLE_MAX (1024 * 1024)
-
-enum call_state { ST_NEW, ST_BODY, ST_UPSTREAM, ST_RESPOND, ST_DONE };
 
 struct bytes {
 	char *p;
-	size_t len, off, cap;
+	size_t len, cap;
+};
+
+struct sx_llmproxy {
+	struct sx_gateway *g;
+	struct sx_evloop *loop;
+	struct sx_hsrv *srv;
+	struct sx_upclient *up;
+	struct sx_resolver *resolver; /* the host's DNS, for provider names */
+	struct sx_spool *spool;
+	struct call *calls;
+	char *ca_file; /* the upclient's, to notice a SIGHUP's change */
+	uint64_t next_id;
 };
 
 struct call {
 	struct call *prev, *next;
-	struct sx_gateway *g;
-	struct MHD_Connection *conn;
-	enum call_state state;
-	char *uri;
+	struct sx_llmproxy *p;
+	struct sx_hconn *conn; /* NULL once the client is gone */
+	struct sx_upreq *up; /* while the upstream request runs */
+	struct sx_evdefer fin; /* finishes a call the stream guard ended */
+	const char *method; /* static (http-parser's names) */
 	char id[17];
+	char stamp[40];
 	uint64_t t0, t_first; /* CLOCK_MONOTONIC usec; t_first 0: none yet */
-	char *provider, *endpoint, *upstream_url, *credential_header;
-	cJSON *head;
-	struct bytes body, out;
-	CURL *easy;
-	struct curl_slist *req_headers, *resp_headers;
-	char errbuf[CURL_ERROR_SIZE];
+	char *provider, *endpoint, *upstream_url, *run_id;
+	bool anthropic;
+	struct bytes fwd; /* header lines for the provider, the credential last */
+	struct iovec fwd_iov; /* fwd, as the upclient takes it (valid until done) */
+	size_t cred_off;
+	struct bytes body;
+	struct bytes resp_head; /* the provider's header lines for the client */
+	struct bytes out; /* a plain answer, collected until it ends */
+	struct bytes mem; /* the relayed answer for the record, up to SX_CAPTURE_MEM_MAX */
 	long status;
-	bool headers_done, sse, upstream_done, suspended, paused, recorded, counted, too_big;
-	sd_event_source *hup; /* the client socket, watched while suspended */
-	CURLcode result;
-	struct bytes mem; /* response body kept for the record, up to SX_CAPTURE_MEM_MAX */
-	bool spilled;
+	bool headers_done, sse, relaying, upstream_ok, spilled, sent, recorded, too_big, counted, paused;
+	bool guard_blocked;
 	size_t resp_bytes;
-	int spool_fd;
-	char *spool_path;
+	struct sx_spool_file spool;
 	struct sx_streamguard *sg; /* block mode, a streamed answer: tool calls held back and scanned */
-	bool guard_blocked; /* a tool call was blocked: the rest of the stream is dropped */
+	char *error; /* why the upstream failed */
+	enum sx_up_error up_err;
 };
-
-static struct call *open_calls_list;
-static void suspend(struct call *c);
-/* MHD_resume_connection() outside MHD_run() must be followed by a run in
- * external-polling mode; this one-shot source does it once per loop turn. */
-static sd_event_source *kick_source;
 
 static int bytes_add(struct bytes *b, const void *data, size_t n)
 {
 	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
+		size_t cap = b->cap ? b->cap : 1024;
+		char *q;
 		while (cap < b->len + n)
 			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
+		q = realloc(b->p, cap);
+		if (!q)
 			return -ENOMEM;
-		b->p = p;
+		b->p = q;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, data, n);
+	if (n)
+		memcpy(b->p + b->len, data, n);
 	b->len += n;
 	return 0;
 }
@@ -120,60 +124,114 @@ static void bytes_free(struct bytes *b)
 	*b = (struct bytes){0};
 }
 
-/* ---- responses the gateway writes itself ---- */
+/* ---- answers the gateway writes itself ---- */
 
-static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, const char *type,
-				    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void respond_json(struct sx_hconn *conn, unsigned status, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, const char *type,
-				    const char *fmt, ...)
+static void respond_json(struct sx_hconn *conn, unsigned status, const char *type, const char *fmt, ...)
 {
+	static const char ct[] = "Content-Type: application/json\r\n";
 	_cleanup_cjson_ cJSON *j = cJSON_CreateObject();
 	_cleanup_free_ char *msg = NULL, *text = NULL;
 	cJSON *e = j ? cJSON_AddObjectToObject(j, "error") : NULL;
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	if (!e || !msg)
-		return MHD_NO;
-	cJSON_AddStringToObject(e, "message", msg);
-	cJSON_AddStringToObject(e, "type", type);
-	text = cJSON_PrintUnformatted(j);
-	if (!text)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	if (e && msg) {
+		cJSON_AddStringToObject(e, "message", msg);
+		cJSON_AddStringToObject(e, "type", type);
+		text = cJSON_PrintUnformatted(j);
+	}
+	if (!text) {
+		sx_hconn_end(conn, false);
+		return;
+	}
+	sx_hconn_respond(conn, status, ct, sizeof(ct) - 1, text, strlen(text));
 }
 
-/* ---- the record ---- */
-
-static void count_request(struct call *c, long status)
+static void count_request(struct sx_gateway *g, const char *provider, long status)
 {
-	struct sx_metrics *m = &c->g->metrics;
 	/* The route comes from the sandbox: only configured names become label
 	 * values (each is a series kept for good, and must not break the text
 	 * format); anything else counts as "-". */
-	const char *p = c->provider && sx_config_provider(c->g->config, c->provider) ? c->provider : "-";
-	sx_labelled_inc(&m->requests, "provider=\"%s\",status=\"%ld\"", p, status);
+	const char *p = provider && sx_config_provider(g->config, provider) ? provider : "-";
+	sx_labelled_inc(&g->metrics.requests, "provider=\"%s\",status=\"%ld\"", p, status);
 }
 
-/* Builds the call's record and appends it to the capture file (once). */
+/* ---- calls ---- */
+
+static void call_free(struct call *c)
+{
+	struct sx_llmproxy *p = c->p;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (p->calls == c)
+		p->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	sx_evloop_undefer(p->loop, &c->fin);
+	if (c->up)
+		sx_upreq_cancel(c->up);
+	sx_spool_release(p->spool, &c->spool);
+	if (c->counted) {
+		p->g->open_calls--;
+		if (p->g->stopping && p->g->open_calls == 0)
+			sd_event_exit(p->g->loop, 0);
+	}
+	explicit_bzero(c->fwd.p + c->cred_off, c->fwd.len - c->cred_off);
+	bytes_free(&c->fwd);
+	bytes_free(&c->body);
+	bytes_free(&c->resp_head);
+	bytes_free(&c->out);
+	bytes_free(&c->mem);
+	sx_streamguard_free(c->sg);
+	free(c->provider);
+	free(c->endpoint);
+	free(c->upstream_url);
+	free(c->run_id);
+	free(c->error);
+	free(c);
+}
+
+/* Call ids: a random 64-bit start drawn once, then counted up, so ids
+ * stay unique across restarts without a getrandom() per call. */
+static void next_id(struct sx_llmproxy *p, char out[17])
+{
+	if (!p->next_id && getrandom(&p->next_id, sizeof(p->next_id), 0) != sizeof(p->next_id))
+		p->next_id = sx_now_usec() * 0x9E3779B97F4A7C15ULL;
+	snprintf(out, 17, "%016llx", (unsigned long long)p->next_id++);
+}
+
+static cJSON *make_head(const struct call *c)
+{
+	struct sx_llm_head h = {
+	    .timestamp = c->stamp,
+	    .id = c->id,
+	    .instance = c->p->g->name,
+	    .provider = c->provider,
+	    .endpoint = c->endpoint,
+	    .method = c->method,
+	    .run_id = c->run_id,
+	    .body = c->body.p,
+	    .body_len = c->body.len,
+	};
+	return sx_llm_record_head(&h);
+}
+
+/* Builds the call's record and appends it to the capture file (once):
+ * after the client has had its last byte. */
 static void finish_record(struct call *c, const char *error, bool complete)
 {
-	struct sx_gateway *g = c->g;
+	struct sx_gateway *g = c->p->g;
 	_cleanup_free_ char *spooled = NULL, *rec = NULL;
-	const char *body = c->mem.p;
-	size_t len = c->mem.len;
+	_cleanup_cjson_ cJSON *head = NULL;
+	const char *body = c->relaying ? c->mem.p : c->out.p;
+	size_t len = c->relaying ? c->mem.len : c->out.len;
 	uint64_t t = sx_now_usec();
 	struct sx_record_end e = {
 	    .status = c->headers_done ? c->status : -1,
@@ -186,15 +244,16 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	    .no_reasoning = g->no_reasoning,
 	};
 
-	if (c->recorded || !c->head)
+	if (c->recorded || !c->sent)
 		return;
 	c->recorded = true;
 	if (c->spilled) {
-		cJSON *head = NULL;
+		cJSON *h = NULL;
+		size_t rb;
 		long status;
 		bool sse;
-		if (sx_spool_read(c->spool_path, &head, &status, &sse, &spooled, &len) == 0) {
-			cJSON_Delete(head);
+		if (c->spool.fd >= 0 && sx_spool_read(c->spool.path, &h, &rb, &status, &sse, &spooled, &len) == 0) {
+			cJSON_Delete(h);
 			body = spooled;
 		} else {
 			body = NULL;
@@ -202,7 +261,8 @@ static void finish_record(struct call *c, const char *error, bool complete)
 			e.error = error ? error : "the spooled response could not be read back";
 		}
 	}
-	rec = sx_record_finish(c->head, body, len, &e);
+	head = make_head(c);
+	rec = head ? sx_record_finish(head, body, len, &e) : NULL;
 	if (!rec || sx_capture_append(g->capture, rec) < 0)
 		g->metrics.capture_errors += !rec;
 	sx_histogram_observe(&g->metrics.request_seconds, e.total_ms / 1000.0);
@@ -210,107 +270,68 @@ static void finish_record(struct call *c, const char *error, bool complete)
 		sx_histogram_observe(&g->metrics.first_byte_seconds, e.first_byte_ms / 1000.0);
 	g->metrics.bytes_in += c->body.len;
 	g->metrics.bytes_out += c->resp_bytes;
-	count_request(c, c->headers_done ? c->status : 502);
-	if (c->spool_fd >= 0) {
-		sx_spool_release(c->spool_fd, TAKE_PTR(c->spool_path));
-		c->spool_fd = -EBADF;
-	}
+	count_request(g, c->provider, c->headers_done ? c->status : 502);
+	sx_spool_release(c->p->spool, &c->spool);
 }
 
-/* ---- the upstream side ---- */
+/* ---- the provider's side ---- */
 
-static int on_kick(sd_event_source *s, void *data)
+static void up_headers(void *data, int status, const struct sx_up_header *h, size_t n)
 {
-	struct sx_gateway *g = data;
-	sx_httpd_kick(g->llm);
-	return 0;
-}
-
-static void resume(struct call *c)
-{
-	if (c->suspended) {
-		c->suspended = false;
-		MHD_resume_connection(c->conn);
-		sd_event_source_set_enabled(kick_source, SD_EVENT_ONESHOT);
-	}
-}
-
-/* True while a non-streaming answer is still coming and fits in memory:
- * the client connection stays suspended until it is whole. */
-static bool wait_whole(const struct call *c)
-{
-	return c->state == ST_UPSTREAM && !c->sse && !c->upstream_done && c->out.len < WHOLE_MAX;
-}
-
-static size_t on_header(char *buf, size_t size, size_t n, void *data)
-{
-	struct call *c = data;
-	size_t len = size * n;
 	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
 					  "te",		"trailer",    "upgrade",	  "content-length",
 					  "date"};
-	const char *colon;
+	struct call *c = data;
 
-	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
-		curl_slist_free_all(c->resp_headers); /* a new block (after 1xx) */
-		c->resp_headers = NULL;
-		c->sse = false;
-		return len;
+	c->status = status;
+	c->headers_done = true;
+	for (size_t i = 0; i < n; i++) {
+		bool skip = false;
+		for (size_t k = 0; k < ELEMENTSOF(hop) && !skip; k++)
+			skip = h[i].name_len == strlen(hop[k]) && strncasecmp(h[i].name, hop[k], h[i].name_len) == 0;
+		if (skip)
+			continue;
+		if (h[i].name_len == 12 && strncasecmp(h[i].name, "content-type", 12) == 0)
+			c->sse = h[i].value_len >= 17 && strncasecmp(h[i].value, "text/event-stream", 17) == 0;
+		/* CR or LF inside a value would split the line: dropped. */
+		if (memchr(h[i].value, '\r', h[i].value_len) || memchr(h[i].value, '\n', h[i].value_len))
+			continue;
+		if (bytes_add(&c->resp_head, h[i].name, h[i].name_len) < 0 || bytes_add(&c->resp_head, ": ", 2) < 0 ||
+		    bytes_add(&c->resp_head, h[i].value, h[i].value_len) < 0 ||
+		    bytes_add(&c->resp_head, "\r\n", 2) < 0)
+			log_warn("call %s: out of memory copying the response headers", c->id);
 	}
-	if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
-		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
-		if (c->status >= 200 && !c->headers_done) {
-			c->headers_done = true;
-			if (c->spool_fd >= 0)
-				sx_spool_status(c->spool_fd, c->status, c->sse);
-			if (!wait_whole(c))
-				resume(c);
-		}
-		return len;
+	if (c->sse) {
+		/* Streamed: the client gets the head now, the events as they come. */
+		c->relaying = true;
+		if (c->spool.fd >= 0 && sx_spool_status(&c->spool, c->status, true, NULL, 0) < 0)
+			sx_spool_release(c->p->spool, &c->spool);
+		if (c->conn)
+			sx_hconn_begin(c->conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len);
 	}
-	colon = memchr(buf, ':', len);
-	if (colon) {
-		_cleanup_free_ char *name = strndup(buf, (size_t)(colon - buf)), *line = NULL;
-		const char *v = colon + 1, *end = buf + len;
-		while (v < end && (*v == ' ' || *v == '\t'))
-			v++;
-		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-			end--;
-		if (!name)
-			return 0;
-		for (size_t i = 0; i < ELEMENTSOF(hop); i++)
-			if (strcasecmp(name, hop[i]) == 0)
-				return len;
-		if (strcasecmp(name, "content-type") == 0)
-			c->sse = (size_t)(end - v) >= 17 && strncasecmp(v, "text/event-stream", 17) == 0;
-		line = sx_strdupf("%s: %.*s", name, (int)(end - v), v);
-		struct curl_slist *l = line ? curl_slist_append(c->resp_headers, line) : NULL;
-		if (!l)
-			return 0;
-		c->resp_headers = l;
-	}
-	return len;
 }
 
 /* What the stream guard lets through goes to the client. */
 static void emit_out(void *userdata, const char *data, size_t len)
 {
 	struct call *c = userdata;
-	if (bytes_add(&c->out, data, len) < 0)
-		log_warn("call %s: out of memory relaying the stream", c->id);
+	if (c->conn)
+		sx_hconn_send(c->conn, data, len);
 }
 
-/* Queues upstream bytes for the client: as they are, or through the stream
+/* Relays upstream bytes to the client: as they are, or through the stream
  * guard (block mode, a streamed answer), which may hold a tool call back
  * or end the stream.  Returns false when the rest must not be relayed. */
 static bool relay_out(struct call *c, const char *data, size_t len)
 {
-	if (!c->sg && c->sse && c->g->guardrail && c->status < 300) {
-		const struct sx_provider *p = sx_config_provider(c->g->config, c->provider);
-		c->sg = sx_streamguard_new(c->g->guardrail, p && streq(p->api, "anthropic-messages"));
+	struct sx_gateway *g = c->p->g;
+
+	if (!c->sg && c->sse && g->guardrail && c->status < 300)
+		c->sg = sx_streamguard_new(g->guardrail, c->anthropic);
+	if (!c->sg) {
+		emit_out(c, data, len);
+		return true;
 	}
-	if (!c->sg)
-		return bytes_add(&c->out, data, len) == 0;
 	if (sx_streamguard_feed(c->sg, data, len, emit_out, c) == 0)
 		return true;
 	c->guard_blocked = true;
@@ -318,304 +339,279 @@ static bool relay_out(struct call *c, const char *data, size_t len)
 	return false;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *userp)
+/* Keeps a relayed chunk for the record: in memory up to
+ * SX_CAPTURE_MEM_MAX, past that only in the spool file. */
+static void keep_relayed(struct call *c, const char *data, size_t len)
 {
-	struct call *c = userp;
-	size_t len = size * n;
-	bool more;
-
-	if (c->out.len - c->out.off > RELAY_HIGH) {
-		c->paused = true;
-		return CURL_WRITEFUNC_PAUSE; /* curl keeps the data and offers it again */
-	}
-	if (!c->t_first)
-		c->t_first = sx_now_usec();
-	more = relay_out(c, data, len);
-	c->resp_bytes += len;
-	if (!c->spilled) {
-		if (c->mem.len + len <= SX_CAPTURE_MEM_MAX)
-			bytes_add(&c->mem, data, len);
-		else {
-			c->spilled = true; /* the record is rebuilt from the spool file */
-			bytes_free(&c->mem);
-		}
-	}
-	if (c->spool_fd >= 0 && sx_spool_body(c->spool_fd, data, len) < 0) {
+	if (c->spool.fd >= 0 && sx_spool_body(&c->spool, data, len) < 0) {
 		log_warn_errno(-errno, "call %s: cannot write its spool file", c->id);
-		close(c->spool_fd);
-		c->spool_fd = -EBADF;
-		unlink(c->spool_path);
+		sx_spool_release(c->p->spool, &c->spool);
 	}
-	if (!wait_whole(c))
-		resume(c);
-	return more ? len : 0; /* 0: curl ends the transfer (a blocked stream) */
+	if (c->spilled)
+		return;
+	if (c->mem.len + len <= SX_CAPTURE_MEM_MAX && c->spool.fd >= 0)
+		bytes_add(&c->mem, data, len);
+	else if (c->spool.fd >= 0) {
+		c->spilled = true; /* the record is rebuilt from the spool file */
+		bytes_free(&c->mem);
+	} else
+		bytes_add(&c->mem, data, len); /* no spool file: memory is all there is */
 }
 
-static const char *error_kind(CURLcode r)
+/* A plain answer past WHOLE_MAX: from now on it is relayed. */
+static void start_relaying(struct call *c)
 {
-	switch (r) {
-	case CURLE_COULDNT_RESOLVE_HOST: return "dns";
-	case CURLE_COULDNT_CONNECT: return "connect";
-	case CURLE_OPERATION_TIMEDOUT: return "timeout";
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR: return "tls";
+	c->relaying = true;
+	if (c->spool.fd >= 0 && sx_spool_status(&c->spool, c->status, false, c->out.p, c->out.len) < 0)
+		sx_spool_release(c->p->spool, &c->spool);
+	c->spilled = c->spool.fd >= 0;
+	if (!c->spilled)
+		bytes_add(&c->mem, c->out.p, c->out.len);
+	if (c->conn) {
+		sx_hconn_begin(c->conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len);
+		sx_hconn_send(c->conn, c->out.p, c->out.len);
+	}
+	bytes_free(&c->out);
+}
+
+static void finish(struct call *c, enum sx_up_error err, const char *message);
+
+static void on_fin(struct sx_evdefer *d)
+{
+	struct call *c = sx_container_of(d, struct call, fin);
+	finish(c, SX_UP_OK, NULL);
+}
+
+static bool up_body(void *data, const char *p, size_t len)
+{
+	struct call *c = data;
+
+	if (!c->t_first)
+		c->t_first = sx_now_usec();
+	c->resp_bytes += len;
+	if (!c->relaying) {
+		if (bytes_add(&c->out, p, len) < 0) {
+			log_warn("call %s: out of memory collecting the answer", c->id);
+			return false;
+		}
+		if (c->out.len > WHOLE_MAX)
+			start_relaying(c);
+		return true;
+	}
+	keep_relayed(c, p, len);
+	if (!relay_out(c, p, len)) {
+		/* The upclient ends the request without done(): finish after
+		 * this callback has returned. */
+		c->up = NULL;
+		sx_evloop_defer(c->p->loop, &c->fin);
+		return false;
+	}
+	if (c->conn && sx_hconn_pending(c->conn) > RELAY_HIGH && !c->paused) {
+		c->paused = true;
+		sx_upreq_pause(c->up);
+	}
+	return true;
+}
+
+static const char *error_kind(enum sx_up_error e)
+{
+	switch (e) {
+	case SX_UP_DNS: return "dns";
+	case SX_UP_CONNECT: return "connect";
+	case SX_UP_TIMEOUT: return "timeout";
+	case SX_UP_TLS: return "tls";
 	default: return "other";
 	}
 }
 
-static void on_upstream_done(CURL *easy, CURLcode result, void *data)
+/* The upstream ended (or the guard ended the stream): the client gets the
+ * rest first, then the record is written and the call freed. */
+static void finish(struct call *c, enum sx_up_error err, const char *message)
 {
-	struct call *c = data;
-	struct sx_metrics *m = &c->g->metrics;
+	struct sx_gateway *g = c->p->g;
+	struct sx_metrics *m = &g->metrics;
 	_cleanup_free_ char *error = NULL;
+	bool ok = err == SX_UP_OK;
 
-	c->upstream_done = true;
-	if (c->sg && !c->guard_blocked && result == CURLE_OK && sx_streamguard_end(c->sg, emit_out, c))
+	c->up = NULL;
+	if (c->sg && !c->guard_blocked && ok && sx_streamguard_end(c->sg, emit_out, c))
 		c->guard_blocked = true;
-	/* A stream the guard ended: the client got its error event and a
-	 * clean end; the record says why. */
-	if (c->guard_blocked && result == CURLE_WRITE_ERROR)
-		result = CURLE_OK;
-	c->result = result;
 	if (c->guard_blocked) {
 		error = sx_strdupf("blocked by the guardrail: %s", sx_streamguard_why(c->sg));
-	} else if (result != CURLE_OK) {
-		error = sx_strdupf("upstream %s: %s", error_kind(result),
-				   *c->errbuf ? c->errbuf : curl_easy_strerror(result));
-		sx_labelled_inc(&m->upstream_errors, "kind=\"%s\"", error_kind(result));
-		free(c->g->last_error);
-		c->g->last_error = error ? strdup(error) : NULL;
+	} else if (!ok) {
+		error = sx_strdupf("upstream %s: %s", error_kind(err), message ? message : "failed");
+		sx_labelled_inc(&m->upstream_errors, "kind=\"%s\"", error_kind(err));
+		free(g->last_error);
+		g->last_error = error ? strdup(error) : NULL;
 		log_warn("call %s to %s: %s", c->id, c->provider, error ? error : "failed");
 	} else if (c->status >= 400) {
 		error = sx_strdupf("upstream answered %ld", c->status);
 		sx_labelled_inc(&m->upstream_errors, "kind=\"http_%ldxx\"", c->status / 100);
 	}
-	finish_record(c, error, result == CURLE_OK);
-	curl_easy_cleanup(easy);
-	c->easy = NULL;
-	curl_slist_free_all(c->req_headers);
-	c->req_headers = NULL;
-	resume(c);
-}
-
-static enum MHD_Result add_request_header(void *cls, enum MHD_ValueKind kind, const char *name,
-					  const char *value)
-{
-	struct call *c = cls;
-	_cleanup_free_ char *line = NULL;
-	struct curl_slist *l;
-
-	if (sx_llm_forward_header(name, value, &line) <= 0)
-		return MHD_YES;
-	l = curl_slist_append(c->req_headers, line);
-	if (l)
-		c->req_headers = l;
-	return MHD_YES;
-}
-
-static int start_upstream(struct call *c, const char *method)
-{
-	struct sx_gateway *g = c->g;
-	struct curl_slist *l;
-	CURL *e;
-
-	MHD_get_connection_values(c->conn, MHD_HEADER_KIND, add_request_header, c);
-	l = curl_slist_append(c->req_headers, c->credential_header);
-	if (l)
-		l = curl_slist_append(c->req_headers = l, "Expect:");
-	if (!l)
-		return -ENOMEM;
-	c->req_headers = l;
-	e = curl_easy_init();
-	if (!e)
-		return -ENOMEM;
-	c->easy = e;
-	curl_easy_setopt(e, CURLOPT_URL, c->upstream_url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->req_headers);
-	if (strcmp(method, "GET") == 0)
-		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	else {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body.p ? c->body.p : "");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body.len);
-		if (strcmp(method, "POST") != 0)
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	}
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	/* A stream may think for a long while between events, but not forever. */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 600L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (g->config->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, g->config->ca_file);
-	return sx_upstream_add(g->upstream, e, on_upstream_done, c);
-}
-
-/* ---- the client side ---- */
-
-static ssize_t relay(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct call *c = cls;
-	size_t pending = c->out.len - c->out.off;
-
-	if (pending) {
-		size_t n = pending < max ? pending : max;
-		memcpy(buf, c->out.p + c->out.off, n);
-		c->out.off += n;
-		if (c->out.off == c->out.len) {
-			c->out.off = c->out.len = 0;
-			if (c->out.cap > RELAY_LOW) /* an idle stream holds no big buffer */
-				bytes_free(&c->out);
+	if (c->guard_blocked)
+		ok = true; /* the client got the error event and a clean end */
+	if (c->conn) {
+		struct sx_hconn *conn = c->conn;
+		c->conn = NULL; /* the request ends here */
+		if (!c->headers_done)
+			respond_json(conn, err == SX_UP_TIMEOUT ? 504 : 502, "sentrix_upstream",
+				     "sentrix: provider %s unreachable: %s", c->provider,
+				     message ? message : "failed");
+		else if (c->relaying)
+			sx_hconn_end(conn, ok);
+		else if (ok) {
+			/* The spool file gets the answer before the client does. */
+			if (c->spool.fd >= 0 &&
+			    sx_spool_status(&c->spool, c->status, false, c->out.p, c->out.len) < 0)
+				sx_spool_release(c->p->spool, &c->spool);
+			sx_hconn_respond(conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len, c->out.p,
+					 c->out.len);
+		} else {
+			/* Broken mid-answer: the client sees a broken response. */
+			sx_hconn_begin(conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len);
+			sx_hconn_send(conn, c->out.p, c->out.len);
+			sx_hconn_end(conn, false);
 		}
-		if (c->paused && c->out.len - c->out.off < RELAY_LOW && c->easy) {
-			c->paused = false;
-			curl_easy_pause(c->easy, CURLPAUSE_CONT);
-		}
-		return (ssize_t)n;
 	}
-	if (c->upstream_done)
-		return c->result == CURLE_OK ? MHD_CONTENT_READER_END_OF_STREAM
-					     : MHD_CONTENT_READER_END_WITH_ERROR;
-	suspend(c);
+	finish_record(c, error, ok);
+	call_free(c);
+}
+
+static void up_done(void *data, enum sx_up_error err, const char *message)
+{
+	finish(data, err, message);
+}
+
+static const struct sx_upreq_ops up_ops = {
+    .headers = up_headers,
+    .body = up_body,
+    .done = up_done,
+};
+
+/* ---- the client's side ---- */
+
+static const char *header(const struct sx_hreq *req, const char *name)
+{
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (strcasecmp(req->names[i], name) == 0)
+			return req->values[i];
+	return NULL;
+}
+
+/* The header lines for the provider: the client's, filtered, then the
+ * real credential.  0 or -ENOMEM. */
+static int build_forward(struct call *c, const struct sx_hreq *req, const struct sx_provider *prov,
+			 const char *key)
+{
+	for (size_t i = 0; i < req->n_headers; i++) {
+		_cleanup_free_ char *line = NULL;
+		int r = sx_llm_forward_header(req->names[i], req->values[i], &line);
+		if (r < 0)
+			return r;
+		if (r > 0 && (bytes_add(&c->fwd, line, strlen(line)) < 0 || bytes_add(&c->fwd, "\r\n", 2) < 0))
+			return -ENOMEM;
+	}
+	c->cred_off = c->fwd.len;
+	c->anthropic = streq(prov->api, "anthropic-messages");
+	if (bytes_add(&c->fwd, c->anthropic ? "x-api-key: " : "Authorization: Bearer ",
+		      c->anthropic ? 11 : 22) < 0 ||
+	    bytes_add(&c->fwd, key, strlen(key)) < 0 || bytes_add(&c->fwd, "\r\n", 2) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
-static enum MHD_Result queue_upstream_response(struct call *c)
+static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *req)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
+	struct sx_llmproxy *p = cls;
+	struct sx_gateway *g = p->g;
+	_cleanup_free_ char *provider = NULL, *endpoint = NULL, *key = NULL;
+	const struct sx_provider *prov;
+	const char *run;
+	struct call *c;
 
-	if (c->upstream_done && c->result == CURLE_OK && !c->sse && c->out.off == 0) {
-		resp = MHD_create_response_from_buffer(c->out.len, c->out.p ? c->out.p : (char *)"",
-						       c->out.p ? MHD_RESPMEM_MUST_FREE
-								: MHD_RESPMEM_PERSISTENT);
-		if (resp)
-			c->out = (struct bytes){0}; /* the response owns it now */
-	} else
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, RELAY_BLOCK, relay, c, NULL);
-	if (!resp)
-		return MHD_NO;
-	for (struct curl_slist *h = c->resp_headers; h; h = h->next) {
-		char *colon = strchr(h->data, ':');
-		if (!colon)
-			continue;
-		*colon = 0;
-		MHD_add_response_header(resp, h->data, colon + 2);
-		*colon = ':';
+	if (g->stopping) {
+		respond_json(conn, 503, "sentrix_stopping", "sentrix: the gateway is stopping");
+		return NULL;
 	}
-	ret = MHD_queue_response(c->conn, (unsigned)c->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static enum MHD_Result upstream_failed(struct call *c)
-{
-	unsigned status = c->result == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
-	return respond_json(c->conn, status, "sentrix_upstream", "sentrix: provider %s unreachable: %s",
-			    c->provider, *c->errbuf ? c->errbuf : curl_easy_strerror(c->result));
-}
-
-static bool token_ok(struct call *c)
-{
-	return sx_llm_token_ok(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization"),
-			       MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "x-api-key"),
-			       c->g->token);
-}
-
-static enum MHD_Result too_large(struct call *c)
-{
-	count_request(c, 413);
-	return respond_json(c->conn, 413, "sentrix_too_large", "sentrix: request body over %d MiB",
-			    SX_LLM_BODY_MAX >> 20);
-}
-
-/* Checks and routes a new call; queues the error response itself. */
-static enum MHD_Result begin(struct call *c)
-{
-	struct sx_gateway *g = c->g;
-	const struct sx_provider *p;
-	_cleanup_free_ char *key = NULL;
-	const char *cl;
-
-	if (g->stopping)
-		return respond_json(c->conn, 503, "sentrix_stopping", "sentrix: the gateway is stopping");
-	if (sx_llm_split_route(c->uri ? c->uri : "", &c->provider, &c->endpoint) < 0) {
-		count_request(c, 404);
-		return respond_json(c->conn, 404, "sentrix_route",
-				    "sentrix: use /PROVIDER/... (see `sentrix provider list`)");
+	if (sx_llm_split_route(req->url, &provider, &endpoint) < 0) {
+		count_request(g, NULL, 404);
+		respond_json(conn, 404, "sentrix_route", "sentrix: use /PROVIDER/... (see `sentrix provider list`)");
+		return NULL;
 	}
-	if (!token_ok(c)) {
-		count_request(c, 401);
-		return respond_json(c->conn, 401, "sentrix_auth", "sentrix: missing or wrong instance token");
+	if (!sx_llm_token_ok(header(req, "Authorization"), header(req, "x-api-key"), g->token)) {
+		count_request(g, provider, 401);
+		respond_json(conn, 401, "sentrix_auth", "sentrix: missing or wrong instance token");
+		return NULL;
 	}
-	p = sx_config_provider(g->config, c->provider);
-	if (!p) {
-		count_request(c, 404);
-		return respond_json(c->conn, 404, "sentrix_route",
-				    "sentrix: no provider '%s' (add it with `sentrix provider set %s ...`)",
-				    c->provider, c->provider);
+	prov = sx_config_provider(g->config, provider);
+	if (!prov) {
+		count_request(g, provider, 404);
+		respond_json(conn, 404, "sentrix_route",
+			     "sentrix: no provider '%s' (add it with `sentrix provider set %s ...`)", provider,
+			     provider);
+		return NULL;
 	}
-	key = sx_gateway_secret(g, p->key_env);
+	key = sx_gateway_secret(g, prov->key_env);
 	if (!key || !*key) {
-		count_request(c, 502);
+		count_request(g, provider, 502);
 		free(g->last_error);
-		g->last_error = sx_strdupf("secret %s for provider %s is not set", p->key_env, p->name);
-		log_warn("provider %s: the secret %s is not set", p->name, p->key_env);
-		return respond_json(
-		    c->conn, 502, "sentrix_secret",
-		    "sentrix: the secret %s for provider %s is not set; run `sentrix secrets set %s`",
-		    p->key_env, p->name, p->key_env);
+		g->last_error = sx_strdupf("secret %s for provider %s is not set", prov->key_env, prov->name);
+		log_warn("provider %s: the secret %s is not set", prov->name, prov->key_env);
+		respond_json(conn, 502, "sentrix_secret",
+			     "sentrix: the secret %s for provider %s is not set; run `sentrix secrets set %s`",
+			     prov->key_env, prov->name, prov->key_env);
+		return NULL;
 	}
-	cl = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (sx_llm_too_large(cl))
-		return too_large(c);
-	c->upstream_url = sx_llm_upstream_url(p->base_url, c->endpoint);
-	c->credential_header = streq(p->api, "anthropic-messages")
-	    ? sx_strdupf("x-api-key: %s", key)
-	    : sx_strdupf("Authorization: Bearer %s", key);
+	if (req->content_length > SX_LLM_BODY_MAX) {
+		count_request(g, provider, 413);
+		respond_json(conn, 413, "sentrix_too_large", "sentrix: request body over %d MiB",
+			     SX_LLM_BODY_MAX >> 20);
+		explicit_bzero(key, strlen(key));
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		explicit_bzero(key, strlen(key));
+		sx_hconn_end(conn, false);
+		return NULL;
+	}
+	c->p = p;
+	c->conn = conn;
+	c->t0 = sx_now_usec();
+	c->method = req->method;
+	c->spool.fd = -1;
+	c->fin.fn = on_fin;
+	c->provider = TAKE_PTR(provider);
+	c->endpoint = TAKE_PTR(endpoint);
+	c->upstream_url = sx_llm_upstream_url(prov->base_url, c->endpoint);
+	run = header(req, "X-Sentrix-Run");
+	c->run_id = run ? strdup(run) : NULL;
+	c->next = p->calls;
+	if (p->calls)
+		p->calls->prev = c;
+	p->calls = c;
+	if (build_forward(c, req, prov, key) < 0 || !c->upstream_url || (run && !c->run_id)) {
+		explicit_bzero(key, strlen(key));
+		call_free(c);
+		sx_hconn_end(conn, false);
+		return NULL;
+	}
 	explicit_bzero(key, strlen(key));
-	if (!c->upstream_url || !c->credential_header)
-		return MHD_NO;
-	c->state = ST_BODY;
-	return MHD_YES;
+	return c;
 }
 
-/* Call ids: a random 64-bit start drawn once, then counted up, so ids
- * stay unique across restarts without a getrandom() per call. */
-static void random_id(char out[17])
+static void on_body(void *ctx, const char *data, size_t len)
 {
-	static uint64_t next;
-	if (!next && getrandom(&next, sizeof(next), 0) != sizeof(next))
-		next = sx_now_usec() * 0x9E3779B97F4A7C15ULL;
-	snprintf(out, 17, "%016llx", (unsigned long long)next++);
-}
+	struct call *c = ctx;
 
-static cJSON *make_head(struct call *c, const char *method)
-{
-	char stamp[40];
-	struct sx_llm_head h = {
-	    .timestamp = stamp,
-	    .id = c->id,
-	    .instance = c->g->name,
-	    .provider = c->provider,
-	    .endpoint = c->endpoint,
-	    .method = method,
-	    .run_id = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "X-Sentrix-Run"),
-	    .body = c->body.p,
-	    .body_len = c->body.len,
-	};
-
-	sx_utc_stamp(stamp);
-	return sx_llm_record_head(&h);
+	if (c->too_big || c->body.len + len > SX_LLM_BODY_MAX) {
+		/* A chunked body over the limit: drop it, answer at the end. */
+		c->too_big = true;
+		bytes_free(&c->body);
+		return;
+	}
+	if (bytes_add(&c->body, data, len) < 0)
+		c->too_big = true;
 }
 
 /* The guardrail refused the request (BLOCK: guardrail.refusal_status, 403
@@ -625,255 +621,205 @@ static cJSON *make_head(struct call *c, const char *method)
  * invalid_request_error whose message holds no description (OpenClaw reads
  * 401/403, and words such as "unauthorized" in a message, as a failed login
  * and then stops using the provider's key for minutes). */
-static enum MHD_Result refuse_guarded(struct call *c, const char *method, enum sx_guard_verdict v,
-				      const char *rule, const char *why)
+static void refuse_guarded(struct call *c, enum sx_guard_verdict v, const char *rule, const char *why)
 {
-	unsigned status = v == SX_GUARD_BLOCK ? c->g->policy->guardrail_refusal_status : 503;
+	struct sx_gateway *g = c->p->g;
+	unsigned status = v == SX_GUARD_BLOCK ? g->policy->guardrail_refusal_status : 503;
 	_cleanup_free_ char *err = v == SX_GUARD_BLOCK
 	    ? sx_strdupf("blocked by the guardrail: %s", why)
 	    : strdup("the guardrail could not scan the request (guardrail.fail_mode is \"closed\")");
+	struct sx_hconn *conn = c->conn;
 
 	if (status != 400 && status != 403 && status != 503)
 		status = 403;
-	random_id(c->id);
-	c->head = make_head(c, method);
-	if (!c->head || !err)
-		return MHD_NO;
+	c->conn = NULL;
 	c->status = status;
 	c->headers_done = true;
-	finish_record(c, err, true);
-	log_warn("call %s: %s", c->id, err);
+	c->sent = true; /* recorded like a sent call */
+	log_warn("call %s: %s", c->id, err ? err : "refused by the guardrail");
 	if (status == 400)
-		return respond_json(
-		    c->conn, 400, "invalid_request_error",
-		    "sentrix guardrail: this request was not sent to the model: it carries what rule "
-		    "%s finds (call %s; `sentrix logs` shows it)",
-		    rule ? rule : "?", c->id);
-	return respond_json(c->conn, status, "sentrix_guardrail", "sentrix: %s", err);
+		respond_json(conn, 400, "invalid_request_error",
+			     "sentrix guardrail: this request was not sent to the model: it carries what rule "
+			     "%s finds (call %s; `sentrix logs` shows it)",
+			     rule ? rule : "?", c->id);
+	else
+		respond_json(conn, status, "sentrix_guardrail", "sentrix: %s", err ? err : "refused");
+	finish_record(c, err ? err : "refused by the guardrail", true);
+	call_free(c);
 }
 
-/* The body is in: write the spool file, start the upstream request and
- * wait for its headers. */
-static enum MHD_Result send_upstream(struct call *c, const char *method)
+/* The spool file's first line: the record's head fields but the request. */
+static char *spool_meta(const struct call *c)
 {
-	struct sx_gateway *g = c->g;
-	_cleanup_free_ char *spool_head = NULL;
+	_cleanup_cjson_ cJSON *j = cJSON_CreateObject();
+
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "timestamp", c->stamp);
+	cJSON_AddStringToObject(j, "id", c->id);
+	cJSON_AddStringToObject(j, "instance", c->p->g->name);
+	cJSON_AddItemToObject(j, "run_id", c->run_id ? cJSON_CreateString(c->run_id) : cJSON_CreateNull());
+	cJSON_AddStringToObject(j, "provider", c->provider);
+	cJSON_AddStringToObject(j, "endpoint", c->endpoint);
+	cJSON_AddStringToObject(j, "method", c->method);
+	cJSON_AddNumberToObject(j, "request_bytes", (double)c->body.len);
+	return cJSON_PrintUnformatted(j);
+}
+
+static void sync_ca_file(struct sx_llmproxy *p)
+{
+	const char *want = p->g->config->ca_file;
+
+	if (streq_ptr(want, p->ca_file))
+		return;
+	if (sx_upclient_set_ca_file(p->up, want) == 0) {
+		free(p->ca_file);
+		p->ca_file = want ? strdup(want) : NULL;
+	}
+}
+
+static void on_complete(void *ctx)
+{
+	struct call *c = ctx;
+	struct sx_llmproxy *p = c->p;
+	struct sx_gateway *g = p->g;
+	_cleanup_free_ char *meta = NULL;
 	int r;
 
-	random_id(c->id);
-	c->head = make_head(c, method);
-	if (!c->head)
-		return MHD_NO;
-	cJSON_AddNumberToObject(c->head, "request_bytes", (double)c->body.len);
-	spool_head = cJSON_PrintUnformatted(c->head);
-	cJSON_DeleteItemFromObject(c->head, "request_bytes");
-	if (spool_head) {
-		r = sx_spool_create(g->log_dir, spool_head, &c->spool_path);
-		if (r < 0)
-			log_warn_errno(r, "call %s: cannot create its spool file; a crash would lose it",
-				       c->id);
-		else
-			c->spool_fd = r;
+	if (c->too_big) {
+		struct sx_hconn *conn = c->conn;
+		c->conn = NULL;
+		count_request(g, c->provider, 413);
+		respond_json(conn, 413, "sentrix_too_large", "sentrix: request body over %d MiB",
+			     SX_LLM_BODY_MAX >> 20);
+		call_free(c);
+		return;
 	}
-	r = start_upstream(c, method);
-	if (r < 0) {
-		finish_record(c, "the gateway could not start the upstream request", false);
-		return respond_json(c->conn, 500, "sentrix_internal",
-				    "sentrix: cannot start the upstream request");
+	next_id(p, c->id);
+	sx_utc_stamp(c->stamp);
+	if (g->guardrail) {
+		_cleanup_free_ char *rule = NULL, *why = NULL;
+		enum sx_guard_verdict v = sx_guardrail_check(g->guardrail, c->body.p, c->body.len, &rule, &why);
+		if (v != SX_GUARD_PASS) {
+			refuse_guarded(c, v, rule, why);
+			return;
+		}
 	}
+	meta = spool_meta(c);
+	r = meta ? sx_spool_open(p->spool, meta, c->body.p, c->body.len, &c->spool) : -ENOMEM;
+	if (r < 0)
+		log_warn_errno(r, "call %s: cannot create its spool file; a crash would lose it", c->id);
+	c->sent = true;
 	c->counted = true;
 	g->open_calls++;
-	c->state = ST_UPSTREAM;
-	suspend(c);
-	return MHD_YES;
-}
-
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				 const char *version, const char *upload_data, size_t *upload_data_size,
-				 void **con_cls)
-{
-	struct call *c = *con_cls;
-
-	if (!c)
-		return MHD_NO;
-	switch (c->state) {
-	case ST_NEW:
-		c->conn = conn;
-		c->t0 = sx_now_usec();
-		if (begin(c) == MHD_NO)
-			return MHD_NO;
-		if (c->state == ST_NEW)
-			c->state = ST_DONE; /* an error response is queued */
-		return MHD_YES;
-	case ST_BODY:
-		if (*upload_data_size) {
-			/* libmicrohttpd takes a response only once the body is in:
-			 * drop the rest of a body that is too large, answer at the end. */
-			if (c->too_big || c->body.len + *upload_data_size > SX_LLM_BODY_MAX) {
-				c->too_big = true;
-				bytes_free(&c->body);
-				*upload_data_size = 0;
-				return MHD_YES;
-			}
-			if (bytes_add(&c->body, upload_data, *upload_data_size) < 0)
-				return MHD_NO;
-			*upload_data_size = 0;
-			return MHD_YES;
-		}
-		if (c->too_big) {
-			c->state = ST_DONE;
-			return too_large(c);
-		}
-		if (c->g->guardrail) {
-			_cleanup_free_ char *rule = NULL, *why = NULL;
-			enum sx_guard_verdict v =
-			    sx_guardrail_check(c->g->guardrail, c->body.p, c->body.len, &rule, &why);
-			if (v != SX_GUARD_PASS) {
-				c->state = ST_DONE;
-				return refuse_guarded(c, method, v, rule, why);
-			}
-		}
-		return send_upstream(c, method);
-	case ST_UPSTREAM:
-		if (c->headers_done && !wait_whole(c)) {
-			c->state = ST_RESPOND;
-			return queue_upstream_response(c);
-		}
-		if (c->upstream_done) {
-			c->state = ST_DONE;
-			return upstream_failed(c);
-		}
-		suspend(c);
-		return MHD_YES;
-	default: *upload_data_size = 0; return MHD_YES;
+	sync_ca_file(p);
+	c->fwd_iov = (struct iovec){c->fwd.p, c->fwd.len};
+	c->up = sx_upreq_start(p->up, c->method, c->upstream_url, &c->fwd_iov, 1, c->body.p, c->body.len,
+			       &up_ops, c);
+	if (!c->up) {
+		struct sx_hconn *conn = c->conn;
+		c->conn = NULL;
+		respond_json(conn, 500, "sentrix_internal", "sentrix: cannot start the upstream request");
+		finish_record(c, "the gateway could not start the upstream request", false);
+		call_free(c);
 	}
 }
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+static void on_drained(void *ctx)
 {
-	struct call *c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->g = cls;
-	c->uri = strdup(uri);
-	c->spool_fd = -EBADF;
-	c->next = open_calls_list;
-	if (open_calls_list)
-		open_calls_list->prev = c;
-	open_calls_list = c;
-	return c;
-}
-
-static void call_free(struct call *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else if (open_calls_list == c)
-		open_calls_list = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	sd_event_source_disable_unref(c->hup);
-	if (c->spool_fd >= 0)
-		sx_spool_release(c->spool_fd, TAKE_PTR(c->spool_path));
-	curl_slist_free_all(c->req_headers);
-	curl_slist_free_all(c->resp_headers);
-	cJSON_Delete(c->head);
-	bytes_free(&c->body);
-	bytes_free(&c->out);
-	bytes_free(&c->mem);
-	sx_streamguard_free(c->sg);
-	if (c->credential_header)
-		explicit_bzero(c->credential_header, strlen(c->credential_header));
-	free(c->credential_header);
-	free(c->uri);
-	free(c->provider);
-	free(c->endpoint);
-	free(c->upstream_url);
-	free(c->spool_path);
-	free(c);
-}
-
-/* Ends a call whose upstream is still running: cancel it, record why. */
-static void abandon(struct call *c, const char *why)
-{
-	if (c->easy) {
-		sx_upstream_cancel(c->g->upstream, c->easy);
-		curl_easy_cleanup(c->easy);
-		c->easy = NULL;
-		c->upstream_done = true;
-		c->result = CURLE_ABORTED_BY_CALLBACK;
+	struct call *c = ctx;
+	if (c->paused && c->up) {
+		c->paused = false;
+		sx_upreq_resume(c->up);
 	}
-	finish_record(c, why, false);
 }
 
-/* A suspended connection is not polled by libmicrohttpd, so a client that
- * goes away while its call waits for the upstream (for the headers, or for
- * the next event of a quiet stream) would go unnoticed until the upstream
- * speaks again, minutes later for a model thinking.  A watch on the client
- * socket (EPOLLRDHUP) while suspended cancels the upstream at once. */
-static int on_client_hup(sd_event_source *s, int fd, uint32_t revents, void *data)
+/* The client went away before its answer ended: the upstream is
+ * cancelled and the record says so. */
+static void on_closed(void *ctx)
 {
-	struct call *c = data;
+	struct call *c = ctx;
 
-	sd_event_source_set_enabled(s, SD_EVENT_OFF);
-	if (!c->suspended)
-		return 0; /* libmicrohttpd polls this connection and sees it itself */
-	if (c->easy)
-		abandon(c, "the client disconnected before the response ended");
-	resume(c); /* libmicrohttpd then finds the socket closed and ends the request */
+	c->conn = NULL;
+	if (c->up) {
+		sx_upreq_cancel(c->up);
+		c->up = NULL;
+	}
+	finish_record(c, "the client disconnected before the response ended", false);
+	call_free(c);
+}
+
+static const struct sx_hsrv_ops srv_ops = {
+    .request = on_request,
+    .body = on_body,
+    .complete = on_complete,
+    .drained = on_drained,
+    .closed = on_closed,
+};
+
+/* ---- the service ---- */
+
+int sx_llmproxy_new(struct sx_gateway *g, struct sx_llmproxy **ret)
+{
+	struct sx_llmproxy *p = calloc(1, sizeof(*p));
+	struct sx_upclient_opts o = {
+	    .ca_file = g->config->ca_file,
+	    .connect_secs = 10,
+	    /* A stream may think for a long while between events, but not forever. */
+	    .idle_secs = 600,
+	    .keepalive_secs = 60,
+	    .max_idle_per_origin = 256,
+	};
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->g = g;
+	if ((r = sx_spool_new(g->log_dir, &p->spool)) < 0 || (r = sx_evloop_new(g->loop, &p->loop)) < 0 ||
+	    (r = sx_resolver_new(g->loop, NULL, &p->resolver)) < 0 ||
+	    (r = sx_upclient_new(p->loop, p->resolver, &o, &p->up)) < 0 ||
+	    (r = sx_hsrv_start(p->loop, "LLM proxy", g->listen_host, g->config->llm_port, &srv_ops, p, &p->srv)) <
+		0) {
+		sx_llmproxy_free(p);
+		return r == -ENOMEM ? log_error_errno(r, "LLM proxy: out of memory") : r;
+	}
+	if (g->config->ca_file && !(p->ca_file = strdup(g->config->ca_file))) {
+		sx_llmproxy_free(p);
+		return log_error_errno(-ENOMEM, "LLM proxy: out of memory");
+	}
+	*ret = p;
 	return 0;
 }
 
-static void suspend(struct call *c)
+void sx_llmproxy_quiesce(struct sx_llmproxy *p)
 {
-	const union MHD_ConnectionInfo *ci;
+	sx_hsrv_quiesce(p->srv);
+}
 
-	c->suspended = true;
-	MHD_suspend_connection(c->conn);
-	if (c->hup) /* registered once per call and left on: epoll_ctl costs */
+void sx_llmproxy_abort_all(struct sx_llmproxy *p, const char *why)
+{
+	for (struct call *c = p->calls; c; c = c->next) {
+		if (c->up) {
+			sx_upreq_cancel(c->up);
+			c->up = NULL;
+		}
+		finish_record(c, why, false);
+	}
+}
+
+void sx_llmproxy_free(struct sx_llmproxy *p)
+{
+	if (!p)
 		return;
-	ci = MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!ci || sd_event_add_io(c->g->loop, &c->hup, ci->connect_fd, EPOLLRDHUP, on_client_hup, c) < 0)
-		log_debug("call %s: cannot watch the client socket; a hang-up shows at the next write",
-			  c->id);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct sx_gateway *g = cls;
-	struct call *c = *con_cls;
-
-	if (!c)
-		return;
-	*con_cls = NULL;
-	if (c->easy)
-		abandon(c, "the client disconnected before the response ended");
-	if (c->counted)
-		g->open_calls--;
-	call_free(c);
-	if (g->stopping && g->open_calls == 0)
-		sd_event_exit(g->loop, 0);
-}
-
-void sx_llmproxy_abort_all(struct sx_gateway *g, const char *why)
-{
-	for (struct call *c = open_calls_list; c; c = c->next)
-		if (c->easy || (c->head && !c->recorded))
-			abandon(c, why);
-}
-
-int sx_llmproxy_start(struct sx_gateway *g)
-{
-	struct sx_httpd_handlers h = {
-	    .access = on_access,
-	    .completed = on_completed,
-	    .uri = on_uri,
-	    .cls = g,
-	};
-	int r = sd_event_add_defer(g->loop, &kick_source, on_kick, g);
-	if (r < 0)
-		return log_error_errno(r, "cannot create the LLM proxy's resume source");
-	sd_event_source_set_enabled(kick_source, SD_EVENT_OFF);
-	return sx_httpd_start(g->loop, "LLM proxy", g->listen_host, g->config->llm_port, &h, &g->llm);
+	sx_hsrv_free(p->srv); /* no callbacks: the calls are freed below */
+	while (p->calls) {
+		p->calls->counted = false;
+		call_free(p->calls);
+	}
+	sx_upclient_free(p->up);
+	sx_resolver_free(p->resolver);
+	sx_evloop_free(p->loop);
+	sx_spool_free(p->spool);
+	free(p->ca_file);
+	free(p);
 }

@@ -47,8 +47,7 @@
 #include "httpd.h"
 #include "patrol.h"
 #include "resolver.h"
-#include "spool.h"
-#include "upstream.h"
+#include "llmproxy.h"
 
 #define GRACE_SECS_DEFAULT 10
 
@@ -111,77 +110,6 @@ static void stderr_sink(enum sx_log_level level, const char *message)
 	fprintf(stderr, "sentrix-gateway[%s]: %s%s\n", gw.name ? gw.name : "", prefix[level], message);
 }
 
-char *sx_gateway_secret(const struct sx_gateway *g, const char *var)
-{
-	char *v = NULL;
-	if (!g->secrets || !var || sx_envfile_get(g->secrets, var, &v) < 0)
-		return NULL;
-	return v;
-}
-
-static char *read_trimmed(const char *path, int *err)
-{
-	char *text = NULL;
-	size_t n;
-	*err = sx_read_file(path, &text, &n);
-	if (*err < 0)
-		return NULL;
-	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
-		text[--n] = 0;
-	return text;
-}
-
-int sx_gateway_load(struct sx_gateway *g)
-{
-	struct sx_config *c = NULL;
-	struct sx_policy *p = NULL;
-	_cleanup_free_ char *why = NULL;
-	char *token, *secrets;
-	int r;
-
-	r = sx_config_load_path(g->config_path, &c, &why);
-	if (r < 0)
-		return log_error_errno(r, "cannot load %s%s%s", g->config_path, why ? ": " : "",
-				       why ? why : "");
-	/* The egress proxy and DNS judge by the policy: no policy, no gateway. */
-	r = sx_policy_load(c->policy_dir, &p, &why);
-	if (r < 0) {
-		sx_config_free(c);
-		return log_error_errno(r, "cannot load the instance's policy: %s", why ? why : strerror(-r));
-	}
-	token = c->token_path ? read_trimmed(c->token_path, &r) : NULL;
-	if (!token)
-		log_warn_errno(c->token_path ? r : -ENOENT,
-			       "no instance token (%s); every LLM request will get 401 until setup writes it",
-			       c->token_path ? c->token_path : "config.json names no token file");
-	secrets = read_trimmed(c->secrets_path, &r);
-	if (!secrets && r != -ENOENT)
-		log_warn_errno(r, "cannot read %s; calls will fail with 502 until it is readable",
-			       c->secrets_path);
-	if (g->config &&
-	    (g->config->llm_port != c->llm_port || g->config->health_port != c->health_port ||
-	     g->config->egress_port != c->egress_port))
-		log_warn("ports changed in config.json; restart the gateway to listen on them");
-	if (g->config && (g->config->dns_mode == SX_DNS_FILTERED) != (c->dns_mode == SX_DNS_FILTERED))
-		log_warn("DNS mode changed to %s; restart the gateway to %s filtered DNS",
-			 sx_dns_mode_name(c->dns_mode), c->dns_mode == SX_DNS_FILTERED ? "start" : "stop");
-	if (g->resolver)
-		(void)sx_resolver_set_servers(g->resolver, c->resolvers);
-	sx_config_free(g->config);
-	g->config = c;
-	sx_policy_free(g->policy);
-	g->policy = p;
-	if (g->token)
-		explicit_bzero(g->token, strlen(g->token));
-	free(g->token);
-	g->token = token;
-	if (g->secrets)
-		explicit_bzero(g->secrets, strlen(g->secrets));
-	free(g->secrets);
-	g->secrets = secrets;
-	return 0;
-}
-
 static int on_watchdog(sd_event_source *s, uint64_t usec, void *data)
 {
 	uint64_t interval = (uint64_t)(uintptr_t)data;
@@ -196,7 +124,7 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *data)
 	struct sx_gateway *g = data;
 	log_warn("%u call(s) still open after %u s: recording them as incomplete", g->open_calls,
 		 g->grace_secs);
-	sx_llmproxy_abort_all(g, "gateway stopped before the call finished");
+	sx_llmproxy_abort_all(g->llm, "gateway stopped before the call finished");
 	sd_event_exit(g->loop, 0);
 	return 0;
 }
@@ -230,7 +158,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		return on_grace_over(NULL, 0, g);
 	g->stopping = true;
 	sd_notify(0, "STOPPING=1");
-	sx_httpd_quiesce(g->llm);
+	sx_llmproxy_quiesce(g->llm);
 	sx_egress_quiesce(g->egress);
 	if (g->open_calls == 0)
 		return sd_event_exit(g->loop, 0);
@@ -445,13 +373,11 @@ static int start(struct sx_gateway *g)
 		return log_error_errno(r, "cannot watch signals");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return log_error_errno(-EIO, "cannot initialise libcurl");
-	if ((r = sx_upstream_new(g->loop, &g->upstream)) < 0)
-		return r;
 	r = sx_capture_start(g->loop, g->log_dir, g->rotate_mins ?: g->config->rotate_mins, g->no_reasoning,
 			     &g->metrics, &g->capture);
 	if (r < 0)
 		return r;
-	if ((r = sx_guardrail_start(g, &g->guardrail)) < 0 || (r = sx_llmproxy_start(g)) < 0 ||
+	if ((r = sx_guardrail_start(g, &g->guardrail)) < 0 || (r = sx_llmproxy_new(g, &g->llm)) < 0 ||
 	    (r = sx_health_start(g)) < 0)
 		return r;
 	if ((r = sx_egresslog_open(g->log_dir)) < 0 ||
@@ -530,11 +456,14 @@ int main(int argc, char **argv)
 	sx_resolver_free(g->resolver);
 	g->resolver = NULL;
 	sx_egresslog_close();
+	if (g->llm) {
+		sx_llmproxy_abort_all(g->llm, "gateway stopped before the call finished");
+		sx_llmproxy_free(g->llm);
+		g->llm = NULL;
+	}
 	if (g->capture) {
-		sx_llmproxy_abort_all(g, "gateway stopped before the call finished");
 		sx_capture_stop(g->capture);
 		g->capture = NULL;
-		sx_spool_drop_idle();
 	}
 	if (g->log_dir)
 		remove_pidfile(g);

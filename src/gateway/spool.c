@@ -17,6 +17,7 @@
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
+#include "llmreq.h"
 #include "spool.h"
 
 /* Spool files are reused: creating and unlinking a file per call cost more
@@ -25,70 +26,123 @@
  * next one.  An empty file is a free slot; recovery ignores it. */
 #define SPOOL_IDLE_MAX 256
 
-struct slot {
-	int fd;
-	char *path;
+struct sx_spool {
+	char *dir; /* DIR/spool */
+	struct sx_spool_file idle[SPOOL_IDLE_MAX];
+	size_t n_idle;
+	unsigned long next_slot;
 };
-static struct slot idle[SPOOL_IDLE_MAX];
-static size_t n_idle;
-static unsigned long next_slot;
 
-int sx_spool_create(const char *dir, const char *head, char **ret_path)
+int sx_spool_new(const char *dir, struct sx_spool **ret)
 {
-	struct slot s = {.fd = -EBADF};
-	struct iovec iov[2] = {{(void *)head, strlen(head)}, {(void *)"\n", 1}};
-	ssize_t want = (ssize_t)(iov[0].iov_len + 1);
+	struct sx_spool *s = calloc(1, sizeof(*s));
 
-	if (n_idle)
-		s = idle[--n_idle];
+	if (!s || !(s->dir = sx_strdupf("%s/spool", dir))) {
+		free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+void sx_spool_free(struct sx_spool *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_idle; i++) {
+		close(s->idle[i].fd);
+		unlink(s->idle[i].path);
+		free(s->idle[i].path);
+	}
+	free(s->dir);
+	free(s);
+}
+
+int sx_spool_open(struct sx_spool *s, const char *meta, const void *request, size_t request_len,
+		  struct sx_spool_file *f)
+{
+	struct sx_spool_file t = {.fd = -1};
+	struct iovec iov[4] = {{(void *)meta, strlen(meta)},
+			       {(void *)"\n", 1},
+			       {(void *)request, request_len},
+			       {(void *)"\n", 1}};
+	size_t want = iov[0].iov_len + 2 + request_len;
+
+	if (s->n_idle)
+		t = s->idle[--s->n_idle];
 	else {
-		s.path = sx_strdupf("%s/spool/slot-%lu", dir, next_slot++);
-		if (!s.path)
+		t.path = sx_strdupf("%s/slot-%lu", s->dir, s->next_slot++);
+		if (!t.path)
 			return -ENOMEM;
-		s.fd = open(s.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
-		if (s.fd < 0) {
+		t.fd = open(t.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
+		if (t.fd < 0) {
 			int r = -errno;
-			free(s.path);
+			free(t.path);
 			return r;
 		}
 	}
-	if (writev(s.fd, iov, 2) != want) {
+	if (sx_writev_all(t.fd, iov, 4, want) < 0) {
 		int r = errno ? -errno : -EIO;
-		sx_spool_release(s.fd, s.path);
+		sx_spool_release(s, &t);
 		return r;
 	}
-	*ret_path = s.path;
-	return s.fd;
+	*f = t;
+	return 0;
 }
 
-void sx_spool_release(int fd, char *path)
+void sx_spool_release(struct sx_spool *s, struct sx_spool_file *f)
 {
-	if (ftruncate(fd, 0) == 0 && n_idle < SPOOL_IDLE_MAX) {
-		idle[n_idle++] = (struct slot){fd, path};
+	if (f->fd < 0)
 		return;
+	if (ftruncate(f->fd, 0) == 0 && s->n_idle < SPOOL_IDLE_MAX)
+		s->idle[s->n_idle++] = *f;
+	else {
+		close(f->fd);
+		unlink(f->path);
+		free(f->path);
 	}
-	close(fd);
-	unlink(path);
-	free(path);
+	*f = (struct sx_spool_file){.fd = -1};
 }
 
-int sx_spool_status(int fd, long status, bool sse)
+int sx_spool_status(struct sx_spool_file *f, long status, bool sse, const void *body, size_t len)
 {
 	char line[64];
 	int n = snprintf(line, sizeof(line), "status %ld %s\n", status, sse ? "sse" : "body");
-	return sx_write_all(fd, line, (size_t)n);
+	struct iovec iov[2] = {{line, (size_t)n}, {(void *)body, len}};
+	return sx_writev_all(f->fd, iov, 2, (size_t)n + len);
 }
 
-int sx_spool_body(int fd, const void *data, size_t len)
+int sx_spool_body(struct sx_spool_file *f, const void *data, size_t len)
 {
-	return sx_write_all(fd, data, len);
+	return sx_write_all(f->fd, data, len);
 }
 
-int sx_spool_read(const char *path, cJSON **head, long *status, bool *sse, char **body, size_t *len)
+/* The head: the meta line's fields and the raw request made into what a
+ * live call's record starts with. */
+static cJSON *read_head(const cJSON *meta, const char *request, size_t len)
+{
+	struct sx_llm_head h = {
+	    .timestamp = sx_json_str(meta, "timestamp") ?: "",
+	    .id = sx_json_str(meta, "id") ?: "",
+	    .instance = sx_json_str(meta, "instance") ?: "",
+	    .provider = sx_json_str(meta, "provider") ?: "",
+	    .endpoint = sx_json_str(meta, "endpoint") ?: "",
+	    .method = sx_json_str(meta, "method") ?: "",
+	    .run_id = sx_json_str(meta, "run_id"),
+	    .body = request,
+	    .body_len = len,
+	};
+	return sx_llm_record_head(&h);
+}
+
+int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *status, bool *sse,
+		  char **body, size_t *len)
 {
 	_cleanup_free_ char *text = NULL, *why = NULL;
-	size_t n;
-	char *nl, *rest, kind[8] = "";
+	_cleanup_cjson_ cJSON *meta = NULL;
+	const cJSON *rb;
+	size_t n, req_len;
+	char *nl, *rest, *req, kind[8] = "";
 	int r;
 
 	r = sx_read_file(path, &text, &n);
@@ -98,10 +152,20 @@ int sx_spool_read(const char *path, cJSON **head, long *status, bool *sse, char 
 	if (!nl)
 		return -EBADMSG; /* killed before the head was written */
 	*nl = 0;
-	r = sx_json_parse(text, head, &why);
-	if (r < 0)
+	if (sx_json_parse(text, &meta, &why) < 0)
 		return -EBADMSG;
-	rest = nl + 1;
+	rb = cJSON_GetObjectItem(meta, "request_bytes");
+	if (!cJSON_IsNumber(rb) || rb->valuedouble < 0)
+		return -EBADMSG;
+	req_len = (size_t)rb->valuedouble;
+	req = nl + 1;
+	if (req_len + 1 > n - (size_t)(req - text) || req[req_len] != '\n')
+		return -EBADMSG; /* killed while the head was written */
+	*head = read_head(meta, req, req_len);
+	if (!*head)
+		return -ENOMEM;
+	*request_bytes = req_len;
+	rest = req + req_len + 1;
 	*status = -1;
 	*sse = false;
 	nl = memchr(rest, '\n', n - (size_t)(rest - text));
@@ -117,20 +181,10 @@ int sx_spool_read(const char *path, cJSON **head, long *status, bool *sse, char 
 	*body = malloc(*len + 1);
 	if (!*body) {
 		cJSON_Delete(*head);
+		*head = NULL;
 		return -ENOMEM;
 	}
 	memcpy(*body, rest, *len);
 	(*body)[*len] = 0;
 	return 0;
-}
-
-void sx_spool_drop_idle(void)
-{
-	for (size_t i = 0; i < n_idle; i++) {
-		close(idle[i].fd);
-		unlink(idle[i].path);
-		free(idle[i].path);
-		idle[i].path = NULL;
-	}
-	n_idle = 0;
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -81,6 +82,28 @@ int sx_write_all(int fd, const void *data, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int sx_writev_all(int fd, struct iovec *iov, int n, size_t total)
+{
+	while (total > 0) {
+		ssize_t w = writev(fd, iov, n);
+		size_t done;
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		total -= (size_t)w;
+		/* A short write (a full disk, a signal): go on after it. */
+		for (done = (size_t)w; n > 0 && done >= iov->iov_len; iov++, n--)
+			done -= iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
 	}
 	return 0;
 }

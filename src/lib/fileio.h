@@ -17,6 +17,10 @@ int sx_read_file_nofollow(const char *path, char **ret, size_t *ret_len);
 
 /* write(2) until all of data is written (EINTR retried); 0 or -errno. */
 int sx_write_all(int fd, const void *data, size_t len);
+/* writev(2) of n iovecs (total bytes) until all is written; 0 or -errno.
+ * The iovecs are consumed. */
+struct iovec;
+int sx_writev_all(int fd, struct iovec *iov, int n, size_t total);
 
 /* Replaces path atomically: writes a temporary file NAME.sx-tmp.PID in the
  * same directory, sets owner and mode, fsyncs it, renames it over path and

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * evloop.h - the LLM data path's own epoll set, edge-triggered, drained in
+ * batches.  sd-event dispatches one source per loop turn (an epoll_wait
+ * each); the proxy's client and upstream sockets live in this inner set
+ * instead, which sd-event sees as one descriptor: one wake-up dispatches
+ * every ready socket, then runs the deferred work queued meanwhile.
+ *
+ * Sockets are added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET and
+ * never modified: a reader reads until a short read (or EAGAIN), a writer
+ * writes until EAGAIN and then waits for the next EPOLLOUT edge.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+struct sx_evloop;
+
+/* The struct that embeds member m (a watch or a deferred step). */
+#define sx_container_of(ptr, type, m) ((type *)(void *)((char *)(ptr)-offsetof(type, m)))
+
+/* Embedded in the owner's struct; fn gets the epoll events. */
+struct sx_evwatch {
+	void (*fn)(struct sx_evwatch *w, uint32_t events);
+	int fd;
+};
+
+/* Deferred work: runs after the current batch of events (or at the next
+ * loop turn when queued from outside a batch).  Embedded; queued at most
+ * once at a time. */
+struct sx_evdefer {
+	void (*fn)(struct sx_evdefer *d);
+	struct sx_evdefer *next;
+	bool queued;
+};
+
+int sx_evloop_new(sd_event *loop, struct sx_evloop **ret);
+void sx_evloop_free(struct sx_evloop *l);
+sd_event *sx_evloop_event(struct sx_evloop *l);
+
+/* Watches fd (non-blocking) edge-triggered for input, output and hang-up.
+ * 0 or a negative errno. */
+int sx_evloop_add(struct sx_evloop *l, struct sx_evwatch *w, int fd,
+		  void (*fn)(struct sx_evwatch *w, uint32_t events));
+/* Stops watching w and closes its fd.  Events of the current batch still
+ * pending for w are dropped, so its owner may be freed right after (but
+ * not while a callback of the owner is still running below on the stack). */
+void sx_evloop_close(struct sx_evloop *l, struct sx_evwatch *w);
+
+/* Queues d to run after this batch (or at the next loop turn when queued
+ * outside a batch). */
+void sx_evloop_defer(struct sx_evloop *l, struct sx_evdefer *d);
+/* Removes d from the queue if it is there. */
+void sx_evloop_undefer(struct sx_evloop *l, struct sx_evdefer *d);
