@@ -121,12 +121,6 @@ static int close_file(int fd)
 	return r;
 }
 
-static bool sx_file_empty(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && st.st_size == 0;
-}
-
 /* True when a record with this id is already in the capture file text
  * (a kill between the record's write and its spool file's release). */
 static bool recorded_in(const char *text, size_t len, const char *id)
@@ -154,16 +148,18 @@ static void recover_spool(struct sx_capture *c, int fd, const char *text, size_t
 		size_t len = 0, request_bytes = 0;
 		long status;
 		bool sse;
+		int r;
 		if (de->d_name[0] == '.')
 			continue;
 		path = sx_strdupf("%s/%s", spool, de->d_name);
 		if (!path)
 			break;
-		if (sx_file_empty(path)) { /* a free slot */
+		r = sx_spool_read(path, &head, &request_bytes, &status, &sse, &body, &len);
+		if (r == -ENODATA) { /* a free slot */
 			unlink(path);
 			continue;
 		}
-		if (sx_spool_read(path, &head, &request_bytes, &status, &sse, &body, &len) == 0) {
+		if (r == 0) {
 			struct sx_record_end e = {
 			    .status = status,
 			    .sse = sse,

@@ -15,7 +15,9 @@
 struct sx_evloop {
 	sd_event *loop;
 	int epfd;
-	sd_event_source *io, *later; /* later: runs deferred work queued outside a batch */
+	sd_event_source *later; /* runs deferred work queued outside a batch */
+	struct sx_evwatch sdw; /* sd-event's epoll fd, in our set */
+	bool sd_ready, poked;
 	struct epoll_event ev[BATCH];
 	int n, i; /* the batch being dispatched, and the next event in it */
 	bool dispatching;
@@ -37,31 +39,83 @@ static void run_deferred(struct sx_evloop *l)
 	}
 }
 
-static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *data)
+/* Dispatches one batch of ready sockets, then the deferred work. */
+static int dispatch(struct sx_evloop *l, int timeout_ms)
 {
-	struct sx_evloop *l = data;
-	int n;
+	int n = epoll_wait(l->epfd, l->ev, BATCH, timeout_ms);
 
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
 	l->dispatching = true;
-	/* Drain: a full batch may hide more ready sockets. */
-	do {
-		n = epoll_wait(l->epfd, l->ev, BATCH, 0);
-		if (n < 0) {
-			if (errno != EINTR)
-				log_warn_errno(-errno, "LLM proxy: epoll_wait");
-			break;
-		}
-		l->n = n;
-		for (l->i = 0; l->i < l->n; l->i++) {
-			struct sx_evwatch *w = l->ev[l->i].data.ptr;
-			if (w)
-				w->fn(w, l->ev[l->i].events);
-		}
-		l->n = l->i = 0;
-		run_deferred(l);
-	} while (n == BATCH);
+	l->n = n;
+	for (l->i = 0; l->i < l->n; l->i++) {
+		struct sx_evwatch *w = l->ev[l->i].data.ptr;
+		if (w)
+			w->fn(w, l->ev[l->i].events);
+	}
+	l->n = l->i = 0;
+	run_deferred(l);
 	l->dispatching = false;
-	return 0;
+	return n;
+}
+
+/* sd-event's own epoll descriptor is one of ours: it is readable when one
+ * of its sources (signals, timers, the other listeners) is ready. */
+static void on_sd_event(struct sx_evwatch *w, uint32_t events)
+{
+	struct sx_evloop *l = sx_container_of(w, struct sx_evloop, sdw);
+	l->sd_ready = true;
+}
+
+int sx_evloop_run(struct sx_evloop *l)
+{
+	sd_event *e = l->loop;
+	bool armed = false;
+	int r, code = 0;
+
+	for (;;) {
+		if (!armed) {
+			r = sd_event_prepare(e);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				armed = true;
+			else {
+				r = sd_event_dispatch(e);
+				if (r < 0)
+					return r;
+				if (sd_event_get_state(e) == SD_EVENT_FINISHED)
+					break;
+				continue;
+			}
+		}
+		/* Armed: sd-event's timers are set; wait for anything. */
+		l->sd_ready = false;
+		r = dispatch(l, -1);
+		if (r < 0)
+			return log_error_errno(r, "epoll_wait");
+		if (!l->sd_ready && !l->poked)
+			continue; /* only our sockets: no sd-event turn, no syscall for it */
+		l->poked = false;
+		armed = false;
+		r = sd_event_wait(e, 0);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			r = sd_event_dispatch(e);
+			if (r < 0)
+				return r;
+		}
+		if (sd_event_get_state(e) == SD_EVENT_FINISHED)
+			break;
+	}
+	(void)sd_event_get_exit_code(e, &code);
+	return code;
+}
+
+void sx_evloop_poke(struct sx_evloop *l)
+{
+	l->poked = true;
 }
 
 static int on_later(sd_event_source *s, void *data)
@@ -88,7 +142,12 @@ int sx_evloop_new(sd_event *loop, struct sx_evloop **ret)
 		free(l);
 		return log_error_errno(r, "LLM proxy: epoll_create1");
 	}
-	r = sd_event_add_io(loop, &l->io, l->epfd, EPOLLIN, on_epoll, l);
+	/* Level-triggered: it stays readable until sd-event has run. */
+	l->sdw = (struct sx_evwatch){.fn = on_sd_event, .fd = sd_event_get_fd(loop)};
+	r = l->sdw.fd;
+	if (r >= 0 && epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->sdw.fd,
+				&(struct epoll_event){.events = EPOLLIN, .data.ptr = &l->sdw}) < 0)
+		r = -errno;
 	if (r >= 0)
 		r = sd_event_add_defer(loop, &l->later, on_later, l);
 	if (r < 0) {
@@ -104,7 +163,6 @@ void sx_evloop_free(struct sx_evloop *l)
 {
 	if (!l)
 		return;
-	sd_event_source_disable_unref(l->io);
 	sd_event_source_disable_unref(l->later);
 	if (l->epfd >= 0)
 		close(l->epfd);

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  *
- * evloop.h - the LLM data path's own epoll set, edge-triggered, drained in
- * batches.  sd-event dispatches one source per loop turn (an epoll_wait
- * each); the proxy's client and upstream sockets live in this inner set
- * instead, which sd-event sees as one descriptor: one wake-up dispatches
- * every ready socket, then runs the deferred work queued meanwhile.
+ * evloop.h - the gateway's main loop: the LLM data path's own epoll set,
+ * edge-triggered, drained in batches, with sd-event inside it.
+ *
+ * sd-event costs two system calls per loop turn (epoll_wait, and a gettid
+ * in sd_event_prepare) and dispatches one source per turn.  The LLM
+ * proxy's client and provider sockets live in this set instead, and so
+ * does sd-event's own epoll descriptor: one epoll_wait serves every ready
+ * socket, then the deferred work queued meanwhile; sd-event takes a turn
+ * only when its descriptor is readable (a signal, a timer, the egress
+ * proxy, /health, ...).  sd-event timers created or moved from a data-path
+ * callback take effect at sd-event's next turn (within a second: the
+ * capture file's sync timer wakes it each second).
  *
  * Sockets are added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET and
  * never modified: a reader reads until a short read (or EAGAIN), a writer
@@ -37,6 +44,11 @@ struct sx_evdefer {
 };
 
 int sx_evloop_new(sd_event *loop, struct sx_evloop **ret);
+/* Runs until sd_event_exit(); returns its exit code or a negative errno. */
+int sx_evloop_run(struct sx_evloop *l);
+/* Gives sd-event a turn after the current batch (after sd_event_exit() or
+ * a change to its sources from a data-path callback that must not wait). */
+void sx_evloop_poke(struct sx_evloop *l);
 void sx_evloop_free(struct sx_evloop *l);
 sd_event *sx_evloop_event(struct sx_evloop *l);
 

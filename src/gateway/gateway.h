@@ -18,6 +18,7 @@
 #include "metrics.h"
 
 struct sx_httpd;
+struct sx_evloop;
 struct sx_llmproxy;
 struct sx_capture;
 struct sx_resolver;
@@ -29,6 +30,7 @@ struct sx_guardrail;
 
 struct sx_gateway {
 	sd_event *loop;
+	struct sx_evloop *evloop; /* the main loop; sd-event runs inside it (evloop.h) */
 	char *name; /* instance */
 	char *config_path;
 	struct sx_config *config; /* replaced on SIGHUP */

@@ -60,7 +60,7 @@ struct bytes {
 
 struct sx_llmproxy {
 	struct sx_gateway *g;
-	struct sx_evloop *loop;
+	struct sx_evloop *loop; /* the gateway's */
 	struct sx_hsrv *srv;
 	struct sx_upclient *up;
 	struct sx_resolver *resolver; /* the host's DNS, for provider names */
@@ -88,12 +88,12 @@ struct call {
 	struct bytes body;
 	struct bytes resp_head; /* the provider's header lines for the client */
 	struct bytes out; /* a plain answer, collected until it ends */
-	struct bytes mem; /* the relayed answer for the record, up to SX_CAPTURE_MEM_MAX */
+	struct bytes mem; /* the relayed answer for the record when there is no spool slot */
 	long status;
-	bool headers_done, sse, relaying, upstream_ok, spilled, sent, recorded, too_big, counted, paused;
+	bool headers_done, sse, relaying, sent, recorded, too_big, counted, paused;
 	bool guard_blocked;
 	size_t resp_bytes;
-	struct sx_spool_file spool;
+	struct sx_spool_slot *slot; /* the call in the spool (NULL: none could be had) */
 	struct sx_streamguard *sg; /* block mode, a streamed answer: tool calls held back and scanned */
 	char *error; /* why the upstream failed */
 	enum sx_up_error up_err;
@@ -177,11 +177,13 @@ static void call_free(struct call *c)
 	sx_evloop_undefer(p->loop, &c->fin);
 	if (c->up)
 		sx_upreq_cancel(c->up);
-	sx_spool_release(p->spool, &c->spool);
+	sx_spool_release(p->spool, c->slot);
 	if (c->counted) {
 		p->g->open_calls--;
-		if (p->g->stopping && p->g->open_calls == 0)
+		if (p->g->stopping && p->g->open_calls == 0) {
 			sd_event_exit(p->g->loop, 0);
+			sx_evloop_poke(p->loop);
+		}
 	}
 	explicit_bzero(c->fwd.p + c->cred_off, c->fwd.len - c->cred_off);
 	bytes_free(&c->fwd);
@@ -228,10 +230,10 @@ static cJSON *make_head(const struct call *c)
 static void finish_record(struct call *c, const char *error, bool complete)
 {
 	struct sx_gateway *g = c->p->g;
-	_cleanup_free_ char *spooled = NULL, *rec = NULL;
+	_cleanup_free_ char *rec = NULL;
 	_cleanup_cjson_ cJSON *head = NULL;
-	const char *body = c->relaying ? c->mem.p : c->out.p;
-	size_t len = c->relaying ? c->mem.len : c->out.len;
+	const char *body = c->out.p;
+	size_t len = c->out.len;
 	uint64_t t = sx_now_usec();
 	struct sx_record_end e = {
 	    .status = c->headers_done ? c->status : -1,
@@ -247,19 +249,11 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	if (c->recorded || !c->sent)
 		return;
 	c->recorded = true;
-	if (c->spilled) {
-		cJSON *h = NULL;
-		size_t rb;
-		long status;
-		bool sse;
-		if (c->spool.fd >= 0 && sx_spool_read(c->spool.path, &h, &rb, &status, &sse, &spooled, &len) == 0) {
-			cJSON_Delete(h);
-			body = spooled;
-		} else {
-			body = NULL;
-			len = 0;
-			e.error = error ? error : "the spooled response could not be read back";
-		}
+	if (c->relaying) {
+		body = c->mem.p;
+		len = c->mem.len;
+		if (c->slot)
+			body = sx_spool_body_bytes(c->slot, &len);
 	}
 	head = make_head(c);
 	rec = head ? sx_record_finish(head, body, len, &e) : NULL;
@@ -271,7 +265,8 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	g->metrics.bytes_in += c->body.len;
 	g->metrics.bytes_out += c->resp_bytes;
 	count_request(g, c->provider, c->headers_done ? c->status : 502);
-	sx_spool_release(c->p->spool, &c->spool);
+	sx_spool_release(c->p->spool, c->slot);
+	c->slot = NULL;
 }
 
 /* ---- the provider's side ---- */
@@ -304,8 +299,8 @@ static void up_headers(void *data, int status, const struct sx_up_header *h, siz
 	if (c->sse) {
 		/* Streamed: the client gets the head now, the events as they come. */
 		c->relaying = true;
-		if (c->spool.fd >= 0 && sx_spool_status(&c->spool, c->status, true, NULL, 0) < 0)
-			sx_spool_release(c->p->spool, &c->spool);
+		if (c->slot)
+			sx_spool_status(c->slot, c->status, true);
 		if (c->conn)
 			sx_hconn_begin(c->conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len);
 	}
@@ -339,34 +334,29 @@ static bool relay_out(struct call *c, const char *data, size_t len)
 	return false;
 }
 
-/* Keeps a relayed chunk for the record: in memory up to
- * SX_CAPTURE_MEM_MAX, past that only in the spool file. */
-static void keep_relayed(struct call *c, const char *data, size_t len)
+/* Keeps answer bytes for the record, before the client gets them: in the
+ * spool slot (which the record is then built from), else in memory. */
+static void keep(struct call *c, const char *data, size_t len)
 {
-	if (c->spool.fd >= 0 && sx_spool_body(&c->spool, data, len) < 0) {
-		log_warn_errno(-errno, "call %s: cannot write its spool file", c->id);
-		sx_spool_release(c->p->spool, &c->spool);
+	if (c->slot && sx_spool_body(c->slot, data, len) < 0) {
+		size_t n;
+		const char *had = sx_spool_body_bytes(c->slot, &n);
+		log_warn("call %s: its spool slot cannot grow; a crash would lose its answer", c->id);
+		bytes_add(&c->mem, had, n);
+		sx_spool_release(c->p->spool, c->slot);
+		c->slot = NULL;
 	}
-	if (c->spilled)
-		return;
-	if (c->mem.len + len <= SX_CAPTURE_MEM_MAX && c->spool.fd >= 0)
-		bytes_add(&c->mem, data, len);
-	else if (c->spool.fd >= 0) {
-		c->spilled = true; /* the record is rebuilt from the spool file */
-		bytes_free(&c->mem);
-	} else
-		bytes_add(&c->mem, data, len); /* no spool file: memory is all there is */
+	if (!c->slot && bytes_add(&c->mem, data, len) < 0)
+		log_warn("call %s: out of memory keeping the answer for the record", c->id);
 }
 
 /* A plain answer past WHOLE_MAX: from now on it is relayed. */
 static void start_relaying(struct call *c)
 {
 	c->relaying = true;
-	if (c->spool.fd >= 0 && sx_spool_status(&c->spool, c->status, false, c->out.p, c->out.len) < 0)
-		sx_spool_release(c->p->spool, &c->spool);
-	c->spilled = c->spool.fd >= 0;
-	if (!c->spilled)
-		bytes_add(&c->mem, c->out.p, c->out.len);
+	if (c->slot)
+		sx_spool_status(c->slot, c->status, false);
+	keep(c, c->out.p, c->out.len);
 	if (c->conn) {
 		sx_hconn_begin(c->conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len);
 		sx_hconn_send(c->conn, c->out.p, c->out.len);
@@ -398,7 +388,7 @@ static bool up_body(void *data, const char *p, size_t len)
 			start_relaying(c);
 		return true;
 	}
-	keep_relayed(c, p, len);
+	keep(c, p, len);
 	if (!relay_out(c, p, len)) {
 		/* The upclient ends the request without done(): finish after
 		 * this callback has returned. */
@@ -460,10 +450,14 @@ static void finish(struct call *c, enum sx_up_error err, const char *message)
 		else if (c->relaying)
 			sx_hconn_end(conn, ok);
 		else if (ok) {
-			/* The spool file gets the answer before the client does. */
-			if (c->spool.fd >= 0 &&
-			    sx_spool_status(&c->spool, c->status, false, c->out.p, c->out.len) < 0)
-				sx_spool_release(c->p->spool, &c->spool);
+			/* The spool slot gets the answer before the client does. */
+			if (c->slot) {
+				sx_spool_status(c->slot, c->status, false);
+				if (sx_spool_body(c->slot, c->out.p, c->out.len) < 0) {
+					sx_spool_release(c->p->spool, c->slot);
+					c->slot = NULL;
+				}
+			}
 			sx_hconn_respond(conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len, c->out.p,
 					 c->out.len);
 		} else {
@@ -579,7 +573,6 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 	c->conn = conn;
 	c->t0 = sx_now_usec();
 	c->method = req->method;
-	c->spool.fd = -1;
 	c->fin.fn = on_fin;
 	c->provider = TAKE_PTR(provider);
 	c->endpoint = TAKE_PTR(endpoint);
@@ -684,7 +677,6 @@ static void on_complete(void *ctx)
 	struct sx_llmproxy *p = c->p;
 	struct sx_gateway *g = p->g;
 	_cleanup_free_ char *meta = NULL;
-	int r;
 
 	if (c->too_big) {
 		struct sx_hconn *conn = c->conn;
@@ -706,9 +698,9 @@ static void on_complete(void *ctx)
 		}
 	}
 	meta = spool_meta(c);
-	r = meta ? sx_spool_open(p->spool, meta, c->body.p, c->body.len, &c->spool) : -ENOMEM;
-	if (r < 0)
-		log_warn_errno(r, "call %s: cannot create its spool file; a crash would lose it", c->id);
+	c->slot = meta ? sx_spool_open(p->spool, meta, c->body.p, c->body.len) : NULL;
+	if (!c->slot)
+		log_warn_errno(meta ? -errno : -ENOMEM, "call %s: no spool slot; a crash would lose it", c->id);
 	c->sent = true;
 	c->counted = true;
 	g->open_calls++;
@@ -775,7 +767,8 @@ int sx_llmproxy_new(struct sx_gateway *g, struct sx_llmproxy **ret)
 	if (!p)
 		return -ENOMEM;
 	p->g = g;
-	if ((r = sx_spool_new(g->log_dir, &p->spool)) < 0 || (r = sx_evloop_new(g->loop, &p->loop)) < 0 ||
+	p->loop = g->evloop;
+	if ((r = sx_spool_new(g->log_dir, &p->spool)) < 0 ||
 	    (r = sx_resolver_new(g->loop, NULL, &p->resolver)) < 0 ||
 	    (r = sx_upclient_new(p->loop, p->resolver, &o, &p->up)) < 0 ||
 	    (r = sx_hsrv_start(p->loop, "LLM proxy", g->listen_host, g->config->llm_port, &srv_ops, p, &p->srv)) <
@@ -818,7 +811,6 @@ void sx_llmproxy_free(struct sx_llmproxy *p)
 	}
 	sx_upclient_free(p->up);
 	sx_resolver_free(p->resolver);
-	sx_evloop_free(p->loop);
 	sx_spool_free(p->spool);
 	free(p->ca_file);
 	free(p);

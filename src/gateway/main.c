@@ -42,6 +42,7 @@
 #include "dns.h"
 #include "egress.h"
 #include "egresslog.h"
+#include "evloop.h"
 #include "gateway.h"
 #include "guardrail.h"
 #include "httpd.h"
@@ -359,6 +360,8 @@ static int start(struct sx_gateway *g)
 
 	if ((r = sd_event_default(&g->loop)) < 0)
 		return log_error_errno(r, "cannot create the event loop");
+	if ((r = sx_evloop_new(g->loop, &g->evloop)) < 0)
+		return r;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -443,7 +446,7 @@ int main(int argc, char **argv)
 	}
 	r = start(g);
 	if (r >= 0)
-		r = sd_event_loop(g->loop);
+		r = sx_evloop_run(g->evloop);
 	sx_bridge_stop(g->bridge);
 	g->bridge = NULL;
 	sx_patrol_stop(g->patrol);
@@ -465,6 +468,8 @@ int main(int argc, char **argv)
 		sx_capture_stop(g->capture);
 		g->capture = NULL;
 	}
+	sx_evloop_free(g->evloop);
+	g->evloop = NULL;
 	if (g->log_dir)
 		remove_pidfile(g);
 	if (r < 0) {

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  *
- * spool.h - an open call's state on disk, DIR/spool/slot-N: line 1 the
- * record's head fields as JSON (without the request, with
- * "request_bytes": N), then the N raw bytes of the request body and a
- * newline, then "status N sse|body\n" once the upstream answered, then the
- * raw response body as it went to the client.  It makes a call in flight
- * recoverable after SIGKILL and bounds a stream's memory: past
- * SX_CAPTURE_MEM_MAX bytes the response body is only here.  The request is
- * kept raw so that no JSON is parsed before the call goes upstream.
+ * spool.h - open calls' state on disk, DIR/spool/slot-N, one call per slot
+ * at a time.  A slot is a file mapped into memory (MAP_SHARED): what the
+ * proxy stores there is in the page cache at once, so it survives the
+ * gateway being killed, without a system call per write (power loss loses
+ * the calls in flight).  Layout (little-endian, docs/capture-format.md):
+ *
+ *   0  "SXSPOOL1"         8  u32 state (0 free, 1 open)  12 u32 meta_len
+ *  16  u64 request_len   24  i64 status (-1: none yet)   32 u32 sse
+ *  36  u32 (zero)        40  u64 body_len                48..63 zero
+ *  64  meta (a JSON object: the record's head fields but the request),
+ *      then the raw request body, then the response body as it went to
+ *      the client.
+ *
+ * Lengths are stored after the bytes they cover, the state last.  A slot
+ * bounds a stream's memory too: past SX_CAPTURE_MEM_MAX bytes the response
+ * body is only here.  The request is kept raw so that nothing is parsed
+ * before the call goes upstream.
  */
 #pragma once
 #include <cjson/cJSON.h>
@@ -16,30 +25,30 @@
 
 #define SX_CAPTURE_MEM_MAX (64 * 1024)
 
-/* The spool of one log directory: its free slot files are kept for reuse. */
+/* The spool of one log directory: free slots are kept for reuse. */
 struct sx_spool;
-
-struct sx_spool_file {
-	int fd; /* -1: none */
-	char *path;
-};
+struct sx_spool_slot;
 
 int sx_spool_new(const char *dir, struct sx_spool **ret);
-/* Removes the free slot files (a clean stop leaves an empty spool). */
+/* Removes the free slots (a clean stop leaves an empty spool). */
 void sx_spool_free(struct sx_spool *s);
 
-/* Takes a slot (a free one when possible) and writes the head: meta (a
- * JSON object without newlines) and the request body.  0 or -errno. */
-int sx_spool_open(struct sx_spool *s, const char *meta, const void *request, size_t request_len,
-		  struct sx_spool_file *f);
-/* The upstream's status, with the first body bytes (len may be 0). */
-int sx_spool_status(struct sx_spool_file *f, long status, bool sse, const void *body, size_t len);
-int sx_spool_body(struct sx_spool_file *f, const void *data, size_t len);
-/* The call is recorded: the slot is emptied and kept (or removed). */
-void sx_spool_release(struct sx_spool *s, struct sx_spool_file *f);
+/* Takes a slot (a free one when possible) and stores the head: meta (a
+ * JSON object) and the request body.  NULL with errno set on failure. */
+struct sx_spool_slot *sx_spool_open(struct sx_spool *s, const char *meta, const void *request,
+				    size_t request_len);
+/* The upstream's status. */
+void sx_spool_status(struct sx_spool_slot *t, long status, bool sse);
+/* Response body bytes; 0 or -errno (the slot could not grow). */
+int sx_spool_body(struct sx_spool_slot *t, const void *data, size_t len);
+/* The response body stored so far (valid until the next write or release). */
+const char *sx_spool_body_bytes(const struct sx_spool_slot *t, size_t *len);
+/* The call is recorded: the slot is marked free and kept (or removed). */
+void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t);
 
-/* Reads a spool file back: head (the record's head, request included, as
+/* Reads a slot file back: head (the record's head, request included, as
  * sx_llm_record_head() makes it), request_bytes, status (-1 when none),
- * sse, and the response body bytes.  0 or -errno (-EBADMSG: no head). */
+ * sse, and the response body bytes.  0, -ENODATA for a free slot, or
+ * another -errno (-EBADMSG: not a spool slot). */
 int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *status, bool *sse,
 		  char **body, size_t *len);

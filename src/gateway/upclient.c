@@ -71,7 +71,7 @@ struct origin {
 };
 
 struct conn {
-	struct sx_evwatch w; /* first: on_conn_io() casts back */
+	struct sx_evwatch w;
 	struct sx_upclient *u; /* NULL: closed during its lookup, whose answer frees it */
 	struct origin *o;
 	struct conn *prev, *next; /* u->conns */
@@ -233,6 +233,9 @@ static int tls_err(SSL *ssl, int ret)
 
 /* ---- connections and the pool ---- */
 
+/* Armed when the first connection opens, again by each tick while any
+ * are open.  Armed from the data path, the timer needs sd-event's next
+ * turn to take effect: poke it (rare, so cheap). */
 static void tick_arm(struct sx_upclient *u)
 {
 	if (u->ticking)
@@ -240,6 +243,7 @@ static void tick_arm(struct sx_upclient *u)
 	if (sd_event_source_set_time_relative(u->tick, USEC) >= 0 &&
 	    sd_event_source_set_enabled(u->tick, SD_EVENT_ONESHOT) >= 0)
 		u->ticking = true;
+	sx_evloop_poke(u->loop);
 }
 
 static struct conn *conn_new(struct sx_upclient *u, struct origin *o)
@@ -692,9 +696,10 @@ static void conn_read(struct conn *c)
 		c->since = sx_now_usec();
 		if (!feed(r, c->u->rbuf, (size_t)n))
 			return;
-		/* A short read drained the socket; SSL_read returns a record at
-		 * a time, so TLS reads on until WANT_READ. */
-		if (!c->ssl && (size_t)n < READ_BUF)
+		/* A short read drained the socket, unless the server's FIN came
+		 * with the edge: its EOF must be read now, no edge tells again.
+		 * SSL_read returns a record at a time: TLS reads to WANT_READ. */
+		if (!c->ssl && !c->hup && (size_t)n < READ_BUF)
 			return;
 	}
 }
@@ -905,7 +910,7 @@ static void on_connecting(struct conn *c, uint32_t events)
 
 static void on_conn_io(struct sx_evwatch *w, uint32_t events)
 {
-	struct conn *c = (struct conn *)w;
+	struct conn *c = sx_container_of(w, struct conn, w);
 
 	if (events & (EPOLLRDHUP | EPOLLHUP))
 		c->hup = true;
@@ -996,7 +1001,7 @@ static void req_begin(struct sx_upreq *r, bool fresh)
  * will not report what already sat in the socket). */
 static void on_kick(struct sx_evdefer *d)
 {
-	struct sx_upreq *r = (struct sx_upreq *)((char *)d - offsetof(struct sx_upreq, kick));
+	struct sx_upreq *r = sx_container_of(d, struct sx_upreq, kick);
 	size_t n = r->stash_len;
 	char *stash;
 	bool more;
@@ -1042,6 +1047,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *data)
 		if (!expired(u, c, now))
 			continue;
 		if (c->state == C_IDLE) {
+			log_debug("upstream %s:%u: idle connection closed after %u s", c->o->host, c->o->port,
+				  u->keepalive_secs);
 			conn_close(c);
 			continue;
 		}

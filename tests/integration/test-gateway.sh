@@ -129,6 +129,31 @@ mock_stat() { curl -s -m 5 "http://127.0.0.1:$MOCK_PORT/_mock/stats" | json_get 
 # metric PORT SERIES: the value of one /metrics series (empty if absent).
 metric() { curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s {print $2}'; }
 holds_key() { grep -rqsaF -f "$TMP/keys" "$@"; }
+# open_slots DIR: the spool slots that hold an open call (layout in
+# docs/capture-format.md: "SXSPOOL1", then the state, 1 = open).
+open_slots() {
+	/usr/bin/python3 - "$1" <<'PY'
+import glob, struct, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*")):
+    h = open(f, "rb").read(12)
+    if len(h) == 12 and h[:8] == b"SXSPOOL1" and struct.unpack("<I", h[8:12])[0] == 1:
+        print(f.rsplit("/", 1)[1])
+PY
+}
+# make_slot FILE ID RUN: an open spool slot for call ID (run_id RUN) with a
+# request and a status, as a killed gateway leaves it.
+make_slot() {
+	/usr/bin/python3 - "$@" <<'PY'
+import json, struct, sys
+path, cid, run = sys.argv[1:4]
+meta = json.dumps({"timestamp": "2026-11-23T10:00:00.000Z", "id": cid, "instance": "sxtgw", "run_id": run,
+                   "provider": "openai", "endpoint": "/chat/completions", "method": "POST",
+                   "request_bytes": 2}, separators=(",", ":")).encode()
+req, body = b"{}", b'{"ok":true}'
+head = b"SXSPOOL1" + struct.pack("<IIQqIIQ", 1, len(meta), len(req), 200, 0, 0, len(body)) + bytes(16)
+open(path, "wb").write(head + meta + req + body + bytes(4096))
+PY
+}
 
 # ---- fixtures ----
 
@@ -494,7 +519,7 @@ check_eq "one complete 200 record per request" "1000 1000" \
 	"$(rq "$A/log" "len(set(r['run_id'] for r in R if (r['run_id'] or '').startswith('bulk-'))), sum(1 for r in R if (r['run_id'] or '').startswith('bulk-') and r['complete'] and r['status'] == 200 and r['message']['text'] == 'w1 w2')" | tr -d "(),")"
 check_eq "record ids still unique" True "$(rq "$A/log" "len(set(r['id'] for r in R)) == len(R)")"
 check "every line of the capture file is one whole record (no interleaving)" lines_ok "$A/log"
-check_eq "no call left in the spool at rest (only empty, reusable slots)" "" "$(find "$A/log/spool" -type f -size +0 -printf "%f\n")"
+check_eq "no call left in the spool at rest (only free, reusable slots)" "" "$(open_slots "$A/log/spool")"
 
 # ---- 12. /metrics and /health ----
 
@@ -641,7 +666,7 @@ stop_gw "$GWA" KILL
 wait $kill_client
 seen=$(json_get "j['events']" <"$TMP/kill.json")
 check_eq "the client saw the stream break" False "$(json_get "j['complete'] and j['events'] == 15" <"$TMP/kill.json")"
-check_eq "the killed call is in the spool" 1 "$(ls "$A/log/spool" | wc -l)"
+check_eq "the killed call is in the spool (one open slot)" 1 "$(open_slots "$A/log/spool" | wc -l)"
 check_fails "the open capture file has no closing ] (killed)" bash -c "tail -n1 \$(ls $A/log/llm-*.json | tail -n1) | grep -qx ']'"
 # As if killed in the middle of writing a record, too.
 printf ',{"timestamp":"2026-11-23T10:00:00.000Z","id":"torn' >>"$(ls "$A"/log/llm-*.json | tail -n1)"
@@ -659,6 +684,28 @@ check_eq "earlier records intact" True \
 	"$(rq "$A/log" "sorted([r for r in R if r['run_id'] != 'killed'], key=lambda r: r['id']) == json.load(open('$TMP/before-kill.json'))")"
 check_eq "spool dir empty after the repair" "" "$(ls -A "$A/log/spool")"
 check "the repair is logged" grep -q "recovered call .* as incomplete" "$A/stderr"
+stop_gw "$GWA"
+
+# Killed after a record was written but before its slot was freed: the
+# slot names a call the capture file already holds; recovery must not add
+# it twice.  A slot of a call not recorded is recovered beside it.
+CURRENT="exactly once"
+start_gw GWA "$A" --grace-secs 2
+check_eq "a call to record" 200 "$(post "$LA/openai/chat/completions" "$TMP/req/oa.json" /dev/null "${OA[@]}" -H "X-Sentrix-Run: recorded-1")"
+stop_gw "$GWA"
+done_id=$(rq "$A/log" "by('recorded-1')['id']")
+make_slot "$A/log/spool/slot-900" "$done_id" recorded-1
+make_slot "$A/log/spool/slot-901" 00000000000dead1 lost-1
+chown nobody "$A"/log/spool/slot-90*
+n_before=$(rq "$A/log" "len(R)")
+start_gw GWA "$A" --grace-secs 2
+check_eq "gateway A starts with two open slots left behind" 0 $?
+check_eq "the call already recorded is not recorded again" 1 "$(rq "$A/log" "sum(1 for r in R if r['id'] == '$done_id')")"
+check_eq "the call not yet recorded is recovered, incomplete, with its answer" "False|200|True" \
+	"$(rq "$A/log" "'%s|%s|%s' % (by('lost-1')['complete'], by('lost-1')['status'], by('lost-1')['response']['ok'])")"
+check_eq "one record more in all" $((n_before + 1)) "$(rq "$A/log" "len(R)")"
+check "the skipped slot is logged" grep -q "call $done_id was recorded before the gateway stopped" "$A/stderr"
+check_eq "no open slot left" "" "$(open_slots "$A/log/spool")"
 stop_gw "$GWA"
 check_eq "after SIGTERM all of gateway A's files load as JSON arrays" "$(rq "$A/log" "len(R)")" "$(rq "$A/log" "sum(len(a) for a in arrays())")"
 check "every line of every capture file is a record" lines_ok "$A/log"
