@@ -19,18 +19,45 @@
 #include "assemble.h"
 
 /* The message is built as cJSON from the start: text, reasoning and each
- * tool call's pieces are appended to its strings. */
+ * tool call's pieces are appended to its strings.  A string that grows
+ * keeps its length and capacity here, so that a stream of N deltas costs
+ * O(N), not a copy of the text so far per delta. */
+struct grown {
+	cJSON *item;
+	size_t len, cap;
+};
+
 struct acc {
 	cJSON *msg; /* {"text", "reasoning", "tool_calls": [{"index", "id", "name", "arguments"}]} */
 	cJSON *usage;
+	struct grown *grown;
+	size_t n_grown;
 };
 
+static struct grown *grown_of(struct acc *a, cJSON *item)
+{
+	struct grown *g;
+
+	for (size_t i = 0; i < a->n_grown; i++)
+		if (a->grown[i].item == item)
+			return &a->grown[i];
+	g = realloc(a->grown, (a->n_grown + 1) * sizeof(*g));
+	if (!g)
+		return NULL;
+	a->grown = g;
+	g = &a->grown[a->n_grown++];
+	g->item = item;
+	g->len = strlen(item->valuestring);
+	g->cap = g->len + 1;
+	return g;
+}
+
 /* Appends s to the string obj[key], creating it (replacing a null). */
-static void append(cJSON *obj, const char *key, const char *s)
+static void append(struct acc *a, cJSON *obj, const char *key, const char *s)
 {
 	cJSON *cur = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char *joined;
-	size_t a, b;
+	struct grown *g;
+	size_t n;
 
 	if (!obj || !s || !*s)
 		return;
@@ -41,15 +68,21 @@ static void append(cJSON *obj, const char *key, const char *s)
 			cJSON_AddStringToObject(obj, key, s);
 		return;
 	}
-	a = strlen(cur->valuestring);
-	b = strlen(s);
-	joined = malloc(a + b + 1);
-	if (!joined)
+	g = grown_of(a, cur);
+	if (!g)
 		return;
-	memcpy(joined, cur->valuestring, a);
-	memcpy(joined + a, s, b + 1);
-	cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(joined));
-	free(joined);
+	n = strlen(s);
+	if (g->len + n + 1 > g->cap) {
+		size_t cap = g->cap * 2 > g->len + n + 1 ? g->cap * 2 : g->len + n + 1;
+		/* cJSON frees valuestring with free() (no hooks are set). */
+		char *p = realloc(cur->valuestring, cap);
+		if (!p)
+			return;
+		cur->valuestring = p;
+		g->cap = cap;
+	}
+	memcpy(cur->valuestring + g->len, s, n + 1);
+	g->len += n;
 }
 
 static const char *str(const cJSON *o, const char *key)
@@ -118,16 +151,16 @@ static void openai_tool_calls(struct acc *a, const cJSON *calls)
 		i++;
 		set_once(t, "id", str(c, "id"));
 		set_once(t, "name", str(fn, "name"));
-		append(t, "arguments", str(fn, "arguments"));
+		append(a, t, "arguments", str(fn, "arguments"));
 	}
 }
 
 /* One OpenAI message or delta object. */
 static void openai_part(struct acc *a, const cJSON *m)
 {
-	append(a->msg, "text", str(m, "content"));
-	append(a->msg, "reasoning", str(m, "reasoning_content"));
-	append(a->msg, "reasoning", str(m, "reasoning"));
+	append(a, a->msg, "text", str(m, "content"));
+	append(a, a->msg, "reasoning", str(m, "reasoning_content"));
+	append(a, a->msg, "reasoning", str(m, "reasoning"));
 	openai_tool_calls(a, cJSON_GetObjectItemCaseSensitive(m, "tool_calls"));
 }
 
@@ -148,9 +181,9 @@ static void anthropic_block(struct acc *a, const cJSON *block, int index)
 	if (!type)
 		return;
 	if (streq(type, "text"))
-		append(a->msg, "text", str(block, "text"));
+		append(a, a->msg, "text", str(block, "text"));
 	else if (streq(type, "thinking"))
-		append(a->msg, "reasoning", str(block, "thinking"));
+		append(a, a->msg, "reasoning", str(block, "thinking"));
 	else if (streq(type, "tool_use")) {
 		cJSON *t = tool_at(a, index);
 		const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
@@ -160,7 +193,7 @@ static void anthropic_block(struct acc *a, const cJSON *block, int index)
 		 * pieces; a complete block carries it whole. */
 		if (cJSON_IsObject(input) && input->child) {
 			char *s = cJSON_PrintUnformatted(input);
-			append(t, "arguments", s);
+			append(a, t, "arguments", s);
 			free(s);
 		}
 	}
@@ -186,11 +219,11 @@ static void anthropic_event(struct acc *a, const cJSON *data)
 		if (!dt)
 			return;
 		if (streq(dt, "text_delta"))
-			append(a->msg, "text", str(d, "text"));
+			append(a, a->msg, "text", str(d, "text"));
 		else if (streq(dt, "thinking_delta"))
-			append(a->msg, "reasoning", str(d, "thinking"));
+			append(a, a->msg, "reasoning", str(d, "thinking"));
 		else if (streq(dt, "input_json_delta"))
-			append(tool_at(a, index), "arguments", str(d, "partial_json"));
+			append(a, tool_at(a, index), "arguments", str(d, "partial_json"));
 	} else if (streq(type, "message_delta"))
 		merge_usage(a, cJSON_GetObjectItemCaseSensitive(data, "usage"));
 }
@@ -238,6 +271,7 @@ cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **u
 	{
 		cJSON_DeleteItemFromObjectCaseSensitive(t, "index");
 	}
+	free(a.grown);
 	*usage = a.usage;
 	return a.msg;
 }
