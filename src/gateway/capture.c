@@ -170,10 +170,12 @@ static void recover_spool(struct sx_capture *c, int fd, const char *text, size_t
 			    .complete = false,
 			    .no_reasoning = c->no_reasoning,
 			};
-			const char *id = sx_json_str(head, "id") ?: de->d_name;
+			char id[300];
+			snprintf(id, sizeof(id), "%s", sx_json_str(head, "id") ?: de->d_name);
 			if (recorded_in(text, text_len, id))
 				log_info("call %s was recorded before the gateway stopped", id);
-			else if ((rec = sx_record_finish(head, body, len, &e)) && append_line(fd, records, rec) == 0) {
+			else if ((rec = sx_record_finish(TAKE_PTR(head), body, len, &e)) &&
+				 append_line(fd, records, rec) == 0) {
 				c->metrics->capture_records++;
 				log_info("recovered call %s (in flight when the gateway stopped) as incomplete", id);
 			} else

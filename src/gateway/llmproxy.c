@@ -231,7 +231,7 @@ static void finish_record(struct call *c, const char *error, bool complete)
 {
 	struct sx_gateway *g = c->p->g;
 	_cleanup_free_ char *rec = NULL;
-	_cleanup_cjson_ cJSON *head = NULL;
+	cJSON *head;
 	const char *body = c->out.p;
 	size_t len = c->out.len;
 	uint64_t t = sx_now_usec();

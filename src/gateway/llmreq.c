@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/jsonraw.h"
 #include "../lib/jsonutil.h"
 #include "../lib/util.h"
 #include "llmreq.h"
@@ -114,34 +115,67 @@ char *sx_llm_upstream_url(const char *base_url, const char *endpoint)
 	return sx_strdupf("%.*s%s", (int)blen, base_url, endpoint);
 }
 
-cJSON *sx_llm_record_head(const struct sx_llm_head *in)
+/* The request as the record embeds it: the body's own text, compacted
+ * (one pass, no tree), when it is JSON whose "model" has no escapes; else
+ * parsed (a body that is not JSON becomes a string).  *model and *stream
+ * come from its top level. */
+static cJSON *request_item(const char *body, size_t len, char **model, bool *stream)
 {
-	cJSON *h = cJSON_CreateObject(), *req = NULL;
-	const cJSON *model, *stream;
+	struct sx_json_top top;
+	char *raw = NULL;
+	cJSON *req, *m;
 
-	if (!h)
+	*model = NULL;
+	*stream = false;
+	if (!len)
 		return NULL;
+	if (sx_json_compact(body, len, SX_JSON_EMBED_DEPTH, &raw, &top) == 0 && !top.model_escaped) {
+		req = cJSON_CreateRaw("");
+		if (!req) {
+			free(raw);
+			free(top.model);
+			return NULL;
+		}
+		free(req->valuestring); /* cJSON frees with free(): no hooks are set */
+		req->valuestring = raw;
+		*model = top.model;
+		*stream = top.stream;
+		return req;
+	}
+	free(raw);
 	/* A body nested deeper than a record can hold is kept as its text,
 	 * like one that is not JSON: embedded, it made the record unreadable
 	 * (`sentrix logs` skipped it, a crash repair cut the file there). */
-	if (in->body_len)
-		req = sx_json_parse_depth(in->body, in->body_len, SX_JSON_EMBED_DEPTH);
-	if (!req && in->body_len) {
-		_cleanup_free_ char *s = strndup(in->body, in->body_len);
-		req = s ? cJSON_CreateString(s) : NULL;
+	req = sx_json_parse_depth(body, len, SX_JSON_EMBED_DEPTH);
+	if (!req) {
+		_cleanup_free_ char *s = strndup(body, len);
+		return s ? cJSON_CreateString(s) : NULL;
 	}
-	model = cJSON_GetObjectItemCaseSensitive(req, "model");
-	stream = cJSON_GetObjectItemCaseSensitive(req, "stream");
+	m = cJSON_GetObjectItemCaseSensitive(req, "model");
+	if (cJSON_IsString(m))
+		*model = strdup(m->valuestring);
+	*stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "stream"));
+	return req;
+}
+
+cJSON *sx_llm_record_head(const struct sx_llm_head *in)
+{
+	cJSON *h = cJSON_CreateObject(), *req;
+	_cleanup_free_ char *model = NULL;
+	bool stream;
+
+	if (!h)
+		return NULL;
+	req = request_item(in->body, in->body_len, &model, &stream);
 	cJSON_AddStringToObject(h, "timestamp", in->timestamp);
 	cJSON_AddStringToObject(h, "id", in->id);
 	cJSON_AddStringToObject(h, "instance", in->instance);
 	cJSON_AddItemToObject(h, "run_id", in->run_id ? cJSON_CreateString(in->run_id) : cJSON_CreateNull());
 	cJSON_AddStringToObject(h, "provider", in->provider);
-	cJSON_AddItemToObject(
-	    h, "model", cJSON_IsString(model) ? cJSON_CreateString(model->valuestring) : cJSON_CreateNull());
+	cJSON_AddItemToObject(h, "model", model ? cJSON_CreateString(model) : cJSON_CreateNull());
 	cJSON_AddStringToObject(h, "endpoint", in->endpoint);
 	cJSON_AddStringToObject(h, "method", in->method);
-	cJSON_AddBoolToObject(h, "stream", cJSON_IsTrue(stream));
+	cJSON_AddBoolToObject(h, "stream", stream);
 	cJSON_AddItemToObject(h, "request", req ? req : cJSON_CreateNull());
 	return h;
 }

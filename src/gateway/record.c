@@ -18,9 +18,9 @@ static cJSON *number_or_null(double v, bool present)
 	return present ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-char *sx_record_finish(const cJSON *head, const char *body, size_t len, const struct sx_record_end *e)
+char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct sx_record_end *e)
 {
-	_cleanup_cjson_ cJSON *r = cJSON_Duplicate(head, true);
+	_cleanup_cjson_ cJSON *r = head;
 	cJSON *events = NULL, *response = NULL, *message, *usage = NULL, *o;
 
 	if (!r)

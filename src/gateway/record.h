@@ -19,5 +19,7 @@ struct sx_record_end {
 	bool no_reasoning;
 };
 
-/* Returns the record as compact JSON (caller frees), NULL on failure. */
-char *sx_record_finish(const cJSON *head, const char *body, size_t len, const struct sx_record_end *e);
+/* Returns the record as compact JSON (caller frees), NULL on failure.
+ * Takes head over (it becomes the record: a request of hundreds of KiB is
+ * not copied). */
+char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct sx_record_end *e);

@@ -31,6 +31,9 @@
 #define SLOT_HEAD 64
 #define SLOT_INIT (64 * 1024) /* a slot's first size; it doubles as needed */
 #define SPOOL_IDLE_MAX 256
+/* Free slots are kept mapped (a slot made anew costs a file, its blocks and
+ * a page fault per page) up to this much in all; a slot past it goes. */
+#define SPOOL_IDLE_BYTES (64 * 1024 * 1024)
 
 struct slot_head {
 	char magic[8];
@@ -55,7 +58,7 @@ struct sx_spool_slot {
 struct sx_spool {
 	char *dir; /* DIR/spool */
 	struct sx_spool_slot *idle[SPOOL_IDLE_MAX];
-	size_t n_idle;
+	size_t n_idle, idle_bytes;
 	unsigned long next_slot;
 };
 
@@ -142,8 +145,14 @@ static struct sx_spool_slot *slot_new(struct sx_spool *s)
 struct sx_spool_slot *sx_spool_open(struct sx_spool *s, const char *meta, const void *request,
 				    size_t request_len)
 {
-	struct sx_spool_slot *t = s->n_idle ? s->idle[--s->n_idle] : slot_new(s);
+	struct sx_spool_slot *t;
 	size_t meta_len = strlen(meta);
+
+	if (s->n_idle) {
+		t = s->idle[--s->n_idle];
+		s->idle_bytes -= t->size;
+	} else
+		t = slot_new(s);
 	struct slot_head *h;
 	int r;
 
@@ -204,11 +213,10 @@ void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t)
 	 * reasoning is nowhere on disk once the record is written). */
 	memset(t->map + SLOT_HEAD, 0, t->used);
 	t->used = t->body_off = 0;
-	/* A slot that grew past its first size goes, so that one long answer
-	 * does not keep megabytes mapped for good. */
-	if (s->n_idle < SPOOL_IDLE_MAX && t->size == SLOT_INIT)
+	if (s->n_idle < SPOOL_IDLE_MAX && s->idle_bytes + t->size <= SPOOL_IDLE_BYTES) {
 		s->idle[s->n_idle++] = t;
-	else
+		s->idle_bytes += t->size;
+	} else
 		slot_destroy(t);
 }
 

@@ -116,8 +116,15 @@ char *sx_utf8_clean(char *text)
 	if (!text)
 		return NULL;
 	n = strlen(text);
-	for (size_t i = 0; i < n; i += k ? k : 1)
+	for (size_t i = 0; i < n; i += k ? k : 1) {
+		/* Plain ASCII eight bytes at a time: most of a record. */
+		uint64_t w;
+		while (i + 8 <= n && (memcpy(&w, text + i, 8), !(w & 0x8080808080808080ULL)))
+			i += 8;
+		if (i >= n)
+			break;
 		bad += !(k = sx_utf8_next((const unsigned char *)text + i, n - i, &cp));
+	}
 	if (!bad)
 		return text;
 	out = malloc(n + 2 * bad + 1);

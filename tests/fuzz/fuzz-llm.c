@@ -143,7 +143,7 @@ static void finish(struct MHD_Connection *conn, struct req *q, const char *metho
 	head = sx_llm_record_head(&h);
 	FUZZ_CHECK(head, "no record head");
 	e.request_bytes = q->body_len;
-	rec = sx_record_finish(head, response, sizeof(response) - 1, &e);
+	rec = sx_record_finish(TAKE_PTR(head), response, sizeof(response) - 1, &e);
 	fuzz_check_json_object("the record", rec);
 }
 

@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e.no_reasoning = data[0] & 2;
 	e.complete = !(data[0] & 4);
 	e.error = e.complete ? NULL : "the client disconnected before the response ended";
-	text = sx_record_finish(head, (const char *)data + 1, size - 1, &e);
+	text = sx_record_finish(cJSON_Duplicate(head, true), (const char *)data + 1, size - 1, &e);
 	fuzz_check_json_object("the record", text);
 	rec = cJSON_Parse(text);
 	if (e.no_reasoning) {

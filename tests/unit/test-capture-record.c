@@ -149,7 +149,7 @@ static void test_record_keys_and_no_reasoning(void **state)
 				  .request_bytes = 10,
 				  .complete = true,
 				  .no_reasoning = true};
-	_cleanup_free_ char *text = sx_record_finish(head, body, sizeof(body) - 1, &e);
+	_cleanup_free_ char *text = sx_record_finish(TAKE_PTR(head), body, sizeof(body) - 1, &e);
 	_cleanup_cjson_ cJSON *r = parse(text);
 	static const char *const keys[] = {"timestamp", "id",	    "instance", "run_id",     "provider",
 					   "model",	"endpoint", "stream",	"request",    "status",
@@ -174,7 +174,7 @@ static void test_record_without_response(void **state)
 	_cleanup_cjson_ cJSON *head = parse("{\"id\":\"x\",\"stream\":false,\"request\":null}");
 	struct sx_record_end e = {
 	    .status = -1, .first_byte_ms = -1, .total_ms = 10, .error = "upstream connect: refused"};
-	_cleanup_free_ char *text = sx_record_finish(head, NULL, 0, &e);
+	_cleanup_free_ char *text = sx_record_finish(TAKE_PTR(head), NULL, 0, &e);
 	_cleanup_cjson_ cJSON *r = parse(text);
 
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "status")));

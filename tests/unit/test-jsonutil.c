@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  *
  * test-jsonutil.c - dotted-path helpers and strict parsing with JSON5
- * diagnostics (src/lib/jsonutil.c).
+ * diagnostics (src/lib/jsonutil.c); the one-pass compaction the capture
+ * record embeds request bodies with (src/lib/jsonraw.c).
  */
+#include "../../src/lib/jsonraw.h"
 #include "testutil.h"
 
 /* Asserts root equals the JSON text exactly (order-insensitive for
@@ -213,10 +215,78 @@ static void test_load(void **state)
 	assert_contains(why, "line 2");
 }
 
+/* Valid JSON comes out compact and equal to what cJSON reads; the
+ * top-level "model" and "stream" are noted. */
+static void test_compact_valid(void **state)
+{
+	static const char *const cases[][2] = {
+	    {" {\n \"model\" : \"gpt-x\",\t\"stream\": true, \"messages\": [ {\"role\":\"user\", \"content\":\"a  b\\n\"} ] }\n",
+	     "{\"model\":\"gpt-x\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"a  b\\n\"}]}"},
+	    {"[1, -0.5e+3, 0, true, false, null, \"\\u00e9\\\"\\/\"]", "[1,-0.5e+3,0,true,false,null,\"\\u00e9\\\"\\/\"]"},
+	    {"\"just a string\"", "\"just a string\""},
+	    {"{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}", "{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}"},
+	    {"{\"model\":\"first\",\"model\":\"second\"}", "{\"model\":\"first\",\"model\":\"second\"}"},
+	    {"{}", "{}"},
+	    {" [ ] ", "[]"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *out = NULL;
+		struct sx_json_top top;
+		assert_int_equal(sx_json_compact(cases[i][0], strlen(cases[i][0]), 128, &out, &top), 0);
+		assert_string_equal(out, cases[i][1]);
+		_cleanup_cjson_ cJSON *a = cJSON_Parse(cases[i][0]), *b = cJSON_Parse(out);
+		/* (cJSON_Compare() cannot tell objects with repeated names equal.) */
+		if (i != 4 && !cJSON_Compare(a, b, true))
+			fail_msg("case %zu: cJSON reads %s and %s differently", i, cases[i][0], out);
+		if (i == 0) {
+			assert_string_equal(top.model, "gpt-x");
+			assert_true(top.stream);
+		} else if (i == 3) {
+			assert_null(top.model); /* nested: not the call's */
+			assert_false(top.stream);
+		} else if (i == 4)
+			assert_string_equal(top.model, "first");
+		free(top.model);
+	}
+}
+
+/* Anything that is not exactly one JSON value is refused (the record then
+ * falls back to cJSON, which keeps a non-JSON body as a string). */
+static void test_compact_invalid(void **state)
+{
+	static const char *const bad[] = {
+	    "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]",
+	    "\"unterminated", "\"bad \\x escape\"", "\"\\u12g4\"", "\"raw\ttab\"", "tru", "nul", "{} {}",
+	    "[1] x", "{\"a\":1} // c", "[\"\\u12\"]", "'single'", "NaN", "[Infinity]",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		char *out = (char *)1;
+		if (sx_json_compact(bad[i], strlen(bad[i]), 128, &out, NULL) != -EINVAL)
+			fail_msg("accepted %s", bad[i]);
+		assert_null(out);
+	}
+}
+
+/* Nesting deeper than the limit is refused; at the limit it passes. */
+static void test_compact_depth(void **state)
+{
+	char deep[300];
+	_cleanup_free_ char *out = NULL;
+
+	memset(deep, '[', 129);
+	memset(deep + 129, ']', 129);
+	deep[258] = 0;
+	assert_int_equal(sx_json_compact(deep, 258, 128, &out, NULL), -EINVAL);
+	assert_int_equal(sx_json_compact(deep + 1, 256, 128, &out, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_get_path),
+	    cmocka_unit_test(test_compact_valid),
+	    cmocka_unit_test(test_compact_invalid),
+	    cmocka_unit_test(test_compact_depth),
 	    cmocka_unit_test(test_set_path_creates_intermediates),
 	    cmocka_unit_test(test_set_path_replaces),
 	    cmocka_unit_test(test_set_path_refuses_non_object_parent),

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * jsonraw.c - one pass over a JSON text: check, compact, note the
+ * top-level "model" and "stream" (jsonraw.h).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonraw.h"
+
+struct cur {
+	const unsigned char *p, *end;
+	char *o; /* output, as long as the input at most */
+	int depth, max_depth;
+};
+
+static void skip_ws(struct cur *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static bool is_hex(unsigned char h)
+{
+	return (h >= '0' && h <= '9') || ((h | 0x20) >= 'a' && (h | 0x20) <= 'f');
+}
+
+/* A string: copied as it is; *escaped tells whether it had escapes. */
+static int string(struct cur *c, bool *escaped)
+{
+	const unsigned char *start = c->p++;
+
+	*escaped = false;
+	for (;;) {
+		/* Plain bytes eight at a time: no quote, backslash or control. */
+		while (c->p + 8 <= c->end) {
+			uint64_t w, q, b, ctl;
+			memcpy(&w, c->p, 8);
+			q = w ^ 0x2222222222222222ULL;
+			b = w ^ 0x5c5c5c5c5c5c5c5cULL;
+			q = (q - 0x0101010101010101ULL) & ~q;
+			b = (b - 0x0101010101010101ULL) & ~b;
+			ctl = (w - 0x2020202020202020ULL) & ~w;
+			if ((q | b | ctl) & 0x8080808080808080ULL)
+				break;
+			c->p += 8;
+		}
+		if (c->p >= c->end)
+			return -EINVAL;
+		if (*c->p == '"')
+			break;
+		if (*c->p < 0x20)
+			return -EINVAL;
+		if (*c->p == '\\') {
+			*escaped = true;
+			if (++c->p >= c->end)
+				return -EINVAL;
+			if (*c->p == 'u') {
+				if (c->end - c->p < 5 || !is_hex(c->p[1]) || !is_hex(c->p[2]) || !is_hex(c->p[3]) ||
+				    !is_hex(c->p[4]))
+					return -EINVAL;
+				c->p += 4;
+			} else if (!strchr("\"\\/bfnrt", *c->p) || !*c->p)
+				return -EINVAL;
+		}
+		c->p++;
+	}
+	c->p++; /* the closing quote */
+	memcpy(c->o, start, (size_t)(c->p - start));
+	c->o += c->p - start;
+	return 0;
+}
+
+static int number(struct cur *c)
+{
+	const unsigned char *start = c->p;
+	bool digits = false;
+
+	if (*c->p == '-')
+		c->p++;
+	if (c->p < c->end && *c->p == '0')
+		c->p++, digits = true;
+	else
+		while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+			c->p++, digits = true;
+	if (!digits)
+		return -EINVAL;
+	if (c->p < c->end && *c->p == '.') {
+		digits = false;
+		for (c->p++; c->p < c->end && *c->p >= '0' && *c->p <= '9'; c->p++)
+			digits = true;
+		if (!digits)
+			return -EINVAL;
+	}
+	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+		c->p++;
+		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+			c->p++;
+		digits = false;
+		for (; c->p < c->end && *c->p >= '0' && *c->p <= '9'; c->p++)
+			digits = true;
+		if (!digits)
+			return -EINVAL;
+	}
+	memcpy(c->o, start, (size_t)(c->p - start));
+	c->o += c->p - start;
+	return 0;
+}
+
+static int literal(struct cur *c, const char *word)
+{
+	size_t n = strlen(word);
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+		return -EINVAL;
+	memcpy(c->o, word, n);
+	c->o += n;
+	c->p += n;
+	return 0;
+}
+
+static int value(struct cur *c, struct sx_json_top *top);
+
+/* An object or an array; at depth 1 an object's "model" and "stream" are
+ * noted in top. */
+static int container(struct cur *c, struct sx_json_top *top)
+{
+	bool object = *c->p == '{', first = true;
+	unsigned char close = object ? '}' : ']';
+	int r;
+
+	if (++c->depth > c->max_depth)
+		return -EINVAL;
+	*c->o++ = (char)*c->p++;
+	for (;;) {
+		const char *key = NULL, *vstart;
+		bool escaped = false;
+		skip_ws(c);
+		if (c->p >= c->end)
+			return -EINVAL;
+		if (*c->p == close && first)
+			break;
+		if (!first) {
+			if (*c->p == close)
+				break;
+			if (*c->p != ',')
+				return -EINVAL;
+			*c->o++ = ',';
+			c->p++;
+			skip_ws(c);
+			if (c->p >= c->end)
+				return -EINVAL;
+		}
+		first = false;
+		if (object) {
+			if (*c->p != '"')
+				return -EINVAL;
+			key = c->o;
+			if ((r = string(c, &escaped)) < 0)
+				return r;
+			skip_ws(c);
+			if (c->p >= c->end || *c->p != ':')
+				return -EINVAL;
+			*c->o++ = ':';
+			c->p++;
+			skip_ws(c);
+		}
+		vstart = c->o;
+		if ((r = value(c, top)) < 0)
+			return r;
+		if (top && key && c->depth == 1 && !escaped) {
+			size_t klen = (size_t)(vstart - 1 - key), vlen = (size_t)(c->o - vstart);
+			/* The first of a repeated name counts, as with cJSON. */
+			if (klen == 7 && memcmp(key, "\"model\"", 7) == 0 && !top->model_seen) {
+				top->model_seen = true;
+				if (vlen < 2 || *vstart != '"')
+					continue;
+				top->model_escaped = memchr(vstart, '\\', vlen) != NULL;
+				if (!top->model_escaped && !(top->model = strndup(vstart + 1, vlen - 2)))
+					return -ENOMEM;
+			} else if (klen == 8 && memcmp(key, "\"stream\"", 8) == 0 && !top->stream_seen) {
+				top->stream_seen = true;
+				top->stream = vlen == 4 && memcmp(vstart, "true", 4) == 0;
+			}
+		}
+	}
+	*c->o++ = (char)*c->p++;
+	c->depth--;
+	return 0;
+}
+
+static int value(struct cur *c, struct sx_json_top *top)
+{
+	bool escaped;
+
+	if (c->p >= c->end)
+		return -EINVAL;
+	switch (*c->p) {
+	case '{':
+	case '[': return container(c, top);
+	case '"': return string(c, &escaped);
+	case 't': return literal(c, "true");
+	case 'f': return literal(c, "false");
+	case 'n': return literal(c, "null");
+	default: return (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')) ? number(c) : -EINVAL;
+	}
+}
+
+int sx_json_compact(const char *text, size_t len, int max_depth, char **out, struct sx_json_top *top)
+{
+	struct cur c = {(const unsigned char *)text, (const unsigned char *)text + len, NULL, 0, max_depth};
+	char *buf = malloc(len + 1);
+	int r;
+
+	*out = NULL;
+	if (top)
+		*top = (struct sx_json_top){0};
+	if (!buf)
+		return -ENOMEM;
+	c.o = buf;
+	skip_ws(&c);
+	r = value(&c, top);
+	skip_ws(&c);
+	if (r == 0 && c.p != c.end)
+		r = -EINVAL;
+	if (r < 0) {
+		free(buf);
+		if (top) {
+			free(top->model);
+			*top = (struct sx_json_top){0};
+		}
+		return r;
+	}
+	*c.o = 0;
+	*out = buf;
+	return 0;
+}

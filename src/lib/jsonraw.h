@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * jsonraw.h - a JSON text checked and compacted without building a tree:
+ * the capture record embeds a request body of hundreds of KiB as it came
+ * (insignificant whitespace removed, so that the record stays one line)
+ * instead of parsing it into cJSON and printing it again.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What the top-level object says about the call. */
+struct sx_json_top {
+	char *model; /* a top-level "model" string without escapes, else NULL (caller frees) */
+	bool model_escaped; /* "model" was a string with escapes: not extracted */
+	bool stream; /* a top-level "stream": true */
+	bool model_seen, stream_seen; /* the first of a repeated name counts, as with cJSON */
+};
+
+/* Checks that text (len bytes) is exactly one JSON value (RFC 8259,
+ * surrounded by whitespace at most) nesting no deeper than max_depth, and
+ * writes it without insignificant whitespace to *out (NUL-terminated,
+ * caller frees).  Bytes inside strings are copied as they are (a later
+ * UTF-8 pass repairs invalid sequences).  Returns 0, -EINVAL when text is
+ * not such a value, or -ENOMEM. */
+int sx_json_compact(const char *text, size_t len, int max_depth, char **out, struct sx_json_top *top);
