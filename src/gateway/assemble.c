@@ -251,29 +251,60 @@ static void feed(struct acc *a, const cJSON *data)
 		anthropic_event(a, data);
 }
 
-cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **usage)
-{
-	struct acc a = {.msg = cJSON_CreateObject()};
-	const cJSON *ev;
-	cJSON *t;
+struct sx_assembler {
+	struct acc a;
+};
 
-	*usage = NULL;
-	if (!a.msg || !cJSON_AddNullToObject(a.msg, "text") || !cJSON_AddNullToObject(a.msg, "reasoning") ||
-	    !cJSON_AddArrayToObject(a.msg, "tool_calls")) {
-		cJSON_Delete(a.msg);
+struct sx_assembler *sx_assembler_new(void)
+{
+	struct sx_assembler *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->a.msg = cJSON_CreateObject();
+	if (!x->a.msg || !cJSON_AddNullToObject(x->a.msg, "text") ||
+	    !cJSON_AddNullToObject(x->a.msg, "reasoning") || !cJSON_AddArrayToObject(x->a.msg, "tool_calls")) {
+		cJSON_Delete(x->a.msg);
+		free(x);
 		return NULL;
 	}
-	if (events)
-		cJSON_ArrayForEach(ev, events) feed(&a, cJSON_GetObjectItemCaseSensitive(ev, "data"));
-	else
-		feed(&a, response);
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(a.msg, "tool_calls"))
+	return x;
+}
+
+void sx_assembler_feed(struct sx_assembler *x, const cJSON *data)
+{
+	if (x)
+		feed(&x->a, data);
+}
+
+cJSON *sx_assembler_end(struct sx_assembler *x, cJSON **usage)
+{
+	cJSON *t, *msg;
+
+	*usage = NULL;
+	if (!x)
+		return NULL;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(x->a.msg, "tool_calls"))
 	{
 		cJSON_DeleteItemFromObjectCaseSensitive(t, "index");
 	}
-	free(a.grown);
-	*usage = a.usage;
-	return a.msg;
+	*usage = x->a.usage;
+	msg = x->a.msg;
+	free(x->a.grown);
+	free(x);
+	return msg;
+}
+
+cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **usage)
+{
+	struct sx_assembler *x = sx_assembler_new();
+	const cJSON *ev;
+
+	if (events)
+		cJSON_ArrayForEach(ev, events) sx_assembler_feed(x, cJSON_GetObjectItemCaseSensitive(ev, "data"));
+	else
+		sx_assembler_feed(x, response);
+	return sx_assembler_end(x, usage);
 }
 
 void sx_strip_reasoning(cJSON *j)

@@ -16,6 +16,15 @@
  * Returns NULL on allocation failure. */
 cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **usage);
 
+/* The same, fed one response or event data at a time (each may be freed
+ * after its feed).  new returns NULL when out of memory; feed and end take
+ * NULL too (end then returns NULL). */
+struct sx_assembler;
+struct sx_assembler *sx_assembler_new(void);
+void sx_assembler_feed(struct sx_assembler *x, const cJSON *data);
+/* The message, as sx_assemble_message() returns it; frees x. */
+cJSON *sx_assembler_end(struct sx_assembler *x, cJSON **usage);
+
 /* Removes "reasoning_content", "reasoning" and "thinking" keys everywhere
  * in j (--no-reasoning). */
 void sx_strip_reasoning(cJSON *j);

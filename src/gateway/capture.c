@@ -3,13 +3,14 @@
  * capture.c - the capture files (docs/capture-format.md).
  *
  * One record per line makes the three hard cases simple: appends are one
- * write(2) on an O_APPEND fd from the one gateway thread, so records never
- * interleave; closing a file is appending "]"; and repairing a file a
+ * write(2) on an O_APPEND fd, under a lock (the recorder thread appends,
+ * the main thread rotates), so records never interleave; closing a file is appending "]"; and repairing a file a
  * crash left open is cutting it after its last line that parses.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,9 @@ struct sx_capture {
 	char *dir;
 	char *path;
 	int fd;
-	unsigned long records;
-	bool dirty;
+	unsigned long records; /* atomic: /health reads it */
+	bool dirty; /* atomic: set by appends, cleared by the sync timer */
+	pthread_mutex_t lock; /* fd, path and records against the recorder thread's appends */
 	unsigned rotate_mins;
 	bool no_reasoning;
 	struct sx_metrics *metrics;
@@ -108,7 +110,7 @@ static int append_line(int fd, unsigned long *records, const char *record)
 	line[off++] = '\n';
 	r = sx_write_all(fd, line, off);
 	if (r == 0)
-		(*records)++;
+		__atomic_fetch_add(records, 1, __ATOMIC_RELAXED);
 	return r;
 }
 
@@ -299,6 +301,7 @@ static int on_rotate(sd_event_source *s, uint64_t usec, void *data)
 	int old = c->fd, r;
 
 	/* An empty file is kept rather than leaving a trail of empty ones. */
+	pthread_mutex_lock(&c->lock);
 	if (c->records > 0) {
 		_cleanup_free_ char *old_path = c->path ? strdup(c->path) : NULL;
 		c->path = NULL;
@@ -308,10 +311,11 @@ static int on_rotate(sd_event_source *s, uint64_t usec, void *data)
 			c->path = TAKE_PTR(old_path);
 		} else {
 			close_file(old);
-			c->dirty = false;
+			__atomic_store_n(&c->dirty, false, __ATOMIC_RELAXED);
 			log_info("capture rotated: %s closed, now %s", old_path, c->path);
 		}
 	}
+	pthread_mutex_unlock(&c->lock);
 	arm_rotation(c);
 	return 0;
 }
@@ -319,9 +323,9 @@ static int on_rotate(sd_event_source *s, uint64_t usec, void *data)
 static int on_sync(sd_event_source *s, uint64_t usec, void *data)
 {
 	struct sx_capture *c = data;
-	if (c->dirty && fdatasync(c->fd) < 0)
+	/* Without the lock: only this (the main) thread changes fd. */
+	if (__atomic_exchange_n(&c->dirty, false, __ATOMIC_RELAXED) && fdatasync(c->fd) < 0)
 		log_warn_errno(-errno, "cannot sync %s", c->path);
-	c->dirty = false;
 	sd_event_source_set_time_relative(s, SYNC_USEC);
 	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
@@ -343,6 +347,7 @@ int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool
 	c->rotate_mins = rotate_mins ?: 10;
 	c->no_reasoning = no_reasoning;
 	c->metrics = m;
+	pthread_mutex_init(&c->lock, NULL);
 	if (mkdir(spool, 0700) < 0 && errno != EEXIST) {
 		r = log_error_errno(-errno, "cannot create %s", spool);
 		goto fail;
@@ -382,13 +387,19 @@ fail:
 
 int sx_capture_append(struct sx_capture *c, const char *record)
 {
-	int r = append_line(c->fd, &c->records, record);
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = append_line(c->fd, &c->records, record);
+	if (r < 0)
+		log_error_errno(r, "cannot append a record to %s", c->path);
+	pthread_mutex_unlock(&c->lock);
 	if (r < 0) {
-		c->metrics->capture_errors++;
-		return log_error_errno(r, "cannot append a record to %s", c->path);
+		__atomic_fetch_add(&c->metrics->capture_errors, 1, __ATOMIC_RELAXED);
+		return r;
 	}
-	c->metrics->capture_records++;
-	c->dirty = true;
+	__atomic_fetch_add(&c->metrics->capture_records, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->dirty, true, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -407,7 +418,7 @@ const char *sx_capture_path(const struct sx_capture *c)
 
 unsigned long sx_capture_records(const struct sx_capture *c)
 {
-	return c->records;
+	return __atomic_load_n(&c->records, __ATOMIC_RELAXED);
 }
 
 void sx_capture_stop(struct sx_capture *c)
@@ -421,6 +432,7 @@ void sx_capture_stop(struct sx_capture *c)
 	}
 	sd_event_source_disable_unref(c->rotate_timer);
 	sd_event_source_disable_unref(c->sync_timer);
+	pthread_mutex_destroy(&c->lock);
 	free(c->path);
 	free(c->dir);
 	free(c);

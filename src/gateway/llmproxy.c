@@ -43,6 +43,7 @@
 #include "llmproxy.h"
 #include "llmreq.h"
 #include "record.h"
+#include "recorder.h"
 #include "resolver.h"
 #include "spool.h"
 #include "streamguard.h"
@@ -65,6 +66,7 @@ struct sx_llmproxy {
 	struct sx_upclient *up;
 	struct sx_resolver *resolver; /* the host's DNS, for provider names */
 	struct sx_spool *spool;
+	struct sx_recorder *recorder;
 	struct call *calls;
 	char *ca_file; /* the upclient's, to notice a SIGHUP's change */
 	uint64_t next_id;
@@ -209,31 +211,13 @@ static void next_id(struct sx_llmproxy *p, char out[17])
 	snprintf(out, 17, "%016llx", (unsigned long long)p->next_id++);
 }
 
-static cJSON *make_head(const struct call *c)
-{
-	struct sx_llm_head h = {
-	    .timestamp = c->stamp,
-	    .id = c->id,
-	    .instance = c->p->g->name,
-	    .provider = c->provider,
-	    .endpoint = c->endpoint,
-	    .method = c->method,
-	    .run_id = c->run_id,
-	    .body = c->body.p,
-	    .body_len = c->body.len,
-	};
-	return sx_llm_record_head(&h);
-}
-
-/* Builds the call's record and appends it to the capture file (once):
- * after the client has had its last byte. */
+/* Hands the call's record to the recorder thread (once): after the client
+ * has had its last byte.  The request, the answer and the spool slot go
+ * with it. */
 static void finish_record(struct call *c, const char *error, bool complete)
 {
 	struct sx_gateway *g = c->p->g;
-	_cleanup_free_ char *rec = NULL;
-	cJSON *head;
-	const char *body = c->out.p;
-	size_t len = c->out.len;
+	struct sx_record_job *j;
 	uint64_t t = sx_now_usec();
 	struct sx_record_end e = {
 	    .status = c->headers_done ? c->status : -1,
@@ -241,7 +225,6 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	    .first_byte_ms = c->t_first ? (double)(c->t_first - c->t0) / 1000.0 : -1,
 	    .total_ms = (double)(t - c->t0) / 1000.0,
 	    .request_bytes = c->body.len,
-	    .error = error,
 	    .complete = complete,
 	    .no_reasoning = g->no_reasoning,
 	};
@@ -249,24 +232,45 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	if (c->recorded || !c->sent)
 		return;
 	c->recorded = true;
-	if (c->relaying) {
-		body = c->mem.p;
-		len = c->mem.len;
-		if (c->slot)
-			body = sx_spool_body_bytes(c->slot, &len);
-	}
-	head = make_head(c);
-	rec = head ? sx_record_finish(head, body, len, &e) : NULL;
-	if (!rec || sx_capture_append(g->capture, rec) < 0)
-		g->metrics.capture_errors += !rec;
 	sx_histogram_observe(&g->metrics.request_seconds, e.total_ms / 1000.0);
 	if (c->t_first)
 		sx_histogram_observe(&g->metrics.first_byte_seconds, e.first_byte_ms / 1000.0);
 	g->metrics.bytes_in += c->body.len;
 	g->metrics.bytes_out += c->resp_bytes;
 	count_request(g, c->provider, c->headers_done ? c->status : 502);
-	sx_spool_release(c->p->spool, c->slot);
+	j = calloc(1, sizeof(*j));
+	if (!j || (error && !(j->error = strdup(error)))) {
+		free(j);
+		__atomic_fetch_add(&g->metrics.capture_errors, 1, __ATOMIC_RELAXED);
+		log_error("call %s: out of memory: it is not recorded", c->id);
+		return;
+	}
+	memcpy(j->stamp, c->stamp, sizeof(j->stamp));
+	memcpy(j->id, c->id, sizeof(j->id));
+	j->instance = g->name;
+	j->method = c->method;
+	j->provider = TAKE_PTR(c->provider);
+	j->endpoint = TAKE_PTR(c->endpoint);
+	j->run_id = TAKE_PTR(c->run_id);
+	j->request = c->body.p;
+	j->request_len = c->body.len;
+	c->body = (struct bytes){0};
+	if (!c->relaying) {
+		j->response = c->out.p;
+		j->response_len = c->out.len;
+		c->out = (struct bytes){0};
+	} else if (c->slot) {
+		j->slot = c->slot; /* the answer is in it */
+	} else {
+		j->response = c->mem.p;
+		j->response_len = c->mem.len;
+		c->mem = (struct bytes){0};
+	}
+	if (!j->slot)
+		j->slot = c->slot;
 	c->slot = NULL;
+	j->end = e;
+	sx_recorder_push(c->p->recorder, j);
 }
 
 /* ---- the provider's side ---- */
@@ -771,6 +775,7 @@ int sx_llmproxy_new(struct sx_gateway *g, struct sx_llmproxy **ret)
 	if ((r = sx_spool_new(g->log_dir, &p->spool)) < 0 ||
 	    (r = sx_resolver_new(g->loop, NULL, &p->resolver)) < 0 ||
 	    (r = sx_upclient_new(p->loop, p->resolver, &o, &p->up)) < 0 ||
+	    (r = sx_recorder_new(g->capture, p->spool, &g->metrics, &p->recorder)) < 0 ||
 	    (r = sx_hsrv_start(p->loop, "LLM proxy", g->listen_host, g->config->llm_port, &srv_ops, p, &p->srv)) <
 		0) {
 		sx_llmproxy_free(p);
@@ -810,6 +815,7 @@ void sx_llmproxy_free(struct sx_llmproxy *p)
 		call_free(p->calls);
 	}
 	sx_upclient_free(p->up);
+	sx_recorder_free(p->recorder); /* writes what is queued */
 	sx_resolver_free(p->resolver);
 	sx_spool_free(p->spool);
 	free(p->ca_file);

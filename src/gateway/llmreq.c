@@ -130,14 +130,11 @@ static cJSON *request_item(const char *body, size_t len, char **model, bool *str
 	if (!len)
 		return NULL;
 	if (sx_json_compact(body, len, SX_JSON_EMBED_DEPTH, &raw, &top) == 0 && !top.model_escaped) {
-		req = cJSON_CreateRaw("");
+		req = sx_json_raw_item(raw);
 		if (!req) {
-			free(raw);
 			free(top.model);
 			return NULL;
 		}
-		free(req->valuestring); /* cJSON frees with free(): no hooks are set */
-		req->valuestring = raw;
 		*model = top.model;
 		*stream = top.stream;
 		return req;

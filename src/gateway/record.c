@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/jsonraw.h"
 #include "../lib/jsonutil.h"
 #include "../lib/util.h"
 #include "assemble.h"
@@ -18,6 +19,31 @@ static cJSON *number_or_null(double v, bool present)
 	return present ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
+/* A response body as JSON, else as a string. */
+static cJSON *parsed_response(const char *body, size_t len)
+{
+	cJSON *j = sx_json_parse_depth(body, len, SX_JSON_EMBED_DEPTH);
+	if (!j) {
+		_cleanup_free_ char *s = strndup(body, len);
+		j = s ? cJSON_CreateString(s) : NULL;
+	}
+	return j;
+}
+
+/* The same, but JSON kept as its own text, compacted; the parse feeds x. */
+static cJSON *raw_response(const char *body, size_t len, struct sx_assembler *x)
+{
+	char *text = NULL;
+	cJSON *j = parsed_response(body, len);
+
+	if (!cJSON_IsString(j))
+		sx_assembler_feed(x, j);
+	if (cJSON_IsString(j) || sx_json_compact(body, len, SX_JSON_EMBED_DEPTH, &text, NULL) < 0)
+		return j;
+	cJSON_Delete(j);
+	return sx_json_raw_item(text);
+}
+
 char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct sx_record_end *e)
 {
 	_cleanup_cjson_ cJSON *r = head;
@@ -26,16 +52,22 @@ char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct s
 	if (!r)
 		return NULL;
 	cJSON_AddItemToObject(r, "status", number_or_null((double)e->status, e->status >= 0));
-	if (e->sse)
-		events = sx_sse_events(body ? body : "", len);
-	else if (len) {
-		response = sx_json_parse_depth(body, len, SX_JSON_EMBED_DEPTH);
-		if (!response) {
-			_cleanup_free_ char *s = strndup(body, len);
-			response = s ? cJSON_CreateString(s) : NULL;
-		}
+	if (!e->no_reasoning) {
+		/* Nothing to strip: the answer is embedded as its own text,
+		 * parsed only for the message. */
+		struct sx_assembler *x = sx_assembler_new();
+		if (e->sse)
+			events = sx_sse_events_raw(body ? body : "", len, x);
+		else if (len)
+			response = raw_response(body, len, x);
+		message = sx_assembler_end(x, &usage);
+	} else {
+		if (e->sse)
+			events = sx_sse_events(body ? body : "", len);
+		else if (len)
+			response = parsed_response(body, len);
+		message = sx_assemble_message(events, response, &usage);
 	}
-	message = sx_assemble_message(events, response, &usage);
 	if (e->no_reasoning) {
 		sx_strip_reasoning(events);
 		sx_strip_reasoning(response);

@@ -11,6 +11,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ struct sx_spool_slot {
 
 struct sx_spool {
 	char *dir; /* DIR/spool */
+	pthread_mutex_t lock; /* the free slots: the recorder thread frees them */
 	struct sx_spool_slot *idle[SPOOL_IDLE_MAX];
 	size_t n_idle, idle_bytes;
 	unsigned long next_slot;
@@ -75,6 +77,7 @@ int sx_spool_new(const char *dir, struct sx_spool **ret)
 		free(s);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&s->lock, NULL);
 	*ret = s;
 	return 0;
 }
@@ -97,6 +100,7 @@ void sx_spool_free(struct sx_spool *s)
 		return;
 	for (size_t i = 0; i < s->n_idle; i++)
 		slot_destroy(s->idle[i]);
+	pthread_mutex_destroy(&s->lock);
 	free(s->dir);
 	free(s);
 }
@@ -148,10 +152,14 @@ struct sx_spool_slot *sx_spool_open(struct sx_spool *s, const char *meta, const 
 	struct sx_spool_slot *t;
 	size_t meta_len = strlen(meta);
 
+	pthread_mutex_lock(&s->lock);
 	if (s->n_idle) {
 		t = s->idle[--s->n_idle];
 		s->idle_bytes -= t->size;
 	} else
+		t = NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (!t)
 		t = slot_new(s);
 	struct slot_head *h;
 	int r;
@@ -213,10 +221,14 @@ void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t)
 	 * reasoning is nowhere on disk once the record is written). */
 	memset(t->map + SLOT_HEAD, 0, t->used);
 	t->used = t->body_off = 0;
+	pthread_mutex_lock(&s->lock);
 	if (s->n_idle < SPOOL_IDLE_MAX && s->idle_bytes + t->size <= SPOOL_IDLE_BYTES) {
 		s->idle[s->n_idle++] = t;
 		s->idle_bytes += t->size;
-	} else
+		t = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (t)
 		slot_destroy(t);
 }
 

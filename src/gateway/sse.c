@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/jsonraw.h"
 #include "../lib/jsonutil.h"
 #include "../lib/util.h"
+#include "assemble.h"
 #include "sse.h"
 
 struct event {
@@ -37,14 +39,32 @@ static int append_data(struct event *e, const char *v, size_t n)
 	return 0;
 }
 
-static int dispatch(struct event *e, cJSON *out)
+/* The data as the record holds it: parsed (raw NULL), or, when raw is an
+ * assembler, as its own text compacted (cJSON_Raw) while the parse only
+ * feeds the assembler. */
+static cJSON *event_data(const struct event *e, struct sx_assembler *raw)
+{
+	char *text = NULL;
+	cJSON *parsed;
+
+	if (raw && sx_json_compact(e->data, e->data_len, SX_JSON_EMBED_DEPTH, &text, NULL) == 0) {
+		parsed = sx_json_parse_depth(e->data, e->data_len, SX_JSON_EMBED_DEPTH);
+		sx_assembler_feed(raw, parsed);
+		cJSON_Delete(parsed);
+		return sx_json_raw_item(text);
+	}
+	parsed = sx_json_parse_depth(e->data, e->data_len, SX_JSON_EMBED_DEPTH);
+	if (parsed && raw)
+		sx_assembler_feed(raw, parsed);
+	return parsed ? parsed : cJSON_CreateString(e->data);
+}
+
+static int dispatch(struct event *e, cJSON *out, struct sx_assembler *raw)
 {
 	cJSON *item, *data = NULL;
 
 	if (e->has_data) {
-		data = sx_json_parse_depth(e->data, e->data_len, SX_JSON_EMBED_DEPTH);
-		if (!data)
-			data = cJSON_CreateString(e->data);
+		data = event_data(e, raw);
 		item = cJSON_CreateObject();
 		if (!data || !item) {
 			cJSON_Delete(data);
@@ -81,7 +101,7 @@ static int field(struct event *e, const char *line, size_t n)
 	return 0; /* id, retry and unknown fields do not matter for a record */
 }
 
-cJSON *sx_sse_events(const char *body, size_t len)
+cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw)
 {
 	cJSON *out = cJSON_CreateArray();
 	struct event e = {0};
@@ -99,12 +119,12 @@ cJSON *sx_sse_events(const char *body, size_t len)
 		if (i < len)
 			i++;
 		if (n == 0) {
-			if (dispatch(&e, out) < 0)
+			if (dispatch(&e, out, raw) < 0)
 				goto fail;
 		} else if (body[start] != ':' && field(&e, body + start, n) < 0)
 			goto fail;
 	}
-	if (dispatch(&e, out) < 0)
+	if (dispatch(&e, out, raw) < 0)
 		goto fail;
 	return out;
 fail:
@@ -112,4 +132,9 @@ fail:
 	free(e.data);
 	cJSON_Delete(out);
 	return NULL;
+}
+
+cJSON *sx_sse_events(const char *body, size_t len)
+{
+	return sx_sse_events_raw(body, len, NULL);
 }

@@ -12,3 +12,10 @@
  * the string.  A trailing event without its blank line (a cut stream) is
  * included.  NULL on allocation failure. */
 cJSON *sx_sse_events(const char *body, size_t len);
+
+/* The same for a record that is only printed: each JSON data is kept as
+ * its own text, compacted (a cJSON_Raw item, no tree to print), and its
+ * parse is fed to the assembler raw.  Data that is not JSON is a string as
+ * above. */
+struct sx_assembler;
+cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw);

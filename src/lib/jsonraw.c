@@ -236,3 +236,16 @@ int sx_json_compact(const char *text, size_t len, int max_depth, char **out, str
 	*out = buf;
 	return 0;
 }
+
+cJSON *sx_json_raw_item(char *text)
+{
+	cJSON *item = text ? cJSON_CreateRaw("") : NULL;
+
+	if (!item) {
+		free(text);
+		return NULL;
+	}
+	free(item->valuestring); /* cJSON frees with free(): no hooks are set */
+	item->valuestring = text;
+	return item;
+}

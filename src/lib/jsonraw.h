@@ -6,6 +6,7 @@
  * instead of parsing it into cJSON and printing it again.
  */
 #pragma once
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,3 +25,7 @@ struct sx_json_top {
  * UTF-8 pass repairs invalid sequences).  Returns 0, -EINVAL when text is
  * not such a value, or -ENOMEM. */
 int sx_json_compact(const char *text, size_t len, int max_depth, char **out, struct sx_json_top *top);
+
+/* A cJSON_Raw item that takes text over (as sx_json_compact() made it):
+ * printed as it is, no copy.  NULL (text freed) when out of memory. */
+cJSON *sx_json_raw_item(char *text);
