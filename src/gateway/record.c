@@ -3,6 +3,7 @@
  * record.c - one capture record.  Shared by live calls (llmproxy.c) and by
  * crash recovery (capture.c), so a recovered call looks like any other.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,23 @@
 static cJSON *number_or_null(double v, bool present)
 {
 	return present ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+/* True when the head's strings are UTF-8: the request kept as its checked
+ * text (a cJSON_Raw item), the other members checked here. */
+static bool head_clean(const cJSON *head)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, head)
+	{
+		if (cJSON_IsString(it) && !sx_utf8_valid(it->valuestring))
+			return false;
+		if ((cJSON_IsObject(it) || cJSON_IsArray(it)) ||
+		    (streq_ptr(it->string, "request") && !cJSON_IsRaw(it) && !cJSON_IsNull(it)))
+			return false;
+	}
+	return true;
 }
 
 /* A response body as JSON, else as a string. */
@@ -48,6 +66,12 @@ char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct s
 {
 	_cleanup_cjson_ cJSON *r = head;
 	cJSON *events = NULL, *response = NULL, *message, *usage = NULL, *o;
+	/* Known to be UTF-8 all through: then the printed record needs no
+	 * second pass over its bytes. */
+	bool clean = head_clean(head) && sx_utf8_valid(e->error);
+	const cJSON *req = cJSON_GetObjectItemCaseSensitive(head, "request");
+	size_t estimate = 2048 + len + (cJSON_IsRaw(req) ? strlen(req->valuestring) : 0);
+	char *text;
 
 	if (!r)
 		return NULL;
@@ -56,12 +80,17 @@ char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct s
 		/* Nothing to strip: the answer is embedded as its own text,
 		 * parsed only for the message. */
 		struct sx_assembler *x = sx_assembler_new();
+		bool all_raw = true;
 		if (e->sse)
-			events = sx_sse_events_raw(body ? body : "", len, x);
-		else if (len)
+			events = sx_sse_events_raw(body ? body : "", len, x, &all_raw);
+		else if (len) {
 			response = raw_response(body, len, x);
+			all_raw = cJSON_IsRaw(response);
+		}
 		message = sx_assembler_end(x, &usage);
+		clean = clean && all_raw;
 	} else {
+		clean = false;
 		if (e->sse)
 			events = sx_sse_events(body ? body : "", len);
 		else if (len)
@@ -93,8 +122,11 @@ char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct s
 	}
 	cJSON_AddItemToObject(r, "error", e->error ? cJSON_CreateString(e->error) : cJSON_CreateNull());
 	cJSON_AddBoolToObject(r, "complete", e->complete);
+	/* One buffer the size of the record: no growing copies of a big
+	 * request. */
+	text = cJSON_PrintBuffered(r, estimate < INT_MAX ? (int)estimate : INT_MAX, false);
 	/* cJSON copies strings byte for byte: a request or response that is
 	 * not UTF-8 would make the record, and with it the whole capture file,
 	 * invalid JSON. */
-	return sx_utf8_clean(cJSON_PrintUnformatted(r));
+	return clean ? text : sx_utf8_clean(text);
 }

@@ -217,9 +217,11 @@ void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t)
 	if (!t)
 		return;
 	head_of(t)->state = 0;
-	/* A free slot keeps nothing of the call (--no-reasoning promises the
-	 * reasoning is nowhere on disk once the record is written). */
-	memset(t->map + SLOT_HEAD, 0, t->used);
+	/* A free slot keeps nothing of the answer (--no-reasoning promises the
+	 * reasoning is nowhere on disk once the record is written).  The
+	 * request stays until the next call overwrites it: it is in the capture
+	 * file beside, and zeroing hundreds of KiB per call is not free. */
+	memset(t->map + SLOT_HEAD + t->body_off, 0, t->used - t->body_off);
 	t->used = t->body_off = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->n_idle < SPOOL_IDLE_MAX && s->idle_bytes + t->size <= SPOOL_IDLE_BYTES) {

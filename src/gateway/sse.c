@@ -42,7 +42,7 @@ static int append_data(struct event *e, const char *v, size_t n)
 /* The data as the record holds it: parsed (raw NULL), or, when raw is an
  * assembler, as its own text compacted (cJSON_Raw) while the parse only
  * feeds the assembler. */
-static cJSON *event_data(const struct event *e, struct sx_assembler *raw)
+static cJSON *event_data(const struct event *e, struct sx_assembler *raw, bool *all_raw)
 {
 	char *text = NULL;
 	cJSON *parsed;
@@ -53,18 +53,21 @@ static cJSON *event_data(const struct event *e, struct sx_assembler *raw)
 		cJSON_Delete(parsed);
 		return sx_json_raw_item(text);
 	}
+	*all_raw = false;
 	parsed = sx_json_parse_depth(e->data, e->data_len, SX_JSON_EMBED_DEPTH);
 	if (parsed && raw)
 		sx_assembler_feed(raw, parsed);
 	return parsed ? parsed : cJSON_CreateString(e->data);
 }
 
-static int dispatch(struct event *e, cJSON *out, struct sx_assembler *raw)
+static int dispatch(struct event *e, cJSON *out, struct sx_assembler *raw, bool *all_raw)
 {
 	cJSON *item, *data = NULL;
 
 	if (e->has_data) {
-		data = event_data(e, raw);
+		data = event_data(e, raw, all_raw);
+		if (e->name && !sx_utf8_valid(e->name))
+			*all_raw = false;
 		item = cJSON_CreateObject();
 		if (!data || !item) {
 			cJSON_Delete(data);
@@ -101,8 +104,9 @@ static int field(struct event *e, const char *line, size_t n)
 	return 0; /* id, retry and unknown fields do not matter for a record */
 }
 
-cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw)
+cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw, bool *all_raw)
 {
+	*all_raw = true;
 	cJSON *out = cJSON_CreateArray();
 	struct event e = {0};
 	size_t i = 0;
@@ -119,12 +123,12 @@ cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw)
 		if (i < len)
 			i++;
 		if (n == 0) {
-			if (dispatch(&e, out, raw) < 0)
+			if (dispatch(&e, out, raw, all_raw) < 0)
 				goto fail;
 		} else if (body[start] != ':' && field(&e, body + start, n) < 0)
 			goto fail;
 	}
-	if (dispatch(&e, out, raw) < 0)
+	if (dispatch(&e, out, raw, all_raw) < 0)
 		goto fail;
 	return out;
 fail:
@@ -136,5 +140,6 @@ fail:
 
 cJSON *sx_sse_events(const char *body, size_t len)
 {
-	return sx_sse_events_raw(body, len, NULL);
+	bool all_raw;
+	return sx_sse_events_raw(body, len, NULL, &all_raw);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Returns a JSON array of {"event": NAME (only when named), "data": D} in
@@ -18,4 +19,6 @@ cJSON *sx_sse_events(const char *body, size_t len);
  * parse is fed to the assembler raw.  Data that is not JSON is a string as
  * above. */
 struct sx_assembler;
-cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw);
+/* *all_raw: every data was JSON kept as its text (checked UTF-8), and every
+ * event name is UTF-8. */
+cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw, bool *all_raw);

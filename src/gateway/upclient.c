@@ -66,7 +66,8 @@ struct origin {
 	unsigned n_idle;
 	uint16_t port;
 	bool tls;
-	int family; /* AF_INET or AF_INET6 for an IP literal, 0 for a name */
+	bool literal; /* host is an IP address: addr, no lookup */
+	struct sockaddr_storage addr;
 	char host[]; /* IPv6 without brackets */
 };
 
@@ -109,8 +110,8 @@ struct sx_upreq {
 	size_t seg, off;
 	http_parser parser;
 	char *hbuf; /* the response's header fields, until the headers callback */
-	struct hspan *spans;
-	uint32_t hlen, hcap, n_spans, cap_spans;
+	struct hspan *spans; /* HEADERS_MAX, while the head is read */
+	uint32_t hlen, hcap, n_spans;
 	char *stash; /* read past a pause: fed first on resume */
 	size_t stash_len;
 	const char *why; /* a parser callback's reason to fail */
@@ -220,14 +221,10 @@ static int tls_err(SSL *ssl, int ret)
 
 	switch (SSL_get_error(ssl, ret)) {
 	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
-		return -EAGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	case SSL_ERROR_SYSCALL:
-		return saved > 0 ? -saved : 0;
-	default:
-		return -EPROTO;
+	case SSL_ERROR_WANT_WRITE: return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN: return 0;
+	case SSL_ERROR_SYSCALL: return saved > 0 ? -saved : 0;
+	default: return -EPROTO;
 	}
 }
 
@@ -343,10 +340,19 @@ static void conn_attach(struct conn *c, struct sx_upreq *r)
 	r->parser.data = r;
 }
 
-static void req_detach(struct sx_upreq *r)
+/* Lets go of r's connection, if any: back to the pool, or closed. */
+static void req_release(struct sx_upreq *r, bool reusable)
 {
-	r->c->req = NULL;
+	struct conn *c = r->c;
+
+	if (!c)
+		return;
+	c->req = NULL;
 	r->c = NULL;
+	if (reusable)
+		pool_put(c);
+	else
+		conn_close(c);
 }
 
 /* ---- the end of a request ---- */
@@ -372,12 +378,7 @@ static void req_free(struct sx_upreq *r)
 /* Ends r without done(): cancelled, or its body callback said stop. */
 static void req_drop(struct sx_upreq *r)
 {
-	struct conn *c = r->c;
-
-	if (c) {
-		req_detach(r);
-		conn_close(c);
-	}
+	req_release(r, false);
 	req_free(r);
 }
 
@@ -389,19 +390,15 @@ static void req_end(struct sx_upreq *r, enum sx_up_error err, const char *messag
 }
 
 __attribute__((format(printf, 3, 4))) static void req_fail(struct sx_upreq *r, enum sx_up_error err,
-							  const char *fmt, ...)
+							   const char *fmt, ...)
 {
-	struct conn *c = r->c;
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c) {
-		req_detach(r);
-		conn_close(c);
-	}
+	req_release(r, false);
 	req_end(r, err, msg);
 }
 
@@ -409,13 +406,9 @@ __attribute__((format(printf, 3, 4))) static void req_fail(struct sx_upreq *r, e
 static void req_complete(struct sx_upreq *r, bool reusable)
 {
 	struct conn *c = r->c;
+	bool keep = reusable && !c->hup && all_sent(r) && http_should_keep_alive(&r->parser);
 
-	reusable = reusable && !c->hup && all_sent(r) && http_should_keep_alive(&r->parser);
-	req_detach(r);
-	if (reusable)
-		pool_put(c);
-	else
-		conn_close(c);
+	req_release(r, keep && !(c->ssl && SSL_pending(c->ssl)));
 	req_end(r, SX_UP_OK, "ok");
 }
 
@@ -425,13 +418,11 @@ static void req_complete(struct sx_upreq *r, bool reusable)
  * close crossed our request): r goes again, once, on a new connection. */
 static void req_broken(struct sx_upreq *r, int err)
 {
-	struct conn *c = r->c;
-
-	if (c->reused && !r->got_byte && !r->retried && (err == 0 || err == -EPIPE || err == -ECONNRESET)) {
+	if (r->c->reused && !r->got_byte && !r->retried &&
+	    (err == 0 || err == -EPIPE || err == -ECONNRESET)) {
 		log_debug("upstream %s:%u: a kept-alive connection closed under a request, sending it again",
 			  r->o->host, r->o->port);
-		req_detach(r);
-		conn_close(c);
+		req_release(r, false);
 		r->retried = true;
 		r->seg = r->off = 0;
 		req_begin(r, true);
@@ -502,15 +493,9 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 			r->why = "more than 128 response header fields";
 			return -1;
 		}
-		if (r->n_spans == r->cap_spans) {
-			uint32_t cap = r->cap_spans ? 2 * r->cap_spans : 16;
-			struct hspan *s = reallocarray(r->spans, cap, sizeof(*s));
-			if (!s) {
-				r->why = "out of memory";
-				return -1;
-			}
-			r->spans = s;
-			r->cap_spans = cap;
+		if (!r->spans && !(r->spans = calloc(HEADERS_MAX, sizeof(*r->spans)))) {
+			r->why = "out of memory";
+			return -1;
 		}
 		r->spans[r->n_spans++] = (struct hspan){.name = r->hlen};
 		r->in_value = false;
@@ -554,7 +539,7 @@ static int on_headers_complete(http_parser *p)
 	/* A streaming response's head is not kept while it streams. */
 	free(TAKE_PTR(r->hbuf));
 	free(TAKE_PTR(r->spans));
-	r->hlen = r->hcap = r->n_spans = r->cap_spans = 0;
+	r->hlen = r->hcap = r->n_spans = 0;
 	return halt_if_asked(r);
 }
 
@@ -680,7 +665,9 @@ static void conn_read(struct conn *c)
 			continue;
 		if (!r) {
 			log_debug("upstream %s:%u: idle connection closed (%s)", c->o->host, c->o->port,
-				  n == 0 ? "by the server" : n > 0 ? "unasked-for bytes" : strerror((int)-n));
+				  n == 0      ? "by the server"
+				      : n > 0 ? "unasked-for bytes"
+					      : strerror((int)-n));
 			conn_close(c);
 			return;
 		}
@@ -794,7 +781,7 @@ static void connect_failed(struct conn *c, int err)
 
 	if (c->next_addr > 0)
 		addr_str(&c->addrs[c->next_addr - 1], a, sizeof(a));
-	if (c->o->family)
+	if (c->o->literal)
 		req_fail(c->req, SX_UP_CONNECT, "connect to %s: %s", a, strerror(-err));
 	else
 		req_fail(c->req, SX_UP_CONNECT, "connect to %s (%s): %s", c->o->host, a, strerror(-err));
@@ -806,7 +793,8 @@ static void conn_connect(struct conn *c, int err)
 	c->state = C_CONNECTING;
 	while (c->next_addr < c->n_addrs) {
 		const struct sockaddr_storage *a = &c->addrs[c->next_addr++];
-		socklen_t len = a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+		socklen_t len =
+		    a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		int one = 1, fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 		if (fd < 0) {
@@ -826,6 +814,7 @@ static void conn_connect(struct conn *c, int err)
 			c->w.fd = -1;
 			continue;
 		}
+		c->hup = false; /* a hang-up seen was the previous address's */
 		return; /* the first edge tells how it went */
 	}
 	connect_failed(c, err ?: -EHOSTUNREACH);
@@ -850,9 +839,11 @@ static void handshake(struct conn *c)
 		return;
 	v = SSL_get_verify_result(c->ssl);
 	if (v != X509_V_OK)
-		req_fail(c->req, SX_UP_TLS, "TLS: certificate verify failed: %s", X509_verify_cert_error_string(v));
+		req_fail(c->req, SX_UP_TLS, "TLS: certificate verify failed: %s",
+			 X509_verify_cert_error_string(v));
 	else if (k == -EPROTO)
-		req_fail(c->req, SX_UP_TLS, "TLS handshake with %s:%u: %s", c->o->host, c->o->port, tls_reason());
+		req_fail(c->req, SX_UP_TLS, "TLS handshake with %s:%u: %s", c->o->host, c->o->port,
+			 tls_reason());
 	else
 		req_fail(c->req, SX_UP_TLS, "TLS handshake with %s:%u: %s", c->o->host, c->o->port,
 			 k ? strerror(-k) : "the server closed the connection");
@@ -869,7 +860,7 @@ static void tls_start(struct conn *c)
 		SSL_set_connect_state(s);
 		/* SNI is for names only (RFC 6066); an address is checked
 		 * against the certificate's IP SANs. */
-		if (o->family)
+		if (o->literal)
 			ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), o->host) == 1;
 		else
 			ok = SSL_set_tlsext_host_name(s, o->host) == 1 && SSL_set1_host(s, o->host) == 1;
@@ -898,7 +889,6 @@ static void on_connecting(struct conn *c, uint32_t events)
 		return;
 	free(TAKE_PTR(c->addrs));
 	c->n_addrs = c->next_addr = 0;
-	c->hup = false;
 	if (c->o->tls) {
 		tls_start(c);
 		return;
@@ -915,22 +905,15 @@ static void on_conn_io(struct sx_evwatch *w, uint32_t events)
 	if (events & (EPOLLRDHUP | EPOLLHUP))
 		c->hup = true;
 	switch (c->state) {
-	case C_CONNECTING:
-		on_connecting(c, events);
-		break;
-	case C_HANDSHAKE:
-		handshake(c);
-		break;
-	case C_BUSY:
-		conn_run(c, events);
-		break;
+	case C_CONNECTING: on_connecting(c, events); break;
+	case C_HANDSHAKE: handshake(c); break;
+	case C_BUSY: conn_run(c, events); break;
 	case C_IDLE:
 		/* Only the server's close (or junk) is expected here. */
 		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 			conn_read(c);
 		break;
-	case C_RESOLVING:
-		break;
+	case C_RESOLVING: break;
 	}
 }
 
@@ -977,24 +960,13 @@ static void req_begin(struct sx_upreq *r, bool fresh)
 		return;
 	}
 	conn_attach(c, r);
-	if (!o->family) {
+	if (!o->literal) {
 		/* The answer may come before this returns (cached). */
 		c->state = C_RESOLVING;
 		sx_resolver_lookup(r->u->resolver, o->host, on_resolved, c);
 		return;
 	}
-	if (!(c->addrs = calloc(1, sizeof(*c->addrs)))) {
-		req_fail(r, SX_UP_OTHER, "out of memory");
-		return;
-	}
-	c->addrs->ss_family = (sa_family_t)o->family;
-	if (o->family == AF_INET)
-		inet_pton(AF_INET, o->host, &((struct sockaddr_in *)c->addrs)->sin_addr);
-	else
-		inet_pton(AF_INET6, o->host, &((struct sockaddr_in6 *)c->addrs)->sin6_addr);
-	set_port(c->addrs, o->port);
-	c->n_addrs = 1;
-	conn_connect(c, 0);
+	on_resolved(c, ARES_SUCCESS, &o->addr, 1);
 }
 
 /* The deferred step: start the request, or read on after a resume (ET
@@ -1026,12 +998,9 @@ static void on_kick(struct sx_evdefer *d)
 static bool expired(const struct sx_upclient *u, const struct conn *c, uint64_t now)
 {
 	switch (c->state) {
-	case C_IDLE:
-		return now - c->since >= u->keepalive_secs * USEC;
-	case C_BUSY:
-		return !c->req->paused && now - c->since >= u->idle_secs * USEC;
-	default:
-		return now - c->since >= u->connect_secs * USEC;
+	case C_IDLE: return now - c->since >= u->keepalive_secs * USEC;
+	case C_BUSY: return !c->req->paused && now - c->since >= u->idle_secs * USEC;
+	default: return now - c->since >= u->connect_secs * USEC;
 	}
 }
 
@@ -1081,16 +1050,19 @@ static int ctx_new(const char *ca_file, SSL_CTX **ret)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	/* An idle connection keeps no record buffers; writes may stop after a
 	 * record and be retried from another buffer with the same bytes. */
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-				  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(ctx,
+			 SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+			     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* Servers often close without close_notify; http-parser tells a cut
 	 * Content-Length or chunked body from a whole one. */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
 	ERR_clear_error();
-	ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) : SSL_CTX_set_default_verify_paths(ctx);
+	ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+		     : SSL_CTX_set_default_verify_paths(ctx);
 	if (ok != 1) {
-		log_error("upstream TLS: cannot load %s: %s", ca_file ? ca_file : "the system's CAs", tls_reason());
+		log_error("upstream TLS: cannot load %s: %s", ca_file ? ca_file : "the system's CAs",
+			  tls_reason());
 		ERR_clear_error();
 		SSL_CTX_free(ctx);
 		return -EINVAL;
@@ -1115,8 +1087,8 @@ int sx_upclient_new(struct sx_evloop *loop, struct sx_resolver *resolver, const 
 	u->max_idle = opts && opts->max_idle_per_origin ? opts->max_idle_per_origin : 256;
 	r = ctx_new(opts ? opts->ca_file : NULL, &u->ctx);
 	if (r >= 0)
-		r = sd_event_add_time_relative(sx_evloop_event(loop), &u->tick, CLOCK_MONOTONIC, USEC, USEC / 4,
-					       on_tick, u);
+		r = sd_event_add_time_relative(sx_evloop_event(loop), &u->tick, CLOCK_MONOTONIC, USEC,
+					       USEC / 4, on_tick, u);
 	if (r < 0) {
 		sx_upclient_free(u);
 		return r;
@@ -1130,12 +1102,8 @@ void sx_upclient_free(struct sx_upclient *u)
 {
 	if (!u)
 		return;
-	while (u->reqs) {
-		struct sx_upreq *r = u->reqs;
-		if (r->c)
-			req_detach(r);
-		req_free(r);
-	}
+	while (u->reqs)
+		req_drop(u->reqs);
 	while (u->conns)
 		conn_close(u->conns);
 	while (u->origins) {
@@ -1162,21 +1130,22 @@ int sx_upclient_set_ca_file(struct sx_upclient *u, const char *ca_file)
 
 static struct origin *origin_get(struct sx_upclient *u, bool tls, const char *host, size_t len, uint16_t port)
 {
-	struct in6_addr a;
 	struct origin *o;
 
 	for (o = u->origins; o; o = o->next)
-		if (o->tls == tls && o->port == port && strlen(o->host) == len && strncasecmp(o->host, host, len) == 0)
+		if (o->tls == tls && o->port == port && strlen(o->host) == len &&
+		    strncasecmp(o->host, host, len) == 0)
 			return o;
 	if (!(o = calloc(1, sizeof(*o) + len + 1)))
 		return NULL;
 	memcpy(o->host, host, len);
 	o->tls = tls;
 	o->port = port;
-	if (inet_pton(AF_INET, o->host, &a) == 1)
-		o->family = AF_INET;
-	else if (inet_pton(AF_INET6, o->host, &a) == 1)
-		o->family = AF_INET6;
+	if (inet_pton(AF_INET, o->host, &((struct sockaddr_in *)&o->addr)->sin_addr) == 1)
+		o->addr.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, o->host, &((struct sockaddr_in6 *)&o->addr)->sin6_addr) == 1)
+		o->addr.ss_family = AF_INET6;
+	o->literal = o->addr.ss_family != 0;
 	o->next = u->origins;
 	u->origins = o;
 	return o;
@@ -1185,8 +1154,10 @@ static struct origin *origin_get(struct sx_upclient *u, bool tls, const char *ho
 /* An RFC 9110 token: what a method must be, so it cannot end the line. */
 static bool token(const char *s)
 {
-	return *s && s[strspn(s, "!#$%&'*+-.^_`|~0123456789"
-				 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] == '\0';
+	return *s &&
+	    s[strspn(s,
+		     "!#$%&'*+-.^_`|~0123456789"
+		     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] == '\0';
 }
 
 /* "METHOD target HTTP/1.1\r\nHost: host[:port]\r\n" then the tail. */
@@ -1195,10 +1166,10 @@ static char *build_head(const struct sx_upreq *r, const char *method, const char
 {
 	const struct origin *o = r->o;
 	size_t end = pu->field_set & (1 << UF_FRAGMENT) ? pu->field_data[UF_FRAGMENT].off - 1u : strlen(url);
-	size_t start = pu->field_set & (1 << UF_PATH)	 ? pu->field_data[UF_PATH].off
-		       : pu->field_set & (1 << UF_QUERY) ? pu->field_data[UF_QUERY].off - 1u
-							 : end;
-	bool v6 = o->family == AF_INET6 || strchr(o->host, ':');
+	size_t start = pu->field_set & (1 << UF_PATH) ? pu->field_data[UF_PATH].off
+	    : pu->field_set & (1 << UF_QUERY)	      ? pu->field_data[UF_QUERY].off - 1u
+						      : end;
+	bool v6 = strchr(o->host, ':');
 	char port[8] = "", tail[48] = "\r\n";
 
 	if (o->port != (o->tls ? 443 : 80))
@@ -1212,8 +1183,8 @@ static char *build_head(const struct sx_upreq *r, const char *method, const char
 }
 
 struct sx_upreq *sx_upreq_start(struct sx_upclient *u, const char *method, const char *url,
-				const struct iovec *headers, size_t n_headers, const void *body, size_t body_len,
-				const struct sx_upreq_ops *ops, void *data)
+				const struct iovec *headers, size_t n_headers, const void *body,
+				size_t body_len, const struct sx_upreq_ops *ops, void *data)
 {
 	struct http_parser_url pu;
 	struct sx_upreq *r;
@@ -1242,8 +1213,14 @@ struct sx_upreq *sx_upreq_start(struct sx_upclient *u, const char *method, const
 		errno = ENOMEM;
 		return NULL;
 	}
-	*r = (struct sx_upreq){.u = u, .o = o, .ops = ops, .data = data, .headers = headers,
-			       .n_headers = n_headers, .body = body, .body_len = body_len};
+	*r = (struct sx_upreq){.u = u,
+			       .o = o,
+			       .ops = ops,
+			       .data = data,
+			       .headers = headers,
+			       .n_headers = n_headers,
+			       .body = body,
+			       .body_len = body_len};
 	if (!(r->head = build_head(r, method, url, &pu, &tail_len))) {
 		free(r);
 		errno = ENOMEM;

@@ -7,8 +7,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "jsonraw.h"
+#include "util.h"
 
 struct cur {
 	const unsigned char *p, *end;
@@ -27,30 +31,60 @@ static bool is_hex(unsigned char h)
 	return (h >= '0' && h <= '9') || ((h | 0x20) >= 'a' && (h | 0x20) <= 'f');
 }
 
-/* A string: copied as it is; *escaped tells whether it had escapes. */
+/* Skips plain string bytes: printable ASCII but quote and backslash. */
+static void skip_plain(struct cur *c)
+{
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+	while (c->p + 16 <= c->end) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)c->p);
+		/* Signed compare: bytes >= 0x80 are negative, so below 0x20 too. */
+		__m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+					    _mm_cmplt_epi8(v, space));
+		int mask = _mm_movemask_epi8(stop);
+		if (mask) {
+			c->p += __builtin_ctz((unsigned)mask);
+			return;
+		}
+		c->p += 16;
+	}
+#endif
+	while (c->p + 8 <= c->end) {
+		uint64_t w, q, b, low;
+		memcpy(&w, c->p, 8);
+		q = w ^ 0x2222222222222222ULL;
+		b = w ^ 0x5c5c5c5c5c5c5c5cULL;
+		q = (q - 0x0101010101010101ULL) & ~q;
+		b = (b - 0x0101010101010101ULL) & ~b;
+		low = (w - 0x2020202020202020ULL) & ~w;
+		if ((q | b | low | w) & 0x8080808080808080ULL)
+			return;
+		c->p += 8;
+	}
+}
+
+/* A string: copied as it is; *escaped tells whether it had escapes.  Its
+ * bytes must be UTF-8: a record embeds the text without another pass. */
 static int string(struct cur *c, bool *escaped)
 {
 	const unsigned char *start = c->p++;
+	uint32_t cp;
+	size_t k;
 
 	*escaped = false;
 	for (;;) {
-		/* Plain bytes eight at a time: no quote, backslash or control. */
-		while (c->p + 8 <= c->end) {
-			uint64_t w, q, b, ctl;
-			memcpy(&w, c->p, 8);
-			q = w ^ 0x2222222222222222ULL;
-			b = w ^ 0x5c5c5c5c5c5c5c5cULL;
-			q = (q - 0x0101010101010101ULL) & ~q;
-			b = (b - 0x0101010101010101ULL) & ~b;
-			ctl = (w - 0x2020202020202020ULL) & ~w;
-			if ((q | b | ctl) & 0x8080808080808080ULL)
-				break;
-			c->p += 8;
-		}
+		skip_plain(c);
 		if (c->p >= c->end)
 			return -EINVAL;
 		if (*c->p == '"')
 			break;
+		if (*c->p >= 0x80) {
+			k = sx_utf8_next(c->p, (size_t)(c->end - c->p), &cp);
+			if (!k)
+				return -EILSEQ;
+			c->p += k;
+			continue;
+		}
 		if (*c->p < 0x20)
 			return -EINVAL;
 		if (*c->p == '\\') {

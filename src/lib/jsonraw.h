@@ -21,9 +21,9 @@ struct sx_json_top {
 /* Checks that text (len bytes) is exactly one JSON value (RFC 8259,
  * surrounded by whitespace at most) nesting no deeper than max_depth, and
  * writes it without insignificant whitespace to *out (NUL-terminated,
- * caller frees).  Bytes inside strings are copied as they are (a later
- * UTF-8 pass repairs invalid sequences).  Returns 0, -EINVAL when text is
- * not such a value, or -ENOMEM. */
+ * caller frees).  Strings must be UTF-8 (RFC 8259), so that a record can
+ * embed the text without another pass.  Returns 0, -EINVAL when text is
+ * not such a value, -EILSEQ when a string is not UTF-8, or -ENOMEM. */
 int sx_json_compact(const char *text, size_t len, int max_depth, char **out, struct sx_json_top *top);
 
 /* A cJSON_Raw item that takes text over (as sx_json_compact() made it):

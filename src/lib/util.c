@@ -107,6 +107,18 @@ size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+bool sx_utf8_valid(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t n = text ? strlen(text) : 0, k;
+	uint32_t cp;
+
+	for (size_t i = 0; i < n; i += k)
+		if (!(k = sx_utf8_next(p + i, n - i, &cp)))
+			return false;
+	return true;
+}
+
 char *sx_utf8_clean(char *text)
 {
 	size_t n, bad = 0, k;

@@ -114,6 +114,8 @@ size_t sx_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
  * byte is inside a string; each becomes U+FFFD.  Takes text (NULL is
  * passed through); returns the clean text, or NULL when out of memory. */
 char *sx_utf8_clean(char *text);
+/* True when text (NULL: yes) is all UTF-8. */
+bool sx_utf8_valid(const char *text);
 
 /* Now, UTC, milliseconds: "YYYY-MM-DDTHH:MM:SS.mmmZ" (the capture and audit
  * files' timestamp). */

@@ -227,6 +227,8 @@ static void test_compact_valid(void **state)
 	    {"{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}", "{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}"},
 	    {"{\"model\":\"first\",\"model\":\"second\"}", "{\"model\":\"first\",\"model\":\"second\"}"},
 	    {"{}", "{}"},
+	    {"[\"caf\xc3\xa9 \xf0\x9f\x98\x80 and a longer run of plain text past sixteen bytes\"]",
+	     "[\"caf\xc3\xa9 \xf0\x9f\x98\x80 and a longer run of plain text past sixteen bytes\"]"},
 	    {" [ ] ", "[]"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -259,12 +261,18 @@ static void test_compact_invalid(void **state)
 	    "\"unterminated", "\"bad \\x escape\"", "\"\\u12g4\"", "\"raw\ttab\"", "tru", "nul", "{} {}",
 	    "[1] x", "{\"a\":1} // c", "[\"\\u12\"]", "'single'", "NaN", "[Infinity]",
 	};
+	char *out = (char *)1;
+
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-		char *out = (char *)1;
+		out = (char *)1;
 		if (sx_json_compact(bad[i], strlen(bad[i]), 128, &out, NULL) != -EINVAL)
 			fail_msg("accepted %s", bad[i]);
 		assert_null(out);
 	}
+	/* A string that is not UTF-8 (a record embeds the text unchecked). */
+	assert_int_equal(sx_json_compact("[\"a\xff\"]", 6, 128, &out, NULL), -EILSEQ);
+	assert_int_equal(sx_json_compact("[\"\xc3\"]", 5, 128, &out, NULL), -EILSEQ);
+	assert_int_equal(sx_json_compact("[\"\xed\xa0\x80\"]", 7, 128, &out, NULL), -EILSEQ); /* a surrogate */
 }
 
 /* Nesting deeper than the limit is refused; at the limit it passes. */
