@@ -89,7 +89,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 .PHONY: all install uninstall check check-unit check-integration check-format asan bench format clean fuzz
 
 # Test helpers the integration tests and benchmarks run (never installed).
-TEST_HELPERS := $(BUILD)/tests/mock-llm $(BUILD)/tests/patrol-scan
+TEST_HELPERS := $(BUILD)/tests/mock-llm $(BUILD)/tests/patrol-scan $(BUILD)/tests/upclient-drive
 
 all: $(BUILD)/sentrix $(BUILD)/sentrix-setup $(BUILD)/sentrix-gateway
 
@@ -114,6 +114,13 @@ $(BUILD)/tests/patrol-scan: tests/helpers/patrol-scan.c $(LIB_OBJ) $(BUILD)/obj/
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(BUILD)/obj/gateway/scan.o \
 		$(shell pkg-config --libs $(PKGS_DETECT) libcjson sqlite3) -lm
+
+# The upstream HTTP client's driver (tests/integration/test-upclient.sh).
+$(BUILD)/tests/upclient-drive: tests/helpers/upclient-drive.c $(BUILD)/obj/gateway/upclient.o \
+		$(BUILD)/obj/gateway/evloop.o $(BUILD)/obj/gateway/resolver.o $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Isrc -o $@ $< $(filter %.o,$^) \
+		$(shell pkg-config --cflags --libs libsystemd libcares openssl libcjson sqlite3) $(GW_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_OBJ) $(SETUP_TESTABLE) $(GW_TESTABLE) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -263,7 +263,8 @@ struct sx_assembler *sx_assembler_new(void)
 		return NULL;
 	x->a.msg = cJSON_CreateObject();
 	if (!x->a.msg || !cJSON_AddNullToObject(x->a.msg, "text") ||
-	    !cJSON_AddNullToObject(x->a.msg, "reasoning") || !cJSON_AddArrayToObject(x->a.msg, "tool_calls")) {
+	    !cJSON_AddNullToObject(x->a.msg, "reasoning") ||
+	    !cJSON_AddArrayToObject(x->a.msg, "tool_calls")) {
 		cJSON_Delete(x->a.msg);
 		free(x);
 		return NULL;
@@ -301,7 +302,8 @@ cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **u
 	const cJSON *ev;
 
 	if (events)
-		cJSON_ArrayForEach(ev, events) sx_assembler_feed(x, cJSON_GetObjectItemCaseSensitive(ev, "data"));
+		cJSON_ArrayForEach(ev, events)
+		    sx_assembler_feed(x, cJSON_GetObjectItemCaseSensitive(ev, "data"));
 	else
 		sx_assembler_feed(x, response);
 	return sx_assembler_end(x, usage);

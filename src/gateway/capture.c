@@ -179,7 +179,9 @@ static void recover_spool(struct sx_capture *c, int fd, const char *text, size_t
 			else if ((rec = sx_record_finish(TAKE_PTR(head), body, len, &e)) &&
 				 append_line(fd, records, rec) == 0) {
 				c->metrics->capture_records++;
-				log_info("recovered call %s (in flight when the gateway stopped) as incomplete", id);
+				log_info(
+				    "recovered call %s (in flight when the gateway stopped) as incomplete",
+				    id);
 			} else
 				c->metrics->capture_errors++;
 			cJSON_Delete(head);

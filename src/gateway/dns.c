@@ -122,7 +122,7 @@ static void audit(struct pending *p, const char *decision, const char *reason, c
 	    .detail = p->qtype,
 	    .duration_ms = (sx_now_usec() - p->started) / 1000,
 	};
-	sx_egresslog_write(&p->d->g->metrics, &e);
+	sx_egresslog_write(p->d->g->egresslog, &e);
 }
 
 /* Sends wire-format answer to the query's client. */

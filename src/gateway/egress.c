@@ -117,7 +117,7 @@ static void audit(struct conn *c, const char *decision, const char *reason, unsi
 	    .bytes_down = res ? res->bytes_down : 0,
 	    .duration_ms = (sx_now_usec() - c->started) / 1000,
 	};
-	sx_egresslog_write(&c->eg->g->metrics, &e);
+	sx_egresslog_write(c->eg->g->egresslog, &e);
 }
 
 /* --- ending a connection: answer, then a lingering close --------------- */

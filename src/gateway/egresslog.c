@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,23 +16,35 @@
 #include "../lib/util.h"
 #include "egresslog.h"
 
-static int log_fd = -EBADF;
+struct sx_egresslog {
+	int fd;
+	struct sx_metrics *metrics;
+};
 
-int sx_egresslog_open(const char *dir)
+int sx_egresslog_open(const char *dir, struct sx_metrics *m, struct sx_egresslog **ret)
 {
 	_cleanup_free_ char *path = sx_strdupf("%s/egress.jsonl", dir);
+	struct sx_egresslog *l;
 
-	if (!path)
+	if (!path || !(l = calloc(1, sizeof(*l))))
 		return -ENOMEM;
-	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (log_fd < 0)
-		return log_error_errno(-errno, "cannot open the egress audit file %s", path);
+	l->metrics = m;
+	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (l->fd < 0) {
+		int r = -errno;
+		free(l);
+		return log_error_errno(r, "cannot open the egress audit file %s", path);
+	}
+	*ret = l;
 	return 0;
 }
 
-void sx_egresslog_close(void)
+void sx_egresslog_close(struct sx_egresslog *l)
 {
-	log_fd = safe_close(log_fd);
+	if (!l)
+		return;
+	safe_close(l->fd);
+	free(l);
 }
 
 static cJSON *str_or_null(const char *s)
@@ -66,19 +79,21 @@ char *sx_egresslog_line(const struct sx_egress_event *e, const char *time)
 	return text ? sx_strdupf("%s\n", text) : NULL;
 }
 
-void sx_egresslog_write(struct sx_metrics *m, const struct sx_egress_event *e)
+void sx_egresslog_write(struct sx_egresslog *l, const struct sx_egress_event *e)
 {
 	_cleanup_free_ char *line = NULL;
+	struct sx_metrics *m;
 	char stamp[40];
 
+	if (!l)
+		return;
+	m = l->metrics;
 	sx_labelled_inc(&m->egress, "kind=\"%s\",decision=\"%s\"", e->kind, e->decision);
 	m->egress_bytes_up += e->bytes_up;
 	m->egress_bytes_down += e->bytes_down;
-	if (log_fd < 0)
-		return;
 	sx_utc_stamp(stamp);
 	line = sx_egresslog_line(e, stamp);
-	if (!line || sx_write_all(log_fd, line, strlen(line)) < 0)
+	if (!line || sx_write_all(l->fd, line, strlen(line)) < 0)
 		log_warn("cannot append to egress.jsonl: %s decision for %s not recorded", e->decision,
 			 e->host ? e->host : "?");
 }

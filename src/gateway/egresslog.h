@@ -24,14 +24,18 @@ struct sx_egress_event {
 	uint64_t duration_ms;
 };
 
+/* The audit file of one gateway, DIR/egress.jsonl, and the metrics its
+ * decisions are counted in. */
+struct sx_egresslog;
+
 /* Opens DIR/egress.jsonl for appending.  Returns 0 or a negative errno
  * after logging. */
-int sx_egresslog_open(const char *dir);
-void sx_egresslog_close(void);
+int sx_egresslog_open(const char *dir, struct sx_metrics *m, struct sx_egresslog **ret);
+void sx_egresslog_close(struct sx_egresslog *l);
 
 /* The audit line for e at time (UTC, sx_utc_stamp()): one JSON object and
  * a newline (caller frees), or NULL when out of memory. */
 char *sx_egresslog_line(const struct sx_egress_event *e, const char *time);
 
-/* Appends one line (a single write) and counts the decision in m. */
-void sx_egresslog_write(struct sx_metrics *m, const struct sx_egress_event *e);
+/* Appends one line (a single write) and counts the decision. */
+void sx_egresslog_write(struct sx_egresslog *l, const struct sx_egress_event *e);

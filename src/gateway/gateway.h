@@ -23,6 +23,7 @@ struct sx_llmproxy;
 struct sx_capture;
 struct sx_resolver;
 struct sx_egress;
+struct sx_egresslog;
 struct sx_dns;
 struct sx_bridge;
 struct sx_patrol;
@@ -50,6 +51,7 @@ struct sx_gateway {
 	struct sx_capture *capture;
 	struct sx_resolver *resolver;
 	struct sx_egress *egress;
+	struct sx_egresslog *egresslog; /* egress.jsonl */
 	struct sx_dns *dns;
 	struct sx_bridge *bridge; /* NULL: no bridge (bridge.port 0) */
 	struct sx_patrol *patrol; /* NULL: the policy names no rule packs */

@@ -35,8 +35,7 @@ int sx_listen_ip(const char *host, unsigned port, int type, int backlog)
 		return -errno;
 	/* A restart must not wait for the old sockets' TIME_WAIT. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, &a.sa, len) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, backlog) < 0)) {
+	if (bind(fd, &a.sa, len) < 0 || (type == SOCK_STREAM && listen(fd, backlog) < 0)) {
 		r = -errno;
 		close(fd);
 		return r;

@@ -68,7 +68,6 @@ struct sx_llmproxy {
 	struct sx_spool *spool;
 	struct sx_recorder *recorder;
 	struct call *calls;
-	char *ca_file; /* the upclient's, to notice a SIGHUP's change */
 	uint64_t next_id;
 };
 
@@ -287,15 +286,18 @@ static void up_headers(void *data, int status, const struct sx_up_header *h, siz
 	for (size_t i = 0; i < n; i++) {
 		bool skip = false;
 		for (size_t k = 0; k < ELEMENTSOF(hop) && !skip; k++)
-			skip = h[i].name_len == strlen(hop[k]) && strncasecmp(h[i].name, hop[k], h[i].name_len) == 0;
+			skip = h[i].name_len == strlen(hop[k]) &&
+			    strncasecmp(h[i].name, hop[k], h[i].name_len) == 0;
 		if (skip)
 			continue;
 		if (h[i].name_len == 12 && strncasecmp(h[i].name, "content-type", 12) == 0)
-			c->sse = h[i].value_len >= 17 && strncasecmp(h[i].value, "text/event-stream", 17) == 0;
+			c->sse =
+			    h[i].value_len >= 17 && strncasecmp(h[i].value, "text/event-stream", 17) == 0;
 		/* CR or LF inside a value would split the line: dropped. */
 		if (memchr(h[i].value, '\r', h[i].value_len) || memchr(h[i].value, '\n', h[i].value_len))
 			continue;
-		if (bytes_add(&c->resp_head, h[i].name, h[i].name_len) < 0 || bytes_add(&c->resp_head, ": ", 2) < 0 ||
+		if (bytes_add(&c->resp_head, h[i].name, h[i].name_len) < 0 ||
+		    bytes_add(&c->resp_head, ": ", 2) < 0 ||
 		    bytes_add(&c->resp_head, h[i].value, h[i].value_len) < 0 ||
 		    bytes_add(&c->resp_head, "\r\n", 2) < 0)
 			log_warn("call %s: out of memory copying the response headers", c->id);
@@ -462,8 +464,8 @@ static void finish(struct call *c, enum sx_up_error err, const char *message)
 					c->slot = NULL;
 				}
 			}
-			sx_hconn_respond(conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len, c->out.p,
-					 c->out.len);
+			sx_hconn_respond(conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len,
+					 c->out.p, c->out.len);
 		} else {
 			/* Broken mid-answer: the client sees a broken response. */
 			sx_hconn_begin(conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len);
@@ -506,7 +508,8 @@ static int build_forward(struct call *c, const struct sx_hreq *req, const struct
 		int r = sx_llm_forward_header(req->names[i], req->values[i], &line);
 		if (r < 0)
 			return r;
-		if (r > 0 && (bytes_add(&c->fwd, line, strlen(line)) < 0 || bytes_add(&c->fwd, "\r\n", 2) < 0))
+		if (r > 0 &&
+		    (bytes_add(&c->fwd, line, strlen(line)) < 0 || bytes_add(&c->fwd, "\r\n", 2) < 0))
 			return -ENOMEM;
 	}
 	c->cred_off = c->fwd.len;
@@ -533,7 +536,8 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 	}
 	if (sx_llm_split_route(req->url, &provider, &endpoint) < 0) {
 		count_request(g, NULL, 404);
-		respond_json(conn, 404, "sentrix_route", "sentrix: use /PROVIDER/... (see `sentrix provider list`)");
+		respond_json(conn, 404, "sentrix_route",
+			     "sentrix: use /PROVIDER/... (see `sentrix provider list`)");
 		return NULL;
 	}
 	if (!sx_llm_token_ok(header(req, "Authorization"), header(req, "x-api-key"), g->token)) {
@@ -545,8 +549,8 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 	if (!prov) {
 		count_request(g, provider, 404);
 		respond_json(conn, 404, "sentrix_route",
-			     "sentrix: no provider '%s' (add it with `sentrix provider set %s ...`)", provider,
-			     provider);
+			     "sentrix: no provider '%s' (add it with `sentrix provider set %s ...`)",
+			     provider, provider);
 		return NULL;
 	}
 	key = sx_gateway_secret(g, prov->key_env);
@@ -555,9 +559,10 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 		free(g->last_error);
 		g->last_error = sx_strdupf("secret %s for provider %s is not set", prov->key_env, prov->name);
 		log_warn("provider %s: the secret %s is not set", prov->name, prov->key_env);
-		respond_json(conn, 502, "sentrix_secret",
-			     "sentrix: the secret %s for provider %s is not set; run `sentrix secrets set %s`",
-			     prov->key_env, prov->name, prov->key_env);
+		respond_json(
+		    conn, 502, "sentrix_secret",
+		    "sentrix: the secret %s for provider %s is not set; run `sentrix secrets set %s`",
+		    prov->key_env, prov->name, prov->key_env);
 		return NULL;
 	}
 	if (req->content_length > SX_LLM_BODY_MAX) {
@@ -635,10 +640,11 @@ static void refuse_guarded(struct call *c, enum sx_guard_verdict v, const char *
 	c->sent = true; /* recorded like a sent call */
 	log_warn("call %s: %s", c->id, err ? err : "refused by the guardrail");
 	if (status == 400)
-		respond_json(conn, 400, "invalid_request_error",
-			     "sentrix guardrail: this request was not sent to the model: it carries what rule "
-			     "%s finds (call %s; `sentrix logs` shows it)",
-			     rule ? rule : "?", c->id);
+		respond_json(
+		    conn, 400, "invalid_request_error",
+		    "sentrix guardrail: this request was not sent to the model: it carries what rule "
+		    "%s finds (call %s; `sentrix logs` shows it)",
+		    rule ? rule : "?", c->id);
 	else
 		respond_json(conn, status, "sentrix_guardrail", "sentrix: %s", err ? err : "refused");
 	finish_record(c, err ? err : "refused by the guardrail", true);
@@ -663,18 +669,6 @@ static char *spool_meta(const struct call *c)
 	return cJSON_PrintUnformatted(j);
 }
 
-static void sync_ca_file(struct sx_llmproxy *p)
-{
-	const char *want = p->g->config->ca_file;
-
-	if (streq_ptr(want, p->ca_file))
-		return;
-	if (sx_upclient_set_ca_file(p->up, want) == 0) {
-		free(p->ca_file);
-		p->ca_file = want ? strdup(want) : NULL;
-	}
-}
-
 static void on_complete(void *ctx)
 {
 	struct call *c = ctx;
@@ -695,7 +689,8 @@ static void on_complete(void *ctx)
 	sx_utc_stamp(c->stamp);
 	if (g->guardrail) {
 		_cleanup_free_ char *rule = NULL, *why = NULL;
-		enum sx_guard_verdict v = sx_guardrail_check(g->guardrail, c->body.p, c->body.len, &rule, &why);
+		enum sx_guard_verdict v =
+		    sx_guardrail_check(g->guardrail, c->body.p, c->body.len, &rule, &why);
 		if (v != SX_GUARD_PASS) {
 			refuse_guarded(c, v, rule, why);
 			return;
@@ -704,11 +699,12 @@ static void on_complete(void *ctx)
 	meta = spool_meta(c);
 	c->slot = meta ? sx_spool_open(p->spool, meta, c->body.p, c->body.len) : NULL;
 	if (!c->slot)
-		log_warn_errno(meta ? -errno : -ENOMEM, "call %s: no spool slot; a crash would lose it", c->id);
+		log_warn_errno(meta ? -errno : -ENOMEM, "call %s: no spool slot; a crash would lose it",
+			       c->id);
 	c->sent = true;
 	c->counted = true;
 	g->open_calls++;
-	sync_ca_file(p);
+	(void)sx_upclient_set_ca_file(p->up, g->config->ca_file); /* a SIGHUP may have changed it */
 	c->fwd_iov = (struct iovec){c->fwd.p, c->fwd.len};
 	c->up = sx_upreq_start(p->up, c->method, c->upstream_url, &c->fwd_iov, 1, c->body.p, c->body.len,
 			       &up_ops, c);
@@ -776,14 +772,10 @@ int sx_llmproxy_new(struct sx_gateway *g, struct sx_llmproxy **ret)
 	    (r = sx_resolver_new(g->loop, NULL, &p->resolver)) < 0 ||
 	    (r = sx_upclient_new(p->loop, p->resolver, &o, &p->up)) < 0 ||
 	    (r = sx_recorder_new(g->capture, p->spool, &g->metrics, &p->recorder)) < 0 ||
-	    (r = sx_hsrv_start(p->loop, "LLM proxy", g->listen_host, g->config->llm_port, &srv_ops, p, &p->srv)) <
-		0) {
+	    (r = sx_hsrv_start(p->loop, "LLM proxy", g->listen_host, g->config->llm_port, &srv_ops, p,
+			       &p->srv)) < 0) {
 		sx_llmproxy_free(p);
 		return r == -ENOMEM ? log_error_errno(r, "LLM proxy: out of memory") : r;
-	}
-	if (g->config->ca_file && !(p->ca_file = strdup(g->config->ca_file))) {
-		sx_llmproxy_free(p);
-		return log_error_errno(-ENOMEM, "LLM proxy: out of memory");
 	}
 	*ret = p;
 	return 0;
@@ -818,6 +810,5 @@ void sx_llmproxy_free(struct sx_llmproxy *p)
 	sx_recorder_free(p->recorder); /* writes what is queued */
 	sx_resolver_free(p->resolver);
 	sx_spool_free(p->spool);
-	free(p->ca_file);
 	free(p);
 }

@@ -396,7 +396,7 @@ static int start(struct sx_gateway *g)
 	if ((r = sx_guardrail_start(g, &g->guardrail)) < 0 || (r = sx_llmproxy_new(g, &g->llm)) < 0 ||
 	    (r = sx_health_start(g)) < 0)
 		return r;
-	if ((r = sx_egresslog_open(g->log_dir)) < 0 ||
+	if ((r = sx_egresslog_open(g->log_dir, &g->metrics, &g->egresslog)) < 0 ||
 	    (r = sx_resolver_new(g->loop, g->config->resolvers, &g->resolver)) < 0 ||
 	    (r = sx_egress_start(g)) < 0)
 		return r;
@@ -471,7 +471,8 @@ int main(int argc, char **argv)
 	sx_dns_stop(g->dns);
 	sx_resolver_free(g->resolver);
 	g->resolver = NULL;
-	sx_egresslog_close();
+	sx_egresslog_close(g->egresslog);
+	g->egresslog = NULL;
 	if (g->llm) {
 		sx_llmproxy_abort_all(g->llm, "gateway stopped before the call finished");
 		sx_llmproxy_free(g->llm);

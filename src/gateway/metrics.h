@@ -28,7 +28,8 @@ struct sx_metrics {
 	struct sx_labelled *upstream_errors; /* by kind */
 	struct sx_histogram request_seconds, first_byte_seconds;
 	uint64_t bytes_in, bytes_out; /* request bodies in, response bodies out */
-	uint64_t capture_records, capture_errors;
+	uint64_t capture_records, capture_errors; /* atomic: the recorder thread adds */
+	uint64_t capture_queued; /* atomic: calls ended whose record is not written yet */
 	struct sx_labelled *egress; /* egress decisions by kind and decision */
 	uint64_t egress_bytes_up, egress_bytes_down;
 	unsigned egress_open; /* tunnels and forwards in progress (set before rendering) */

@@ -83,6 +83,7 @@ static void record(struct sx_recorder *r, struct sx_record_job *j)
 		(void)sx_capture_append(r->capture, rec); /* counts and logs a failure itself */
 	free(rec);
 	job_free(r, j);
+	__atomic_fetch_sub(&r->metrics->capture_queued, 1, __ATOMIC_RELAXED);
 }
 
 static void *run(void *data)
@@ -142,6 +143,7 @@ void sx_recorder_push(struct sx_recorder *r, struct sx_record_job *j)
 	bool inline_record;
 
 	j->next = NULL;
+	__atomic_fetch_add(&r->metrics->capture_queued, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&r->lock);
 	inline_record = r->jobs >= BACKLOG_JOBS || r->bytes + job_bytes(j) > BACKLOG_BYTES;
 	if (!inline_record) {

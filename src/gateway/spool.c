@@ -252,8 +252,8 @@ static cJSON *read_head(const cJSON *meta, const char *request, size_t len)
 	return sx_llm_record_head(&h);
 }
 
-int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *status, bool *sse,
-		  char **body, size_t *len)
+int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *status, bool *sse, char **body,
+		  size_t *len)
 {
 	_cleanup_free_ char *text = NULL, *why = NULL, *meta_text = NULL;
 	_cleanup_cjson_ cJSON *meta = NULL;

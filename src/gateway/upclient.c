@@ -124,6 +124,7 @@ struct sx_upclient {
 	struct sx_evloop *loop;
 	struct sx_resolver *resolver;
 	SSL_CTX *ctx;
+	char *ca_file; /* ctx's CA file (NULL: the system's CAs) */
 	unsigned connect_secs, idle_secs, keepalive_secs, max_idle;
 	struct origin *origins;
 	struct conn *conns;
@@ -1086,6 +1087,8 @@ int sx_upclient_new(struct sx_evloop *loop, struct sx_resolver *resolver, const 
 	u->keepalive_secs = opts && opts->keepalive_secs ? opts->keepalive_secs : 60;
 	u->max_idle = opts && opts->max_idle_per_origin ? opts->max_idle_per_origin : 256;
 	r = ctx_new(opts ? opts->ca_file : NULL, &u->ctx);
+	if (r >= 0 && opts && opts->ca_file && !(u->ca_file = strdup(opts->ca_file)))
+		r = -ENOMEM;
 	if (r >= 0)
 		r = sd_event_add_time_relative(sx_evloop_event(loop), &u->tick, CLOCK_MONOTONIC, USEC,
 					       USEC / 4, on_tick, u);
@@ -1113,18 +1116,29 @@ void sx_upclient_free(struct sx_upclient *u)
 	}
 	SSL_CTX_free(u->ctx);
 	sd_event_source_disable_unref(u->tick);
+	free(u->ca_file);
 	free(u);
 }
 
 int sx_upclient_set_ca_file(struct sx_upclient *u, const char *ca_file)
 {
 	SSL_CTX *ctx;
-	int r = ctx_new(ca_file, &ctx);
+	char *copy = NULL;
+	int r;
 
-	if (r < 0)
+	if (streq_ptr(ca_file, u->ca_file))
+		return 0;
+	if (ca_file && !(copy = strdup(ca_file)))
+		return -ENOMEM;
+	r = ctx_new(ca_file, &ctx);
+	if (r < 0) {
+		free(copy);
 		return r;
+	}
 	SSL_CTX_free(u->ctx); /* open connections hold their own reference */
 	u->ctx = ctx;
+	free(u->ca_file);
+	u->ca_file = copy;
 	return 0;
 }
 

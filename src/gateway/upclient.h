@@ -69,7 +69,8 @@ int sx_upclient_new(struct sx_evloop *loop, struct sx_resolver *resolver, const 
 /* Closes every connection; requests still open are dropped without their
  * done callback.  Not from inside a request's callback. */
 void sx_upclient_free(struct sx_upclient *u);
-/* A new CA file (SIGHUP): connections made from now on use it. */
+/* A new CA file (SIGHUP): connections made from now on use it.  The same
+ * file as now (compared by name) changes nothing. */
 int sx_upclient_set_ca_file(struct sx_upclient *u, const char *ca_file);
 
 /* Starts METHOD url (http:// or https://, the path and query sent as they

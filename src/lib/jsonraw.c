@@ -92,8 +92,8 @@ static int string(struct cur *c, bool *escaped)
 			if (++c->p >= c->end)
 				return -EINVAL;
 			if (*c->p == 'u') {
-				if (c->end - c->p < 5 || !is_hex(c->p[1]) || !is_hex(c->p[2]) || !is_hex(c->p[3]) ||
-				    !is_hex(c->p[4]))
+				if (c->end - c->p < 5 || !is_hex(c->p[1]) || !is_hex(c->p[2]) ||
+				    !is_hex(c->p[3]) || !is_hex(c->p[4]))
 					return -EINVAL;
 				c->p += 4;
 			} else if (!strchr("\"\\/bfnrt", *c->p) || !*c->p)

@@ -100,7 +100,19 @@ try:
 except Exception as e:
     print("ERROR %s: %s" % (type(e).__name__, e))
 PY
-rq() { /usr/bin/python3 "$TMP/rq.py" "$@"; }
+# Records are written by the gateway's recorder thread just after each
+# answer: before reading them, wait until no gateway has one queued.
+settle() {
+	local port q
+	for port in ${HA:-} ${HB:-} ${HR:-}; do
+		for _ in $(seq 200); do
+			q=$(curl -s -m 2 "http://127.0.0.1:$port/metrics" | awk '$1 == "sentrix_capture_queued" {print $2}')
+			[ "${q:-0}" = 0 ] && break
+			sleep 0.05
+		done
+	done
+}
+rq() { settle; /usr/bin/python3 "$TMP/rq.py" "$@"; }
 
 # Every line of every capture file in DIR is "[", "]" or one whole record.
 lines_ok() {
@@ -243,7 +255,7 @@ BASE_R=$(free_base $((BASE_B + 10)))
 chown -R nobody:nogroup "$A" "$B" "$R"
 LA=http://127.0.0.1:$((BASE_A + 1)) HA=$((BASE_A + 3))
 LB=http://127.0.0.1:$((BASE_B + 1)) HB=$((BASE_B + 3))
-LR=http://127.0.0.1:$((BASE_R + 1))
+LR=http://127.0.0.1:$((BASE_R + 1)) HR=$((BASE_R + 3))
 OA=(-H "Authorization: Bearer $TOKEN")
 AN=(-H "x-api-key: $TOKEN" -H "anthropic-version: 2023-06-01")
 

@@ -220,11 +220,15 @@ static void test_load(void **state)
 static void test_compact_valid(void **state)
 {
 	static const char *const cases[][2] = {
-	    {" {\n \"model\" : \"gpt-x\",\t\"stream\": true, \"messages\": [ {\"role\":\"user\", \"content\":\"a  b\\n\"} ] }\n",
-	     "{\"model\":\"gpt-x\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"a  b\\n\"}]}"},
-	    {"[1, -0.5e+3, 0, true, false, null, \"\\u00e9\\\"\\/\"]", "[1,-0.5e+3,0,true,false,null,\"\\u00e9\\\"\\/\"]"},
+	    {" {\n \"model\" : \"gpt-x\",\t\"stream\": true, \"messages\": [ {\"role\":\"user\", "
+	     "\"content\":\"a  b\\n\"} ] }\n",
+	     "{\"model\":\"gpt-x\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"a  "
+	     "b\\n\"}]}"},
+	    {"[1, -0.5e+3, 0, true, false, null, \"\\u00e9\\\"\\/\"]",
+	     "[1,-0.5e+3,0,true,false,null,\"\\u00e9\\\"\\/\"]"},
 	    {"\"just a string\"", "\"just a string\""},
-	    {"{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}", "{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}"},
+	    {"{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}",
+	     "{\"a\":{\"model\":\"inner\",\"stream\":true},\"stream\":false}"},
 	    {"{\"model\":\"first\",\"model\":\"second\"}", "{\"model\":\"first\",\"model\":\"second\"}"},
 	    {"{}", "{}"},
 	    {"[\"caf\xc3\xa9 \xf0\x9f\x98\x80 and a longer run of plain text past sixteen bytes\"]",
@@ -257,9 +261,32 @@ static void test_compact_valid(void **state)
 static void test_compact_invalid(void **state)
 {
 	static const char *const bad[] = {
-	    "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]",
-	    "\"unterminated", "\"bad \\x escape\"", "\"\\u12g4\"", "\"raw\ttab\"", "tru", "nul", "{} {}",
-	    "[1] x", "{\"a\":1} // c", "[\"\\u12\"]", "'single'", "NaN", "[Infinity]",
+	    "",
+	    " ",
+	    "{",
+	    "}",
+	    "[1,]",
+	    "{\"a\":1,}",
+	    "{\"a\" 1}",
+	    "{a:1}",
+	    "[01]",
+	    "[1.]",
+	    "[.5]",
+	    "[1e]",
+	    "[-]",
+	    "\"unterminated",
+	    "\"bad \\x escape\"",
+	    "\"\\u12g4\"",
+	    "\"raw\ttab\"",
+	    "tru",
+	    "nul",
+	    "{} {}",
+	    "[1] x",
+	    "{\"a\":1} // c",
+	    "[\"\\u12\"]",
+	    "'single'",
+	    "NaN",
+	    "[Infinity]",
 	};
 	char *out = (char *)1;
 
@@ -272,7 +299,8 @@ static void test_compact_invalid(void **state)
 	/* A string that is not UTF-8 (a record embeds the text unchecked). */
 	assert_int_equal(sx_json_compact("[\"a\xff\"]", 6, 128, &out, NULL), -EILSEQ);
 	assert_int_equal(sx_json_compact("[\"\xc3\"]", 5, 128, &out, NULL), -EILSEQ);
-	assert_int_equal(sx_json_compact("[\"\xed\xa0\x80\"]", 7, 128, &out, NULL), -EILSEQ); /* a surrogate */
+	assert_int_equal(sx_json_compact("[\"\xed\xa0\x80\"]", 7, 128, &out, NULL),
+			 -EILSEQ); /* a surrogate */
 }
 
 /* Nesting deeper than the limit is refused; at the limit it passes. */
