@@ -266,12 +266,15 @@ FUZZ_ONLY   ?=
 FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS_BASE)) -O1 $(FUZZ_SAN)
-# The gateway's and the front door's parsers (no main(), no loop).
+# The gateway's and the front door's parsers (no main()), and the LLM
+# port's HTTP server with its epoll loop (httpserv.c, evloop.c, listen.c;
+# sd-event, from libsystemd, underneath).
 FUZZ_SRC    := $(LIB_SRC) $(addprefix src/gateway/,llmreq.c egresshead.c egresslog.c metrics.c dnsmsg.c \
-		sse.c assemble.c record.c bridgemsg.c ocproto.c devicekey.c) src/cli/logs.c
+		sse.c assemble.c record.c bridgemsg.c ocproto.c devicekey.c httpserv.c evloop.c listen.c) \
+		src/cli/logs.c
 FUZZ_OBJ    := $(FUZZ_SRC:src/%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz-*.c))
-FUZZ_LIBS   := $(shell pkg-config --libs libmicrohttpd libcjson ldns sqlite3 openssl) -lhttp_parser -lm
+FUZZ_LIBS   := $(shell pkg-config --libs libsystemd libcjson ldns sqlite3 openssl) -lhttp_parser -lm
 
 .PHONY: fuzz-build
 

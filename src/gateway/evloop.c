@@ -59,6 +59,11 @@ static int dispatch(struct sx_evloop *l, int timeout_ms)
 	return n;
 }
 
+int sx_evloop_dispatch_once(struct sx_evloop *l, int timeout_ms)
+{
+	return dispatch(l, timeout_ms);
+}
+
 /* sd-event's own epoll descriptor is one of ours: it is readable when one
  * of its sources (signals, timers, the other listeners) is ready. */
 static void on_sd_event(struct sx_evwatch *w, uint32_t events)
@@ -145,8 +150,9 @@ int sx_evloop_new(sd_event *loop, struct sx_evloop **ret)
 	/* Level-triggered: it stays readable until sd-event has run. */
 	l->sdw = (struct sx_evwatch){.fn = on_sd_event, .fd = sd_event_get_fd(loop)};
 	r = l->sdw.fd;
-	if (r >= 0 && epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->sdw.fd,
-				&(struct epoll_event){.events = EPOLLIN, .data.ptr = &l->sdw}) < 0)
+	if (r >= 0 &&
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->sdw.fd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &l->sdw}) < 0)
 		r = -errno;
 	if (r >= 0)
 		r = sd_event_add_defer(loop, &l->later, on_later, l);

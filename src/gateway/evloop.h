@@ -46,6 +46,12 @@ struct sx_evdefer {
 int sx_evloop_new(sd_event *loop, struct sx_evloop **ret);
 /* Runs until sd_event_exit(); returns its exit code or a negative errno. */
 int sx_evloop_run(struct sx_evloop *l);
+/* One batch, without sd-event: waits up to timeout_ms (0: not at all, -1:
+ * for ever) for ready sockets, runs their callbacks, then the deferred work
+ * (also what was queued outside a batch).  The number of socket events, or
+ * a negative errno.  For tests/fuzz/fuzz-llm.c, which drives a server
+ * round by round; the gateway runs sx_evloop_run(). */
+int sx_evloop_dispatch_once(struct sx_evloop *l, int timeout_ms);
 /* Gives sd-event a turn after the current batch (after sd_event_exit() or
  * a change to its sources from a data-path callback that must not wait). */
 void sx_evloop_poke(struct sx_evloop *l);

@@ -86,6 +86,13 @@ struct sx_hsrv {
 
 static int buf_add(struct buf *b, const void *data, size_t n)
 {
+	/* What was taken from the front goes before the buffer grows: a slow
+	 * reader of a long stream keeps what it has not read, not all of it. */
+	if (b->off && b->len + n > b->cap) {
+		memmove(b->p, b->p + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 1024;
 		char *p;
@@ -215,16 +222,32 @@ static void request_ended(struct sx_hconn *c)
 {
 	c->responded = true;
 	c->ctx = NULL;
-	if (c->message_done)
+	if (c->message_done) {
 		next_request(c);
-	else
-		c->discard = true;
+		return;
+	}
+	c->discard = true;
+	/* Answered before a body that is not to be read (DISCARD_MAX: too
+	 * large, or the client waits for 100 Continue): close once the answer
+	 * is out (on_conn_event does when it waits in `out`).
+	 * Found by tests/fuzz/fuzz-llm.c: nothing closed such a connection,
+	 * which stayed open after its "Connection: close" answer, never swept
+	 * (a request is in progress) until the client closed it. */
+	if (c->close_if_early && c->out.off == c->out.len)
+		kill_later(c);
 }
 
 /* ---- parser callbacks ---- */
 
 static int head_piece(struct sx_hconn *c, const char *at, size_t len, bool value)
 {
+	/* After the head, http-parser reports a chunked body's trailer fields
+	 * the same way: they are dropped.  Appended, they moved the head
+	 * buffer (realloc) under the URL, names and values the handler holds
+	 * until its answer ends, and miscounted the headers (found by
+	 * tests/fuzz/fuzz-llm.c: a use after free). */
+	if (c->names)
+		return 0;
 	if (c->head.len + len + 1 > HEAD_MAX)
 		return 1;
 	/* A new name or value starts: end the last one. */
@@ -235,7 +258,16 @@ static int head_piece(struct sx_hconn *c, const char *at, size_t len, bool value
 			c->n_headers++;
 	}
 	c->in_value = value;
-	return buf_add(&c->head, at, len) < 0;
+	if (buf_add(&c->head, at, len) < 0)
+		return 1;
+	/* http-parser does not check a value's first byte: a NUL there ended
+	 * the value early and made the rest of it the next header's name (the
+	 * strings are NUL-terminated), shifting every later name and value.
+	 * RFC 9110 5.5: replaced with SP.  Found by tests/fuzz/fuzz-llm.c. */
+	for (char *q = c->head.p + c->head.len - len; q < c->head.p + c->head.len; q++)
+		if (!*q)
+			*q = ' ';
+	return 0;
 }
 
 static int on_message_begin(http_parser *p)
@@ -270,7 +302,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 static void respond_error(struct sx_hconn *c, unsigned status, const char *msg)
 {
 	char body[256];
-	int n = snprintf(body, sizeof(body), "{\"error\":{\"message\":\"%s\",\"type\":\"sentrix_http\"}}", msg);
+	int n =
+	    snprintf(body, sizeof(body), "{\"error\":{\"message\":\"%s\",\"type\":\"sentrix_http\"}}", msg);
 	c->close_after = true;
 	sx_hconn_respond(c, status, "Content-Type: application/json\r\n", 32, body, (size_t)n);
 }
@@ -308,14 +341,20 @@ static int on_headers_complete(http_parser *p)
 	struct sx_hconn *c = p->data;
 	struct sx_hreq req = {0};
 
+	/* -1, not 1: 1 tells http-parser that no body follows (its bytes would
+	 * be read as the next request).  Seen while reading. */
 	if (!c->head.len) /* an empty URL cannot pass the parser, but be sure */
-		return 1;
+		return -1;
 	if (index_head(c) < 0)
-		return 1;
+		return -1;
 	c->keep_alive = http_should_keep_alive(p) && p->http_major == 1 && p->http_minor >= 1;
-	c->content_length = (p->flags & F_CHUNKED) || p->content_length == ULLONG_MAX
-	    ? -1
-	    : (long long)p->content_length;
+	/* A length past LLONG_MAX (http-parser takes up to ~1.8e19) is
+	 * LLONG_MAX: cast, it became negative, as if there were no length, and
+	 * passed the size checks (found by tests/fuzz/fuzz-llm.c). */
+	if ((p->flags & F_CHUNKED) || p->content_length == ULLONG_MAX)
+		c->content_length = -1;
+	else
+		c->content_length = p->content_length > LLONG_MAX ? LLONG_MAX : (long long)p->content_length;
 	req.method = http_method_str(p->method);
 	req.url = c->head.p;
 	req.n_headers = c->n_headers;
@@ -325,7 +364,12 @@ static int on_headers_complete(http_parser *p)
 	for (size_t i = 0; i < c->n_headers; i++)
 		if (strcasecmp(c->names[i], "expect") == 0 && strcasecmp(c->values[i], "100-continue") == 0)
 			req.expect_continue = true;
-	if (!c->keep_alive)
+	/* A request for another protocol (CONNECT, Upgrade), which is never
+	 * switched to: http-parser stops after it (what follows is that
+	 * protocol's), so the connection closes after the answer.  Found by
+	 * tests/fuzz/fuzz-llm.c: the bytes after it in the same read were
+	 * dropped, those of later reads parsed as requests. */
+	if (!c->keep_alive || p->upgrade)
 		c->close_after = true;
 	c->close_if_early = req.expect_continue || c->content_length > DISCARD_MAX;
 	c->ctx = c->s->ops->request(c->s->cls, c, &req);
@@ -370,6 +414,18 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
+/* True when bytes read now must wait in `held`: the parser is paused on
+ * a request being answered, or bytes held while it was are not parsed yet
+ * (on_step, deferred, parses them; new bytes must not overtake them).
+ * Found by tests/fuzz/fuzz-llm.c: an answer sent outside a batch, or from
+ * an upstream socket's callback earlier in the batch, resumed the parser;
+ * the client's next bytes, read before on_step ran, were parsed before the
+ * held start of its pipelined request: a 400, or another request. */
+static bool holding(const struct sx_hconn *c)
+{
+	return HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED || c->held.len > c->held.off;
+}
+
 /* Parses data; what follows a complete request is held.  0, or -1 when
  * the connection must close. */
 static int parse(struct sx_hconn *c, const char *data, size_t len)
@@ -377,7 +433,7 @@ static int parse(struct sx_hconn *c, const char *data, size_t len)
 	size_t n;
 	enum http_errno e;
 
-	if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) {
+	if (holding(c)) {
 		if (c->held.len - c->held.off + len > HELD_MAX)
 			return -1; /* a client that floods while it is answered */
 		return buf_add(&c->held, data, len) < 0 ? -1 : 0;
@@ -392,12 +448,25 @@ static int parse(struct sx_hconn *c, const char *data, size_t len)
 	if (e != HPE_OK) {
 		/* Answer a malformed request that had no handler yet. */
 		if (!c->ctx && !c->responded && !c->dead)
-			respond_error(c, e == HPE_CB_url || e == HPE_CB_header_field ||
-						 e == HPE_CB_header_value
-					     ? 431
-					     : 400,
+			respond_error(c,
+				      e == HPE_CB_url || e == HPE_CB_header_field || e == HPE_CB_header_value
+					  ? 431
+					  : 400,
 				      http_errno_description(e));
-		return c->ctx ? -1 : 0;
+		/* A request broken mid-body: its handler lets go now. */
+		if (c->ctx) {
+			void *ctx = c->ctx;
+			c->ctx = NULL;
+			c->responded = true;
+			c->s->ops->closed(ctx);
+		}
+		/* Nothing can be parsed after an error: close once the answers
+		 * queued are out.  Found by tests/fuzz/fuzz-llm.c: after a 400
+		 * the connection stayed open (never swept), and one broken
+		 * mid-body closed at once, dropping the queued answers to the
+		 * pipelined requests before it. */
+		c->close_after = true;
+		return c->out.off == c->out.len ? -1 : 0;
 	}
 	return 0;
 }
@@ -441,12 +510,22 @@ static void read_input(struct sx_hconn *c)
 
 	c->rd_blocked = false;
 	while (!c->dead) {
+		size_t room = sizeof(s->rbuf);
 		ssize_t n;
-		if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED && c->held.len - c->held.off >= HELD_MAX) {
-			c->rd_blocked = true; /* read again once this response has ended */
-			return;
+		if (holding(c)) {
+			size_t held = c->held.len - c->held.off;
+			if (held >= HELD_MAX) {
+				c->rd_blocked = true; /* read again once this response has ended */
+				return;
+			}
+			/* No more than can be held: the rest waits in the socket.
+			 * Found by tests/fuzz/fuzz-llm.c: a full read past
+			 * HELD_MAX made parse() close the connection of a client
+			 * that pipelined more than 64 KiB behind a request. */
+			if (room > HELD_MAX - held)
+				room = HELD_MAX - held;
 		}
-		n = read(c->w.fd, s->rbuf, sizeof(s->rbuf));
+		n = read(c->w.fd, s->rbuf, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -463,7 +542,7 @@ static void read_input(struct sx_hconn *c)
 			kill_later(c);
 			return;
 		}
-		if ((size_t)n < sizeof(s->rbuf))
+		if ((size_t)n < room)
 			return; /* drained (a stream socket gave less than asked) */
 	}
 }
@@ -516,13 +595,36 @@ static void on_conn_event(struct sx_evwatch *w, uint32_t events)
 		conn_close(c);
 }
 
+int sx_hsrv_adopt(struct sx_hsrv *s, int fd)
+{
+	struct sx_hconn *c = calloc(1, sizeof(*c));
+	int r = c ? sx_evloop_add(s->loop, &c->w, fd, on_conn_event) : -ENOMEM;
+
+	if (r < 0) {
+		free(c);
+		close(fd);
+		return r;
+	}
+	c->s = s;
+	c->step.fn = on_step;
+	c->content_length = -1;
+	c->last_active = sx_now_usec();
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	return 0;
+}
+
 static void on_accept(struct sx_evwatch *w, uint32_t events)
 {
 	struct sx_hsrv *s = sx_container_of(w, struct sx_hsrv, lw);
 
 	for (;;) {
-		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
-		struct sx_hconn *c;
+		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1, r;
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -532,24 +634,9 @@ static void on_accept(struct sx_evwatch *w, uint32_t events)
 			return;
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = calloc(1, sizeof(*c));
-		if (!c || sx_evloop_add(s->loop, &c->w, fd, on_conn_event) < 0) {
-			log_warn("%s: cannot take a connection: out of memory", s->what);
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->s = s;
-		c->step.fn = on_step;
-		c->content_length = -1;
-		c->last_active = sx_now_usec();
-		http_parser_init(&c->parser, HTTP_REQUEST);
-		c->parser.data = c;
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
-		s->n_conns++;
+		r = sx_hsrv_adopt(s, fd);
+		if (r < 0)
+			log_warn_errno(r, "%s: cannot take a connection", s->what);
 	}
 }
 
@@ -582,20 +669,22 @@ int sx_hsrv_start(struct sx_evloop *loop, const char *what, const char *host, un
 	s->ops = ops;
 	s->cls = cls;
 	s->lw.fd = -1;
-	fd = sx_listen_ip(host, port, SOCK_STREAM, 4096);
-	if (fd < 0) {
+	/* host NULL: no listener (connections come through sx_hsrv_adopt()) */
+	fd = host ? sx_listen_ip(host, port, SOCK_STREAM, 4096) : -EBADF;
+	if (host && fd < 0) {
 		sx_hsrv_free(s);
 		if (fd == -EINVAL)
 			return log_error_errno(fd, "%s: '%s' is not an IP address to listen on", what, host);
-		return log_error_errno(fd, "%s: cannot listen on %s:%u (is the instance up, is the port free?)",
+		return log_error_errno(fd,
+				       "%s: cannot listen on %s:%u (is the instance up, is the port free?)",
 				       what, host, port);
 	}
-	r = sx_evloop_add(loop, &s->lw, fd, on_accept);
+	r = host ? sx_evloop_add(loop, &s->lw, fd, on_accept) : 0;
 	if (r >= 0)
 		r = sd_event_add_time_relative(sx_evloop_event(loop), &s->sweep, CLOCK_MONOTONIC,
 					       SWEEP_SECS * 1000000ULL, 1000000, on_sweep, s);
 	if (r < 0) {
-		if (s->lw.fd < 0)
+		if (fd >= 0 && s->lw.fd < 0)
 			close(fd);
 		sx_hsrv_free(s);
 		return log_error_errno(r, "%s: cannot watch the listener", what);
@@ -644,7 +733,7 @@ void sx_hconn_respond(struct sx_hconn *c, unsigned status, const char *headers, 
 		c->close_after = true;
 	n1 = status_line(line, sizeof(line), status);
 	n2 = snprintf(tail, sizeof(tail), "Content-Length: %zu\r\n%s\r\n", len,
-			  c->close_after ? "Connection: close\r\n" : "");
+		      c->close_after ? "Connection: close\r\n" : "");
 	struct iovec iov[4] = {
 	    {line, (size_t)n1}, {(void *)headers, headers_len}, {tail, (size_t)n2}, {(void *)body, len}};
 
@@ -662,7 +751,8 @@ void sx_hconn_begin(struct sx_hconn *c, unsigned status, const char *headers, si
 	if (!c->chunked)
 		c->close_after = true; /* the end of the body is the end of the connection */
 	tail = c->chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n";
-	struct iovec iov[3] = {{line, (size_t)n1}, {(void *)headers, headers_len}, {(void *)tail, strlen(tail)}};
+	struct iovec iov[3] = {
+	    {line, (size_t)n1}, {(void *)headers, headers_len}, {(void *)tail, strlen(tail)}};
 	send_iov(c, iov, 3);
 }
 

@@ -44,9 +44,15 @@ struct sx_hsrv_ops {
 	void (*closed)(void *ctx);
 };
 
-/* Listens on host:port (an IP literal).  0 or a negative errno, logged. */
+/* Listens on host:port (an IP literal; NULL: no listener, connections
+ * come only through sx_hsrv_adopt()).  0 or a negative errno, logged. */
 int sx_hsrv_start(struct sx_evloop *loop, const char *what, const char *host, unsigned port,
 		  const struct sx_hsrv_ops *ops, void *cls, struct sx_hsrv **ret);
+/* Takes over fd, an already connected, non-blocking stream socket, as a
+ * client connection (the listener's accept does this for each client;
+ * tests/fuzz/fuzz-llm.c hands it one end of a socketpair).  On failure fd
+ * is closed.  0 or a negative errno (not logged). */
+int sx_hsrv_adopt(struct sx_hsrv *s, int fd);
 /* Stops accepting connections; open ones carry on. */
 void sx_hsrv_quiesce(struct sx_hsrv *s);
 /* Closes every connection (without callbacks) and frees. */
