@@ -27,8 +27,6 @@
 #include "record.h"
 #include "spool.h"
 
-#define SYNC_USEC (1000 * 1000ULL)
-
 struct sx_capture {
 	sd_event *loop;
 	char *dir;
@@ -40,7 +38,7 @@ struct sx_capture {
 	unsigned rotate_mins;
 	bool no_reasoning;
 	struct sx_metrics *metrics;
-	sd_event_source *rotate_timer, *sync_timer;
+	sd_event_source *rotate_timer;
 };
 
 /* True when line (without its newline) is a record line: "{…}" or ",{…}". */
@@ -322,15 +320,13 @@ static int on_rotate(sd_event_source *s, uint64_t usec, void *data)
 	return 0;
 }
 
-static int on_sync(sd_event_source *s, uint64_t usec, void *data)
+void sx_capture_sync(struct sx_capture *c)
 {
-	struct sx_capture *c = data;
-	/* Without the lock: only this (the main) thread changes fd. */
+	/* Under the lock: the main thread may be rotating to a new fd. */
+	pthread_mutex_lock(&c->lock);
 	if (__atomic_exchange_n(&c->dirty, false, __ATOMIC_RELAXED) && fdatasync(c->fd) < 0)
 		log_warn_errno(-errno, "cannot sync %s", c->path);
-	sd_event_source_set_time_relative(s, SYNC_USEC);
-	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-	return 0;
+	pthread_mutex_unlock(&c->lock);
 }
 
 int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool no_reasoning,
@@ -372,9 +368,6 @@ int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool
 	} else if ((r = open_current(c)) < 0)
 		goto fail;
 	r = sd_event_add_time(loop, &c->rotate_timer, CLOCK_MONOTONIC, 0, 0, on_rotate, c);
-	if (r >= 0)
-		r = sd_event_add_time_relative(loop, &c->sync_timer, CLOCK_MONOTONIC, SYNC_USEC, 0, on_sync,
-					       c);
 	if (r < 0) {
 		log_error_errno(r, "cannot create capture timers");
 		goto fail;
@@ -433,7 +426,6 @@ void sx_capture_stop(struct sx_capture *c)
 			log_error_errno(r, "cannot close %s", c->path);
 	}
 	sd_event_source_disable_unref(c->rotate_timer);
-	sd_event_source_disable_unref(c->sync_timer);
 	pthread_mutex_destroy(&c->lock);
 	free(c->path);
 	free(c->dir);

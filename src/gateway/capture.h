@@ -21,6 +21,10 @@ int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool
 
 /* Appends one record (compact JSON, no newline) with a single write. */
 int sx_capture_append(struct sx_capture *c, const char *record);
+/* fdatasync()s the file if records were appended since the last sync: the
+ * recorder thread calls it at most once a second (on the main thread a
+ * sync held every client for milliseconds). */
+void sx_capture_sync(struct sx_capture *c);
 
 void sx_capture_set_rotate(struct sx_capture *c, unsigned rotate_mins);
 const char *sx_capture_path(const struct sx_capture *c);

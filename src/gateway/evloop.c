@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../lib/util.h"
 #include "evloop.h"
 
 #define BATCH 256
+#define HEARTBEAT_MS 1000
 
 struct sx_evloop {
 	sd_event *loop;
@@ -76,6 +78,7 @@ int sx_evloop_run(struct sx_evloop *l)
 {
 	sd_event *e = l->loop;
 	bool armed = false;
+	uint64_t turned = sx_now_usec(); /* sd-event's last turn */
 	int r, code = 0;
 
 	for (;;) {
@@ -94,15 +97,18 @@ int sx_evloop_run(struct sx_evloop *l)
 				continue;
 			}
 		}
-		/* Armed: sd-event's timers are set; wait for anything. */
+		/* Armed: sd-event's timers are set; wait for anything, a second at
+		 * most: timers set from a data-path callback are armed at
+		 * sd-event's next turn, which comes at least once a second. */
 		l->sd_ready = false;
-		r = dispatch(l, -1);
+		r = dispatch(l, HEARTBEAT_MS);
 		if (r < 0)
 			return log_error_errno(r, "epoll_wait");
-		if (!l->sd_ready && !l->poked)
+		if (!l->sd_ready && !l->poked && sx_now_usec() - turned < HEARTBEAT_MS * 1000ULL)
 			continue; /* only our sockets: no sd-event turn, no syscall for it */
 		l->poked = false;
 		armed = false;
+		turned = sx_now_usec();
 		r = sd_event_wait(e, 0);
 		if (r < 0)
 			return r;

@@ -10,8 +10,8 @@
  * socket, then the deferred work queued meanwhile; sd-event takes a turn
  * only when its descriptor is readable (a signal, a timer, the egress
  * proxy, /health, ...).  sd-event timers created or moved from a data-path
- * callback take effect at sd-event's next turn (within a second: the
- * capture file's sync timer wakes it each second).
+ * callback take effect at sd-event's next turn, which comes at least once a
+ * second.
  *
  * Sockets are added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET and
  * never modified: a reader reads until a short read (or EAGAIN), a writer

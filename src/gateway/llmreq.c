@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  *
  * llmreq.c - the LLM proxy's decisions about a request, kept apart from
- * libmicrohttpd's and libcurl's callbacks (llmproxy.c) so that what the
+ * the sockets (llmproxy.c, httpserv.c, upclient.c) so that what the
  * sandbox sends can be fuzzed without a network: the route, the token, the
  * headers passed upstream and the record's head.  See llmreq.h.
  */
@@ -52,13 +52,8 @@ bool sx_llm_token_ok(const char *authorization, const char *x_api_key, const cha
 	return diff == 0;
 }
 
-bool sx_llm_too_large(const char *content_length)
-{
-	return content_length && strtoull(content_length, NULL, 10) > SX_LLM_BODY_MAX;
-}
-
 /* True when name is an HTTP field name (RFC 9110 token: visible ASCII
- * except delimiters).  libmicrohttpd takes any bytes before the colon. */
+ * except delimiters).  http-parser takes most bytes before the colon. */
 static bool token(const char *name)
 {
 	if (!*name)
@@ -95,8 +90,8 @@ int sx_llm_forward_header(const char *name, const char *value, char **ret_line)
 	*ret_line = sx_strdupf("%s: %s", name, value ? value : "");
 	if (!*ret_line)
 		return -ENOMEM;
-	/* libmicrohttpd ends header lines at LF and keeps a bare CR inside a
-	 * value; libcurl sends a header line as it is given.  An upstream (or
+	/* A header value may hold a bare CR (http-parser ends lines at LF);
+	 * the upstream client sends a header line as it is given.  An upstream (or
 	 * a proxy in front of it) that ends lines at CR would read what
 	 * follows the CR as another header: a request smuggled past this
 	 * filter.  RFC 9110 section 5.5: replace CR, LF and NUL in a field

@@ -3,8 +3,8 @@
  * llmreq.h - what the LLM proxy decides from a request's URI, headers and
  * body, as pure functions: the route, the token check, which headers go
  * upstream, the upstream URL and the record's head.  llmproxy.c calls them
- * from libmicrohttpd's callbacks; tests/fuzz/fuzz-llm.c calls them with the
- * values libmicrohttpd parsed from fuzzed requests.
+ * with what httpserv.c parsed; tests/fuzz/fuzz-llm.c calls them the same
+ * way on fuzzed requests.
  */
 #pragma once
 
@@ -23,9 +23,6 @@ int sx_llm_split_route(const char *uri, char **provider, char **rest);
  * "Authorization: Bearer TOKEN" or else "x-api-key: TOKEN" (either header
  * may be NULL); compared in constant time.  A NULL want matches nothing. */
 bool sx_llm_token_ok(const char *authorization, const char *x_api_key, const char *want);
-
-/* True when a Content-Length value announces a body over SX_LLM_BODY_MAX. */
-bool sx_llm_too_large(const char *content_length);
 
 /* The header line "name: value" to send upstream for a request header, in
  * *ret_line (caller frees), or NULL when the header is not forwarded:

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../lib/log.h"
 #include "../lib/util.h"
@@ -24,6 +25,7 @@
 /* Past this many jobs or bytes waiting, the caller records itself. */
 #define BACKLOG_JOBS 4096
 #define BACKLOG_BYTES (256u * 1024 * 1024)
+#define SYNC_USEC 1000000ULL
 
 struct sx_recorder {
 	struct sx_capture *capture;
@@ -35,6 +37,7 @@ struct sx_recorder {
 	struct sx_record_job *head, **tail;
 	size_t jobs, bytes;
 	bool waiting, stop;
+	uint64_t synced; /* CLOCK_MONOTONIC usec of the last sync */
 };
 
 static size_t job_bytes(const struct sx_record_job *j)
@@ -86,6 +89,18 @@ static void record(struct sx_recorder *r, struct sx_record_job *j)
 	__atomic_fetch_sub(&r->metrics->capture_queued, 1, __ATOMIC_RELAXED);
 }
 
+/* The capture file is synced at most once a second, here rather than on
+ * the proxy's thread. */
+static void sync_due(struct sx_recorder *r)
+{
+	uint64_t now = sx_now_usec();
+
+	if (now - r->synced >= SYNC_USEC) {
+		r->synced = now;
+		sx_capture_sync(r->capture);
+	}
+}
+
 static void *run(void *data)
 {
 	struct sx_recorder *r = data;
@@ -94,10 +109,18 @@ static void *run(void *data)
 	for (;;) {
 		struct sx_record_job *j = r->head;
 		if (!j) {
+			struct timespec until;
 			if (r->stop)
 				break;
+			pthread_mutex_unlock(&r->lock);
+			sync_due(r);
+			pthread_mutex_lock(&r->lock);
+			if (r->head || r->stop)
+				continue;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += 1;
 			r->waiting = true;
-			pthread_cond_wait(&r->wake, &r->lock);
+			pthread_cond_timedwait(&r->wake, &r->lock, &until);
 			r->waiting = false;
 			continue;
 		}
@@ -108,6 +131,7 @@ static void *run(void *data)
 		r->bytes -= job_bytes(j);
 		pthread_mutex_unlock(&r->lock);
 		record(r, j);
+		sync_due(r);
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -127,7 +151,12 @@ int sx_recorder_new(struct sx_capture *capture, struct sx_spool *spool, struct s
 	r->metrics = m;
 	r->tail = &r->head;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, NULL);
+	/* Timed waits on the monotonic clock (the sync's second). */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	e = pthread_create(&r->thread, NULL, run, r);
 	if (e) {
 		free(r);

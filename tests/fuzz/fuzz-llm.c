@@ -465,7 +465,6 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 		respond_json(r, conn, idx, early, 404, "sentrix: no such provider");
 		return NULL;
 	}
-	(void)sx_llm_too_large(header(h, "Content-Length"));
 	if (h->content_length > SX_LLM_BODY_MAX) {
 		respond_json(r, conn, idx, early, 413, "sentrix: request body too large");
 		return NULL;
