@@ -50,5 +50,5 @@ void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t);
  * sx_llm_record_head() makes it), request_bytes, status (-1 when none),
  * sse, and the response body bytes.  0, -ENODATA for a free slot, or
  * another -errno (-EBADMSG: not a spool slot). */
-int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *status, bool *sse,
-		  char **body, size_t *len);
+int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *status, bool *sse, char **body,
+		  size_t *len);
