@@ -71,6 +71,9 @@ int sx_gateway_load(struct sx_gateway *g);
 /* The value of a secret, or NULL (caller frees). */
 char *sx_gateway_secret(const struct sx_gateway *g, const char *var);
 
+/* Sets last_error (/health) to the formatted text (load.c). */
+void sx_gateway_set_error(struct sx_gateway *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* --health: prints a running gateway's /health; exit status 0 ready,
  * 1 not ready, 3 not running (healthcheck.c). */
 int sx_gateway_healthcheck(const char *config_path, const char *listen_host);

@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../lib/buf.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "httpserv.h"
@@ -45,19 +46,14 @@
  * closes after the answer. */
 #define DISCARD_MAX (64 * 1024 * 1024)
 
-struct buf {
-	char *p;
-	size_t len, off, cap;
-};
-
 struct sx_hconn {
 	struct sx_evwatch w;
 	struct sx_hsrv *s;
 	struct sx_hconn *prev, *next;
 	http_parser parser;
 	void *ctx; /* the handler's, while a request is being answered */
-	struct buf head; /* "url\0name\0value\0..." */
-	struct buf held, out;
+	struct sx_buf head; /* "url\0name\0value\0..." */
+	struct sx_buf held, out;
 	size_t n_headers;
 	const char **names, **values;
 	long long content_length;
@@ -84,37 +80,6 @@ struct sx_hsrv {
 	char rbuf[READ_BUF];
 };
 
-static int buf_add(struct buf *b, const void *data, size_t n)
-{
-	/* What was taken from the front goes before the buffer grows: a slow
-	 * reader of a long stream keeps what it has not read, not all of it. */
-	if (b->off && b->len + n > b->cap) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-		while (cap < b->len + n)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	return 0;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->p);
-	*b = (struct buf){0};
-}
-
 static void kill_later(struct sx_hconn *c)
 {
 	c->dead = true;
@@ -139,7 +104,7 @@ static int flush_out(struct sx_hconn *c)
 		}
 		c->out.off += (size_t)n;
 	}
-	buf_free(&c->out); /* an idle connection keeps no buffer */
+	sx_buf_free(&c->out); /* an idle connection keeps no buffer */
 	c->wr_blocked = false;
 	return 0;
 }
@@ -174,7 +139,7 @@ static void send_iov(struct sx_hconn *c, struct iovec *iov, int n)
 			c->wr_blocked = true;
 	}
 	for (; i < n; i++)
-		if (iov[i].iov_len && buf_add(&c->out, iov[i].iov_base, iov[i].iov_len) < 0) {
+		if (iov[i].iov_len && sx_buf_add(&c->out, iov[i].iov_base, iov[i].iov_len) < 0) {
 			kill_later(c);
 			return;
 		}
@@ -192,7 +157,7 @@ static int parse(struct sx_hconn *c, const char *data, size_t len);
 
 static void reset_request(struct sx_hconn *c)
 {
-	buf_free(&c->head);
+	sx_buf_free(&c->head);
 	free(c->names);
 	free(c->values);
 	c->names = c->values = NULL;
@@ -252,13 +217,13 @@ static int head_piece(struct sx_hconn *c, const char *at, size_t len, bool value
 		return 1;
 	/* A new name or value starts: end the last one. */
 	if (value != c->in_value || !c->head.len) {
-		if (c->head.len && buf_add(&c->head, "", 1) < 0)
+		if (c->head.len && sx_buf_add(&c->head, "", 1) < 0)
 			return 1;
 		if (!value)
 			c->n_headers++;
 	}
 	c->in_value = value;
-	if (buf_add(&c->head, at, len) < 0)
+	if (sx_buf_add(&c->head, at, len) < 0)
 		return 1;
 	/* http-parser does not check a value's first byte: a NUL there ended
 	 * the value early and made the rest of it the next header's name (the
@@ -284,7 +249,7 @@ static int on_url(http_parser *p, const char *at, size_t len)
 	if (c->head.len + len + 1 > HEAD_MAX)
 		return 1;
 	c->in_value = true; /* a following header name starts a new string */
-	return buf_add(&c->head, at, len) < 0;
+	return sx_buf_add(&c->head, at, len) < 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
@@ -314,10 +279,10 @@ static int index_head(struct sx_hconn *c)
 	char *p, *end;
 	size_t i = 0;
 
-	if (buf_add(&c->head, "", 1) < 0)
+	if (sx_buf_add(&c->head, "", 1) < 0)
 		return -ENOMEM;
 	/* A last name without a value piece: give it an empty one. */
-	if (c->n_headers && !c->in_value && buf_add(&c->head, "", 1) < 0)
+	if (c->n_headers && !c->in_value && sx_buf_add(&c->head, "", 1) < 0)
 		return -ENOMEM;
 	c->names = calloc(c->n_headers + 1, sizeof(char *));
 	c->values = calloc(c->n_headers + 1, sizeof(char *));
@@ -436,12 +401,12 @@ static int parse(struct sx_hconn *c, const char *data, size_t len)
 	if (holding(c)) {
 		if (c->held.len - c->held.off + len > HELD_MAX)
 			return -1; /* a client that floods while it is answered */
-		return buf_add(&c->held, data, len) < 0 ? -1 : 0;
+		return sx_buf_add(&c->held, data, len) < 0 ? -1 : 0;
 	}
 	n = http_parser_execute(&c->parser, &settings, data, len);
 	e = HTTP_PARSER_ERRNO(&c->parser);
 	if (e == HPE_PAUSED) {
-		if (n < len && buf_add(&c->held, data + n, len - n) < 0)
+		if (n < len && sx_buf_add(&c->held, data + n, len - n) < 0)
 			return -1;
 		return 0;
 	}
@@ -487,8 +452,8 @@ static void conn_free(struct sx_hconn *c)
 		c->next->prev = c->prev;
 	s->n_conns--;
 	reset_request(c);
-	buf_free(&c->held);
-	buf_free(&c->out);
+	sx_buf_free(&c->held);
+	sx_buf_free(&c->out);
 	free(c);
 }
 
@@ -551,17 +516,17 @@ static void read_input(struct sx_hconn *c)
 static void on_step(struct sx_evdefer *d)
 {
 	struct sx_hconn *c = sx_container_of(d, struct sx_hconn, step);
-	struct buf held;
+	struct sx_buf held;
 
 	if (c->dead) {
 		conn_close(c);
 		return;
 	}
 	held = c->held;
-	c->held = (struct buf){0};
+	c->held = (struct sx_buf){0};
 	if (held.len > held.off && parse(c, held.p + held.off, held.len - held.off) < 0)
 		kill_later(c);
-	buf_free(&held);
+	sx_buf_free(&held);
 	if (!c->dead && c->rd_blocked && HTTP_PARSER_ERRNO(&c->parser) != HPE_PAUSED)
 		read_input(c);
 	if (c->dead)

@@ -32,6 +32,7 @@
 #include <sys/random.h>
 #include <sys/uio.h>
 
+#include "../lib/buf.h"
 #include "../lib/jsonutil.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
@@ -53,11 +54,6 @@
 /* A non-streaming answer up to this size is sent whole, with its length, in
  * one write; a bigger one is relayed. */
 #define WHOLE_MAX (1024 * 1024)
-
-struct bytes {
-	char *p;
-	size_t len, cap;
-};
 
 struct sx_llmproxy {
 	struct sx_gateway *g;
@@ -83,13 +79,13 @@ struct call {
 	uint64_t t0, t_first; /* CLOCK_MONOTONIC usec; t_first 0: none yet */
 	char *provider, *endpoint, *upstream_url, *run_id;
 	bool anthropic;
-	struct bytes fwd; /* header lines for the provider, the credential last */
+	struct sx_buf fwd; /* header lines for the provider, the credential last */
 	struct iovec fwd_iov; /* fwd, as the upclient takes it (valid until done) */
 	size_t cred_off;
-	struct bytes body;
-	struct bytes resp_head; /* the provider's header lines for the client */
-	struct bytes out; /* a plain answer, collected until it ends */
-	struct bytes mem; /* the relayed answer for the record when there is no spool slot */
+	struct sx_buf body;
+	struct sx_buf resp_head; /* the provider's header lines for the client */
+	struct sx_buf out; /* a plain answer, collected until it ends */
+	struct sx_buf mem; /* the relayed answer for the record when there is no spool slot */
 	long status;
 	bool headers_done, sse, relaying, sent, recorded, too_big, counted, paused;
 	bool guard_blocked;
@@ -99,31 +95,6 @@ struct call {
 	char *error; /* why the upstream failed */
 	enum sx_up_error up_err;
 };
-
-static int bytes_add(struct bytes *b, const void *data, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *q;
-		while (cap < b->len + n)
-			cap *= 2;
-		q = realloc(b->p, cap);
-		if (!q)
-			return -ENOMEM;
-		b->p = q;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->len, data, n);
-	b->len += n;
-	return 0;
-}
-
-static void bytes_free(struct bytes *b)
-{
-	free(b->p);
-	*b = (struct bytes){0};
-}
 
 /* ---- answers the gateway writes itself ---- */
 
@@ -187,11 +158,11 @@ static void call_free(struct call *c)
 		}
 	}
 	explicit_bzero(c->fwd.p + c->cred_off, c->fwd.len - c->cred_off);
-	bytes_free(&c->fwd);
-	bytes_free(&c->body);
-	bytes_free(&c->resp_head);
-	bytes_free(&c->out);
-	bytes_free(&c->mem);
+	sx_buf_free(&c->fwd);
+	sx_buf_free(&c->body);
+	sx_buf_free(&c->resp_head);
+	sx_buf_free(&c->out);
+	sx_buf_free(&c->mem);
 	sx_streamguard_free(c->sg);
 	free(c->provider);
 	free(c->endpoint);
@@ -253,17 +224,17 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	j->run_id = TAKE_PTR(c->run_id);
 	j->request = c->body.p;
 	j->request_len = c->body.len;
-	c->body = (struct bytes){0};
+	c->body = (struct sx_buf){0};
 	if (!c->relaying) {
 		j->response = c->out.p;
 		j->response_len = c->out.len;
-		c->out = (struct bytes){0};
+		c->out = (struct sx_buf){0};
 	} else if (c->slot) {
 		j->slot = c->slot; /* the answer is in it */
 	} else {
 		j->response = c->mem.p;
 		j->response_len = c->mem.len;
-		c->mem = (struct bytes){0};
+		c->mem = (struct sx_buf){0};
 	}
 	if (!j->slot)
 		j->slot = c->slot;
@@ -296,10 +267,10 @@ static void up_headers(void *data, int status, const struct sx_up_header *h, siz
 		/* CR or LF inside a value would split the line: dropped. */
 		if (memchr(h[i].value, '\r', h[i].value_len) || memchr(h[i].value, '\n', h[i].value_len))
 			continue;
-		if (bytes_add(&c->resp_head, h[i].name, h[i].name_len) < 0 ||
-		    bytes_add(&c->resp_head, ": ", 2) < 0 ||
-		    bytes_add(&c->resp_head, h[i].value, h[i].value_len) < 0 ||
-		    bytes_add(&c->resp_head, "\r\n", 2) < 0)
+		if (sx_buf_add(&c->resp_head, h[i].name, h[i].name_len) < 0 ||
+		    sx_buf_add(&c->resp_head, ": ", 2) < 0 ||
+		    sx_buf_add(&c->resp_head, h[i].value, h[i].value_len) < 0 ||
+		    sx_buf_add(&c->resp_head, "\r\n", 2) < 0)
 			log_warn("call %s: out of memory copying the response headers", c->id);
 	}
 	if (c->sse) {
@@ -348,11 +319,11 @@ static void keep(struct call *c, const char *data, size_t len)
 		size_t n;
 		const char *had = sx_spool_body_bytes(c->slot, &n);
 		log_warn("call %s: its spool slot cannot grow; a crash would lose its answer", c->id);
-		bytes_add(&c->mem, had, n);
+		sx_buf_add(&c->mem, had, n);
 		sx_spool_release(c->p->spool, c->slot);
 		c->slot = NULL;
 	}
-	if (!c->slot && bytes_add(&c->mem, data, len) < 0)
+	if (!c->slot && sx_buf_add(&c->mem, data, len) < 0)
 		log_warn("call %s: out of memory keeping the answer for the record", c->id);
 }
 
@@ -367,7 +338,7 @@ static void start_relaying(struct call *c)
 		sx_hconn_begin(c->conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len);
 		sx_hconn_send(c->conn, c->out.p, c->out.len);
 	}
-	bytes_free(&c->out);
+	sx_buf_free(&c->out);
 }
 
 static void finish(struct call *c, enum sx_up_error err, const char *message);
@@ -386,7 +357,7 @@ static bool up_body(void *data, const char *p, size_t len)
 		c->t_first = sx_now_usec();
 	c->resp_bytes += len;
 	if (!c->relaying) {
-		if (bytes_add(&c->out, p, len) < 0) {
+		if (sx_buf_add(&c->out, p, len) < 0) {
 			log_warn("call %s: out of memory collecting the answer", c->id);
 			return false;
 		}
@@ -437,8 +408,7 @@ static void finish(struct call *c, enum sx_up_error err, const char *message)
 	} else if (!ok) {
 		error = sx_strdupf("upstream %s: %s", error_kind(err), message ? message : "failed");
 		sx_labelled_inc(&m->upstream_errors, "kind=\"%s\"", error_kind(err));
-		free(g->last_error);
-		g->last_error = error ? strdup(error) : NULL;
+		sx_gateway_set_error(g, "%s", error ? error : "upstream failed");
 		log_warn("call %s to %s: %s", c->id, c->provider, error ? error : "failed");
 	} else if (c->status >= 400) {
 		error = sx_strdupf("upstream answered %ld", c->status);
@@ -509,14 +479,14 @@ static int build_forward(struct call *c, const struct sx_hreq *req, const struct
 		if (r < 0)
 			return r;
 		if (r > 0 &&
-		    (bytes_add(&c->fwd, line, strlen(line)) < 0 || bytes_add(&c->fwd, "\r\n", 2) < 0))
+		    (sx_buf_add(&c->fwd, line, strlen(line)) < 0 || sx_buf_add(&c->fwd, "\r\n", 2) < 0))
 			return -ENOMEM;
 	}
 	c->cred_off = c->fwd.len;
 	c->anthropic = streq(prov->api, "anthropic-messages");
-	if (bytes_add(&c->fwd, c->anthropic ? "x-api-key: " : "Authorization: Bearer ",
-		      c->anthropic ? 11 : 22) < 0 ||
-	    bytes_add(&c->fwd, key, strlen(key)) < 0 || bytes_add(&c->fwd, "\r\n", 2) < 0)
+	if (sx_buf_add(&c->fwd, c->anthropic ? "x-api-key: " : "Authorization: Bearer ",
+		       c->anthropic ? 11 : 22) < 0 ||
+	    sx_buf_add(&c->fwd, key, strlen(key)) < 0 || sx_buf_add(&c->fwd, "\r\n", 2) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -556,8 +526,7 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 	key = sx_gateway_secret(g, prov->key_env);
 	if (!key || !*key) {
 		count_request(g, provider, 502);
-		free(g->last_error);
-		g->last_error = sx_strdupf("secret %s for provider %s is not set", prov->key_env, prov->name);
+		sx_gateway_set_error(g, "secret %s for provider %s is not set", prov->key_env, prov->name);
 		log_warn("provider %s: the secret %s is not set", prov->name, prov->key_env);
 		respond_json(
 		    conn, 502, "sentrix_secret",
@@ -609,10 +578,10 @@ static void on_body(void *ctx, const char *data, size_t len)
 	if (c->too_big || c->body.len + len > SX_LLM_BODY_MAX) {
 		/* A chunked body over the limit: drop it, answer at the end. */
 		c->too_big = true;
-		bytes_free(&c->body);
+		sx_buf_free(&c->body);
 		return;
 	}
-	if (bytes_add(&c->body, data, len) < 0)
+	if (sx_buf_add(&c->body, data, len) < 0)
 		c->too_big = true;
 }
 

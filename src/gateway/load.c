@@ -6,6 +6,8 @@
  * secret lookup) do not reach into the program's start-up.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,4 +87,17 @@ int sx_gateway_load(struct sx_gateway *g)
 	free(g->secrets);
 	g->secrets = secrets;
 	return 0;
+}
+
+void sx_gateway_set_error(struct sx_gateway *g, const char *fmt, ...)
+{
+	char *text = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	free(g->last_error);
+	g->last_error = text;
 }

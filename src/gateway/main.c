@@ -409,9 +409,8 @@ static int start(struct sx_gateway *g)
 	/* A patrol that cannot start (a broken pack) does not take the proxy
 	 * down with it: /health says so and the records wait, unreviewed. */
 	if ((r = sx_patrol_start(g, &g->patrol)) < 0) {
-		free(g->last_error);
-		g->last_error = sx_strdupf("the patrol did not start (%s): captured calls are not reviewed",
-					   strerror(-r));
+		sx_gateway_set_error(g, "the patrol did not start (%s): captured calls are not reviewed",
+				     strerror(-r));
 	}
 	drop_capabilities();
 	if (sd_watchdog_enabled(0, &wd) > 0) {
