@@ -70,6 +70,13 @@ CPU_DELTAS=${CPU_DELTAS:-200000}
 FLAT=${FLAT:-1.25}
 SYS_CALLS=${SYS_CALLS:-2000}
 SYS_STREAMS=${SYS_STREAMS:-200}
+# For working on one figure: STEPS (default "1 2 3 4 5"), BODIES (of step 2,
+# default "2k 64k 512k stream") and CONCS (default "1 64 512").  Step 5 and
+# the verdict count need every step.
+STEPS=" ${STEPS:-1 2 3 4 5} "
+read -ra BODIES <<<"${BODIES:-2k 64k 512k stream}"
+read -ra CONCS <<<"${CONCS:-1 64 512}"
+step() { [[ $STEPS == *" $1 "* ]]; }
 MOCK_PORT=28190 GW_BASE=28100 NGX_PORT=28110
 GW_PORT=$((GW_BASE + 1)) GW_PATH=/mock/chat/completions
 GW_URL=http://127.0.0.1:$GW_PORT$GW_PATH
@@ -379,12 +386,13 @@ t_start=$(now_us)
 busy=$(busy_pct)
 
 # ---- 1. memory ----------------------------------------------------------
-start_mock
-start_gateway 1
-start_nginx
 echo "sentrix LLM proxy bench (wrk ${DUR}s x $RUNS runs per cell, medians; nothing pinned, $(nproc) CPUs)"
 echo "  $GW built $GW_BUILT"
 [ "$busy" -le 10 ] || echo "  warning: before the bench, other processes kept ${busy}% of the CPUs busy"
+if step 1; then
+start_mock
+start_gateway 1
+start_nginx
 echo
 echo "1. Memory: VmRSS with $STREAMS open idle streams (mock X-Mock-Hang: 1, ~1 KB bodies), KiB"
 printf '  %-28s %9s %9s %12s\n' "" before after "per stream"
@@ -401,6 +409,7 @@ verdict "$(le "$gw_kib" 32)" "sentrix: $gw_kib KiB per open idle stream (target 
 [ "${gw_left:-0}" = 0 ] ||
 	echo "  note: 2 s after its $STREAMS clients closed, the gateway still had $gw_left upstream streams open"
 stop "$GW_PID"; stop "$NGX_PID"; stop "$MOCK_PID"
+fi
 
 # ---- 2. traffic ---------------------------------------------------------
 start_mock
@@ -429,7 +438,6 @@ bench() {
 	}
 }
 
-BODIES=(2k 64k 512k stream)
 declare -A BFILE=([2k]=$TMP/body-2k.json [64k]=$TMP/body-64k.json [512k]=$TMP/body-512k.json
 	[stream]=$TMP/body-stream.json)
 declare -A BWORDS=([2k]= [64k]= [512k]= [stream]=2000)
@@ -438,6 +446,7 @@ TARGETS=(direct sentrix nginx)
 declare -A URL=([direct]=$MOCK_URL [sentrix]=$GW_URL [nginx]=$NGX_URL)
 declare -A LABEL=([direct]="direct (mock)" [sentrix]="sentrix" [nginx]="nginx (1 worker)")
 declare -A GOAL=([1]=1.0 [64]=1.0 [512]=0.8)
+if step 2; then
 # Warm-up: connection pools, page cache, the proxies' allocators.
 for b in "${BODIES[@]}"; do
 	for tg in "${TARGETS[@]}"; do
@@ -451,7 +460,7 @@ sx_requests=0 sx_inflight=0 sx_errors=0
 
 declare -A RPS P50 P99 ERR
 for b in "${BODIES[@]}"; do
-	for c in 1 64 512; do
+	for c in "${CONCS[@]}"; do
 		declare -A r_rps=() r_p50=() r_p99=() r_err=()
 		for ((i = 0; i < RUNS; i++)); do
 			for tg in "${TARGETS[@]}"; do
@@ -492,7 +501,7 @@ echo "p99 and c=512 figures are noisy: the proxy, the mock and wrk share $(nproc
 echo "A request slower than a whole run (${DUR} s) is not counted: 0 req/s and no latency (-)."
 printf '  %-11s %5s  %-18s %9s %9s %9s %9s %9s %6s\n' body conc target "req/s" p50 p99 "+p50" "+p99" errors
 for b in "${BODIES[@]}"; do
-	for c in 1 64 512; do
+	for c in "${CONCS[@]}"; do
 		for tg in "${TARGETS[@]}"; do
 			k="$b $c $tg" d="$b $c direct"
 			add50=- add99=-
@@ -508,7 +517,7 @@ echo
 echo "sentrix vs nginx (1 worker): throughput ratio (target >= 1.0x at c=1 and c=64,"
 echo ">= 0.8x at c=512) and, at c=1, added p50 sentrix - nginx (target <= +20 us)"
 for b in "${BODIES[@]}"; do
-	for c in 1 64 512; do
+	for c in "${CONCS[@]}"; do
 		s="$b $c sentrix" n="$b $c nginx"
 		ratio=$(awk "BEGIN{printf \"%.2f\", ${RPS[$n]} ? ${RPS[$s]} / ${RPS[$n]} : 0}")
 		verdict "$(le "${GOAL[$c]}" "$ratio")" \
@@ -524,6 +533,8 @@ for b in "${BODIES[@]}"; do
 	done
 done
 
+fi
+
 # ---- 3. CPU per delta ---------------------------------------------------
 # deltas PORT PATH PID WORDS: us of PID's CPU per delta over CPU_DELTAS
 # deltas as streams of WORDS deltas; sets DELTA_US and DELTA_CPU_MS.
@@ -537,6 +548,7 @@ deltas() {
 	DELTA_CPU_MS=$(((after - before) / 1000))
 	DELTA_US=$(awk "BEGIN{printf \"%.2f\", ($after - $before) / ($n * $4)}")
 }
+if step 3; then
 echo
 echo "3. CPU per delta: $CPU_DELTAS deltas as sequential streams of 200 and of 2000 deltas"
 echo "(one keep-alive client; proxy utime+stime, all threads, ${HZ} Hz ticks)"
@@ -550,6 +562,8 @@ for tg in sentrix nginx; do
 	[ $tg = sentrix ] && sx_ratio=$ratio
 done
 verdict "$(le "$sx_ratio" "$FLAT")" "sentrix CPU per delta flat: 2000-delta / 200-delta = ${sx_ratio} (target <= $FLAT)"
+
+fi
 
 # ---- 4. syscalls per call -----------------------------------------------
 # traced PID OUT N BODYFILE WORDS PORT PATH: strace -c -f on PID (all its
@@ -572,6 +586,7 @@ top5() {
 	awk '/^-/ {s++; next} s == 1 && NF >= 5 {print $4, $NF}' "$1" | sort -nr | head -5 |
 		awk -v n="$2" '{printf "%s %.1f  ", $2, $1 / n}'
 }
+if step 4; then
 echo
 echo "4. Syscalls per call (strace -c -f on the proxy: the gateway's threads, the nginx"
 echo "worker; one keep-alive client, c=1)"
@@ -590,11 +605,13 @@ for kind in 2k stream; do
 	echo "    nginx    $(top5 "$TMP/strace-ngx-$kind" $n)"
 done
 
+fi
+
 # ---- 5. capture ---------------------------------------------------------
+if [ "$STEPS" = " 1 2 3 4 5 " ]; then
 settle
 rec2=$(metric sentrix_capture_records_total)
 cap_err=$(metric sentrix_capture_errors_total)
-mock_stats=$(curl -sf http://127.0.0.1:$MOCK_PORT/_mock/stats)
 echo
 echo "5. Capture (sentrix records every call; nginx records nothing)"
 echo "  step 1: records grew by $hold_rec for $((STREAMS + 1)) streams (1 warm-up); capture errors: ${hold_err:-?}"
@@ -608,16 +625,23 @@ ok=1
 verdict $ok "records = requests in every step"
 verdict "$([ "${hold_err:-x}" = 0 ] && [ "${cap_err:-x}" = 0 ] && echo 1 || echo 0)" "capture errors 0"
 
+else
+	echo
+	echo "5. Capture: not checked (STEPS=$STEPS)"
+fi
+
+if step 2; then
 # The mock's headroom: direct req/s over the better proxy's, per cell.
 low=
 for b in "${BODIES[@]}"; do
-	for c in 1 64 512; do
+	for c in "${CONCS[@]}"; do
 		best=${RPS[$b $c nginx]}
 		[ "${RPS[$b $c sentrix]}" -gt "$best" ] && best=${RPS[$b $c sentrix]}
 		h=$(awk "BEGIN{printf \"%.1f\", ($best ? ${RPS[$b $c direct]} / $best : 99)}")
 		[ "$(le 1.5 "$h")" = 1 ] || low+="${low:+, }${BLABEL[$b]} c=$c (${h}x)"
 	done
 done
+mock_stats=$(curl -sf http://127.0.0.1:$MOCK_PORT/_mock/stats)
 echo
 echo "Mock upstream: $mock_stats"
 if [ -z "$low" ]; then
@@ -627,6 +651,8 @@ else
 	echo "  warning: the mock alone serves less than 1.5x the req/s of the faster proxy in"
 	echo "  $low; it may be the bottleneck there"
 fi
+fi
 echo
+[ "$STEPS" = " 1 2 3 4 5 " ] || echo "  partial run (STEPS=$STEPS BODIES=${BODIES[*]} CONCS=${CONCS[*]})"
 [ $missed = 0 ] && echo "  all targets met" || echo "  TARGETS MISSED: $missed"
 echo "  bench/llm.sh took $(( ($(now_us) - t_start) / 1000000 )) s"

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/jsonutil.h"
+#include "../lib/jsonwalk.h"
 #include "../lib/util.h"
 #include "assemble.h"
 
@@ -32,6 +34,8 @@ struct acc {
 	cJSON *usage;
 	struct grown *grown;
 	size_t n_grown;
+	char *tmp[3]; /* strings unescaped by feed_compact() */
+	size_t tmp_cap[3];
 };
 
 static struct grown *grown_of(struct acc *a, cJSON *item)
@@ -251,6 +255,139 @@ static void feed(struct acc *a, const cJSON *data)
 		anthropic_event(a, data);
 }
 
+/* The text of one streamed event or response, read in place (jsonwalk.h):
+ * the strings are unescaped straight from it, and only tool_calls and
+ * usage, short and rare, are parsed.  Everything is looked up before
+ * anything is appended, so that an UNSURE (the caller then parses the
+ * whole text and feeds the tree) leaves the message as it was. */
+static int parse_span(struct sx_jw v, cJSON **out)
+{
+	*out = sx_json_parse_depth(v.p, (size_t)(v.end - v.p), SX_JSON_EMBED_DEPTH);
+	return *out ? 0 : -1;
+}
+
+/* The string member key of v into a->tmp[slot]: 1 when there is one, 0
+ * when there is none (or it is not a string), -1 UNSURE. */
+static int member_string(struct acc *a, struct sx_jw v, const char *key, int slot)
+{
+	struct sx_jw s;
+	enum sx_jw_found f = sx_jw_member(v, key, &s);
+
+	if (f == SX_JW_UNSURE)
+		return -1;
+	if (f == SX_JW_MISSING || !sx_jw_is(s, '"'))
+		return 0;
+	return sx_jw_string(s, &a->tmp[slot], &a->tmp_cap[slot]) < 0 ? -1 : 1;
+}
+
+static int openai_compact(struct acc *a, struct sx_jw data, struct sx_jw choices)
+{
+	static const char *const keys[3] = {"content", "reasoning_content", "reasoning"};
+	static const char *const to[3] = {"text", "reasoning", "reasoning"};
+	struct sx_jw choice, part, calls, usage;
+	enum sx_jw_found f = SX_JW_MISSING, fc = SX_JW_MISSING, fu;
+	_cleanup_cjson_ cJSON *calls_j = NULL, *usage_j = NULL;
+	int have[3] = {0, 0, 0};
+
+	if (!sx_jw_is(choices, '['))
+		return -1; /* cJSON would take an object's first member */
+	if (sx_jw_index(choices, 0, &choice)) {
+		f = sx_jw_member(choice, "delta", &part);
+		if (f == SX_JW_MISSING)
+			f = sx_jw_member(choice, "message", &part);
+		if (f == SX_JW_UNSURE)
+			return -1;
+	}
+	if (f == SX_JW_FOUND) {
+		for (int i = 0; i < 3; i++)
+			if ((have[i] = member_string(a, part, keys[i], i)) < 0)
+				return -1;
+		fc = sx_jw_member(part, "tool_calls", &calls);
+		if (fc == SX_JW_UNSURE || (fc == SX_JW_FOUND && parse_span(calls, &calls_j) < 0))
+			return -1;
+	}
+	fu = sx_jw_member(data, "usage", &usage);
+	if (fu == SX_JW_UNSURE || (fu == SX_JW_FOUND && parse_span(usage, &usage_j) < 0))
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (have[i])
+			append(a, a->msg, to[i], a->tmp[i]);
+	if (calls_j)
+		openai_tool_calls(a, calls_j);
+	if (usage_j)
+		merge_usage(a, usage_j);
+	return 0;
+}
+
+/* Anthropic's content_block_delta, by far its most frequent event; the
+ * others are parsed. */
+static int anthropic_compact(struct acc *a, struct sx_jw data)
+{
+	static const char *const types[3] = {"text_delta", "thinking_delta", "input_json_delta"};
+	static const char *const keys[3] = {"text", "thinking", "partial_json"};
+	struct sx_jw v, delta;
+	enum sx_jw_found f;
+	int index = 0, kind = -1, have;
+
+	f = sx_jw_member(data, "index", &v);
+	if (f == SX_JW_UNSURE)
+		return -1;
+	if (f == SX_JW_FOUND && (*v.p == '-' || (*v.p >= '0' && *v.p <= '9'))) {
+		/* A plain small integer; cJSON decides about anything else. */
+		if (v.end - v.p > 9)
+			return -1;
+		for (const char *p = v.p; p < v.end; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			index = index * 10 + (*p - '0');
+		}
+	}
+	f = sx_jw_member(data, "delta", &delta);
+	if (f == SX_JW_FOUND)
+		f = sx_jw_member(delta, "type", &v);
+	if (f != SX_JW_FOUND)
+		return f == SX_JW_UNSURE ? -1 : 0;
+	for (int i = 0; i < 3 && kind < 0; i++) {
+		f = sx_jw_string_is(v, types[i]);
+		if (f == SX_JW_UNSURE)
+			return -1;
+		if (f == SX_JW_FOUND)
+			kind = i;
+	}
+	if (kind < 0)
+		return 0;
+	if ((have = member_string(a, delta, keys[kind], 0)) < 0)
+		return -1;
+	if (kind == 2)
+		append(a, tool_at(a, index), "arguments", have ? a->tmp[0] : NULL);
+	else if (have)
+		append(a, a->msg, kind == 0 ? "text" : "reasoning", a->tmp[0]);
+	return 0;
+}
+
+static int feed_compact(struct acc *a, const char *text, size_t len)
+{
+	struct sx_jw data = sx_jw_text(text, len), v;
+	enum sx_jw_found f;
+
+	if (!sx_jw_is(data, '{'))
+		return 0;
+	f = sx_jw_member(data, "choices", &v);
+	if (f == SX_JW_UNSURE)
+		return -1;
+	if (f == SX_JW_FOUND)
+		return openai_compact(a, data, v);
+	f = sx_jw_member(data, "type", &v);
+	if (f == SX_JW_UNSURE)
+		return -1;
+	if (f == SX_JW_MISSING || !sx_jw_is(v, '"'))
+		return 0;
+	f = sx_jw_string_is(v, "content_block_delta");
+	if (f == SX_JW_FOUND)
+		return anthropic_compact(a, data);
+	return -1; /* message, message_start, content_block_start, ...: parsed */
+}
+
 struct sx_assembler {
 	struct acc a;
 };
@@ -278,6 +415,11 @@ void sx_assembler_feed(struct sx_assembler *x, const cJSON *data)
 		feed(&x->a, data);
 }
 
+int sx_assembler_feed_compact(struct sx_assembler *x, const char *text, size_t len)
+{
+	return x ? feed_compact(&x->a, text, len) : 0;
+}
+
 cJSON *sx_assembler_end(struct sx_assembler *x, cJSON **usage)
 {
 	cJSON *t, *msg;
@@ -292,6 +434,8 @@ cJSON *sx_assembler_end(struct sx_assembler *x, cJSON **usage)
 	*usage = x->a.usage;
 	msg = x->a.msg;
 	free(x->a.grown);
+	for (int i = 0; i < 3; i++)
+		free(x->a.tmp[i]);
 	free(x);
 	return msg;
 }

@@ -22,6 +22,11 @@ cJSON *sx_assemble_message(const cJSON *events, const cJSON *response, cJSON **u
 struct sx_assembler;
 struct sx_assembler *sx_assembler_new(void);
 void sx_assembler_feed(struct sx_assembler *x, const cJSON *data);
+/* The same from a response's or event's text as sx_json_compact() made it
+ * (jsonraw.h), read in place, no tree: 0 when fed, -1 when the text needs
+ * cJSON's reading after all (escaped names, odd shapes, rare events): the
+ * caller then parses it and calls sx_assembler_feed(); nothing was fed. */
+int sx_assembler_feed_compact(struct sx_assembler *x, const char *text, size_t len);
 /* The message, as sx_assemble_message() returns it; frees x. */
 cJSON *sx_assembler_end(struct sx_assembler *x, cJSON **usage);
 

@@ -2,7 +2,9 @@
  *
  * patrol.c - follows the capture files, reviews each record, writes flags.
  *
- * The thread wakes every second (or when stopped), walks the capture files
+ * The thread runs as SCHED_IDLE: it reviews with the CPU time nothing else
+ * wants (under full load it falls behind, and catches up when load drops).
+ * It wakes every second (or when stopped), walks the capture files
  * oldest first from the offset patrol_state.db holds for each, and reviews
  * every complete record line: the engine scans it; a record with hits gets
  * a flag line in patrol_flags.jsonl and a review row "flagged", one without
@@ -34,6 +36,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -1025,6 +1028,11 @@ static bool compile(struct sx_patrol *p)
 static void *thread_main(void *arg)
 {
 	struct sx_patrol *p = arg;
+	/* Background work: a busy proxy must not share its CPU with the review
+	 * of what it already captured.  SCHED_IDLE (this thread only) runs it
+	 * on CPU time nothing else wants; no privilege is needed to lower. */
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){0}) != 0)
+		log_warn("patrol: cannot run as SCHED_IDLE; it reviews at normal priority");
 	if (!compile(p))
 		return NULL;
 	while (!atomic_load(&p->stop)) {
@@ -1162,6 +1170,7 @@ int sx_patrol_start(struct sx_gateway *g, struct sx_patrol **ret)
 		patrol_free(p);
 		return r;
 	}
+	(void)pthread_setname_np(p->thread, "sx-patrol");
 	p->running = true;
 	_cleanup_free_ char *packs = sx_strv_join(p->rs->packs, ", ");
 	log_info("patrol: %zu rule(s) from pack(s) %s, ruleset %s, judge %s", p->rs->n_rules,

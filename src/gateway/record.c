@@ -85,18 +85,25 @@ static cJSON *parsed_response(const char *body, size_t len)
 	return j;
 }
 
-/* The same, but JSON kept as its own text, compacted; the parse feeds x. */
+/* The same, but JSON kept as its own text, compacted, which feeds x in
+ * place (parsed only when that cannot). */
 static cJSON *raw_response(const char *body, size_t len, struct sx_assembler *x)
 {
 	char *text = NULL;
-	cJSON *j = parsed_response(body, len);
+	cJSON *j;
 
+	if (sx_json_compact(body, len, SX_JSON_EMBED_DEPTH, &text, NULL) == 0) {
+		if (sx_assembler_feed_compact(x, text, strlen(text)) < 0) {
+			_cleanup_cjson_ cJSON *parsed =
+			    sx_json_parse_depth(text, strlen(text), SX_JSON_EMBED_DEPTH);
+			sx_assembler_feed(x, parsed);
+		}
+		return sx_json_raw_item(text);
+	}
+	j = parsed_response(body, len);
 	if (!cJSON_IsString(j))
 		sx_assembler_feed(x, j);
-	if (cJSON_IsString(j) || sx_json_compact(body, len, SX_JSON_EMBED_DEPTH, &text, NULL) < 0)
-		return j;
-	cJSON_Delete(j);
-	return sx_json_raw_item(text);
+	return j;
 }
 
 char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct sx_record_end *e)

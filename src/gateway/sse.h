@@ -14,11 +14,11 @@
  * included.  NULL on allocation failure. */
 cJSON *sx_sse_events(const char *body, size_t len);
 
-/* The same for a record that is only printed: each JSON data is kept as
- * its own text, compacted (a cJSON_Raw item, no tree to print), and its
- * parse is fed to the assembler raw.  Data that is not JSON is a string as
- * above. */
+/* The same for a record that is only printed: one cJSON_Raw item holding
+ * the array's text, each JSON data compacted as its own text (no tree),
+ * which feeds the assembler x in place (assemble.h).  Data that is not JSON
+ * is a string as above.  *all_raw: the text is UTF-8 throughout (every data
+ * was JSON kept as its checked text or a UTF-8 string, every name UTF-8).
+ * NULL on allocation failure. */
 struct sx_assembler;
-/* *all_raw: every data was JSON kept as its text (checked UTF-8), and every
- * event name is UTF-8. */
-cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *raw, bool *all_raw);
+cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *x, bool *all_raw);

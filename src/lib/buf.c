@@ -8,7 +8,7 @@
 
 #include "buf.h"
 
-int sx_buf_add(struct sx_buf *b, const void *data, size_t n)
+int sx_buf_reserve(struct sx_buf *b, size_t n)
 {
 	/* What was taken from the front goes before the buffer grows: a slow
 	 * reader of a long stream keeps what it has not read, not all of it. */
@@ -28,6 +28,13 @@ int sx_buf_add(struct sx_buf *b, const void *data, size_t n)
 		b->p = p;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+int sx_buf_add(struct sx_buf *b, const void *data, size_t n)
+{
+	if (sx_buf_reserve(b, n) < 0)
+		return -ENOMEM;
 	if (n)
 		memcpy(b->p + b->len, data, n);
 	b->len += n;

@@ -17,5 +17,8 @@ struct sx_buf {
 /* Appends n bytes; what was taken from the front is dropped before the
  * buffer grows.  0 or -ENOMEM (b unchanged). */
 int sx_buf_add(struct sx_buf *b, const void *data, size_t n);
+/* Makes room for n more bytes at p + len (len unchanged), as sx_buf_add()
+ * would.  0 or -ENOMEM. */
+int sx_buf_reserve(struct sx_buf *b, size_t n);
 /* Frees the bytes; b is empty after. */
 void sx_buf_free(struct sx_buf *b);

@@ -31,6 +31,22 @@ static bool is_hex(unsigned char h)
 	return (h >= '0' && h <= '9') || ((h | 0x20) >= 'a' && (h | 0x20) <= 'f');
 }
 
+/* p at the 'u' of a \\uXXXX escape (hex checked): 1 for a high surrogate
+ * (D800-DBFF), 2 for a low one (DC00-DFFF), else 0.  A text whose escapes
+ * do not pair up is not UTF-8 either: refused as cJSON refuses it. */
+static int escaped_surrogate(const unsigned char *p)
+{
+	if ((p[1] | 0x20) != 'd')
+		return 0;
+	if (p[2] >= '8' && p[2] <= '9')
+		return 1;
+	if ((p[2] | 0x20) >= 'a' && (p[2] | 0x20) <= 'b')
+		return 1;
+	if ((p[2] | 0x20) >= 'c' && (p[2] | 0x20) <= 'f')
+		return 2;
+	return 0;
+}
+
 /* Skips plain string bytes: printable ASCII but quote and backslash. */
 static void skip_plain(struct cur *c)
 {
@@ -95,6 +111,15 @@ static int string(struct cur *c, bool *escaped)
 				if (c->end - c->p < 5 || !is_hex(c->p[1]) || !is_hex(c->p[2]) ||
 				    !is_hex(c->p[3]) || !is_hex(c->p[4]))
 					return -EINVAL;
+				if (escaped_surrogate(c->p) == 2) /* a low half first */
+					return -EILSEQ;
+				if (escaped_surrogate(c->p) == 1) { /* a high half: a low one must follow */
+					if (c->end - c->p < 11 || c->p[5] != '\\' || c->p[6] != 'u' ||
+					    !is_hex(c->p[7]) || !is_hex(c->p[8]) || !is_hex(c->p[9]) ||
+					    !is_hex(c->p[10]) || escaped_surrogate(c->p + 6) != 2)
+						return -EILSEQ;
+					c->p += 6;
+				}
 				c->p += 4;
 			} else if (!strchr("\"\\/bfnrt", *c->p) || !*c->p)
 				return -EINVAL;
@@ -241,25 +266,20 @@ static int value(struct cur *c, struct sx_json_top *top)
 	}
 }
 
-int sx_json_compact(const char *text, size_t len, int max_depth, char **out, struct sx_json_top *top)
+int sx_json_compact_to(const char *text, size_t len, int max_depth, char *out, size_t *out_len,
+		       struct sx_json_top *top)
 {
-	struct cur c = {(const unsigned char *)text, (const unsigned char *)text + len, NULL, 0, max_depth};
-	char *buf = malloc(len + 1);
+	struct cur c = {(const unsigned char *)text, (const unsigned char *)text + len, out, 0, max_depth};
 	int r;
 
-	*out = NULL;
 	if (top)
 		*top = (struct sx_json_top){0};
-	if (!buf)
-		return -ENOMEM;
-	c.o = buf;
 	skip_ws(&c);
 	r = value(&c, top);
 	skip_ws(&c);
 	if (r == 0 && c.p != c.end)
 		r = -EINVAL;
 	if (r < 0) {
-		free(buf);
 		if (top) {
 			free(top->model);
 			*top = (struct sx_json_top){0};
@@ -267,6 +287,26 @@ int sx_json_compact(const char *text, size_t len, int max_depth, char **out, str
 		return r;
 	}
 	*c.o = 0;
+	*out_len = (size_t)(c.o - out);
+	return 0;
+}
+
+int sx_json_compact(const char *text, size_t len, int max_depth, char **out, struct sx_json_top *top)
+{
+	char *buf = malloc(len + 1);
+	size_t n;
+	int r;
+
+	*out = NULL;
+	if (top)
+		*top = (struct sx_json_top){0};
+	if (!buf)
+		return -ENOMEM;
+	r = sx_json_compact_to(text, len, max_depth, buf, &n, top);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
 	*out = buf;
 	return 0;
 }

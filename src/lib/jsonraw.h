@@ -26,6 +26,12 @@ struct sx_json_top {
  * not such a value, -EILSEQ when a string is not UTF-8, or -ENOMEM. */
 int sx_json_compact(const char *text, size_t len, int max_depth, char **out, struct sx_json_top *top);
 
+/* The same into out, which has room for len + 1 bytes (compacting never
+ * grows a text); *out_len gets the length written (a NUL follows).  On
+ * failure out holds garbage. */
+int sx_json_compact_to(const char *text, size_t len, int max_depth, char *out, size_t *out_len,
+		       struct sx_json_top *top);
+
 /* A cJSON_Raw item that takes text over (as sx_json_compact() made it):
  * printed as it is, no copy.  NULL (text freed) when out of memory. */
 cJSON *sx_json_raw_item(char *text);

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "gateway/assemble.h"
+#include "lib/jsonraw.h"
 #include "gateway/record.h"
 #include "gateway/sse.h"
 
@@ -184,6 +185,242 @@ static void test_record_without_response(void **state)
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r, "complete")));
 }
 
+/* The in-place reading (sx_assembler_feed_compact, with the parse as its
+ * fallback, as record.c and sse.c use it) must give what the tree gives. */
+static char *assemble_both(const char *const *texts, size_t n, bool compact)
+{
+	struct sx_assembler *x = sx_assembler_new();
+	cJSON *usage = NULL, *msg, *out = cJSON_CreateObject();
+	char *printed;
+
+	for (size_t i = 0; i < n; i++) {
+		char *c = NULL;
+		if (sx_json_compact(texts[i], strlen(texts[i]), SX_JSON_EMBED_DEPTH, &c, NULL) < 0)
+			continue; /* the record keeps such data as a string */
+		if (!compact || sx_assembler_feed_compact(x, c, strlen(c)) < 0) {
+			cJSON *j = cJSON_Parse(c);
+			sx_assembler_feed(x, j);
+			cJSON_Delete(j);
+		}
+		free(c);
+	}
+	msg = sx_assembler_end(x, &usage);
+	cJSON_AddItemToObject(out, "message", msg);
+	cJSON_AddItemToObject(out, "usage", usage ? usage : cJSON_CreateNull());
+	printed = cJSON_PrintUnformatted(out);
+	cJSON_Delete(out);
+	return printed;
+}
+
+static void assert_same_assembly(const char *const *texts, size_t n)
+{
+	_cleanup_free_ char *tree = assemble_both(texts, n, false);
+	_cleanup_free_ char *walked = assemble_both(texts, n, true);
+	if (strcmp(tree, walked) != 0)
+		fail_msg("in place: %s\ntree:     %s\nfirst text: %s", walked, tree, n ? texts[0] : "");
+}
+
+static void test_assembly_in_place_matches_tree(void **state)
+{
+	static const char *const cases[][4] = {
+	    {"{\"choices\":[{\"delta\":{\"content\":\"a\\\"b\\\\c\\/d\\n\\t\\r\\b\\f\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"\\u00e9\\u4e2d\\ud83d\\ude00 x\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"cut\\u0000here\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"lone \\ud800 high\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"lone \\udc00 low\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"pair \\ud800\\u0041 bad\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"\\u0063ontent\":\"escaped name\"}}]}"},
+	    {"{\"ch\\u006fices\":[{\"delta\":{\"content\":\"escaped top\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"first\",\"content\":\"second\"}}]}"},
+	    {"{\"choices\":[{\"delta\":null,\"message\":{\"content\":\"m\"}}]}"},
+	    {"{\"choices\":[{\"message\":{\"content\":\"m\",\"reasoning\":\"r\"}}],\"usage\":{\"total_"
+	     "tokens\":3}}"},
+	    {"{\"choices\":{\"x\":{\"delta\":{\"content\":\"object choices\"}}}}"},
+	    {"{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}",
+	     "{\"choices\":[],\"usage\":{\"completion_tokens\":2}}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":7,\"reasoning_content\":[\"x\"],\"reasoning\":{\"a\":\"}"
+	     "\"}}}]}"},
+	    {"{\"choices\":[\"str\",{\"delta\":{\"content\":\"second choice\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"\"}}]}",
+	     "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\",\"function\":{\"name\":"
+	     "\"f\","
+	     "\"arguments\":\"{\\\"a\\\"\"}}]}}]}",
+	     "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\":1}\"}}]}}"
+	     "]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"text \\\\\\\"quoted\\\\\\\" \\\\\"}}]}"},
+	    {"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"
+	     "\"hi\"}}",
+	     "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"thinking_delta\","
+	     "\"thinking\":\"t\"}}",
+	     "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\","
+	     "\"partial_json\":\"{\\\"k\"}}",
+	     "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\"}}"},
+	    {"{\"type\":\"content_block_delta\",\"index\":1.5,\"delta\":{\"type\":\"input_json_delta\","
+	     "\"partial_json\":\"x\"}}"},
+	    {"{\"type\":\"content_block_delta\",\"index\":\"3\",\"delta\":{\"type\":\"input_json_delta\","
+	     "\"partial_json\":\"y\"}}"},
+	    {"{\"type\":\"content_block_delta\",\"index\":12345678901,\"delta\":{\"type\":\"input_json_"
+	     "delta\",\"partial_json\":\"z\"}}"},
+	    {"{\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text\\u005fdelta\",\"text\":\"esc "
+	     "type\"}}"},
+	    {"{\"type\":\"content_block_delta\",\"delta\":{\"type\":7,\"text\":\"num type\"}}"},
+	    {"{\"type\":\"content_block_delta\",\"delta\":\"x\"}", "{\"type\":\"content_block_delta\"}"},
+	    {"{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":4}}}",
+	     "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":"
+	     "\"s\"}}",
+	     "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}"},
+	    {"{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"whole\"}],\"usage\":{\"input_"
+	     "tokens\":1}}"},
+	    {"[1,2]", "\"just a string\"", "null", "{}"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = 0;
+		while (n < 4 && cases[i][n])
+			n++;
+		assert_same_assembly(cases[i], n);
+	}
+}
+
+/* Generated events: shapes, names and strings drawn from pieces that
+ * include every escape, duplicates and wrong types. */
+static void test_assembly_in_place_matches_tree_generated(void **state)
+{
+	static const char *const strs[] = {
+	    "\"plain \"",  "\"\"",	    "\"q\\\"\\\\\"", "\"\\u00e9\"", "\"\\ud83d\\ude00\"",
+	    "\"\\ud800\"", "\"\\u0000\"",   "\"\\n\\t\"",    "null",	    "3",
+	    "[\"a\"]",	   "{\"x\":\"}\"}", "\"\\/\"",	     "true"};
+	static const char *const names[] = {
+	    "content", "reasoning", "reasoning_content", "\\u0063ontent", "role", "tool_calls", "refusal"};
+	unsigned seed = 15;
+	for (int round = 0; round < 3000; round++) {
+		char texts[3][512];
+		const char *ptr[3];
+		for (int t = 0; t < 3; t++) {
+			char part[400] = "";
+			int members = rand_r(&seed) % 4;
+			for (int m = 0; m < members; m++) {
+				char one[120];
+				const char *name = names[rand_r(&seed) % 7];
+				const char *val = streq(name, "tool_calls")
+				    ? "[{\"index\":0,\"function\":{\"arguments\":\"a\"}}]"
+				    : strs[rand_r(&seed) % 14];
+				snprintf(one, sizeof(one), "%s\"%s\":%s", m ? "," : "", name, val);
+				strcat(part, one);
+			}
+			switch (rand_r(&seed) % 4) {
+			case 0:
+				snprintf(texts[t], sizeof(texts[t]), "{\"choices\":[{\"delta\":{%s}}]}",
+					 part);
+				break;
+			case 1:
+				snprintf(texts[t], sizeof(texts[t]),
+					 "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{%s}}],"
+					 "\"usage\":{\"n\":%d}}",
+					 part, round);
+				break;
+			case 2:
+				snprintf(texts[t], sizeof(texts[t]),
+					 "{\"type\":\"content_block_delta\",\"index\":%d,\"delta\":{\"type\":"
+					 "\"%s\",%s}}",
+					 rand_r(&seed) % 3,
+					 (const char *[]){"text_delta", "thinking_delta",
+							  "input_json_delta"}[rand_r(&seed) % 3],
+					 part[0] ? part : "\"text\":\"e\"");
+				break;
+			default:
+				snprintf(texts[t], sizeof(texts[t]),
+					 "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+					 "\"text_delta\","
+					 "\"text\":%s,\"thinking\":%s,\"partial_json\":%s}}",
+					 strs[rand_r(&seed) % 14], strs[rand_r(&seed) % 14],
+					 strs[rand_r(&seed) % 14]);
+			}
+			ptr[t] = texts[t];
+		}
+		assert_same_assembly(ptr, 3);
+	}
+}
+
+/* The printed-only events (one raw text) say what the tree says. */
+static void assert_same_events(const char *body, size_t len)
+{
+	bool all_raw;
+	struct sx_assembler *x = sx_assembler_new();
+	_cleanup_cjson_ cJSON *tree = sx_sse_events(body, len);
+	_cleanup_cjson_ cJSON *raw = sx_sse_events_raw(body, len, x, &all_raw);
+	_cleanup_cjson_ cJSON *reparsed = NULL;
+	cJSON *usage = NULL;
+
+	cJSON_Delete(sx_assembler_end(x, &usage));
+	cJSON_Delete(usage);
+	assert_non_null(tree);
+	assert_true(cJSON_IsRaw(raw));
+	reparsed = cJSON_Parse(raw->valuestring);
+	if (!reparsed || !cJSON_Compare(tree, reparsed, true)) {
+		_cleanup_free_ char *t = cJSON_PrintUnformatted(tree);
+		fail_msg("raw:  %s\ntree: %s", raw->valuestring, t);
+	}
+	if (all_raw && !sx_utf8_valid(raw->valuestring))
+		fail_msg("all_raw but not UTF-8: %s", raw->valuestring);
+}
+
+static void test_sse_raw_text_matches_tree(void **state)
+{
+	static const char *const bodies[] = {
+	    "",
+	    "\n\n\n",
+	    "data: {\"a\": 1}\n\n",
+	    "event: named\ndata: {\"b\":[1, 2]}\r\n\r\ndata: [DONE]\n\n",
+	    "data: line1\ndata: line2\n\ndata: {\"x\":\ndata: 1}\n\n",
+	    "data:nospace\r\rdata:  two spaces\r\r",
+	    ": comment\nid: 3\nretry: 5\nevent: x\n\nevent: y\nevent: z\ndata: last name wins\n\n",
+	    "event: has \"quote\" and \\ back\ndata: \"json string\"\n\n",
+	    "event: caf\xc3\xa9\ndata: {\"t\":\"caf\xc3\xa9\"}\n\n",
+	    "event: bad \xff\ndata: {\"t\":\"bad \xfe\"}\n\ndata: plain \xff\n\n",
+	    "data: {\"s\":\"\\ud800\"}\n\n",
+	    "data: tab\there\n\ndata: ctl \x01\n\n",
+	    "data\n\ndata:\n\ndata: {}\n\ndata: cut at the end",
+	    "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		assert_same_events(bodies[i], strlen(bodies[i]));
+	/* a NUL inside data: strings end there, as cJSON's do */
+	assert_same_events("data: a\0b\n\n", 10);
+}
+
+static void test_sse_raw_text_matches_tree_generated(void **state)
+{
+	static const char *const lines[] = {
+	    "data: {\"choices\":[{\"delta\":{\"content\":\"w \"}}]}",
+	    "data: [DONE]",
+	    "data: {\"a\":",
+	    "data: 2}",
+	    "event: content_block_delta",
+	    "event: q\"uote",
+	    ": c",
+	    "id: 1",
+	    "data",
+	    "data:",
+	    "",
+	    "",
+	    "",
+	    "data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}",
+	    "data: not json \xc3",
+	    "bogus: 1"};
+	static const char *const ends[] = {"\n", "\r\n", "\r"};
+	unsigned seed = 7;
+	for (int round = 0; round < 2000; round++) {
+		char body[2048] = "";
+		int n = rand_r(&seed) % 12;
+		for (int i = 0; i < n; i++) {
+			strcat(body, lines[rand_r(&seed) % 16]);
+			strcat(body, ends[rand_r(&seed) % 3]);
+		}
+		assert_same_events(body, strlen(body));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +431,10 @@ int main(void)
 	    cmocka_unit_test(test_non_streaming_shapes),
 	    cmocka_unit_test(test_record_keys_and_no_reasoning),
 	    cmocka_unit_test(test_record_without_response),
+	    cmocka_unit_test(test_assembly_in_place_matches_tree),
+	    cmocka_unit_test(test_sse_raw_text_matches_tree),
+	    cmocka_unit_test(test_sse_raw_text_matches_tree_generated),
+	    cmocka_unit_test(test_assembly_in_place_matches_tree_generated),
 	};
 	return cmocka_run_group_tests_name("capture-record", tests, NULL, NULL);
 }

@@ -301,6 +301,16 @@ static void test_compact_invalid(void **state)
 	assert_int_equal(sx_json_compact("[\"\xc3\"]", 5, 128, &out, NULL), -EILSEQ);
 	assert_int_equal(sx_json_compact("[\"\xed\xa0\x80\"]", 7, 128, &out, NULL),
 			 -EILSEQ); /* a surrogate */
+	/* Escaped surrogates that do not pair up (cJSON refuses them too). */
+	assert_int_equal(sx_json_compact("[\"\\ud800\"]", 10, 128, &out, NULL), -EILSEQ);
+	assert_int_equal(sx_json_compact("[\"\\uDC00x\"]", 11, 128, &out, NULL), -EILSEQ);
+	assert_int_equal(sx_json_compact("[\"\\ud800\\u0041\"]", 16, 128, &out, NULL), -EILSEQ);
+	assert_int_equal(sx_json_compact("[\"\\uDBFF\\n\"]", 12, 128, &out, NULL), -EILSEQ);
+	assert_int_equal(sx_json_compact("[\"\\ud83d\\ude00\\u00e9\\ucfff\"]", 28, 128, &out, NULL), 0);
+	free(out);
+	assert_int_equal(sx_json_compact("[\"\\ud83d\\ude00\"]", 16, 128, &out, NULL), 0);
+	assert_string_equal(out, "[\"\\ud83d\\ude00\"]");
+	free(out);
 }
 
 /* Nesting deeper than the limit is refused; at the limit it passes. */

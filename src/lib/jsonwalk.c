@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * jsonwalk.c - reading a compacted, checked JSON text in place (jsonwalk.h).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonwalk.h"
+
+struct sx_jw sx_jw_text(const char *text, size_t len)
+{
+	return (struct sx_jw){text, text + len};
+}
+
+/* p at a string's opening quote: the byte after its closing quote. */
+static const char *string_end(const char *p, const char *end)
+{
+	const char *start = ++p;
+
+	/* Most strings here are short: a plain loop beats a call first. */
+	for (int i = 0; i < 48 && p < end; i++, p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\' && ++p >= end)
+			return end;
+	}
+	for (;;) {
+		const char *q = memchr(p, '"', (size_t)(end - p));
+		size_t bs = 0;
+		if (!q)
+			return end;
+		while (q - bs > start && q[-1 - (long)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return q + 1;
+		p = q + 1;
+	}
+}
+
+/* p at a value's first byte: the byte after the value. */
+static const char *value_end(const char *p, const char *end)
+{
+	int depth = 0;
+
+	if (p >= end)
+		return end;
+	if (*p == '"')
+		return string_end(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && *p != ',' && *p != '}' && *p != ']')
+			p++;
+		return p;
+	}
+	while (p < end) {
+		switch (*p) {
+		case '"': p = string_end(p, end); continue;
+		case '{':
+		case '[': depth++; break;
+		case '}':
+		case ']':
+			if (--depth == 0)
+				return p + 1;
+			break;
+		}
+		p++;
+	}
+	return end;
+}
+
+enum sx_jw_found sx_jw_member(struct sx_jw v, const char *key, struct sx_jw *out)
+{
+	size_t klen = strlen(key);
+	const char *p = v.p + 1;
+
+	if (!sx_jw_is(v, '{'))
+		return SX_JW_MISSING;
+	while (p < v.end && *p == '"') {
+		const char *name = p + 1, *name_end = string_end(p, v.end) - 1, *val = name_end + 2;
+		size_t n = (size_t)(name_end - name);
+		const char *after = value_end(val, v.end);
+		/* An escaped name might spell key: only a parser can tell. */
+		if (memchr(name, '\\', n))
+			return SX_JW_UNSURE;
+		if (n == klen && memcmp(name, key, n) == 0) {
+			*out = (struct sx_jw){val, after};
+			return SX_JW_FOUND;
+		}
+		if (after >= v.end || *after != ',')
+			break;
+		p = after + 1;
+	}
+	return SX_JW_MISSING;
+}
+
+bool sx_jw_index(struct sx_jw v, size_t i, struct sx_jw *out)
+{
+	const char *p = v.p + 1;
+
+	if (!sx_jw_is(v, '[') || p >= v.end || *p == ']')
+		return false;
+	for (;;) {
+		const char *after = value_end(p, v.end);
+		if (i-- == 0) {
+			*out = (struct sx_jw){p, after};
+			return true;
+		}
+		if (after >= v.end || *after != ',')
+			return false;
+		p = after + 1;
+	}
+}
+
+static int hex4(const char *p, uint32_t *cp)
+{
+	*cp = 0;
+	for (int i = 0; i < 4; i++) {
+		char h = p[i];
+		*cp <<= 4;
+		if (h >= '0' && h <= '9')
+			*cp |= (uint32_t)(h - '0');
+		else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f')
+			*cp |= (uint32_t)((h | 0x20) - 'a' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static char *put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | (cp >> 6));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | (cp >> 12));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | (cp >> 18));
+		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+long sx_jw_string(struct sx_jw v, char **buf, size_t *cap)
+{
+	const char *p = v.p + 1, *end = v.end - 1; /* between the quotes */
+	size_t need = (size_t)(end - p) + 1; /* unescaping never grows a string */
+	char *o;
+
+	if (!sx_jw_is(v, '"') || v.end - v.p < 2)
+		return -1;
+	if (need > *cap) {
+		char *b = realloc(*buf, need);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = need;
+	}
+	o = *buf;
+	while (p < end) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		size_t n = bs ? (size_t)(bs - p) : (size_t)(end - p);
+		uint32_t cp, lo;
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+		if (!bs)
+			break;
+		p++;
+		switch (*p++) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u':
+			/* What cJSON refuses (a lone or reversed surrogate) or
+			 * cuts short (U+0000) is left to it. */
+			if (end - p < 4 || hex4(p, &cp) < 0 || cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+				return -1;
+			p += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) < 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				p += 6;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			}
+			o = put_utf8(o, cp);
+			break;
+		default: /* '"', '\\', '/' */ *o++ = p[-1];
+		}
+	}
+	*o = 0;
+	return (long)(o - *buf);
+}
+
+enum sx_jw_found sx_jw_string_is(struct sx_jw v, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!sx_jw_is(v, '"'))
+		return SX_JW_MISSING;
+	if (memchr(v.p + 1, '\\', (size_t)(v.end - v.p - 1)))
+		return SX_JW_UNSURE;
+	return (size_t)(v.end - v.p) == n + 2 && memcmp(v.p + 1, s, n) == 0 ? SX_JW_FOUND : SX_JW_MISSING;
+}
