@@ -63,6 +63,7 @@ struct sx_llmproxy {
 	struct sx_resolver *resolver; /* the host's DNS, for provider names */
 	struct sx_spool *spool;
 	struct sx_recorder *recorder;
+	struct sx_evdefer wake_recorder; /* once per batch of finished calls */
 	struct call *calls;
 	uint64_t next_id;
 };
@@ -241,6 +242,12 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	c->slot = NULL;
 	j->end = e;
 	sx_recorder_push(c->p->recorder, j);
+	sx_evloop_defer(c->p->loop, &c->p->wake_recorder);
+}
+
+static void wake_recorder(struct sx_evdefer *d)
+{
+	sx_recorder_wake(sx_container_of(d, struct sx_llmproxy, wake_recorder)->recorder);
 }
 
 /* ---- the provider's side ---- */
@@ -737,6 +744,7 @@ int sx_llmproxy_new(struct sx_gateway *g, struct sx_llmproxy **ret)
 		return -ENOMEM;
 	p->g = g;
 	p->loop = g->evloop;
+	p->wake_recorder.fn = wake_recorder;
 	if ((r = sx_spool_new(g->log_dir, &p->spool)) < 0 ||
 	    (r = sx_resolver_new(g->loop, NULL, &p->resolver)) < 0 ||
 	    (r = sx_upclient_new(p->loop, p->resolver, &o, &p->up)) < 0 ||
@@ -776,6 +784,7 @@ void sx_llmproxy_free(struct sx_llmproxy *p)
 		call_free(p->calls);
 	}
 	sx_upclient_free(p->up);
+	sx_evloop_undefer(p->loop, &p->wake_recorder);
 	sx_recorder_free(p->recorder); /* writes what is queued */
 	sx_resolver_free(p->resolver);
 	sx_spool_free(p->spool);

@@ -37,7 +37,10 @@ struct sx_record_job {
 int sx_recorder_new(struct sx_capture *capture, struct sx_spool *spool, struct sx_metrics *m,
 		    struct sx_recorder **ret);
 /* Queues a job (taken over).  Past a backlog bound the record is built
- * and written here, on the caller's thread, so memory stays bounded. */
+ * and written here, on the caller's thread, so memory stays bounded.  The
+ * thread is not woken: sx_recorder_wake() once per batch of pushes spares
+ * a futex call per call (it also looks every second by itself). */
 void sx_recorder_push(struct sx_recorder *r, struct sx_record_job *job);
+void sx_recorder_wake(struct sx_recorder *r);
 /* Writes every queued record, then stops the thread and frees. */
 void sx_recorder_free(struct sx_recorder *r);
