@@ -155,25 +155,6 @@ static int add_printed(struct sx_buf *b, cJSON *item)
 	return s ? sx_buf_add(b, s, strlen(s)) : -1;
 }
 
-/* Appends s as a JSON string: printable ASCII as it is, anything else as
- * cJSON prints it.  *all_raw turns false when s is not UTF-8. */
-static int add_string(struct sx_buf *b, const char *s, size_t n, bool *all_raw)
-{
-	bool plain = true;
-
-	for (size_t i = 0; i < n && plain; i++)
-		plain = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\';
-	if (plain)
-		return sx_buf_add(b, "\"", 1) < 0 || sx_buf_add(b, s, n) < 0 || sx_buf_add(b, "\"", 1) < 0
-		    ? -1
-		    : 0;
-	_cleanup_free_ char *c = strndup(s, n);
-	_cleanup_cjson_ cJSON *item = c ? cJSON_CreateString(c) : NULL;
-	if (c && !sx_utf8_valid(c))
-		*all_raw = false;
-	return add_printed(b, item);
-}
-
 /* One event's data: JSON compacted straight into b (and read in place by
  * the assembler), else what the tree builder would have made of it. */
 static int add_data(struct sx_buf *b, const struct event *e, struct sx_assembler *x, bool *all_raw)
@@ -199,7 +180,7 @@ static int add_data(struct sx_buf *b, const struct event *e, struct sx_assembler
 		sx_assembler_feed(x, parsed);
 		return add_printed(b, parsed);
 	}
-	return add_string(b, e->data, strnlen(e->data, e->data_len), all_raw);
+	return sx_json_add_string(b, e->data, strnlen(e->data, e->data_len), all_raw);
 }
 
 cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *x, bool *all_raw)
@@ -220,7 +201,7 @@ cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *x, b
 		first = false;
 		if (e.has_name &&
 		    (sx_buf_add(&out, "\"event\":", 8) < 0 ||
-		     add_string(&out, e.name, strnlen(e.name, e.name_len), all_raw) < 0 ||
+		     sx_json_add_string(&out, e.name, strnlen(e.name, e.name_len), all_raw) < 0 ||
 		     sx_buf_add(&out, ",", 1) < 0))
 			goto fail;
 		if (sx_buf_add(&out, "\"data\":", 7) < 0 || add_data(&out, &e, x, all_raw) < 0 ||

@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "buf.h"
 #include "jsonraw.h"
 #include "util.h"
 
@@ -322,4 +323,35 @@ cJSON *sx_json_raw_item(char *text)
 	free(item->valuestring); /* cJSON frees with free(): no hooks are set */
 	item->valuestring = text;
 	return item;
+}
+
+int sx_json_add_string(struct sx_buf *b, const char *s, size_t n, bool *utf8)
+{
+	bool plain = true;
+	char *c, *printed;
+	cJSON *item;
+	int r;
+
+	for (size_t i = 0; i < n && plain; i++)
+		plain = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\';
+	if (plain) {
+		if (sx_buf_reserve(b, n + 2) < 0)
+			return -ENOMEM;
+		b->p[b->len++] = '"';
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		b->p[b->len++] = '"';
+		return 0;
+	}
+	/* Escapes as cJSON writes them (a NUL ends the string, as in cJSON). */
+	c = strndup(s, n);
+	item = c ? cJSON_CreateString(c) : NULL;
+	printed = item ? cJSON_PrintUnformatted(item) : NULL;
+	if (c && utf8 && !sx_utf8_valid(c))
+		*utf8 = false;
+	r = printed ? sx_buf_add(b, printed, strlen(printed)) : -ENOMEM;
+	free(printed);
+	cJSON_Delete(item);
+	free(c);
+	return r;
 }

@@ -32,6 +32,12 @@ int sx_json_compact(const char *text, size_t len, int max_depth, char **out, str
 int sx_json_compact_to(const char *text, size_t len, int max_depth, char *out, size_t *out_len,
 		       struct sx_json_top *top);
 
+/* Appends s (n bytes) to b as a JSON string: printable ASCII as it is,
+ * anything else escaped as cJSON escapes it.  *utf8 (when not NULL) turns
+ * false when s is not UTF-8 (cJSON copies such bytes).  0 or -ENOMEM. */
+struct sx_buf;
+int sx_json_add_string(struct sx_buf *b, const char *s, size_t n, bool *utf8);
+
 /* A cJSON_Raw item that takes text over (as sx_json_compact() made it):
  * printed as it is, no copy.  NULL (text freed) when out of memory. */
 cJSON *sx_json_raw_item(char *text);

@@ -4,6 +4,7 @@
  * diagnostics (src/lib/jsonutil.c); the one-pass compaction the capture
  * record embeds request bodies with (src/lib/jsonraw.c).
  */
+#include "../../src/lib/buf.h"
 #include "../../src/lib/jsonraw.h"
 #include "testutil.h"
 
@@ -326,6 +327,34 @@ static void test_compact_depth(void **state)
 	assert_int_equal(sx_json_compact(deep + 1, 256, 128, &out, NULL), 0);
 }
 
+/* Strings written for a JSON text: parsed back to what went in. */
+static void test_add_string(void **state)
+{
+	static const char *const in[] = {"plain",	"",	  "q\"uote\\back", "tab\tnl\ncr\r",
+					 "caf\xc3\xa9", "ctl\x01"};
+	for (size_t i = 0; i < ELEMENTSOF(in); i++) {
+		struct sx_buf b = {0};
+		bool utf8 = true;
+		assert_int_equal(sx_json_add_string(&b, in[i], strlen(in[i]), &utf8), 0);
+		assert_int_equal(sx_buf_add(&b, "", 1), 0);
+		_cleanup_cjson_ cJSON *j = cJSON_Parse(b.p);
+		assert_true(cJSON_IsString(j));
+		assert_string_equal(j->valuestring, in[i]);
+		assert_true(utf8);
+		sx_buf_free(&b);
+	}
+	struct sx_buf b = {0};
+	bool utf8 = true;
+	assert_int_equal(sx_json_add_string(&b, "bad\xff", 4, &utf8), 0);
+	assert_false(utf8);
+	sx_buf_free(&b);
+	/* a NUL ends the string, as in cJSON */
+	assert_int_equal(sx_json_add_string(&b, "a\"\0b", 4, NULL), 0);
+	assert_int_equal(sx_buf_add(&b, "", 1), 0);
+	assert_string_equal(b.p, "\"a\\\"\"");
+	sx_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +362,7 @@ int main(void)
 	    cmocka_unit_test(test_compact_valid),
 	    cmocka_unit_test(test_compact_invalid),
 	    cmocka_unit_test(test_compact_depth),
+	    cmocka_unit_test(test_add_string),
 	    cmocka_unit_test(test_set_path_creates_intermediates),
 	    cmocka_unit_test(test_set_path_replaces),
 	    cmocka_unit_test(test_set_path_refuses_non_object_parent),
