@@ -27,7 +27,7 @@
 #define BACKLOG_BYTES (256u * 1024 * 1024)
 #define SYNC_USEC 1000000ULL
 /* Records appended with one writev, at most (and about this many bytes of
- * calls: a batch of big calls is written before more are built). */
+ * records: a batch of big ones is written before more are built). */
 #define BATCH_RECORDS 256
 #define BATCH_BYTES (8u * 1024 * 1024)
 /* Once busy, the thread looks for work every NAP_USEC by itself for
@@ -112,7 +112,7 @@ static void record_list(struct sx_recorder *r, struct sx_record_job *list)
 			char *t = build(r, j);
 			if (t) {
 				text[n++] = t;
-				bytes += job_bytes(j);
+				bytes += strlen(t); /* a stream's answer is in its slot, not in job_bytes() */
 			}
 		}
 		(void)sx_capture_append(r->capture, (const char *const *)text, n); /* counts failures */
