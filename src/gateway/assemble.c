@@ -268,6 +268,14 @@ static int parse_span(struct sx_jw v, cJSON **out)
 
 /* The string member key of v into a->tmp[slot]: 1 when there is one, 0
  * when there is none (or it is not a string), -1 UNSURE. */
+/* String v into a->tmp[slot]: 1, 0 when v is not a string, -1 UNSURE. */
+static int unescape(struct acc *a, struct sx_jw v, int slot)
+{
+	if (!sx_jw_is(v, '"'))
+		return 0;
+	return sx_jw_string(v, &a->tmp[slot], &a->tmp_cap[slot]) < 0 ? -1 : 1;
+}
+
 static int member_string(struct acc *a, struct sx_jw v, const char *key, int slot)
 {
 	struct sx_jw s;
@@ -275,39 +283,35 @@ static int member_string(struct acc *a, struct sx_jw v, const char *key, int slo
 
 	if (f == SX_JW_UNSURE)
 		return -1;
-	if (f == SX_JW_MISSING || !sx_jw_is(s, '"'))
-		return 0;
-	return sx_jw_string(s, &a->tmp[slot], &a->tmp_cap[slot]) < 0 ? -1 : 1;
+	return f == SX_JW_FOUND ? unescape(a, s, slot) : 0;
 }
 
-static int openai_compact(struct acc *a, struct sx_jw data, struct sx_jw choices)
+/* An OpenAI chunk or message: choices[0]'s delta (or message) and the
+ * top-level usage, each object walked once. */
+static int openai_compact(struct acc *a, struct sx_jw choices, const struct sx_jw *usage)
 {
-	static const char *const keys[3] = {"content", "reasoning_content", "reasoning"};
+	static const char *const which[2] = {"delta", "message"};
+	static const char *const keys[4] = {"content", "reasoning_content", "reasoning", "tool_calls"};
 	static const char *const to[3] = {"text", "reasoning", "reasoning"};
-	struct sx_jw choice, part, calls, usage;
-	enum sx_jw_found f = SX_JW_MISSING, fc = SX_JW_MISSING, fu;
+	struct sx_jw choice, part[2], v[4];
+	bool has_part[2] = {false, false}, has[4] = {false, false, false, false};
 	_cleanup_cjson_ cJSON *calls_j = NULL, *usage_j = NULL;
 	int have[3] = {0, 0, 0};
 
 	if (!sx_jw_is(choices, '['))
 		return -1; /* cJSON would take an object's first member */
-	if (sx_jw_index(choices, 0, &choice)) {
-		f = sx_jw_member(choice, "delta", &part);
-		if (f == SX_JW_MISSING)
-			f = sx_jw_member(choice, "message", &part);
-		if (f == SX_JW_UNSURE)
+	if (sx_jw_index(choices, 0, &choice) && sx_jw_members(choice, which, 2, part, has_part) < 0)
+		return -1;
+	if (has_part[0] || has_part[1]) {
+		if (sx_jw_members(has_part[0] ? part[0] : part[1], keys, 4, v, has) < 0)
 			return -1;
-	}
-	if (f == SX_JW_FOUND) {
 		for (int i = 0; i < 3; i++)
-			if ((have[i] = member_string(a, part, keys[i], i)) < 0)
+			if (has[i] && (have[i] = unescape(a, v[i], i)) < 0)
 				return -1;
-		fc = sx_jw_member(part, "tool_calls", &calls);
-		if (fc == SX_JW_UNSURE || (fc == SX_JW_FOUND && parse_span(calls, &calls_j) < 0))
+		if (has[3] && parse_span(v[3], &calls_j) < 0)
 			return -1;
 	}
-	fu = sx_jw_member(data, "usage", &usage);
-	if (fu == SX_JW_UNSURE || (fu == SX_JW_FOUND && parse_span(usage, &usage_j) < 0))
+	if (usage && parse_span(*usage, &usage_j) < 0)
 		return -1;
 	for (int i = 0; i < 3; i++)
 		if (have[i])
@@ -367,22 +371,20 @@ static int anthropic_compact(struct acc *a, struct sx_jw data)
 
 static int feed_compact(struct acc *a, const char *text, size_t len)
 {
-	struct sx_jw data = sx_jw_text(text, len), v;
+	static const char *const keys[3] = {"choices", "usage", "type"};
+	struct sx_jw data = sx_jw_text(text, len), v[3];
+	bool has[3];
 	enum sx_jw_found f;
 
 	if (!sx_jw_is(data, '{'))
 		return 0;
-	f = sx_jw_member(data, "choices", &v);
-	if (f == SX_JW_UNSURE)
+	if (sx_jw_members(data, keys, 3, v, has) < 0)
 		return -1;
-	if (f == SX_JW_FOUND)
-		return openai_compact(a, data, v);
-	f = sx_jw_member(data, "type", &v);
-	if (f == SX_JW_UNSURE)
-		return -1;
-	if (f == SX_JW_MISSING || !sx_jw_is(v, '"'))
+	if (has[0])
+		return openai_compact(a, v[0], has[1] ? &v[1] : NULL);
+	if (!has[2] || !sx_jw_is(v[2], '"'))
 		return 0;
-	f = sx_jw_string_is(v, "content_block_delta");
+	f = sx_jw_string_is(v[2], "content_block_delta");
 	if (f == SX_JW_FOUND)
 		return anthropic_compact(a, data);
 	return -1; /* message, message_start, content_block_start, ...: parsed */

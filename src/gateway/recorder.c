@@ -54,9 +54,15 @@ struct sx_recorder {
 	uint64_t last_job; /* CLOCK_MONOTONIC usec when the last job was taken */
 };
 
+/* What a queued job holds: its request and answer, in memory or (a
+ * stream's answer) in its spool slot: both count against the backlog. */
 static size_t job_bytes(const struct sx_record_job *j)
 {
-	return j->request_len + j->response_len;
+	size_t in_slot = 0;
+
+	if (!j->response && j->slot)
+		(void)sx_spool_body_bytes(j->slot, &in_slot);
+	return j->request_len + j->response_len + in_slot;
 }
 
 static void job_free(struct sx_recorder *r, struct sx_record_job *j)
@@ -112,7 +118,7 @@ static void record_list(struct sx_recorder *r, struct sx_record_job *list)
 			char *t = build(r, j);
 			if (t) {
 				text[n++] = t;
-				bytes += strlen(t); /* a stream's answer is in its slot, not in job_bytes() */
+				bytes += strlen(t);
 			}
 		}
 		(void)sx_capture_append(r->capture, (const char *const *)text, n); /* counts failures */

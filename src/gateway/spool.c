@@ -31,6 +31,12 @@
 #define SLOT_MAGIC "SXSPOOL1"
 #define SLOT_HEAD 64
 #define SLOT_INIT (64 * 1024) /* a slot's first size; it doubles as needed */
+/* A slot is mapped this long from the start, past its file's end (address
+ * space only: a shared file mapping commits no memory): the file grows
+ * under the mapping, without the mremap that moved a growing slot's pages
+ * and flushed every thread's TLB (a tenth of a streaming call's CPU).  A
+ * slot that outgrows it is remapped. */
+#define SLOT_MAP ((size_t)256 * 1024 * 1024)
 #define SPOOL_IDLE_MAX 256
 /* Free slots are kept mapped (a slot made anew costs a file, its blocks and
  * a page fault per page) up to this much in all; a slot past it goes. */
@@ -51,7 +57,8 @@ struct sx_spool_slot {
 	int fd;
 	char *path;
 	char *map;
-	size_t size; /* of the file and the mapping */
+	size_t size; /* of the file (its blocks allocated) */
+	size_t mapped; /* of the mapping: SLOT_MAP at first, past the file's end */
 	size_t used; /* bytes stored after the head */
 	size_t body_off; /* where the response body starts */
 };
@@ -85,7 +92,7 @@ int sx_spool_new(const char *dir, struct sx_spool **ret)
 static void slot_destroy(struct sx_spool_slot *t)
 {
 	if (t->map)
-		munmap(t->map, t->size);
+		munmap(t->map, t->mapped);
 	if (t->fd >= 0)
 		close(t->fd);
 	if (t->path)
@@ -119,11 +126,15 @@ static int slot_reserve(struct sx_spool_slot *t, size_t need)
 	r = posix_fallocate(t->fd, 0, (off_t)size);
 	if (r != 0)
 		return -r;
-	map = t->map ? mremap(t->map, t->size, size, MREMAP_MAYMOVE)
-		     : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
-	if (map == MAP_FAILED)
-		return -errno;
-	t->map = map;
+	if (!t->map || size > t->mapped) {
+		size_t len = size > SLOT_MAP ? size : SLOT_MAP;
+		map = t->map ? mremap(t->map, t->mapped, len, MREMAP_MAYMOVE)
+			     : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+		if (map == MAP_FAILED)
+			return -errno;
+		t->map = map;
+		t->mapped = len;
+	}
 	t->size = size;
 	return 0;
 }

@@ -365,6 +365,31 @@ static void assert_same_events(const char *body, size_t len)
 		fail_msg("all_raw but not UTF-8: %s", raw->valuestring);
 }
 
+/* Long strings with escapes anywhere (the walker skips 16 bytes at once). */
+static void test_assembly_in_place_long_strings(void **state)
+{
+	static const char *const pieces[] = {"a", "\\\"", "\\\\", "\\n", "\xc3\xa9", "\\u00e9", "}", ":,[{"};
+	unsigned seed = 3;
+	for (int round = 0; round < 2000; round++) {
+		char str[2][1024];
+		char text[3300];
+		const char *ptr[1] = {text};
+		for (int k = 0; k < 2; k++) {
+			int n = rand_r(&seed) % 80;
+			strcpy(str[k], "\"");
+			for (int i = 0; i < n; i++) {
+				const char *piece = pieces[rand_r(&seed) % 8];
+				strcat(str[k], piece);
+			}
+			strcat(str[k], "\"");
+		}
+		snprintf(text, sizeof(text),
+			 "{\"id\":%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":%s,\"content\":%s}}],\"usage\":null}",
+			 str[1], str[0], str[1]);
+		assert_same_assembly(ptr, 1);
+	}
+}
+
 static void test_sse_raw_text_matches_tree(void **state)
 {
 	static const char *const bodies[] = {
@@ -432,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(test_record_keys_and_no_reasoning),
 	    cmocka_unit_test(test_record_without_response),
 	    cmocka_unit_test(test_assembly_in_place_matches_tree),
+	    cmocka_unit_test(test_assembly_in_place_long_strings),
 	    cmocka_unit_test(test_sse_raw_text_matches_tree),
 	    cmocka_unit_test(test_sse_raw_text_matches_tree_generated),
 	    cmocka_unit_test(test_assembly_in_place_matches_tree_generated),
