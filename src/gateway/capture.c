@@ -95,7 +95,7 @@ static int open_for_append(const char *path, unsigned long *records)
 
 /* Appends n records (each a line, after a comma but for the file's
  * first) with as few writes as IOV_MAX allows: no copy of a record. */
-static int append_lines(int fd, unsigned long *records, const char *const *rec, size_t n)
+static int append_lines(int fd, unsigned long *records, const char *const *rec, const size_t *len, size_t n)
 {
 	struct iovec iov[3 * 256];
 	bool first = *records == 0;
@@ -107,7 +107,7 @@ static int append_lines(int fd, unsigned long *records, const char *const *rec, 
 			if (!first)
 				iov[k++] = (struct iovec){(void *)",", 1};
 			first = false;
-			iov[k++] = (struct iovec){(void *)rec[i], strlen(rec[i])};
+			iov[k++] = (struct iovec){(void *)rec[i], len[i]};
 			iov[k++] = (struct iovec){(void *)"\n", 1};
 		}
 		for (size_t j = 0; j < k; j++)
@@ -122,7 +122,8 @@ static int append_lines(int fd, unsigned long *records, const char *const *rec, 
 
 static int append_line(int fd, unsigned long *records, const char *record)
 {
-	return append_lines(fd, records, &record, 1);
+	size_t len = strlen(record);
+	return append_lines(fd, records, &record, &len, 1);
 }
 
 static int close_file(int fd)
@@ -393,14 +394,14 @@ fail:
 	return r;
 }
 
-int sx_capture_append(struct sx_capture *c, const char *const *records, size_t n)
+int sx_capture_append(struct sx_capture *c, const char *const *records, const size_t *lens, size_t n)
 {
 	unsigned long before;
 	int r;
 
 	pthread_mutex_lock(&c->lock);
 	before = c->records;
-	r = append_lines(c->fd, &c->records, records, n);
+	r = append_lines(c->fd, &c->records, records, lens, n);
 	if (r < 0)
 		log_error_errno(r, "cannot append %zu record(s) to %s", n - (c->records - before), c->path);
 	n -= c->records - before; /* not written */

@@ -19,9 +19,10 @@ struct sx_capture;
 int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool no_reasoning,
 		     struct sx_metrics *m, struct sx_capture **ret);
 
-/* Appends n records (compact JSON, no newline) with one writev(2) per 256
- * (thread-safe); the counters and the log say what failed.  0 or -errno. */
-int sx_capture_append(struct sx_capture *c, const char *const *records, size_t n);
+/* Appends n records (compact JSON, no newline; lens[i] bytes each) with one
+ * writev(2) per 256 (thread-safe); the counters and the log say what
+ * failed.  0 or -errno. */
+int sx_capture_append(struct sx_capture *c, const char *const *records, const size_t *lens, size_t n);
 /* fdatasync()s the file if records were appended since the last sync: the
  * recorder thread calls it at most once a second (on the main thread a
  * sync held every client for milliseconds). */

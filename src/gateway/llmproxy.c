@@ -756,7 +756,7 @@ int sx_llmproxy_new(struct sx_gateway *g, struct sx_llmproxy **ret)
 	p->g = g;
 	p->loop = g->evloop;
 	p->wake_recorder.fn = wake_recorder;
-	if ((r = sx_spool_new(g->log_dir, &p->spool)) < 0 ||
+	if ((r = sx_spool_new(g->log_dir, g->no_reasoning, &p->spool)) < 0 ||
 	    (r = sx_resolver_new(g->loop, NULL, &p->resolver)) < 0 ||
 	    (r = sx_upclient_new(p->loop, p->resolver, &o, &p->up)) < 0 ||
 	    (r = sx_recorder_new(g->capture, p->spool, &g->metrics, &p->recorder)) < 0 ||

@@ -112,16 +112,17 @@ static void record_list(struct sx_recorder *r, struct sx_record_job *list)
 	while (list) {
 		struct sx_record_job *j = list, *next;
 		char *text[BATCH_RECORDS];
-		size_t n = 0, bytes = 0;
+		size_t len[BATCH_RECORDS], n = 0, bytes = 0;
 
 		for (; j && n < BATCH_RECORDS && bytes < BATCH_BYTES; j = j->next) {
 			char *t = build(r, j);
 			if (t) {
+				len[n] = strlen(t);
+				bytes += len[n];
 				text[n++] = t;
-				bytes += strlen(t);
 			}
 		}
-		(void)sx_capture_append(r->capture, (const char *const *)text, n); /* counts failures */
+		(void)sx_capture_append(r->capture, (const char *const *)text, len, n); /* counts failures */
 		for (size_t i = 0; i < n; i++)
 			free(text[i]);
 		for (; list != j; list = next) {

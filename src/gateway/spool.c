@@ -69,6 +69,7 @@ struct sx_spool {
 	struct sx_spool_slot *idle[SPOOL_IDLE_MAX];
 	size_t n_idle, idle_bytes;
 	unsigned long next_slot;
+	bool wipe;
 };
 
 static struct slot_head *head_of(struct sx_spool_slot *t)
@@ -76,7 +77,7 @@ static struct slot_head *head_of(struct sx_spool_slot *t)
 	return (struct slot_head *)(void *)t->map;
 }
 
-int sx_spool_new(const char *dir, struct sx_spool **ret)
+int sx_spool_new(const char *dir, bool wipe, struct sx_spool **ret)
 {
 	struct sx_spool *s = calloc(1, sizeof(*s));
 
@@ -85,6 +86,7 @@ int sx_spool_new(const char *dir, struct sx_spool **ret)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	s->wipe = wipe;
 	*ret = s;
 	return 0;
 }
@@ -228,11 +230,13 @@ void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t)
 	if (!t)
 		return;
 	head_of(t)->state = 0;
-	/* A free slot keeps nothing of the answer (--no-reasoning promises the
-	 * reasoning is nowhere on disk once the record is written).  The
-	 * request stays until the next call overwrites it: it is in the capture
-	 * file beside, and zeroing hundreds of KiB per call is not free. */
-	memset(t->map + SLOT_HEAD + t->body_off, 0, t->used - t->body_off);
+	/* With --no-reasoning a free slot keeps nothing of the answer (the
+	 * reasoning is to be nowhere on disk once the record is written).
+	 * Otherwise the answer stays until the next call overwrites it, like
+	 * the request: both are in the capture file beside, and zeroing
+	 * hundreds of KiB per call is not free. */
+	if (s->wipe)
+		memset(t->map + SLOT_HEAD + t->body_off, 0, t->used - t->body_off);
 	t->used = t->body_off = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->n_idle < SPOOL_IDLE_MAX && s->idle_bytes + t->size <= SPOOL_IDLE_BYTES) {

@@ -29,7 +29,9 @@
 struct sx_spool;
 struct sx_spool_slot;
 
-int sx_spool_new(const char *dir, struct sx_spool **ret);
+/* wipe: a released slot's answer is zeroed (--no-reasoning: the reasoning
+ * must be nowhere on disk but where the record strips it). */
+int sx_spool_new(const char *dir, bool wipe, struct sx_spool **ret);
 /* Removes the free slots (a clean stop leaves an empty spool). */
 void sx_spool_free(struct sx_spool *s);
 

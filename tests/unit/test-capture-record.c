@@ -384,7 +384,8 @@ static void test_assembly_in_place_long_strings(void **state)
 			strcat(str[k], "\"");
 		}
 		snprintf(text, sizeof(text),
-			 "{\"id\":%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":%s,\"content\":%s}}],\"usage\":null}",
+			 "{\"id\":%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":%s,\"content\":%s}}],"
+			 "\"usage\":null}",
 			 str[1], str[0], str[1]);
 		assert_same_assembly(ptr, 1);
 	}
