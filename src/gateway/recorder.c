@@ -26,10 +26,11 @@
 #define BACKLOG_JOBS 4096
 #define BACKLOG_BYTES (256u * 1024 * 1024)
 #define SYNC_USEC 1000000ULL
-/* Records appended with one writev, at most (and about this many bytes of
- * records: a batch of big ones is written before more are built). */
+/* Records appended with one writev, at most, and about this many bytes of
+ * them: small records go by the hundred, a big one is written while it is
+ * still in the cache, and a batch never holds much memory. */
 #define BATCH_RECORDS 256
-#define BATCH_BYTES (8u * 1024 * 1024)
+#define BATCH_BYTES (256u * 1024)
 /* Once busy, the thread looks for work every NAP_USEC by itself for
  * BUSY_USEC after its last job, and needs no wake-up meanwhile: a futex
  * wake per call cost the proxy's thread ~6 us (a cross-CPU wake-up), a
