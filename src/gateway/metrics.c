@@ -125,6 +125,9 @@ void sx_metrics_render(const struct sx_metrics *m, unsigned open_calls, FILE *ou
 		"# HELP sentrix_capture_queued Calls ended whose record the recorder has not written yet\n"
 		"# TYPE sentrix_capture_queued gauge\nsentrix_capture_queued %llu\n",
 		(unsigned long long)__atomic_load_n(&m->capture_queued, __ATOMIC_RELAXED));
+	render_counter(out, "sentrix_capture_inline_total",
+		       "Records the proxy's thread wrote itself: the recorder's backlog was full",
+		       __atomic_load_n(&m->capture_inline, __ATOMIC_RELAXED));
 	render_labelled(out, "sentrix_llm_upstream_errors_total", "Upstream failures by kind",
 			m->upstream_errors);
 	render_labelled(out, "sentrix_egress_decisions_total",

@@ -30,6 +30,7 @@ struct sx_metrics {
 	uint64_t bytes_in, bytes_out; /* request bodies in, response bodies out */
 	uint64_t capture_records, capture_errors; /* atomic: the recorder thread adds */
 	uint64_t capture_queued; /* atomic: calls ended whose record is not written yet */
+	uint64_t capture_inline; /* atomic: records the proxy's thread wrote itself (backlog full) */
 	struct sx_labelled *egress; /* egress decisions by kind and decision */
 	uint64_t egress_bytes_up, egress_bytes_down;
 	unsigned egress_open; /* tunnels and forwards in progress (set before rendering) */

@@ -50,6 +50,7 @@ struct sx_recorder {
 	pthread_cond_t wake;
 	struct sx_record_job *head, **tail;
 	size_t jobs, bytes;
+	size_t backlog_jobs; /* BACKLOG_JOBS, or SENTRIX_RECORDER_BACKLOG_JOBS (tests) */
 	bool waiting, stop; /* waiting: asleep until woken (or a second) */
 	uint64_t synced; /* CLOCK_MONOTONIC usec of the last sync */
 	uint64_t last_job; /* CLOCK_MONOTONIC usec when the last job was taken */
@@ -203,6 +204,17 @@ int sx_recorder_new(struct sx_capture *capture, struct sx_spool *spool, struct s
 	r->spool = spool;
 	r->metrics = m;
 	r->tail = &r->head;
+	r->backlog_jobs = BACKLOG_JOBS;
+	/* Tests make the bound small to take the proxy thread's own path. */
+	const char *knob = getenv("SENTRIX_RECORDER_BACKLOG_JOBS");
+	unsigned n;
+	if (knob && *knob) {
+		if (sx_parse_uint(knob, BACKLOG_JOBS, &n) == 0 && n >= 1)
+			r->backlog_jobs = n;
+		else
+			log_warn("SENTRIX_RECORDER_BACKLOG_JOBS \"%s\" is not 1 to %d; using %d", knob,
+				 BACKLOG_JOBS, BACKLOG_JOBS);
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	/* Timed waits on the monotonic clock (the sync's second). */
 	pthread_condattr_t ca;
@@ -227,7 +239,7 @@ void sx_recorder_push(struct sx_recorder *r, struct sx_record_job *j)
 	j->next = NULL;
 	__atomic_fetch_add(&r->metrics->capture_queued, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&r->lock);
-	inline_record = r->jobs >= BACKLOG_JOBS || r->bytes + job_bytes(j) > BACKLOG_BYTES;
+	inline_record = r->jobs >= r->backlog_jobs || r->bytes + job_bytes(j) > BACKLOG_BYTES;
 	if (!inline_record) {
 		*r->tail = j;
 		r->tail = &j->next;
@@ -235,8 +247,10 @@ void sx_recorder_push(struct sx_recorder *r, struct sx_record_job *j)
 		r->bytes += job_bytes(j);
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (inline_record)
+	if (inline_record) {
+		__atomic_fetch_add(&r->metrics->capture_inline, 1, __ATOMIC_RELAXED);
 		record_list(r, j);
+	}
 }
 
 void sx_recorder_wake(struct sx_recorder *r)

@@ -662,6 +662,41 @@ check_eq "all files load as JSON arrays; the records add up" $((n_recs + 1)) "$(
 n=$(ls "$A"/log/llm-*.json | wc -l)
 check "a new file, or the same file reopened ($n_files -> $n files)" test "$n" -eq "$n_files" -o "$n" -eq $((n_files + 1))
 
+# ---- 8d. the recorder's backlog full ----
+
+# Past the recorder's backlog bound the proxy's thread writes the record
+# itself.  With the bound at 1 call (a knob for tests), most of these
+# concurrent calls take that path, the others the recorder's batches: every
+# call is recorded once, whole.
+CURRENT="backlog"
+n_recs=$(rq "$A/log" "sum(len(a) for a in arrays())")
+export SENTRIX_RECORDER_BACKLOG_JOBS=1
+start_gw GWA "$A" --grace-secs 2
+check_eq "gateway A starts with a backlog bound of 1 call" 0 $?
+unset SENTRIX_RECORDER_BACKLOG_JOBS
+bl=()
+for i in $(seq 12); do
+	post "$LA/openai/chat/completions" "$TMP/req/oa.json" "$TMP/out/bl-$i" "${OA[@]}" -H "X-Sentrix-Run: backlog-$i" >"$TMP/out/bl-$i.code" &
+	bl+=($!)
+done
+for i in $(seq 13 16); do
+	post "$LA/openai/chat/completions" "$TMP/req/oa-stream.json" "$TMP/out/bl-$i" "${OA[@]}" -H "X-Sentrix-Run: backlog-$i" >"$TMP/out/bl-$i.code" &
+	bl+=($!)
+done
+wait "${bl[@]}"
+check_eq "16 concurrent calls answered" "$(printf '200 %.0s' $(seq 16))" "$(for i in $(seq 16); do printf '%s ' "$(cat "$TMP/out/bl-$i.code")"; done)"
+settle
+check "some records were written by the proxy's thread (sentrix_capture_inline_total)" \
+	test "$(metric "$HA" sentrix_capture_inline_total)" -gt 0
+stop_gw "$GWA"
+check_eq "each call recorded once" "16 16" \
+	"$(rq "$A/log" "'%d %d' % (len([r for r in R if (r['run_id'] or '').startswith('backlog-')]), len(set(r['run_id'] for r in R if (r['run_id'] or '').startswith('backlog-'))))")"
+check_eq "... complete, without an error" True \
+	"$(rq "$A/log" "all(r['complete'] and r['error'] is None and r['status'] == 200 for r in R if (r['run_id'] or '').startswith('backlog-'))")"
+check_eq "... the streams with all their events" True \
+	"$(rq "$A/log" "all(by('backlog-%d' % i)['events'] == sse('$TMP/out/oas.direct') for i in range(13, 17))")"
+check_eq "the capture files load as JSON arrays; the records add up" $((n_recs + 16)) "$(rq "$A/log" "sum(len(a) for a in arrays())")"
+
 # ---- 10. SIGKILL mid-stream ----
 
 CURRENT="SIGKILL"
