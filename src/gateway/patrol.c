@@ -2,9 +2,9 @@
  *
  * patrol.c - follows the capture files, reviews each record, writes flags.
  *
- * The thread runs as SCHED_IDLE: it reviews with the CPU time nothing else
- * wants (under full load it falls behind, and catches up when load drops).
- * It wakes every second (or when stopped), walks the capture files
+ * The thread yields to the proxy (yield_to_proxy(): a tenth of a CPU while
+ * calls are recorded; under full load it falls behind and catches up when
+ * the load drops).  It wakes every second (or when stopped), walks the capture files
  * oldest first from the offset patrol_state.db holds for each, and reviews
  * every complete record line: the engine scans it; a record with hits gets
  * a flag line in patrol_flags.jsonl and a review row "flagged", one without
@@ -36,7 +36,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -98,10 +97,12 @@ struct sx_patrol {
 
 /* While calls are being recorded, the patrol takes a tenth of one CPU at
  * most: after a batch that took t while new records came in, it rests 9t
- * (200 ms at most; a stop ends the rest).  SCHED_IDLE alone was not enough:
- * on a machine whose CPUs share a core, a patrol busy on the "idle" CPU
- * slowed the proxy (and nginx beside it) by up to a third.  It catches up
- * once the traffic drops. */
+ * (200 ms at most; a stop ends the rest).  A lower scheduling class would
+ * not do: the unit's filter denies @resources (sched_setscheduler kills the
+ * gateway there), and SCHED_IDLE measured no better: on a machine whose
+ * CPUs share a core, a patrol busy on the "idle" CPU still slowed the proxy
+ * (and nginx beside it) by up to a third.  It catches up once the traffic
+ * drops. */
 static void yield_to_proxy(struct sx_patrol *p, uint64_t records_before, uint64_t t0_usec)
 {
 	uint64_t rest = 9 * (sx_now_usec() - t0_usec);
@@ -1051,11 +1052,6 @@ static bool compile(struct sx_patrol *p)
 static void *thread_main(void *arg)
 {
 	struct sx_patrol *p = arg;
-	/* Background work: a busy proxy must not share its CPU with the review
-	 * of what it already captured.  SCHED_IDLE (this thread only) runs it
-	 * on CPU time nothing else wants; no privilege is needed to lower. */
-	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){0}) != 0)
-		log_warn("patrol: cannot run as SCHED_IDLE; it reviews at normal priority");
 	if (!compile(p))
 		return NULL;
 	while (!atomic_load(&p->stop)) {
