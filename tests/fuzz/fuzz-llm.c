@@ -65,6 +65,7 @@
 
 #include "fuzz.h"
 
+#include "lib/buf.h"
 #include "gateway/evloop.h"
 #include "gateway/httpserv.h"
 #include "gateway/llmreq.h"
@@ -83,30 +84,19 @@ static bool verbose; /* FUZZ_VERBOSE=1: what happened, on stderr */
 
 static const char *const providers[] = {"openai", "anthropic"};
 
-/* ---- growing byte buffers (out of memory is a failed run) ---- */
+/* ---- growing byte buffers: src/lib/buf.c's, always NUL-terminated here
+ * (out of memory is a failed run) ---- */
 
-struct fbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void fbuf_add(struct fbuf *b, const void *data, size_t n)
+static void fbuf_add(struct sx_buf *b, const void *data, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		FUZZ_CHECK(b->p, "out of memory");
-		b->cap = cap;
-	}
+	FUZZ_CHECK(sx_buf_reserve(b, n + 1) == 0, "out of memory");
 	if (n)
 		memcpy(b->p + b->len, data, n);
 	b->len += n;
 	b->p[b->len] = 0; /* always a string too */
 }
 
-static __attribute__((format(printf, 2, 3))) void fbuf_printf(struct fbuf *b, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) void fbuf_printf(struct sx_buf *b, const char *fmt, ...)
 {
 	char *s = NULL;
 	va_list ap;
@@ -130,17 +120,11 @@ static void *grow(void *p, size_t n, size_t size)
 	return p;
 }
 
-static void fbuf_free(struct fbuf *b)
-{
-	free(b->p);
-	*b = (struct fbuf){0};
-}
-
 /* ---- the reference: http-parser over the whole input at once ---- */
 
 struct ref_req {
-	struct fbuf url, body;
-	struct fbuf *names, *values;
+	struct sx_buf url, body;
+	struct sx_buf *names, *values;
 	size_t n_headers;
 	unsigned method;
 	bool chunked, head_done, done;
@@ -183,7 +167,7 @@ static int ref_on_field(http_parser *p, const char *at, size_t len)
 	if (!q->n_headers || ref.in_value) { /* a new header */
 		q->names = grow(q->names, q->n_headers, sizeof(*q->names));
 		q->values = grow(q->values, q->n_headers, sizeof(*q->values));
-		q->names[q->n_headers] = q->values[q->n_headers] = (struct fbuf){0};
+		q->names[q->n_headers] = q->values[q->n_headers] = (struct sx_buf){0};
 		q->n_headers++;
 	}
 	ref.in_value = false;
@@ -260,11 +244,11 @@ static void ref_free(void)
 {
 	for (size_t i = 0; i < ref.n; i++) {
 		struct ref_req *q = &ref.r[i];
-		fbuf_free(&q->url);
-		fbuf_free(&q->body);
+		sx_buf_free(&q->url);
+		sx_buf_free(&q->body);
 		for (size_t k = 0; k < q->n_headers; k++) {
-			fbuf_free(&q->names[k]);
-			fbuf_free(&q->values[k]);
+			sx_buf_free(&q->names[k]);
+			sx_buf_free(&q->values[k]);
 		}
 		free(q->names);
 		free(q->values);
@@ -286,7 +270,7 @@ struct req {
 	char *provider, *endpoint, *run_id;
 	const char *method; /* static (http-parser's names) */
 	long long content_length;
-	struct fbuf body;
+	struct sx_buf body;
 	size_t got; /* body bytes received */
 	bool too_big, complete;
 };
@@ -299,8 +283,8 @@ struct answer {
 
 struct run {
 	const char *name;
-	struct fbuf log; /* what the handler saw and did, to compare the runs */
-	struct fbuf out; /* what the server wrote */
+	struct sx_buf log; /* what the handler saw and did, to compare the runs */
+	struct sx_buf out; /* what the server wrote */
 	size_t n_seen; /* requests handed to the handler */
 	size_t body_bytes; /* body bytes handed to it, all requests */
 	struct answer *answers; /* the handler's, in order */
@@ -328,7 +312,7 @@ static void req_free(struct run *r, struct req *q)
 	free(q->provider);
 	free(q->endpoint);
 	free(q->run_id);
-	fbuf_free(&q->body);
+	sx_buf_free(&q->body);
 	free(q);
 }
 
@@ -355,13 +339,13 @@ static void respond_json(struct run *r, struct sx_hconn *conn, size_t idx, bool 
 	sx_hconn_respond(conn, status, ct, sizeof(ct) - 1, text, strlen(text));
 }
 
-static bool bytes_eq(const struct fbuf *b, const char *s)
+static bool bytes_eq(const struct sx_buf *b, const char *s)
 {
 	return b->len == strlen(s) && memcmp(b->p ? b->p : "", s, b->len) == 0;
 }
 
 /* A header value as sent, a NUL in it as SP (RFC 9110 5.5). */
-static bool value_eq(const struct fbuf *b, const char *s)
+static bool value_eq(const struct sx_buf *b, const char *s)
 {
 	if (b->len != strlen(s))
 		return false;
@@ -373,7 +357,7 @@ static bool value_eq(const struct fbuf *b, const char *s)
 
 /* The header filter (llmproxy.c's build_forward), on one header, against
  * the bytes the reference read for it. */
-static void check_forward(const char *name, const char *value, const struct fbuf *ref_value)
+static void check_forward(const char *name, const char *value, const struct sx_buf *ref_value)
 {
 	static const char *const never[] = {"authorization",  "x-api-key",	  "host",
 					    "x-sentrix-run",  "connection",	  "expect",
@@ -493,7 +477,7 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 static void on_body(void *ctx, const char *p, size_t len)
 {
 	struct req *q = ctx;
-	const struct fbuf *sent = &ref.r[q->idx].body;
+	const struct sx_buf *sent = &ref.r[q->idx].body;
 
 	cur->events++;
 	cur->body_bytes += len;
@@ -508,7 +492,7 @@ static void on_body(void *ctx, const char *p, size_t len)
 	q->got += len;
 	if (q->too_big || q->body.len + len > SX_LLM_BODY_MAX) {
 		q->too_big = true; /* llmproxy.c drops it and answers 413 at the end */
-		fbuf_free(&q->body);
+		sx_buf_free(&q->body);
 		return;
 	}
 	fbuf_add(&q->body, p, len);
@@ -517,7 +501,7 @@ static void on_body(void *ctx, const char *p, size_t len)
 static void on_complete(void *ctx)
 {
 	struct req *q = ctx;
-	const struct fbuf *sent = &ref.r[q->idx].body;
+	const struct sx_buf *sent = &ref.r[q->idx].body;
 
 	cur->events++;
 	FUZZ_CHECK(!q->complete && !cur->pending, "%s: request %zu: complete twice, or while another is",
@@ -829,8 +813,8 @@ static void run_free(struct run *r)
 {
 	while (r->reqs)
 		req_free(r, r->reqs);
-	fbuf_free(&r->log);
-	fbuf_free(&r->out);
+	sx_buf_free(&r->log);
+	sx_buf_free(&r->out);
 	free(r->answers);
 }
 
