@@ -84,13 +84,19 @@ struct call {
 	struct sx_buf fwd; /* header lines for the provider, the credential last */
 	struct iovec fwd_iov; /* fwd, as the upclient takes it (valid until done) */
 	size_t cred_off;
+	/* The request body: in the spool slot as it arrives, else in body
+	 * (no slot could be had or grown); req/req_len point at it once whole. */
 	struct sx_buf body;
+	const char *req;
+	size_t req_len;
 	struct sx_buf resp_head; /* the provider's header lines for the client */
 	struct sx_buf out; /* a plain answer, collected until it ends */
 	struct sx_buf mem; /* the relayed answer for the record when there is no spool slot */
 	long status;
 	bool headers_done, sse, relaying, sent, recorded, too_big, counted, paused;
 	bool guard_blocked;
+	bool slot_full; /* the answer could not grow in the slot: it is kept in mem */
+	int slot_err; /* why there is no slot */
 	size_t resp_bytes;
 	struct sx_spool_slot *slot; /* the call in the spool (NULL: none could be had) */
 	struct sx_streamguard *sg; /* block mode, a streamed answer: tool calls held back and scanned */
@@ -196,7 +202,7 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	    .sse = c->sse,
 	    .first_byte_ms = c->t_first ? (double)(c->t_first - c->t0) / 1000.0 : -1,
 	    .total_ms = (double)(t - c->t0) / 1000.0,
-	    .request_bytes = c->body.len,
+	    .request_bytes = c->req_len,
 	    .complete = complete,
 	    .no_reasoning = g->no_reasoning,
 	};
@@ -207,7 +213,7 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	sx_histogram_observe(&g->metrics.request_seconds, e.total_ms / 1000.0);
 	if (c->t_first)
 		sx_histogram_observe(&g->metrics.first_byte_seconds, e.first_byte_ms / 1000.0);
-	g->metrics.bytes_in += c->body.len;
+	g->metrics.bytes_in += c->req_len;
 	g->metrics.bytes_out += c->resp_bytes;
 	count_request(g, c->provider, c->headers_done ? c->status : 502);
 	j = calloc(1, sizeof(*j));
@@ -224,14 +230,15 @@ static void finish_record(struct call *c, const char *error, bool complete)
 	j->provider = TAKE_PTR(c->provider);
 	j->endpoint = TAKE_PTR(c->endpoint);
 	j->run_id = TAKE_PTR(c->run_id);
-	j->request = c->body.p;
-	j->request_len = c->body.len;
-	c->body = (struct sx_buf){0};
+	j->request = c->slot ? NULL : c->body.p; /* NULL: in the slot */
+	j->request_len = c->req_len;
+	if (!c->slot)
+		c->body = (struct sx_buf){0};
 	if (!c->relaying) {
 		j->response = c->out.p;
 		j->response_len = c->out.len;
 		c->out = (struct sx_buf){0};
-	} else if (c->slot) {
+	} else if (c->slot && !c->slot_full) {
 		j->slot = c->slot; /* the answer is in it */
 	} else {
 		j->response = c->mem.p;
@@ -323,15 +330,17 @@ static bool relay_out(struct call *c, const char *data, size_t len)
  * spool slot (which the record is then built from), else in memory. */
 static void keep(struct call *c, const char *data, size_t len)
 {
-	if (c->slot && sx_spool_body(c->slot, data, len) < 0) {
+	if (c->slot && !c->slot_full && sx_spool_body(c->slot, data, len) < 0) {
+		/* The slot stays (the request in it is what goes upstream); a
+		 * crash would recover the answer up to here. */
 		size_t n;
 		const char *had = sx_spool_body_bytes(c->slot, &n);
-		log_warn("call %s: its spool slot cannot grow; a crash would lose its answer", c->id);
+		log_warn("call %s: its spool slot cannot grow; a crash would lose the rest of its answer",
+			 c->id);
 		sx_buf_add(&c->mem, had, n);
-		sx_spool_release(c->p->spool, c->slot);
-		c->slot = NULL;
+		c->slot_full = true;
 	}
-	if (!c->slot && sx_buf_add(&c->mem, data, len) < 0)
+	if ((!c->slot || c->slot_full) && sx_buf_add(&c->mem, data, len) < 0)
 		log_warn("call %s: out of memory keeping the answer for the record", c->id);
 }
 
@@ -437,10 +446,10 @@ static void finish(struct call *c, enum sx_up_error err, const char *message)
 			/* The spool slot gets the answer before the client does. */
 			if (c->slot) {
 				sx_spool_status(c->slot, c->status, false);
-				if (sx_spool_body(c->slot, c->out.p, c->out.len) < 0) {
-					sx_spool_release(c->p->spool, c->slot);
-					c->slot = NULL;
-				}
+				if (sx_spool_body(c->slot, c->out.p, c->out.len) < 0)
+					log_warn("call %s: its spool slot cannot grow; a crash would lose "
+						 "its answer",
+						 c->id);
 			}
 			sx_hconn_respond(conn, (unsigned)c->status, c->resp_head.p, c->resp_head.len,
 					 c->out.p, c->out.len);
@@ -569,6 +578,9 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 	if (p->calls)
 		p->calls->prev = c;
 	p->calls = c;
+	/* The body goes into the slot as it comes: no copy of it in memory. */
+	c->slot = sx_spool_take(p->spool, req->content_length > 0 ? (size_t)req->content_length : 0);
+	c->slot_err = c->slot ? 0 : -errno;
 	if (build_forward(c, req, prov, key) < 0 || !c->upstream_url || (run && !c->run_id)) {
 		explicit_bzero(key, strlen(key));
 		call_free(c);
@@ -579,18 +591,37 @@ static void *on_request(void *cls, struct sx_hconn *conn, const struct sx_hreq *
 	return c;
 }
 
+/* The request goes on without the slot (it cannot grow, or cannot be
+ * opened): what it holds of the body is moved to memory. */
+static int leave_slot(struct call *c)
+{
+	size_t n;
+	const char *had = sx_spool_request_bytes(c->slot, &n);
+	int r = sx_buf_add(&c->body, had, n);
+
+	sx_spool_release(c->p->spool, c->slot);
+	c->slot = NULL;
+	c->slot_err = -EFBIG;
+	return r;
+}
+
 static void on_body(void *ctx, const char *data, size_t len)
 {
 	struct call *c = ctx;
 
-	if (c->too_big || c->body.len + len > SX_LLM_BODY_MAX) {
+	if (c->too_big || c->req_len + len > SX_LLM_BODY_MAX) {
 		/* A chunked body over the limit: drop it, answer at the end. */
 		c->too_big = true;
 		sx_buf_free(&c->body);
+		sx_spool_release(c->p->spool, c->slot);
+		c->slot = NULL;
 		return;
 	}
-	if (sx_buf_add(&c->body, data, len) < 0)
-		c->too_big = true;
+	c->req_len += len;
+	if (c->slot && sx_spool_request(c->slot, data, len) == 0)
+		return;
+	if ((c->slot && leave_slot(c) < 0) || sx_buf_add(&c->body, data, len) < 0)
+		c->too_big = true; /* out of memory */
 }
 
 /* The guardrail refused the request (BLOCK: guardrail.refusal_status, 403
@@ -647,7 +678,7 @@ static char *spool_meta(const struct call *c)
 				  : sx_buf_add(&b, "null", 4)) < 0)
 			goto fail;
 	}
-	snprintf(tail, sizeof(tail), ",\"request_bytes\":%zu}", c->body.len);
+	snprintf(tail, sizeof(tail), ",\"request_bytes\":%zu}", c->req_len);
 	if (sx_buf_add(&b, tail, strlen(tail) + 1) < 0)
 		goto fail;
 	return b.p;
@@ -662,6 +693,7 @@ static void on_complete(void *ctx)
 	struct sx_llmproxy *p = c->p;
 	struct sx_gateway *g = p->g;
 	_cleanup_free_ char *meta = NULL;
+	int r;
 
 	if (c->too_big) {
 		struct sx_hconn *conn = c->conn;
@@ -674,27 +706,35 @@ static void on_complete(void *ctx)
 	}
 	next_id(p, c->id);
 	sx_utc_stamp(c->stamp);
+	c->req = c->slot ? sx_spool_request_bytes(c->slot, &c->req_len) : c->body.p;
 	if (g->guardrail) {
 		_cleanup_free_ char *rule = NULL, *why = NULL;
-		enum sx_guard_verdict v =
-		    sx_guardrail_check(g->guardrail, c->body.p, c->body.len, &rule, &why);
+		enum sx_guard_verdict v = sx_guardrail_check(g->guardrail, c->req, c->req_len, &rule, &why);
 		if (v != SX_GUARD_PASS) {
 			refuse_guarded(c, v, rule, why);
 			return;
 		}
 	}
 	meta = spool_meta(c);
-	c->slot = meta ? sx_spool_open(p->spool, meta, c->body.p, c->body.len) : NULL;
-	if (!c->slot)
-		log_warn_errno(meta ? -errno : -ENOMEM, "call %s: no spool slot; a crash would lose it",
-			       c->id);
+	r = !c->slot ? c->slot_err : !meta ? -ENOMEM : sx_spool_open(c->slot, meta);
+	if (r < 0) {
+		log_warn_errno(r, "call %s: no spool slot; a crash would lose it", c->id);
+		if (c->slot && leave_slot(c) < 0) {
+			struct sx_hconn *conn = c->conn;
+			c->conn = NULL;
+			respond_json(conn, 500, "sentrix_internal", "sentrix: out of memory");
+			call_free(c);
+			return;
+		}
+		c->req = c->body.p;
+	}
 	c->sent = true;
 	c->counted = true;
 	g->open_calls++;
 	(void)sx_upclient_set_ca_file(p->up, g->config->ca_file); /* a SIGHUP may have changed it */
 	c->fwd_iov = (struct iovec){c->fwd.p, c->fwd.len};
-	c->up = sx_upreq_start(p->up, c->method, c->upstream_url, &c->fwd_iov, 1, c->body.p, c->body.len,
-			       &up_ops, c);
+	c->up =
+	    sx_upreq_start(p->up, c->method, c->upstream_url, &c->fwd_iov, 1, c->req, c->req_len, &up_ops, c);
 	if (!c->up) {
 		struct sx_hconn *conn = c->conn;
 		c->conn = NULL;

@@ -59,6 +59,7 @@
 #define FLAGS_FILE "patrol_flags.jsonl"
 #define STATE_DB "patrol_state.db"
 #define BATCH_RECORDS 512
+#define BATCH_USEC 20000 /* a batch's length, so that its 9x rest stays under the 200 ms cap */
 #define RETRY_FIRST_SECS 5
 #define RETRY_MAX_SECS 600
 #define EXCERPT_MAX 240
@@ -97,7 +98,10 @@ struct sx_patrol {
 
 /* While calls are being recorded, the patrol takes a tenth of one CPU at
  * most: after a batch that took t while new records came in, it rests 9t
- * (200 ms at most; a stop ends the rest).  A lower scheduling class would
+ * (a stop ends the rest).  Batches end after BATCH_USEC, so the rest's
+ * 200 ms cap is reached only by a single record that takes 22 ms (before
+ * that bound, 512 records of 64 KB took ~50 ms and the patrol a third of a
+ * CPU).  A lower scheduling class would
  * not do: the unit's filter denies @resources (sched_setscheduler kills the
  * gateway there), and SCHED_IDLE measured no better: on a machine whose
  * CPUs share a core, a patrol busy on the "idle" CPU still slowed the proxy
@@ -909,15 +913,19 @@ static int follow_file(struct sx_patrol *p, const char *name)
 	for (;;) {
 		const char *line;
 		unsigned n = 0;
+		bool at_end = false;
 		uint64_t t0 = sx_now_usec(),
 			 records = p->records ? __atomic_load_n(p->records, __ATOMIC_RELAXED) : 0;
 		if ((r = db_exec(p->db, "BEGIN")) < 0)
 			return r;
-		while (n < BATCH_RECORDS && !atomic_load(&p->stop)) {
+		while (n < BATCH_RECORDS && !atomic_load(&p->stop) &&
+		       (n == 0 || sx_now_usec() - t0 < BATCH_USEC)) {
 			uint64_t line_at = sx_capture_offset(rd);
 			r = sx_capture_next_line(rd, &line);
-			if (r <= 0)
+			if (r <= 0) {
+				at_end = true;
 				break;
+			}
 			if ((r = review(p, name, line, strlen(line), (int64_t)line_at, 0)) < 0) {
 				db_exec(p->db, "ROLLBACK");
 				return r;
@@ -934,7 +942,7 @@ static int follow_file(struct sx_patrol *p, const char *name)
 		if ((r = commit_batch(p, name, sx_capture_offset(rd), sx_capture_closed(rd))) < 0)
 			return r;
 		yield_to_proxy(p, records, t0);
-		if (n < BATCH_RECORDS || atomic_load(&p->stop))
+		if (at_end || atomic_load(&p->stop))
 			return 0;
 	}
 }

@@ -95,8 +95,12 @@ static char *build(struct sx_recorder *r, struct sx_record_job *j)
 	};
 	const char *body = j->response;
 	size_t len = j->response_len;
-	cJSON *head = sx_llm_record_head(&h);
+	cJSON *head;
 	char *rec;
+
+	if (!h.body && j->slot)
+		h.body = sx_spool_request_bytes(j->slot, &h.body_len);
+	head = sx_llm_record_head(&h);
 
 	if (!body && j->slot)
 		body = sx_spool_body_bytes(j->slot, &len);

@@ -25,7 +25,7 @@ struct sx_record_job {
 	char stamp[40], id[17];
 	const char *instance, *method; /* live as long as the gateway (static or the gateway's) */
 	char *provider, *endpoint, *run_id; /* owned */
-	char *request; /* owned: request_len raw bytes */
+	char *request; /* owned: request_len raw bytes, or NULL: the request is in slot */
 	size_t request_len;
 	char *response; /* owned: response_len raw bytes, or NULL: the answer is in slot */
 	size_t response_len;

@@ -28,14 +28,16 @@
 #include "llmreq.h"
 #include "spool.h"
 
-#define SLOT_MAGIC "SXSPOOL1"
+#define SLOT_MAGIC "SXSPOOL2" /* SXSPOOL1 (meta before the request) is still read */
+#define META_ROOM 4096 /* what a slot is made larger than its request for the meta */
 #define SLOT_HEAD 64
-#define SLOT_INIT (64 * 1024) /* a slot's first size; it doubles as needed */
+#define SLOT_INIT (64 * 1024) /* a slot's smallest size and size step; it doubles as needed */
 /* A slot is mapped this long from the start, past its file's end (address
  * space only: a shared file mapping commits no memory): the file grows
  * under the mapping, without the mremap that moved a growing slot's pages
  * and flushed every thread's TLB (a tenth of a streaming call's CPU).  A
- * slot that outgrows it is remapped. */
+ * slot does not grow past it: the mapping never moves, as the request in
+ * it is sent upstream from there. */
 #define SLOT_MAP ((size_t)256 * 1024 * 1024)
 #define SPOOL_IDLE_MAX 256
 /* Free slots are kept mapped (a slot made anew costs a file, its blocks and
@@ -57,9 +59,9 @@ struct sx_spool_slot {
 	int fd;
 	char *path;
 	char *map;
-	size_t size; /* of the file (its blocks allocated) */
-	size_t mapped; /* of the mapping: SLOT_MAP at first, past the file's end */
+	size_t size; /* of the file (its blocks allocated); mapped SLOT_MAP long */
 	size_t used; /* bytes stored after the head */
+	size_t request_len; /* 0 until sx_spool_open(): the request is still coming */
 	size_t body_off; /* where the response body starts */
 };
 
@@ -94,7 +96,7 @@ int sx_spool_new(const char *dir, bool wipe, struct sx_spool **ret)
 static void slot_destroy(struct sx_spool_slot *t)
 {
 	if (t->map)
-		munmap(t->map, t->mapped);
+		munmap(t->map, SLOT_MAP);
 	if (t->fd >= 0)
 		close(t->fd);
 	if (t->path)
@@ -114,34 +116,39 @@ void sx_spool_free(struct sx_spool *s)
 	free(s);
 }
 
-/* Makes the slot hold at least need bytes after the head. */
+/* Makes the slot hold at least need bytes after the head.  A new slot is
+ * made the size its first call asks for (64 KiB steps), a slot that has to
+ * grow doubles.  The mapping never moves (the request in it is being sent
+ * upstream from there): past SLOT_MAP a slot does not grow. */
 static int slot_reserve(struct sx_spool_slot *t, size_t need)
 {
-	size_t size = t->size ? t->size : SLOT_INIT;
-	char *map;
+	size_t size = t->size;
 	int r;
 
 	if (SLOT_HEAD + need <= t->size)
 		return 0;
+	if (SLOT_HEAD + need > SLOT_MAP)
+		return -EFBIG;
+	if (!size)
+		size = (SLOT_HEAD + need + SLOT_INIT - 1) / SLOT_INIT * SLOT_INIT;
 	while (size < SLOT_HEAD + need)
 		size *= 2;
+	if (size > SLOT_MAP)
+		size = SLOT_MAP;
 	r = posix_fallocate(t->fd, 0, (off_t)size);
 	if (r != 0)
 		return -r;
-	if (!t->map || size > t->mapped) {
-		size_t len = size > SLOT_MAP ? size : SLOT_MAP;
-		map = t->map ? mremap(t->map, t->mapped, len, MREMAP_MAYMOVE)
-			     : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+	if (!t->map) {
+		char *map = mmap(NULL, SLOT_MAP, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
 		if (map == MAP_FAILED)
 			return -errno;
 		t->map = map;
-		t->mapped = len;
 	}
 	t->size = size;
 	return 0;
 }
 
-static struct sx_spool_slot *slot_new(struct sx_spool *s)
+static struct sx_spool_slot *slot_new(struct sx_spool *s, size_t need)
 {
 	struct sx_spool_slot *t = calloc(1, sizeof(*t));
 	int r;
@@ -150,8 +157,13 @@ static struct sx_spool_slot *slot_new(struct sx_spool *s)
 		return NULL;
 	t->path = sx_strdupf("%s/slot-%lu", s->dir, s->next_slot++);
 	t->fd = t->path ? open(t->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-	if (t->fd < 0 || (r = slot_reserve(t, 0)) < 0) {
+	if (t->fd < 0) {
 		r = t->path ? -errno : -ENOMEM;
+		slot_destroy(t);
+		errno = -r;
+		return NULL;
+	}
+	if ((r = slot_reserve(t, need)) < 0) {
 		slot_destroy(t);
 		errno = -r;
 		return NULL;
@@ -159,45 +171,65 @@ static struct sx_spool_slot *slot_new(struct sx_spool *s)
 	return t;
 }
 
-struct sx_spool_slot *sx_spool_open(struct sx_spool *s, const char *meta, const void *request,
-				    size_t request_len)
+struct sx_spool_slot *sx_spool_take(struct sx_spool *s, size_t request_hint)
 {
-	struct sx_spool_slot *t;
-	size_t meta_len = strlen(meta);
+	/* room for the meta too, which comes after the request */
+	size_t need = request_hint < SLOT_MAP ? request_hint + META_ROOM : SLOT_MAP;
+	struct sx_spool_slot *t = NULL;
+	int r;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->n_idle) {
 		t = s->idle[--s->n_idle];
 		s->idle_bytes -= t->size;
-	} else
-		t = NULL;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (!t)
-		t = slot_new(s);
-	struct slot_head *h;
-	int r;
-
-	if (!t)
-		return NULL;
-	r = slot_reserve(t, meta_len + request_len);
-	if (r < 0) {
+		return slot_new(s, need);
+	if ((r = slot_reserve(t, need)) < 0 && r != -EFBIG) {
 		slot_destroy(t);
 		errno = -r;
 		return NULL;
 	}
-	memcpy(t->map + SLOT_HEAD, meta, meta_len);
-	if (request_len)
-		memcpy(t->map + SLOT_HEAD + meta_len, request, request_len);
-	t->body_off = t->used = meta_len + request_len;
-	h = head_of(t);
+	return t;
+}
+
+int sx_spool_request(struct sx_spool_slot *t, const void *data, size_t len)
+{
+	int r = slot_reserve(t, t->used + len);
+
+	if (r < 0)
+		return r;
+	memcpy(t->map + SLOT_HEAD + t->used, data, len);
+	t->used += len;
+	return 0;
+}
+
+const char *sx_spool_request_bytes(const struct sx_spool_slot *t, size_t *len)
+{
+	*len = t->request_len ? t->request_len : t->used;
+	return t->map + SLOT_HEAD;
+}
+
+int sx_spool_open(struct sx_spool_slot *t, const char *meta)
+{
+	size_t meta_len = strlen(meta);
+	struct slot_head *h = head_of(t);
+	int r = slot_reserve(t, t->used + meta_len);
+
+	if (r < 0)
+		return r;
+	t->request_len = t->used;
+	memcpy(t->map + SLOT_HEAD + t->used, meta, meta_len);
+	t->body_off = t->used = t->request_len + meta_len;
 	memcpy(h->magic, SLOT_MAGIC, 8);
 	h->meta_len = htole32((uint32_t)meta_len);
-	h->request_len = htole64(request_len);
+	h->request_len = htole64(t->request_len);
 	h->status = (int64_t)htole64((uint64_t)-1);
 	h->sse = 0;
 	h->body_len = 0;
 	__atomic_store_n(&h->state, htole32(1), __ATOMIC_RELEASE); /* last: the slot is whole */
-	return t;
+	return 0;
 }
 
 void sx_spool_status(struct sx_spool_slot *t, long status, bool sse)
@@ -237,7 +269,7 @@ void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t)
 	 * hundreds of KiB per call is not free. */
 	if (s->wipe)
 		memset(t->map + SLOT_HEAD + t->body_off, 0, t->used - t->body_off);
-	t->used = t->body_off = 0;
+	t->used = t->body_off = t->request_len = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->n_idle < SPOOL_IDLE_MAX && s->idle_bytes + t->size <= SPOOL_IDLE_BYTES) {
 		s->idle[s->n_idle++] = t;
@@ -274,7 +306,7 @@ int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *s
 	_cleanup_cjson_ cJSON *meta = NULL;
 	struct slot_head h;
 	size_t n, meta_len, req_len, body_len;
-	const char *p;
+	const char *p, *meta_at, *req_at;
 	int r;
 
 	r = sx_read_file(path, &text, &n);
@@ -283,7 +315,7 @@ int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *s
 	if (n < SLOT_HEAD)
 		return n == 0 ? -ENODATA : -EBADMSG;
 	memcpy(&h, text, SLOT_HEAD);
-	if (memcmp(h.magic, SLOT_MAGIC, 8) != 0)
+	if (memcmp(h.magic, SLOT_MAGIC, 8) != 0 && memcmp(h.magic, "SXSPOOL1", 8) != 0)
 		return -EBADMSG;
 	if (le32toh(h.state) != 1)
 		return -ENODATA;
@@ -294,12 +326,15 @@ int sx_spool_read(const char *path, cJSON **head, size_t *request_bytes, long *s
 	    body_len > n - SLOT_HEAD - meta_len - req_len)
 		return -EBADMSG;
 	p = text + SLOT_HEAD;
-	meta_text = strndup(p, meta_len);
+	/* SXSPOOL2: the request first (it is stored as it arrives) */
+	req_at = h.magic[7] == '2' ? p : p + meta_len;
+	meta_at = h.magic[7] == '2' ? p + req_len : p;
+	meta_text = strndup(meta_at, meta_len);
 	if (!meta_text)
 		return -ENOMEM;
 	if (sx_json_parse(meta_text, &meta, &why) < 0)
 		return -EBADMSG;
-	*head = read_head(meta, p + meta_len, req_len);
+	*head = read_head(meta, req_at, req_len);
 	if (!*head)
 		return -ENOMEM;
 	*request_bytes = req_len;

@@ -6,12 +6,13 @@
  * gateway being killed, without a system call per write (power loss loses
  * the calls in flight).  Layout (little-endian, docs/capture-format.md):
  *
- *   0  "SXSPOOL1"         8  u32 state (0 free, 1 open)  12 u32 meta_len
+ *   0  "SXSPOOL2"         8  u32 state (0 free, 1 open)  12 u32 meta_len
  *  16  u64 request_len   24  i64 status (-1: none yet)   32 u32 sse
  *  36  u32 (zero)        40  u64 body_len                48..63 zero
- *  64  meta (a JSON object: the record's head fields but the request),
- *      then the raw request body, then the response body as it went to
- *      the client.
+ *  64  the raw request body (stored as it arrives: it is sent upstream
+ *      from here), then meta (a JSON object: the record's head fields but
+ *      the request), then the response body as it went to the client.
+ *      (SXSPOOL1, still read: meta first, then the request.)
  *
  * Lengths are stored after the bytes they cover, the state last.  A slot
  * bounds a stream's memory too: past SX_CAPTURE_MEM_MAX bytes the response
@@ -35,10 +36,18 @@ int sx_spool_new(const char *dir, bool wipe, struct sx_spool **ret);
 /* Removes the free slots (a clean stop leaves an empty spool). */
 void sx_spool_free(struct sx_spool *s);
 
-/* Takes a slot (a free one when possible) and stores the head: meta (a
- * JSON object) and the request body.  NULL with errno set on failure. */
-struct sx_spool_slot *sx_spool_open(struct sx_spool *s, const char *meta, const void *request,
-				    size_t request_len);
+/* Takes a slot (a free one when possible) for a call whose request body
+ * (request_hint bytes, when known) is coming.  NULL with errno set. */
+struct sx_spool_slot *sx_spool_take(struct sx_spool *s, size_t request_hint);
+/* Request body bytes as they arrive; 0 or -errno (the slot cannot grow). */
+int sx_spool_request(struct sx_spool_slot *t, const void *data, size_t len);
+/* The request body stored so far.  It does not move while the slot is
+ * held (the answer stored after it included). */
+const char *sx_spool_request_bytes(const struct sx_spool_slot *t, size_t *len);
+/* The request is whole: stores meta (a JSON object) after it and marks
+ * the slot open, for the gateway's next start to recover should it be
+ * killed.  0 or -errno. */
+int sx_spool_open(struct sx_spool_slot *t, const char *meta);
 /* The upstream's status. */
 void sx_spool_status(struct sx_spool_slot *t, long status, bool sse);
 /* Response body bytes; 0 or -errno (the slot could not grow). */

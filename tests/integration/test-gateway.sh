@@ -142,13 +142,13 @@ mock_stat() { curl -s -m 5 "http://127.0.0.1:$MOCK_PORT/_mock/stats" | json_get 
 metric() { curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s {print $2}'; }
 holds_key() { grep -rqsaF -f "$TMP/keys" "$@"; }
 # open_slots DIR: the spool slots that hold an open call (layout in
-# docs/capture-format.md: "SXSPOOL1", then the state, 1 = open).
+# docs/capture-format.md: "SXSPOOL2", then the state, 1 = open).
 open_slots() {
 	/usr/bin/python3 - "$1" <<'PY'
 import glob, struct, sys
 for f in sorted(glob.glob(sys.argv[1] + "/*")):
     h = open(f, "rb").read(12)
-    if len(h) == 12 and h[:8] == b"SXSPOOL1" and struct.unpack("<I", h[8:12])[0] == 1:
+    if len(h) == 12 and h[:8] == b"SXSPOOL2" and struct.unpack("<I", h[8:12])[0] == 1:
         print(f.rsplit("/", 1)[1])
 PY
 }
@@ -359,6 +359,19 @@ check_eq "the record holds request.tools as sent" True \
 check_eq "the record: stream true, model, bytes.request" "True gpt-sxt $oc_size" \
 	"$(rq "$A/log" "by('openclaw')['stream'], by('openclaw')['model'], by('openclaw')['bytes']['request']" | tr -d "(),'")"
 check "the streamed answer ends with [DONE]" grep -q '^data: \[DONE\]' "$TMP/out/oc.gw"
+# Sent chunked (no Content-Length) and four times larger: the spool slot
+# the body is received into grows as it arrives.
+/usr/bin/python3 - "$TMP/req/openclaw.json" "$TMP/req/openclaw-big.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["messages"].append({"role": "user", "content": "Go on \u00e9\"\\ " * 16000})
+open(sys.argv[2], "w").write(json.dumps(j))
+PY
+st=$(post "$LA/openai/chat/completions" "$TMP/req/openclaw-big.json" "$TMP/out/ocb.gw" "${OA[@]}" -H "X-Sentrix-Run: openclaw-big" -H "Transfer-Encoding: chunked")
+check_eq "a $(stat -c %s "$TMP/req/openclaw-big.json")-byte chunked request: 200" 200 "$st"
+check_eq "... it arrives byte for byte (sha256 at the mock)" "$(sha "$TMP/req/openclaw-big.json")" "$(mock_last "j['body_sha256']")"
+check_eq "... and is recorded as sent, with its length" "True $(stat -c %s "$TMP/req/openclaw-big.json")" \
+	"$(rq "$A/log" "by('openclaw-big')['request'] == json.load(open('$TMP/req/openclaw-big.json')), by('openclaw-big')['bytes']['request']" | tr -d "(),'")"
 
 # ---- 4. auth and routing ----
 
@@ -726,6 +739,8 @@ check_eq "the killed call: complete false, the gateway's error" "False|gateway s
 	"$(rq "$A/log" "'%s|%s|%s' % (by('killed')['complete'], by('killed')['error'], by('killed')['status'])")"
 check_eq "the killed call holds the events that had streamed (client saw $seen)" True \
 	"$(rq "$A/log" "len(by('killed')['events']) >= $seen and by('killed')['events'] == sse('$TMP/out/oas.direct')[:len(by('killed')['events'])]")"
+check_eq "the killed call's request is recorded as sent" True \
+	"$(rq "$A/log" "by('killed')['request'] == json.load(open('$TMP/req/oa-stream.json'))")"
 check_fails "the torn line was cut" grep -rq '"id":"torn' "$A/log"
 check_eq "earlier records intact" True \
 	"$(rq "$A/log" "sorted([r for r in R if r['run_id'] != 'killed'], key=lambda r: r['id']) == json.load(open('$TMP/before-kill.json'))")"
