@@ -39,10 +39,15 @@
  * slot does not grow past it: the mapping never moves, as the request in
  * it is sent upstream from there. */
 #define SLOT_MAP ((size_t)256 * 1024 * 1024)
-#define SPOOL_IDLE_MAX 256
 /* Free slots are kept mapped (a slot made anew costs a file, its blocks and
- * a page fault per page) up to this much in all; a slot past it goes. */
-#define SPOOL_IDLE_BYTES (64 * 1024 * 1024)
+ * a page fault per page; one destroyed costs an munmap) up to this many
+ * and this much in all; a slot past it goes.  As many as the calls in
+ * flight plus the recorder's backlog (it frees up to 256 at once): with 256,
+ * 64 clients of 2 KB calls made and destroyed slots all the time, a tenth
+ * of the recorder's CPU.  The pages are the page cache's, written back and
+ * reclaimable like any file's. */
+#define SPOOL_IDLE_MAX 1024
+#define SPOOL_IDLE_BYTES (256 * 1024 * 1024)
 
 struct slot_head {
 	char magic[8];
