@@ -76,11 +76,15 @@ static const char *value_end(const char *p, const char *end)
 
 int sx_jw_members(struct sx_jw v, const char *const *keys, size_t n, struct sx_jw *out, bool *found)
 {
-	size_t left = n;
+	size_t left = n, key_len[8];
 	const char *p = v.p + 1;
 
-	for (size_t i = 0; i < n; i++)
+	if (n > sizeof(key_len) / sizeof(key_len[0]))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
 		found[i] = false;
+		key_len[i] = strlen(keys[i]); /* once, not per member */
+	}
 	if (!sx_jw_is(v, '{'))
 		return 0;
 	while (left && p < v.end && *p == '"') {
@@ -91,7 +95,7 @@ int sx_jw_members(struct sx_jw v, const char *const *keys, size_t n, struct sx_j
 		if (memchr(name, '\\', len))
 			return -1;
 		for (size_t i = 0; i < n; i++) {
-			if (!found[i] && strlen(keys[i]) == len && memcmp(name, keys[i], len) == 0) {
+			if (!found[i] && key_len[i] == len && memcmp(name, keys[i], len) == 0) {
 				out[i] = (struct sx_jw){val, after};
 				found[i] = true;
 				left--;

@@ -34,7 +34,7 @@ static inline bool sx_jw_is(struct sx_jw v, char kind)
 enum sx_jw_found sx_jw_member(struct sx_jw v, const char *key, struct sx_jw *out);
 
 /* The same for n keys in one walk: found[i] and out[i] for keys[i] (its
- * first member); 0, or -1 (UNSURE) when an escaped name comes before every
+ * first member; n <= 8); 0, or -1 (UNSURE) when an escaped name comes before every
  * key was found.  Nothing found when v is not an object. */
 int sx_jw_members(struct sx_jw v, const char *const *keys, size_t n, struct sx_jw *out, bool *found);
 
