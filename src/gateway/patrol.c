@@ -715,11 +715,12 @@ static int set_review(struct sx_patrol *p, const char *file, const char *rec, co
 
 	/* Prepared once: compiling it per record was a fifth of a small
 	 * record's review. */
-	if (!st && sqlite3_prepare_v3(p->db,
-				      "INSERT OR REPLACE INTO reviews(source_file, record_id, ruleset, judge, "
-				      "status, attempts, next_try, last_error, flag_id, reviewed_at, line_at) "
-				      "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-				      -1, SQLITE_PREPARE_PERSISTENT, &p->review_st, NULL) != SQLITE_OK)
+	if (!st &&
+	    sqlite3_prepare_v3(p->db,
+			       "INSERT OR REPLACE INTO reviews(source_file, record_id, ruleset, judge, "
+			       "status, attempts, next_try, last_error, flag_id, reviewed_at, line_at) "
+			       "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &p->review_st, NULL) != SQLITE_OK)
 		return -EIO;
 	st = p->review_st;
 	sqlite3_clear_bindings(st);
