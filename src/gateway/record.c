@@ -3,13 +3,13 @@
  * record.c - one capture record.  Shared by live calls (llmproxy.c) and by
  * crash recovery (capture.c), so a recovered call looks like any other.
  */
-#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/buf.h"
 #include "../lib/jsonraw.h"
 #include "../lib/jsonutil.h"
 #include "../lib/util.h"
@@ -19,27 +19,30 @@
 
 /* A number printed here rather than by cJSON, whose sprintf and sscanf
  * round trip per number was a tenth of a small record's CPU: integers
- * exactly, others (latencies in ms) to the microsecond. */
-static cJSON *number(double v)
+ * exactly, others (latencies in ms) to the microsecond.  buf holds 48
+ * bytes; returns the length, 0 for a number JSON has not (printed null, as
+ * cJSON prints it). */
+static int format_number(char *buf, double v)
 {
-	char buf[48];
 	int n;
 
 	if (!isfinite(v))
-		return cJSON_CreateNull(); /* as cJSON prints it */
+		return 0;
 	if (v == (double)(long long)v && v > -1e15 && v < 1e15)
-		n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+		n = snprintf(buf, 48, "%lld", (long long)v);
 	else {
-		n = snprintf(buf, sizeof(buf), "%.3f", v);
+		n = snprintf(buf, 48, "%.3f", v);
 		while (n > 1 && buf[n - 1] == '0' && buf[n - 2] != '.')
 			buf[--n] = 0;
 	}
-	return n > 0 ? cJSON_CreateRaw(buf) : cJSON_CreateNumber(v);
+	return n > 0 && n < 48 ? n : 0;
 }
 
-static cJSON *number_or_null(double v, bool present)
+static cJSON *number(double v)
 {
-	return present ? number(v) : cJSON_CreateNull();
+	char buf[48];
+
+	return format_number(buf, v) ? cJSON_CreateRaw(buf) : cJSON_CreateNull();
 }
 
 /* The integers of a usage object (token counts) the same way. */
@@ -106,20 +109,89 @@ static cJSON *raw_response(const char *body, size_t len, struct sx_assembler *x)
 	return j;
 }
 
+/* ---- the record's text, printed here: a tree of it cost more than the
+ * rest of a small record (an allocation per member, cJSON's copy and
+ * strlen of the request and the events text) ---- */
+
+struct out {
+	struct sx_buf b;
+	bool failed;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (!o->failed && sx_buf_add(&o->b, s, n) < 0)
+		o->failed = true;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* ,"key": (the first member without its comma) */
+static void put_key(struct out *o, const char *key)
+{
+	put(o, o->b.len > 1 ? ",\"" : "\"", o->b.len > 1 ? 2 : 1);
+	put_str(o, key);
+	put(o, "\":", 2);
+}
+
+static void put_number(struct out *o, double v, bool present)
+{
+	char buf[48];
+	int n = present ? format_number(buf, v) : 0;
+
+	if (n)
+		put(o, buf, (size_t)n);
+	else
+		put(o, "null", 4);
+}
+
+static void put_string(struct out *o, const char *s)
+{
+	if (!s)
+		put(o, "null", 4);
+	else if (!o->failed && sx_json_add_string(&o->b, s, strlen(s), NULL) < 0)
+		o->failed = true;
+}
+
+/* Any item as cJSON prints it; a raw text (the request, a compacted
+ * answer, the events) as it is. */
+static void put_item(struct out *o, const cJSON *item)
+{
+	char *text;
+
+	if (!item || cJSON_IsNull(item))
+		put(o, "null", 4);
+	else if (cJSON_IsRaw(item))
+		put_str(o, item->valuestring);
+	else if (cJSON_IsString(item))
+		put_string(o, item->valuestring);
+	else if (cJSON_IsTrue(item) || cJSON_IsFalse(item))
+		put_str(o, cJSON_IsTrue(item) ? "true" : "false");
+	else if ((text = cJSON_PrintUnformatted(item))) {
+		put_str(o, text);
+		free(text);
+	} else
+		o->failed = true;
+}
+
 char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct sx_record_end *e)
 {
-	_cleanup_cjson_ cJSON *r = head;
-	cJSON *events = NULL, *response = NULL, *message, *usage = NULL, *o;
+	_cleanup_cjson_ cJSON *h = head;
+	_cleanup_cjson_ cJSON *events = NULL;
+	_cleanup_cjson_ cJSON *response = NULL;
+	_cleanup_cjson_ cJSON *message = NULL;
+	_cleanup_cjson_ cJSON *usage = NULL;
 	/* Known to be UTF-8 all through: then the printed record needs no
 	 * second pass over its bytes. */
 	bool clean = head_clean(head) && sx_utf8_valid(e->error);
-	const cJSON *req = cJSON_GetObjectItemCaseSensitive(head, "request");
-	size_t estimate = 2048 + len + (cJSON_IsRaw(req) ? strlen(req->valuestring) : 0);
-	char *text;
+	const cJSON *req = cJSON_GetObjectItemCaseSensitive(head, "request"), *it;
+	struct out o = {0};
 
-	if (!r)
+	if (!h)
 		return NULL;
-	cJSON_AddItemToObject(r, "status", number_or_null((double)e->status, e->status >= 0));
 	if (!e->no_reasoning) {
 		/* Nothing to strip: the answer is embedded as its own text,
 		 * parsed only for the message. */
@@ -140,38 +212,58 @@ char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct s
 		else if (len)
 			response = parsed_response(body, len);
 		message = sx_assemble_message(events, response, &usage);
-	}
-	if (e->no_reasoning) {
 		sx_strip_reasoning(events);
 		sx_strip_reasoning(response);
 		if (message)
 			cJSON_ReplaceItemInObjectCaseSensitive(message, "reasoning", cJSON_CreateNull());
 	}
-	if (e->sse)
-		cJSON_AddItemToObject(r, "events", events ? events : cJSON_CreateArray());
-	else
-		cJSON_AddItemToObject(r, "response", response ? response : cJSON_CreateNull());
-	cJSON_AddItemToObject(r, "message", message ? message : cJSON_CreateNull());
 	raw_integers(usage);
-	cJSON_AddItemToObject(r, "usage", usage ? usage : cJSON_CreateNull());
-	o = cJSON_AddObjectToObject(r, "latency_ms");
-	if (o) {
-		cJSON_AddItemToObject(o, "first_byte",
-				      number_or_null(e->first_byte_ms, e->first_byte_ms >= 0));
-		cJSON_AddItemToObject(o, "total", number(e->total_ms));
-	}
-	o = cJSON_AddObjectToObject(r, "bytes");
-	if (o) {
-		cJSON_AddItemToObject(o, "request", number((double)e->request_bytes));
-		cJSON_AddItemToObject(o, "response", number((double)len));
-	}
-	cJSON_AddItemToObject(r, "error", e->error ? cJSON_CreateString(e->error) : cJSON_CreateNull());
-	cJSON_AddBoolToObject(r, "complete", e->complete);
 	/* One buffer the size of the record: no growing copies of a big
-	 * request. */
-	text = cJSON_PrintBuffered(r, estimate < INT_MAX ? (int)estimate : INT_MAX, false);
-	/* cJSON copies strings byte for byte: a request or response that is
-	 * not UTF-8 would make the record, and with it the whole capture file,
+	 * request or answer. */
+	if (sx_buf_reserve(&o.b, 2048 + len + (cJSON_IsRaw(req) ? strlen(req->valuestring) : 0)) < 0)
+		return NULL;
+	put(&o, "{", 1);
+	cJSON_ArrayForEach(it, head)
+	{
+		put_key(&o, it->string);
+		put_item(&o, it);
+	}
+	put_key(&o, "status");
+	put_number(&o, (double)e->status, e->status >= 0);
+	if (e->sse) {
+		put_key(&o, "events");
+		if (events)
+			put_item(&o, events);
+		else
+			put(&o, "[]", 2);
+	} else {
+		put_key(&o, "response");
+		put_item(&o, response);
+	}
+	put_key(&o, "message");
+	put_item(&o, message);
+	put_key(&o, "usage");
+	put_item(&o, usage);
+	put(&o, ",\"latency_ms\":{\"first_byte\":", 28);
+	put_number(&o, e->first_byte_ms, e->first_byte_ms >= 0);
+	put(&o, ",\"total\":", 9);
+	put_number(&o, e->total_ms, true);
+	put(&o, "},\"bytes\":{\"request\":", 21);
+	put_number(&o, (double)e->request_bytes, true);
+	put(&o, ",\"response\":", 12);
+	put_number(&o, (double)len, true);
+	put(&o, "}", 1);
+	put_key(&o, "error");
+	put_string(&o, e->error);
+	put_key(&o, "complete");
+	put_str(&o, e->complete ? "true" : "false");
+	put(&o, "}", 2); /* and the NUL */
+	if (o.failed) {
+		sx_buf_free(&o.b);
+		return NULL;
+	}
+	/* Strings are copied byte for byte: a request or response that is not
+	 * UTF-8 would make the record, and with it the whole capture file,
 	 * invalid JSON. */
-	return clean ? text : sx_utf8_clean(text);
+	return clean ? o.b.p : sx_utf8_clean(o.b.p);
 }
