@@ -79,7 +79,7 @@ SETUP_TESTABLE := $(BUILD)/obj/setup/openclaw.o $(BUILD)/obj/setup/options.o
 # Gateway objects the unit tests link (capture records: pure functions; the
 # browser bridge certificate, in a scratch directory; the judge's answer
 # parsing, hence libcurl in PKGS_TEST).
-GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o \
+GW_TESTABLE    := $(BUILD)/obj/gateway/sse.o $(BUILD)/obj/gateway/assemble.o $(BUILD)/obj/gateway/record.o $(BUILD)/obj/gateway/llmreq.o \
 		  $(BUILD)/obj/gateway/bridgecert.o $(BUILD)/obj/gateway/bridgemsg.o $(BUILD)/obj/gateway/ocproto.o \
 		  $(BUILD)/obj/gateway/devicekey.o $(BUILD)/obj/gateway/scan.o $(BUILD)/obj/gateway/police.o \
 		  $(BUILD)/obj/gateway/judge.o

@@ -22,13 +22,20 @@
  * exactly, others (latencies in ms) to the microsecond.  buf holds 48
  * bytes; returns the length, 0 for a number JSON has not (printed null, as
  * cJSON prints it). */
+/* An integer printed exactly (the range first: casting a larger double is
+ * undefined). */
+static bool small_integer(double v)
+{
+	return v > -1e15 && v < 1e15 && v == (double)(long long)v;
+}
+
 static int format_number(char *buf, double v)
 {
 	int n;
 
 	if (!isfinite(v))
 		return 0;
-	if (v == (double)(long long)v && v > -1e15 && v < 1e15)
+	if (small_integer(v))
 		n = snprintf(buf, 48, "%lld", (long long)v);
 	else {
 		n = snprintf(buf, 48, "%.3f", v);
@@ -52,10 +59,14 @@ static void raw_integers(cJSON *j)
 
 	for (it = j ? j->child : NULL; it; it = next) {
 		next = it->next;
-		if (cJSON_IsNumber(it) && it->valuedouble == (double)(long long)it->valuedouble &&
-		    (raw = number(it->valuedouble)))
+		if (cJSON_IsNumber(it) && small_integer(it->valuedouble) && (raw = number(it->valuedouble))) {
+			/* The member's name goes with it (replacing by pointer
+			 * keeps none: records had "usage":{"":512,...}). */
+			raw->string = it->string;
+			raw->type |= it->type & cJSON_StringIsConst;
+			it->string = NULL;
 			cJSON_ReplaceItemViaPointer(j, it, raw);
-		else
+		} else
 			raw_integers(it);
 	}
 }

@@ -459,16 +459,16 @@ check_eq "instance, provider, endpoint, method of a call" "sxtgw openai /chat/co
 	"$(rq "$A/log" "' '.join([by('oa-ns')['instance'], by('oa-ns')['provider'], by('oa-ns')['endpoint'], by('oa-ns')['method']])")"
 post "$LA/openai/chat/completions" "$TMP/req/oa.json" /dev/null "${OA[@]}" >/dev/null
 check_eq "X-Sentrix-Run becomes run_id; without it, null" "oa-ns None" "$(rq "$A/log" "by('oa-ns')['run_id'], R[-1]['run_id']" | tr -d "(),'")"
-check_eq "non-streaming OpenAI: response is the body, message assembled" "True|$TEXT|$REASONING|True" \
-	"$(rq "$A/log" "'%s|%s|%s|%s' % (by('oa-ns')['response'] == json.load(open('$TMP/out/oa.direct')), by('oa-ns')['message']['text'], by('oa-ns')['message']['reasoning'], by('oa-ns')['usage'] is not None)")"
+check_eq "non-streaming OpenAI: response is the body, message assembled, usage as the provider's" "True|$TEXT|$REASONING|True" \
+	"$(rq "$A/log" "'%s|%s|%s|%s' % (by('oa-ns')['response'] == json.load(open('$TMP/out/oa.direct')), by('oa-ns')['message']['text'], by('oa-ns')['message']['reasoning'], by('oa-ns')['usage'] == json.load(open('$TMP/out/oa.direct'))['usage'])")"
 check_eq "non-streaming Anthropic: message text, thinking, usage" "$TEXT|$REASONING|True" \
-	"$(rq "$A/log" "'%s|%s|%s' % (by('an-ns')['message']['text'], by('an-ns')['message']['reasoning'], by('an-ns')['usage'] is not None)")"
+	"$(rq "$A/log" "'%s|%s|%s' % (by('an-ns')['message']['text'], by('an-ns')['message']['reasoning'], by('an-ns')['usage'] is not None and all(k for k in by('an-ns')['usage']))")"
 for run in oa-s an-s; do
 	f=oas.direct
 	[ $run = an-s ] && f=ans.direct
 	check_eq "stream $run: events in order, as the mock sent them" True "$(rq "$A/log" "by('$run')['events'] == sse('$TMP/out/$f')")"
-	check_eq "stream $run: message.text, message.reasoning, usage present, complete" "$TEXT|$REASONING|True|True|None" \
-		"$(rq "$A/log" "'%s|%s|%s|%s|%s' % (by('$run')['message']['text'], by('$run')['message']['reasoning'], by('$run')['usage'] is not None, by('$run')['complete'], by('$run')['error'])")"
+	check_eq "stream $run: message.text, message.reasoning, usage (named counts), complete" "$TEXT|$REASONING|True|True|None" \
+		"$(rq "$A/log" "'%s|%s|%s|%s|%s' % (by('$run')['message']['text'], by('$run')['message']['reasoning'], by('$run')['usage'] is not None and all(k and v for k, v in by('$run')['usage'].items()), by('$run')['complete'], by('$run')['error'])")"
 done
 check_eq "stream oa-s: [DONE] recorded as the string" '[DONE]' "$(rq "$A/log" "by('oa-s')['events'][-1]['data']")"
 check_eq "stream an-s: event names kept" "message_start message_stop" "$(rq "$A/log" "by('an-s')['events'][0]['event'] + ' ' + by('an-s')['events'][-1]['event']")"

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "gateway/assemble.h"
+#include "gateway/llmreq.h"
 #include "lib/jsonraw.h"
 #include "gateway/record.h"
 #include "gateway/sse.h"
@@ -183,6 +184,46 @@ static void test_record_without_response(void **state)
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "latency_ms"), "first_byte")));
 	assert_string_equal(sx_json_str(r, "error"), "upstream connect: refused");
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r, "complete")));
+}
+
+/* The record's text, byte for byte: member order, numbers, escapes, a
+ * request compacted as it came, usage counts with their names (the
+ * integers printed exactly, a huge one as cJSON prints it). */
+static void test_record_text_exact(void **state)
+{
+	const char req[] = "{\"model\":\"gpt\",\"stream\":false,\"messages\":[ {\"role\":\"user\", "
+			   "\"content\":\"caf\\u00e9 \\\"x\\\"\"} ]}";
+	const char body[] =
+	    "{\"choices\":[{\"message\":{\"content\":\"ok \\n\"}}],\"usage\":{\"prompt_tokens\":"
+	    "1e300,\"completion_tokens\":3,\"cost\":0.25}}";
+	struct sx_llm_head h = {.timestamp = "2026-12-07T21:00:00.000Z",
+				.id = "00000000000000ab",
+				.instance = "sxt1",
+				.provider = "openai",
+				.endpoint = "/chat/completions",
+				.method = "POST",
+				.run_id = "r\"1\x01",
+				.body = req,
+				.body_len = sizeof(req) - 1};
+	struct sx_record_end e = {.status = 200,
+				  .first_byte_ms = 12.25,
+				  .total_ms = 80.0004,
+				  .request_bytes = sizeof(req) - 1,
+				  .error = "upstream \"x\"\ttab"};
+	_cleanup_free_ char *text = sx_record_finish(sx_llm_record_head(&h), body, sizeof(body) - 1, &e);
+
+	assert_string_equal(
+	    text,
+	    "{\"timestamp\":\"2026-12-07T21:00:00.000Z\",\"id\":\"00000000000000ab\",\"instance\":\"sxt1\","
+	    "\"run_id\":\"r\\\"1\\u0001\",\"provider\":\"openai\",\"model\":\"gpt\",\"endpoint\":"
+	    "\"/chat/completions\",\"method\":\"POST\",\"stream\":false,\"request\":{\"model\":\"gpt\","
+	    "\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9 \\\"x\\\"\"}]},"
+	    "\"status\":200,\"response\":{\"choices\":[{\"message\":{\"content\":\"ok \\n\"}}],\"usage\":"
+	    "{\"prompt_tokens\":1e300,\"completion_tokens\":3,\"cost\":0.25}},\"message\":{\"text\":"
+	    "\"ok \\n\",\"reasoning\":null,\"tool_calls\":[]},\"usage\":{\"prompt_tokens\":1e+300,"
+	    "\"completion_tokens\":3,\"cost\":0.25},\"latency_ms\":{\"first_byte\":12.25,\"total\":80.0},"
+	    "\"bytes\":{\"request\":90,\"response\":111},\"error\":\"upstream \\\"x\\\"\\ttab\","
+	    "\"complete\":false}");
 }
 
 /* The in-place reading (sx_assembler_feed_compact, with the parse as its
@@ -457,6 +498,7 @@ int main(void)
 	    cmocka_unit_test(test_non_streaming_shapes),
 	    cmocka_unit_test(test_record_keys_and_no_reasoning),
 	    cmocka_unit_test(test_record_without_response),
+	    cmocka_unit_test(test_record_text_exact),
 	    cmocka_unit_test(test_assembly_in_place_matches_tree),
 	    cmocka_unit_test(test_assembly_in_place_long_strings),
 	    cmocka_unit_test(test_sse_raw_text_matches_tree),
