@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -57,36 +58,103 @@ static bool record_line(const char *line, size_t n)
 	return true;
 }
 
+/* A capture file mapped read-only: a start looks at the ends of files
+ * that hold gigabytes (it read them whole, into memory, every one of them,
+ * at every start). */
+struct mapped {
+	const char *p;
+	size_t len; /* what may be read: the file's length (after a cut too) */
+	size_t mapped;
+};
+
+static int map_file(const char *path, struct mapped *m)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	void *p;
+
+	*m = (struct mapped){NULL, 0, 0};
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADF;
+	if (st.st_size == 0)
+		return 0;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*m = (struct mapped){p, (size_t)st.st_size, (size_t)st.st_size};
+	return 0;
+}
+
+static void unmap_file(struct mapped *m)
+{
+	if (m->p)
+		munmap((void *)m->p, m->mapped);
+	*m = (struct mapped){NULL, 0, 0};
+}
+
+static bool closed_file(const struct mapped *m)
+{
+	const char *t = m->p;
+	size_t n = m->len;
+	return n >= 2 && t[n - 1] == '\n' && t[n - 2] == ']' && (n == 2 || t[n - 3] == '\n');
+}
+
+/* The start of the line that ends at end (a '\n' or the text's end). */
+static size_t line_start(const struct mapped *m, size_t end)
+{
+	const char *nl = end > 2 ? memrchr(m->p + 2, '\n', end - 2) : NULL;
+	return nl ? (size_t)(nl - m->p) + 1 : 2;
+}
+
+/* Where a file is cut: after its last line that holds a whole record.
+ * Appends are whole lines, so only the end can be torn; the lines before
+ * the last good one are not read. */
+static size_t cut_point(const struct mapped *m)
+{
+	size_t end = m->len;
+
+	if (m->len < 2 || m->p[0] != '[' || m->p[1] != '\n')
+		return 0;
+	while (end > 2) {
+		const char *nl = memrchr(m->p + 2, '\n', end - 2);
+		size_t at, from;
+		if (!nl)
+			break;
+		at = (size_t)(nl - m->p);
+		from = line_start(m, at);
+		if (record_line(m->p + from, at - from))
+			return at + 1;
+		end = from;
+	}
+	return 2;
+}
+
 /* Opens a capture file for appending.  A file that ends in "]" is reopened
  * (its bracket cut off); one that does not is repaired: cut after the last
- * line holding a whole record.  Sets *records to the records kept. */
-static int open_for_append(const char *path, unsigned long *records)
+ * line holding a whole record.  Sets *records to the records kept when
+ * count is set, else to whether there is one (for the commas).  m (the
+ * file mapped) is cut too: past the file's end a mapping faults. */
+static int open_for_append(const char *path, struct mapped *m, bool count, unsigned long *records)
 {
-	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int fd = -EBADF;
-	size_t len, keep = 0;
+	size_t keep = cut_point(m);
 	unsigned long n = 0;
 	int r;
 
-	r = sx_read_file(path, &text, &len);
-	if (r < 0)
-		return r;
-	if (len >= 2 && text[0] == '[' && text[1] == '\n') {
-		keep = 2;
-		for (size_t i = 2; i < len;) {
-			char *eol = memchr(text + i, '\n', len - i);
-			if (!eol || !record_line(text + i, (size_t)(eol - text - i)))
-				break;
+	if (count)
+		for (const char *p = m->p + (keep ? 2 : 0), *end = m->p + keep;
+		     p < end && (p = memchr(p, '\n', (size_t)(end - p))); p++)
 			n++;
-			i = (size_t)(eol - text) + 1;
-			keep = i;
-		}
-	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	else
+		n = keep > 2;
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)keep) < 0)
 		return -errno;
+	m->len = keep;
 	if (keep == 0 && (r = sx_write_all(fd, "[\n", 2)) < 0)
 		return r;
 	*records = n;
@@ -135,20 +203,37 @@ static int close_file(int fd)
 	return r;
 }
 
-/* True when a record with this id is already in the capture file text
- * (a kill between the record's write and its spool file's release). */
-static bool recorded_in(const char *text, size_t len, const char *id)
+/* The lines a slot's record can be among when a kill came between its
+ * write and the slot's release: the recorder frees a batch's slots (256 at
+ * most) right after writing it, the proxy's thread writes one record at a
+ * time.  A record further back than this would be recorded twice, never
+ * lost. */
+#define RECORDED_LINES 1024
+
+/* True when a record with this id is among the capture file's last
+ * RECORDED_LINES lines (its id is near a line's start: record.c prints the
+ * timestamp and then the id). */
+static bool recorded_in(const struct mapped *m, const char *id)
 {
 	char needle[64];
 	int n = snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
-	return text && n > 0 && (size_t)n < sizeof(needle) && memmem(text, len, needle, (size_t)n);
+	size_t end = m->len;
+
+	if (!m->p || n <= 0 || (size_t)n >= sizeof(needle))
+		return false;
+	for (int i = 0; i < RECORDED_LINES && end > 2; i++) {
+		size_t from = line_start(m, end - 1), head = end - from;
+		if (memmem(m->p + from, head < 128 ? head : 128, needle, (size_t)n))
+			return true;
+		end = from;
+	}
+	return false;
 }
 
 /* Turns each spool file left by a killed gateway into an incomplete record
  * appended to fd, unless the newest capture file (text) holds it already:
  * exactly once. */
-static void recover_spool(struct sx_capture *c, int fd, const char *text, size_t text_len,
-			  unsigned long *records)
+static void recover_spool(struct sx_capture *c, int fd, const struct mapped *m, unsigned long *records)
 {
 	_cleanup_free_ char *spool = sx_strdupf("%s/spool", c->dir);
 	DIR *d = spool ? opendir(spool) : NULL;
@@ -186,7 +271,7 @@ static void recover_spool(struct sx_capture *c, int fd, const char *text, size_t
 			};
 			char id[300];
 			snprintf(id, sizeof(id), "%s", sx_json_str(head, "id") ?: de->d_name);
-			if (recorded_in(text, text_len, id))
+			if (recorded_in(m, id))
 				log_info("call %s was recorded before the gateway stopped", id);
 			else if ((rec = sx_record_finish(TAKE_PTR(head), body, len, &e)) &&
 				 append_line(fd, records, rec) == 0) {
@@ -215,20 +300,17 @@ static int select_capture(const struct dirent *de)
 	return strncmp(de->d_name, "llm-", 4) == 0 && n > 9 && streq(de->d_name + n - 5, ".json");
 }
 
-/* Reads the newest capture file, if any (text NULL otherwise). */
-static void newest_capture(struct sx_capture *c, char **text, size_t *len)
+/* The newest capture file's path, or NULL. */
+static char *newest_capture(struct sx_capture *c)
 {
 	struct dirent **list = NULL;
 	int n = scandir(c->dir, &list, select_capture, by_name);
+	char *path = n > 0 ? sx_strdupf("%s/%s", c->dir, list[n - 1]->d_name) : NULL;
 
-	if (n > 0) {
-		_cleanup_free_ char *path = sx_strdupf("%s/%s", c->dir, list[n - 1]->d_name);
-		if (path && sx_read_file(path, text, len) < 0)
-			*text = NULL;
-	}
 	for (int i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+	return path;
 }
 
 /* Repairs every capture file without its closing bracket; in-flight calls
@@ -241,25 +323,26 @@ static int repair(struct sx_capture *c)
 	if (n < 0)
 		return log_error_errno(-errno, "cannot read %s", c->dir);
 	for (int i = n - 1; i >= 0; i--) {
-		_cleanup_free_ char *path = sx_strdupf("%s/%s", c->dir, list[i]->d_name), *text = NULL;
-		size_t len;
+		_cleanup_free_ char *path = sx_strdupf("%s/%s", c->dir, list[i]->d_name);
+		struct mapped m;
 		unsigned long records;
 		int fd;
-		if (path && sx_read_file(path, &text, &len) == 0 &&
-		    !(len >= 2 && text[len - 1] == '\n' && text[len - 2] == ']' &&
-		      (len == 2 || text[len - 3] == '\n'))) {
-			fd = open_for_append(path, &records);
+		if (!path || map_file(path, &m) < 0)
+			continue;
+		if (!closed_file(&m)) {
+			fd = open_for_append(path, &m, false, &records);
 			if (fd < 0) {
 				log_error_errno(fd, "cannot repair %s", path);
+				unmap_file(&m);
 				continue;
 			}
 			if (repaired == 0)
-				recover_spool(c, fd, text, len, &records);
+				recover_spool(c, fd, &m, &records);
 			close_file(fd);
-			log_info("repaired %s (left open by a stopped gateway): %lu record(s)", path,
-				 records);
+			log_info("repaired %s (left open by a stopped gateway)", path);
 			repaired++;
 		}
+		unmap_file(&m);
 	}
 	for (int i = 0; i < n; i++)
 		free(list[i]);
@@ -288,9 +371,14 @@ static int open_current(struct sx_capture *c)
 			close(fd);
 			return log_error_errno(r, "cannot write %s", path);
 		}
-	} else if (errno == EEXIST)
-		fd = open_for_append(path, &records); /* restarted within the second */
-	else
+	} else if (errno == EEXIST) { /* restarted within the second */
+		struct mapped m;
+		fd = map_file(path, &m);
+		if (fd == 0) {
+			fd = open_for_append(path, &m, true, &records);
+			unmap_file(&m);
+		}
+	} else
 		fd = -errno;
 	if (fd < 0)
 		return log_error_errno(fd, "cannot open capture file %s", path);
@@ -372,13 +460,16 @@ int sx_capture_start(sd_event *loop, const char *dir, unsigned rotate_mins, bool
 	if (repaired == 0) {
 		/* Spool files without an open file: the calls may be in the newest
 		 * (closed) one. */
-		_cleanup_free_ char *text = NULL;
-		size_t len = 0;
-		newest_capture(c, &text, &len);
+		_cleanup_free_ char *path = newest_capture(c);
+		struct mapped newest = {NULL, 0, 0};
 		r = open_current(c);
 		if (r < 0)
 			goto fail;
-		recover_spool(c, c->fd, text, len, &c->records);
+		/* mapped after open_current(), which may have cut it */
+		if (path)
+			(void)map_file(path, &newest);
+		recover_spool(c, c->fd, &newest, &c->records);
+		unmap_file(&newest);
 	} else if ((r = open_current(c)) < 0)
 		goto fail;
 	r = sd_event_add_time(loop, &c->rotate_timer, CLOCK_MONOTONIC, 0, 0, on_rotate, c);

@@ -769,6 +769,32 @@ check_eq "one record more in all" $((n_before + 1)) "$(rq "$A/log" "len(R)")"
 check "the skipped slot is logged" grep -q "call $done_id was recorded before the gateway stopped" "$A/stderr"
 check_eq "no open slot left" "" "$(open_slots "$A/log/spool")"
 stop_gw "$GWA"
+
+# A start looks at the ends of the capture files only: a 256 MiB file left
+# open (its last record torn) is repaired without being read into memory.
+CURRENT="big open file"
+big="$A/log/llm-20261101T000000Z.json"
+line=$(grep -h -m 1 '^,\?{' "$A"/log/llm-*.json | head -n 1 | sed 's/^,//')
+{
+	printf '[\n%s\n' "$line"
+	yes ",$line" | head -c $((256 << 20)) | sed '$d'
+	printf ',%s' "${line:0:100}"
+} >"$big"
+chown nobody "$big"
+big_keep=$(($(stat -c %s "$big") - 101))
+start_gw GWA "$A" --grace-secs 2
+check_eq "gateway A starts beside a 256 MiB capture file left open" 0 $?
+hwm=$(awk '/^VmHWM:/ {print $2}' /proc/$GWA/status)
+check "... and never held it in memory (peak RSS ${hwm} KiB < 96 MiB)" test "$hwm" -lt $((96 << 10))
+check_eq "it is cut after its last whole record and closed" "$((big_keep + 2))|]" \
+	"$(stat -c %s "$big")|$(tail -n 1 "$big")"
+check "its last two lines are a whole record and the bracket" /usr/bin/python3 -c "
+import json, sys
+lines = open(sys.argv[1], 'rb').read()[-(1 << 20):].split(b'\n')
+json.loads(lines[-3].lstrip(b',')); sys.exit(lines[-2] != b']')" "$big"
+stop_gw "$GWA"
+rm -f "$big"
+CURRENT="gateway A's files"
 check_eq "after SIGTERM all of gateway A's files load as JSON arrays" "$(rq "$A/log" "len(R)")" "$(rq "$A/log" "sum(len(a) for a in arrays())")"
 check "every line of every capture file is a record" lines_ok "$A/log"
 check_fails "the real keys are in nothing gateway A wrote" holds_key "$A/log" "$A/stderr"
