@@ -325,7 +325,7 @@ static int repair(struct sx_capture *c)
 	for (int i = n - 1; i >= 0; i--) {
 		_cleanup_free_ char *path = sx_strdupf("%s/%s", c->dir, list[i]->d_name);
 		struct mapped m;
-		unsigned long records;
+		unsigned long records = 0;
 		int fd;
 		if (!path || map_file(path, &m) < 0)
 			continue;
