@@ -30,6 +30,7 @@
 
 #define SLOT_MAGIC "SXSPOOL2" /* SXSPOOL1 (meta before the request) is still read */
 #define META_ROOM 4096 /* what a slot is made larger than its request for the meta */
+#define TAKE_HINT_MAX ((size_t)1024 * 1024)
 #define SLOT_HEAD 64
 #define SLOT_INIT (64 * 1024) /* a slot's smallest size and size step; it doubles as needed */
 /* A slot is mapped this long from the start, past its file's end (address
@@ -48,6 +49,8 @@
  * reclaimable like any file's. */
 #define SPOOL_IDLE_MAX 1024
 #define SPOOL_IDLE_BYTES (256 * 1024 * 1024)
+/* A slot a big call grew past this goes when freed: few calls need it. */
+#define SLOT_KEEP_MAX ((size_t)4 * 1024 * 1024)
 
 struct slot_head {
 	char magic[8];
@@ -178,8 +181,11 @@ static struct sx_spool_slot *slot_new(struct sx_spool *s, size_t need)
 
 struct sx_spool_slot *sx_spool_take(struct sx_spool *s, size_t request_hint)
 {
-	/* room for the meta too, which comes after the request */
-	size_t need = request_hint < SLOT_MAP ? request_hint + META_ROOM : SLOT_MAP;
+	/* Room for the meta too, which comes after the request.  A slot is
+	 * made for what a head announces only up to TAKE_HINT_MAX: beyond, it
+	 * grows with the bytes that arrive (a client announcing 32 MiB and
+	 * sending nothing must not take 32 MiB of disk per connection). */
+	size_t need = MIN(request_hint, TAKE_HINT_MAX) + META_ROOM;
 	struct sx_spool_slot *t = NULL;
 	int r;
 
@@ -276,7 +282,8 @@ void sx_spool_release(struct sx_spool *s, struct sx_spool_slot *t)
 		memset(t->map + SLOT_HEAD + t->body_off, 0, t->used - t->body_off);
 	t->used = t->body_off = t->request_len = 0;
 	pthread_mutex_lock(&s->lock);
-	if (s->n_idle < SPOOL_IDLE_MAX && s->idle_bytes + t->size <= SPOOL_IDLE_BYTES) {
+	if (s->n_idle < SPOOL_IDLE_MAX && t->size <= SLOT_KEEP_MAX &&
+	    s->idle_bytes + t->size <= SPOOL_IDLE_BYTES) {
 		s->idle[s->n_idle++] = t;
 		s->idle_bytes += t->size;
 		t = NULL;

@@ -407,6 +407,19 @@ check_eq "... as JSON of type sentrix_too_large" sentrix_too_large "$(json_get "
 st=$(post "$LA/openai/chat/completions" "$TMP/req/huge" "$TMP/out/e7" "${OA[@]}" -H "Transfer-Encoding: chunked")
 check_eq "a 33 MiB chunked body: 413 once it is read" 413 "$st"
 rm -f "$TMP/req/huge"
+# A head announcing 30 MiB and a body that stalls: the spool slot grows
+# with the bytes that come, not with what the head says.
+/usr/bin/python3 - $((BASE_A + 1)) "$TOKEN" "$A/log/spool" >"$TMP/stall.out" <<'PY'
+import os, socket, subprocess, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /openai/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + sys.argv[2].encode() +
+          b"\r\nContent-Type: application/json\r\nContent-Length: 31457280\r\n\r\n" + b"{" * 1000)
+time.sleep(0.5)
+print(subprocess.run(["du", "-sk", sys.argv[3]], capture_output=True, text=True).stdout.split()[0])
+s.close()
+PY
+check "a head announcing 30 MiB with a stalled body: the spool holds $(cat "$TMP/stall.out") KiB (< 4 MiB)" \
+	test "$(cat "$TMP/stall.out")" -lt 4096
 check_eq "none of these reached the mock (its request count)" "$n0" "$(mock_stat requests)"
 check_eq "none of these reached the mock (its record)" "$l0" "$(wc -l <"$REC")"
 check_eq "none of these made a capture record" "$r0" "$(rq "$A/log" "len(R)")"
@@ -687,20 +700,32 @@ export SENTRIX_RECORDER_BACKLOG_JOBS=1
 start_gw GWA "$A" --grace-secs 2
 check_eq "gateway A starts with a backlog bound of 1 call" 0 $?
 unset SENTRIX_RECORDER_BACKLOG_JOBS
-bl=()
-for i in $(seq 12); do
-	post "$LA/openai/chat/completions" "$TMP/req/oa.json" "$TMP/out/bl-$i" "${OA[@]}" -H "X-Sentrix-Run: backlog-$i" >"$TMP/out/bl-$i.code" &
-	bl+=($!)
-done
-for i in $(seq 13 16); do
-	post "$LA/openai/chat/completions" "$TMP/req/oa-stream.json" "$TMP/out/bl-$i" "${OA[@]}" -H "X-Sentrix-Run: backlog-$i" >"$TMP/out/bl-$i.code" &
-	bl+=($!)
-done
-wait "${bl[@]}"
+# The 16 calls are sent together (connected first, then released at once),
+# so that they end within the recorder's 2 ms naps: curl processes started
+# one by one spread them over tens of ms, and the recorder sometimes kept up.
+/usr/bin/python3 - $((BASE_A + 1)) "$TOKEN" "$TMP/req/oa.json" "$TMP/req/oa-stream.json" "$TMP/out" <<'PY'
+import http.client, sys, threading
+port, token, plain, stream, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+go = threading.Barrier(16)
+def call(i):
+    body = open(plain if i <= 12 else stream, "rb").read()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.connect()
+    go.wait()
+    c.request("POST", "/openai/chat/completions", body, {"Authorization": "Bearer " + token,
+              "Content-Type": "application/json", "X-Sentrix-Run": "backlog-%d" % i})
+    r = c.getresponse()
+    open("%s/bl-%d" % (out, i), "wb").write(r.read())
+    open("%s/bl-%d.code" % (out, i), "w").write(str(r.status))
+threads = [threading.Thread(target=call, args=(i,)) for i in range(1, 17)]
+for t in threads: t.start()
+for t in threads: t.join()
+PY
 check_eq "16 concurrent calls answered" "$(printf '200 %.0s' $(seq 16))" "$(for i in $(seq 16); do printf '%s ' "$(cat "$TMP/out/bl-$i.code")"; done)"
 settle
-check "some records were written by the proxy's thread (sentrix_capture_inline_total)" \
-	test "$(metric "$HA" sentrix_capture_inline_total)" -gt 0
+inl=$(metric "$HA" sentrix_capture_inline_total)
+check "some records were written by the proxy's thread (sentrix_capture_inline_total: ${inl:-?} of 16)" \
+	test "${inl:-0}" -gt 0
 stop_gw "$GWA"
 check_eq "each call recorded once" "16 16" \
 	"$(rq "$A/log" "'%d %d' % (len([r for r in R if (r['run_id'] or '').startswith('backlog-')]), len(set(r['run_id'] for r in R if (r['run_id'] or '').startswith('backlog-'))))")"
