@@ -205,7 +205,8 @@ struct sx_spool_slot *sx_spool_take(struct sx_spool *s, size_t request_hint)
 	return t;
 }
 
-int sx_spool_request(struct sx_spool_slot *t, const void *data, size_t len)
+/* Stores len bytes after what the slot holds. */
+static int slot_append(struct sx_spool_slot *t, const void *data, size_t len)
 {
 	int r = slot_reserve(t, t->used + len);
 
@@ -216,6 +217,11 @@ int sx_spool_request(struct sx_spool_slot *t, const void *data, size_t len)
 	return 0;
 }
 
+int sx_spool_request(struct sx_spool_slot *t, const void *data, size_t len)
+{
+	return slot_append(t, data, len);
+}
+
 const char *sx_spool_request_bytes(const struct sx_spool_slot *t, size_t *len)
 {
 	*len = t->request_len ? t->request_len : t->used;
@@ -224,15 +230,14 @@ const char *sx_spool_request_bytes(const struct sx_spool_slot *t, size_t *len)
 
 int sx_spool_open(struct sx_spool_slot *t, const char *meta)
 {
-	size_t meta_len = strlen(meta);
+	size_t meta_len = strlen(meta), request_len = t->used;
 	struct slot_head *h = head_of(t);
-	int r = slot_reserve(t, t->used + meta_len);
+	int r = slot_append(t, meta, meta_len);
 
 	if (r < 0)
 		return r;
-	t->request_len = t->used;
-	memcpy(t->map + SLOT_HEAD + t->used, meta, meta_len);
-	t->body_off = t->used = t->request_len + meta_len;
+	t->request_len = request_len;
+	t->body_off = t->used;
 	memcpy(h->magic, SLOT_MAGIC, 8);
 	h->meta_len = htole32((uint32_t)meta_len);
 	h->request_len = htole64(t->request_len);
@@ -252,12 +257,10 @@ void sx_spool_status(struct sx_spool_slot *t, long status, bool sse)
 
 int sx_spool_body(struct sx_spool_slot *t, const void *data, size_t len)
 {
-	int r = slot_reserve(t, t->used + len);
+	int r = slot_append(t, data, len);
 
 	if (r < 0)
 		return r;
-	memcpy(t->map + SLOT_HEAD + t->used, data, len);
-	t->used += len;
 	__atomic_store_n(&head_of(t)->body_len, htole64(t->used - t->body_off), __ATOMIC_RELEASE);
 	return 0;
 }
