@@ -70,7 +70,8 @@ CPU_DELTAS=${CPU_DELTAS:-200000}
 FLAT=${FLAT:-1.25}
 SYS_CALLS=${SYS_CALLS:-2000}
 SYS_STREAMS=${SYS_STREAMS:-200}
-# For working on one figure: STEPS (default "1 2 3 4 5"), BODIES (of step 2,
+# For working on one figure: STEPS (default "1 2 3 4 5"; "serve" starts the
+# targets and waits, see below), BODIES (of step 2,
 # default "2k 64k 512k stream") and CONCS (default "1 64 512").  Step 5 and
 # the verdict count need every step.
 STEPS=" ${STEPS:-1 2 3 4 5} "
@@ -415,6 +416,21 @@ fi
 start_mock
 start_gateway 2
 start_nginx
+
+# STEPS=serve (development): the three targets and the bodies stay up until
+# SIGINT; their pids, ports and files are in $TMP/serve.env for wrk, perf
+# and /proc/PID/task/*/stat.
+if step serve; then
+	cat >"$TMP/serve.env" <<-EOF
+	GW_PID=$GW_PID NGX_WORKER=$NGX_WORKER MOCK_PID=$MOCK_PID
+	GW_URL=$GW_URL NGX_URL=$NGX_URL MOCK_URL=$MOCK_URL GW_METRICS=$GW_METRICS
+	TMP=$TMP POST_LUA=$TMP/post.lua
+	EOF
+	echo "serving; see $TMP/serve.env (bodies: $TMP/body-*.json); SIGINT or SIGTERM ends"
+	trap 'exit 0' INT TERM
+	sleep infinity &
+	wait $!
+fi
 
 # to_us VALUE: wrk's "85.00us" / "2.55ms" / "1.27s" / "1.00m" in us.
 to_us() { awk -v v="$1" 'BEGIN{u = v; sub(/[0-9.]+/, "", u); n = v + 0;
