@@ -817,8 +817,28 @@ check "its last two lines are a whole record and the bracket" /usr/bin/python3 -
 import json, sys
 lines = open(sys.argv[1], 'rb').read()[-(1 << 20):].split(b'\n')
 json.loads(lines[-3].lstrip(b',')); sys.exit(lines[-2] != b']')" "$big"
-stop_gw "$GWA"
 rm -f "$big"
+# Capture files are written once: past 64 MiB, all but the last 32 to 64
+# MiB of the file are written back and dropped from the page cache (on a
+# busy gateway they pushed out everything else).  200 calls of 512 KiB.
+CURRENT="page cache"
+/usr/bin/python3 - $((BASE_A + 1)) "$TOKEN" <<'PY'
+import http.client, json, sys
+body = json.dumps({"model": "mock-model", "messages": [{"role": "user", "content": "x" * (512 << 10)}]})
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+for i in range(200):
+    c.request("POST", "/openai/chat/completions", body, {"Authorization": "Bearer " + sys.argv[2],
+              "Content-Type": "application/json", "X-Sentrix-Run": "cache-%d" % i})
+    r = c.getresponse(); r.read()
+    assert r.status == 200, r.status
+PY
+check_eq "200 calls of 512 KiB: 200" 0 $?
+settle
+cur=$(ls "$A"/log/llm-*.json | sort | tail -n 1)
+size=$(($(stat -c %s "$cur") >> 20)) cached=$(($(fincore --bytes --noheadings --output RES "$cur") >> 20))
+check "the capture file holds them ($size MiB >= 96)" test "$size" -ge 96
+check "... and $cached MiB of it is in the page cache (<= 66)" test "$cached" -le 66
+stop_gw "$GWA"
 CURRENT="gateway A's files"
 check_eq "after SIGTERM all of gateway A's files load as JSON arrays" "$(rq "$A/log" "len(R)")" "$(rq "$A/log" "sum(len(a) for a in arrays())")"
 check "every line of every capture file is a record" lines_ok "$A/log"
