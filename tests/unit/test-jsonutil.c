@@ -257,6 +257,86 @@ static void test_compact_valid(void **state)
 	}
 }
 
+/* Random strings of escapes, backslash runs, \u escapes (good ones and
+ * surrogates: cJSON takes a bad \u12g4 for U+0000, so that case is in
+ * test_compact_invalid), UTF-8 (valid and not) and now and then a control
+ * byte or a bare quote, behind 0..63 plain bytes so that every byte falls at every
+ * place of jsonraw.c's 64-byte blocks: accepted exactly when cJSON reads it,
+ * it has no control byte and its bytes are UTF-8, and then copied as it is.
+ * The block scan and the byte-wise loop must agree to the byte. */
+static size_t random_piece(char *o, unsigned *seed)
+{
+	static const char *const pieces[] = {"\\n",	     "\\\"",
+					     "\\\\",	     "\\/",
+					     "\\b",	     "\\f",
+					     "\\r",	     "\\t",
+					     "\\u00e9",	     "\\uD83D\\uDE00",
+					     "\\ud800",	     "\\uDC00",
+					     "\\x",	     "\\'",
+					     "\\ ",	     "\xc3\xa9",
+					     "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+					     "\xff",	     "\xc3",
+					     "\xed\xa0\x80", "\x01",
+					     "\n",	     "\"",
+					     "\\\\\\\"",     "\\\\\\\\\\n"};
+	unsigned r = (unsigned)rand_r(seed) % 1000;
+	size_t n;
+
+	if (r < 700) { /* plain text */
+		*o = (char)('a' + r % 26);
+		return 1;
+	}
+	if (r < 880) { /* a run of 1..9 backslashes, then maybe a quote or a letter */
+		n = 1 + (size_t)rand_r(seed) % 9;
+		memset(o, '\\', n);
+		o[n] = (n % 2) ? "\"n\\/t"[rand_r(seed) % 5] : 'z';
+		return n + 1;
+	}
+	r = r < 990 ? (unsigned)rand_r(seed) % 19 : 19 + (unsigned)rand_r(seed) % (ELEMENTSOF(pieces) - 19);
+	n = strlen(pieces[r]);
+	memcpy(o, pieces[r], n);
+	return n;
+}
+
+static void test_compact_strings_differential(void **state)
+{
+	unsigned seed = 15, accepted = 0, refused = 0;
+	char text[1200], *s;
+
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 2, len, target = (size_t)rand_r(&seed) % 400;
+		bool ctl = false, want;
+		_cleanup_free_ char *out = NULL;
+		cJSON *j;
+		int r;
+
+		memcpy(text, "[\"", 2);
+		for (int pad = rand_r(&seed) % 64; pad > 0; pad--)
+			text[n++] = 'p';
+		s = text + n;
+		while ((size_t)(text + n - s) < target)
+			n += random_piece(text + n, &seed);
+		for (char *q = s; q < text + n; q++)
+			ctl |= (unsigned char)*q < 0x20;
+		text[n] = 0;
+		want = !ctl && sx_utf8_valid(s);
+		memcpy(text + n, "\"]", 3);
+		len = n + 2;
+		j = cJSON_ParseWithLength(text, len);
+		want = want && j;
+		cJSON_Delete(j);
+		r = sx_json_compact(text, len, 128, &out, NULL);
+		if (want != (r == 0))
+			fail_msg("round %d: %s by cJSON, %d here: %s", round, want ? "accepted" : "refused",
+				 r, text);
+		if (r == 0)
+			assert_string_equal(out, text);
+		want ? accepted++ : refused++;
+	}
+	/* Both outcomes must be common, or the test checks little. */
+	assert_true(accepted > 2000 && refused > 2000);
+}
+
 /* Anything that is not exactly one JSON value is refused (the record then
  * falls back to cJSON, which keeps a non-JSON body as a string). */
 static void test_compact_invalid(void **state)
@@ -361,6 +441,7 @@ int main(void)
 	    cmocka_unit_test(test_get_path),
 	    cmocka_unit_test(test_compact_valid),
 	    cmocka_unit_test(test_compact_invalid),
+	    cmocka_unit_test(test_compact_strings_differential),
 	    cmocka_unit_test(test_compact_depth),
 	    cmocka_unit_test(test_add_string),
 	    cmocka_unit_test(test_set_path_creates_intermediates),
