@@ -117,24 +117,23 @@ char *sx_llm_upstream_url(const char *base_url, const char *endpoint)
 static cJSON *request_item(const char *body, size_t len, char **model, bool *stream)
 {
 	struct sx_json_top top;
-	char *raw = NULL;
 	cJSON *req, *m;
+	int r;
 
 	*model = NULL;
 	*stream = false;
 	if (!len)
 		return NULL;
-	if (sx_json_compact(body, len, SX_JSON_EMBED_DEPTH, &raw, &top) == 0 && !top.model_escaped) {
-		req = sx_json_raw_item(raw);
-		if (!req) {
-			free(top.model);
-			return NULL;
-		}
+	r = sx_json_compact_raw(body, len, SX_JSON_EMBED_DEPTH, &req, &top);
+	if (r == -ENOMEM)
+		return NULL;
+	if (r == 0 && !top.model_escaped) {
 		*model = top.model;
 		*stream = top.stream;
 		return req;
 	}
-	free(raw);
+	cJSON_Delete(req);
+	free(top.model);
 	/* A body nested deeper than a record can hold is kept as its text,
 	 * like one that is not JSON: embedded, it made the record unreadable
 	 * (`sentrix logs` skipped it, a crash repair cut the file there). */

@@ -103,16 +103,16 @@ static cJSON *parsed_response(const char *body, size_t len)
  * place (parsed only when that cannot). */
 static cJSON *raw_response(const char *body, size_t len, struct sx_assembler *x)
 {
-	char *text = NULL;
 	cJSON *j;
 
-	if (sx_json_compact(body, len, SX_JSON_EMBED_DEPTH, &text, NULL) == 0) {
-		if (sx_assembler_feed_compact(x, text, strlen(text)) < 0) {
+	if (sx_json_compact_raw(body, len, SX_JSON_EMBED_DEPTH, &j, NULL) == 0) {
+		size_t n = sx_json_raw_len(j);
+		if (sx_assembler_feed_compact(x, j->valuestring, n) < 0) {
 			_cleanup_cjson_ cJSON *parsed =
-			    sx_json_parse_depth(text, strlen(text), SX_JSON_EMBED_DEPTH);
+			    sx_json_parse_depth(j->valuestring, n, SX_JSON_EMBED_DEPTH);
 			sx_assembler_feed(x, parsed);
 		}
-		return sx_json_raw_item(text);
+		return j;
 	}
 	j = parsed_response(body, len);
 	if (!cJSON_IsString(j))
@@ -176,7 +176,7 @@ static void put_item(struct out *o, const cJSON *item)
 	if (!item || cJSON_IsNull(item))
 		put(o, "null", 4);
 	else if (cJSON_IsRaw(item))
-		put_str(o, item->valuestring);
+		put(o, item->valuestring, sx_json_raw_len(item));
 	else if (cJSON_IsString(item))
 		put_string(o, item->valuestring);
 	else if (cJSON_IsTrue(item) || cJSON_IsFalse(item))
@@ -231,7 +231,7 @@ char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct s
 	raw_integers(usage);
 	/* One buffer the size of the record: no growing copies of a big
 	 * request or answer. */
-	if (sx_buf_reserve(&o.b, 2048 + len + (cJSON_IsRaw(req) ? strlen(req->valuestring) : 0)) < 0)
+	if (sx_buf_reserve(&o.b, 2048 + len + (cJSON_IsRaw(req) ? sx_json_raw_len(req) : 0)) < 0)
 		return NULL;
 	put(&o, "{", 1);
 	cJSON_ArrayForEach(it, head)

@@ -211,7 +211,7 @@ cJSON *sx_sse_events_raw(const char *body, size_t len, struct sx_assembler *x, b
 	if (k < 0 || sx_buf_add(&out, "]", 2) < 0) /* the NUL too */
 		goto fail;
 	sx_buf_free(&r.joined);
-	return sx_json_raw_item(out.p);
+	return sx_json_raw_item(out.p, out.len - 1); /* out.len counts the NUL */
 fail:
 	sx_buf_free(&r.joined);
 	sx_buf_free(&out);
