@@ -188,7 +188,8 @@ static void put_item(struct out *o, const cJSON *item)
 		o->failed = true;
 }
 
-char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct sx_record_end *e)
+char *sx_record_finish_n(cJSON *head, const char *body, size_t len, const struct sx_record_end *e,
+			 size_t *text_len)
 {
 	_cleanup_cjson_ cJSON *h = head;
 	_cleanup_cjson_ cJSON *events = NULL;
@@ -273,8 +274,21 @@ char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct s
 		sx_buf_free(&o.b);
 		return NULL;
 	}
+	if (clean) {
+		*text_len = o.b.len - 1; /* without the NUL */
+		return o.b.p;
+	}
 	/* Strings are copied byte for byte: a request or response that is not
 	 * UTF-8 would make the record, and with it the whole capture file,
 	 * invalid JSON. */
-	return clean ? o.b.p : sx_utf8_clean(o.b.p);
+	char *cleaned = sx_utf8_clean(o.b.p);
+	if (cleaned)
+		*text_len = strlen(cleaned);
+	return cleaned;
+}
+
+char *sx_record_finish(cJSON *head, const char *body, size_t len, const struct sx_record_end *e)
+{
+	size_t n;
+	return sx_record_finish_n(head, body, len, e, &n);
 }

@@ -16,16 +16,40 @@
 #include "jsonraw.h"
 #include "util.h"
 
+/* The output is the input without its whitespace: the bytes between two
+ * stretches of whitespace go out in one copy (most texts have none: one
+ * copy in all), the tokens themselves are only checked. */
 struct cur {
 	const unsigned char *p, *end;
+	const unsigned char *run; /* input from here up to p not copied yet */
 	char *o; /* output, as long as the input at most */
 	int depth, max_depth;
 };
 
-static void skip_ws(struct cur *c)
+static void flush(struct cur *c, const unsigned char *to)
 {
+	memmove(c->o, c->run, (size_t)(to - c->run)); /* in place too */
+	c->o += to - c->run;
+	c->run = to;
+}
+
+static void skip_some_ws(struct cur *c)
+{
+	const unsigned char *from = c->p;
+
 	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
 		c->p++;
+	if (c->p != from) {
+		flush(c, from);
+		c->run = c->p;
+	}
+}
+
+/* Called between any two tokens: mostly there is nothing to skip. */
+static inline void skip_ws(struct cur *c)
+{
+	if (c->p < c->end && *c->p <= ' ')
+		skip_some_ws(c);
 }
 
 static bool is_hex(unsigned char h)
@@ -187,11 +211,11 @@ static void skip_string_blocks(struct cur *c, bool *escaped)
  * bytes must be UTF-8: a record embeds the text without another pass. */
 static int string(struct cur *c, bool *escaped)
 {
-	const unsigned char *start = c->p++;
 	uint32_t cp;
 	size_t k;
 
 	*escaped = false;
+	c->p++; /* the opening quote */
 	for (;;) {
 		skip_plain(c);
 #ifdef __SSE2__
@@ -239,14 +263,11 @@ static int string(struct cur *c, bool *escaped)
 		c->p++;
 	}
 	c->p++; /* the closing quote */
-	memcpy(c->o, start, (size_t)(c->p - start));
-	c->o += c->p - start;
 	return 0;
 }
 
 static int number(struct cur *c)
 {
-	const unsigned char *start = c->p;
 	bool digits = false;
 
 	if (*c->p == '-')
@@ -275,8 +296,6 @@ static int number(struct cur *c)
 		if (!digits)
 			return -EINVAL;
 	}
-	memcpy(c->o, start, (size_t)(c->p - start));
-	c->o += c->p - start;
 	return 0;
 }
 
@@ -285,8 +304,6 @@ static int literal(struct cur *c, const char *word)
 	size_t n = strlen(word);
 	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
 		return -EINVAL;
-	memcpy(c->o, word, n);
-	c->o += n;
 	c->p += n;
 	return 0;
 }
@@ -303,9 +320,9 @@ static int container(struct cur *c, struct sx_json_top *top)
 
 	if (++c->depth > c->max_depth)
 		return -EINVAL;
-	*c->o++ = (char)*c->p++;
+	c->p++;
 	for (;;) {
-		const char *key = NULL, *vstart;
+		const unsigned char *key = NULL, *key_end = NULL, *vstart;
 		bool escaped = false;
 		skip_ws(c);
 		if (c->p >= c->end)
@@ -317,7 +334,6 @@ static int container(struct cur *c, struct sx_json_top *top)
 				break;
 			if (*c->p != ',')
 				return -EINVAL;
-			*c->o++ = ',';
 			c->p++;
 			skip_ws(c);
 			if (c->p >= c->end)
@@ -327,28 +343,30 @@ static int container(struct cur *c, struct sx_json_top *top)
 		if (object) {
 			if (*c->p != '"')
 				return -EINVAL;
-			key = c->o;
+			key = c->p;
 			if ((r = string(c, &escaped)) < 0)
 				return r;
+			key_end = c->p;
 			skip_ws(c);
 			if (c->p >= c->end || *c->p != ':')
 				return -EINVAL;
-			*c->o++ = ':';
 			c->p++;
 			skip_ws(c);
 		}
-		vstart = c->o;
+		vstart = c->p;
 		if ((r = value(c, top)) < 0)
 			return r;
+		/* Tokens are copied as they are: the input's are the output's. */
 		if (top && key && c->depth == 1 && !escaped) {
-			size_t klen = (size_t)(vstart - 1 - key), vlen = (size_t)(c->o - vstart);
+			size_t klen = (size_t)(key_end - key), vlen = (size_t)(c->p - vstart);
 			/* The first of a repeated name counts, as with cJSON. */
 			if (klen == 7 && memcmp(key, "\"model\"", 7) == 0 && !top->model_seen) {
 				top->model_seen = true;
 				if (vlen < 2 || *vstart != '"')
 					continue;
 				top->model_escaped = memchr(vstart, '\\', vlen) != NULL;
-				if (!top->model_escaped && !(top->model = strndup(vstart + 1, vlen - 2)))
+				if (!top->model_escaped &&
+				    !(top->model = strndup((const char *)vstart + 1, vlen - 2)))
 					return -ENOMEM;
 			} else if (klen == 8 && memcmp(key, "\"stream\"", 8) == 0 && !top->stream_seen) {
 				top->stream_seen = true;
@@ -356,7 +374,7 @@ static int container(struct cur *c, struct sx_json_top *top)
 			}
 		}
 	}
-	*c->o++ = (char)*c->p++;
+	c->p++;
 	c->depth--;
 	return 0;
 }
@@ -381,7 +399,12 @@ static int value(struct cur *c, struct sx_json_top *top)
 int sx_json_compact_to(const char *text, size_t len, int max_depth, char *out, size_t *out_len,
 		       struct sx_json_top *top)
 {
-	struct cur c = {(const unsigned char *)text, (const unsigned char *)text + len, out, 0, max_depth};
+	struct cur c = {(const unsigned char *)text,
+			(const unsigned char *)text + len,
+			(const unsigned char *)text,
+			out,
+			0,
+			max_depth};
 	int r;
 
 	if (top)
@@ -398,6 +421,7 @@ int sx_json_compact_to(const char *text, size_t len, int max_depth, char *out, s
 		}
 		return r;
 	}
+	flush(&c, c.p);
 	*c.o = 0;
 	*out_len = (size_t)(c.o - out);
 	return 0;

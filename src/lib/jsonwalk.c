@@ -76,15 +76,13 @@ static const char *value_end(const char *p, const char *end)
 
 int sx_jw_members(struct sx_jw v, const char *const *keys, size_t n, struct sx_jw *out, bool *found)
 {
-	size_t left = n, key_len[8];
+	size_t left = n;
 	const char *p = v.p + 1;
 
-	if (n > sizeof(key_len) / sizeof(key_len[0]))
+	if (n > 8)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		found[i] = false;
-		key_len[i] = strlen(keys[i]); /* once, not per member */
-	}
 	if (!sx_jw_is(v, '{'))
 		return 0;
 	while (left && p < v.end && *p == '"') {
@@ -95,7 +93,9 @@ int sx_jw_members(struct sx_jw v, const char *const *keys, size_t n, struct sx_j
 		if (memchr(name, '\\', len))
 			return -1;
 		for (size_t i = 0; i < n; i++) {
-			if (!found[i] && key_len[i] == len && memcmp(name, keys[i], len) == 0) {
+			/* no strlen() of the keys (a few % of a stream's record):
+			 * keys[i][len] is read only when its first len bytes matched */
+			if (!found[i] && strncmp(keys[i], name, len) == 0 && keys[i][len] == 0) {
 				out[i] = (struct sx_jw){val, after};
 				found[i] = true;
 				left--;

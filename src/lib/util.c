@@ -2,6 +2,7 @@
  *
  * util.c - string helpers, name and port validation, content fingerprints.
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,4 +172,14 @@ uint64_t sx_now_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void sx_step_aside(uint64_t *last, uint64_t every_usec)
+{
+	uint64_t now = sx_now_usec();
+
+	if (now - *last >= every_usec) {
+		sched_yield();
+		*last = sx_now_usec();
+	}
 }

@@ -123,3 +123,10 @@ void sx_utc_stamp(char out[40]);
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t sx_now_usec(void);
+
+/* For background threads (the recorder, the patrol) inside a long piece of
+ * work: sched_yield() when every_usec have passed since *last (then set).
+ * Woken, such a thread preempts whatever ran on its CPU and kept it off
+ * for its whole batch: stepping aside is how it runs beside the proxy
+ * when the unit's filter refuses a lower scheduling class (@resources). */
+void sx_step_aside(uint64_t *last, uint64_t every_usec);
