@@ -36,6 +36,11 @@ struct acc {
 	size_t n_grown;
 	char *tmp[3]; /* strings unescaped by feed_compact() */
 	size_t tmp_cap[3];
+	/* The last simple OpenAI chunk's text around its one string (see
+	 * same_shape()): shape[0, pre) and shape[pre, pre + post). */
+	char *shape;
+	size_t pre, post, shape_cap;
+	int shape_field; /* which of to[] the string goes to; -1: none */
 };
 
 static struct grown *grown_of(struct acc *a, cJSON *item)
@@ -286,13 +291,64 @@ static int member_string(struct acc *a, struct sx_jw v, const char *key, int slo
 	return f == SX_JW_FOUND ? unescape(a, s, slot) : 0;
 }
 
-/* An OpenAI chunk or message: choices[0]'s delta (or message) and the
- * top-level usage, each object walked once. */
-static int openai_compact(struct acc *a, struct sx_jw choices, const struct sx_jw *usage)
+static const char *const to[3] = {"text", "reasoning", "reasoning"};
+
+/* A stream's chunks mostly differ in one string: the id, model, created
+ * and every key around the delta's content are the same bytes each time.
+ * A chunk whose bytes before and after that string are the last simple
+ * chunk's (one of content / reasoning_content / reasoning a string, no
+ * tool calls, no usage) means the same, with this string: no walk (two
+ * walks of each of thousands of events were a third of a stream's
+ * record).  The bytes before a value fix where it is; the text is valid
+ * JSON, so the string that opens there closes where it closes in the
+ * text, which must be where the bytes after begin.  1 when taken (0 when
+ * not the same shape, -1 UNSURE). */
+static int same_shape(struct acc *a, const char *text, size_t len)
+{
+	const char *s, *e;
+	int r;
+
+	if (a->shape_field < 0 || len < a->pre + a->post + 2 || memcmp(text, a->shape, a->pre) != 0 ||
+	    memcmp(text + len - a->post, a->shape + a->pre, a->post) != 0)
+		return 0;
+	s = text + a->pre;
+	e = text + len - a->post;
+	if (!sx_jw_string_ends_at(s, text + len, e))
+		return 0;
+	r = unescape(a, (struct sx_jw){s, e}, a->shape_field);
+	if (r < 0)
+		return -1;
+	append(a, a->msg, to[a->shape_field], a->tmp[a->shape_field]);
+	return 1;
+}
+
+/* Keeps text's bytes around its string v (field i) for same_shape(). */
+static void keep_shape(struct acc *a, const char *text, size_t len, struct sx_jw v, int i)
+{
+	size_t pre = (size_t)(v.p - text), post = (size_t)(text + len - v.end);
+
+	a->shape_field = -1;
+	if (pre + post > a->shape_cap) {
+		char *p = realloc(a->shape, pre + post);
+		if (!p)
+			return;
+		a->shape = p;
+		a->shape_cap = pre + post;
+	}
+	memcpy(a->shape, text, pre);
+	memcpy(a->shape + pre, v.end, post);
+	a->pre = pre;
+	a->post = post;
+	a->shape_field = i;
+}
+
+/* An OpenAI chunk or message (text, len bytes): choices[0]'s delta (or
+ * message) and the top-level usage, each object walked once. */
+static int openai_compact(struct acc *a, const char *text, size_t len, struct sx_jw choices,
+			  const struct sx_jw *usage)
 {
 	static const char *const which[2] = {"delta", "message"};
 	static const char *const keys[4] = {"content", "reasoning_content", "reasoning", "tool_calls"};
-	static const char *const to[3] = {"text", "reasoning", "reasoning"};
 	struct sx_jw choice, part[2], v[4];
 	bool has_part[2] = {false, false}, has[4] = {false, false, false, false};
 	_cleanup_cjson_ cJSON *calls_j = NULL, *usage_j = NULL;
@@ -313,6 +369,11 @@ static int openai_compact(struct acc *a, struct sx_jw choices, const struct sx_j
 	}
 	if (usage && parse_span(*usage, &usage_j) < 0)
 		return -1;
+	a->shape_field = -1;
+	if (!usage && !has[3] && have[0] + have[1] + have[2] == 1 && has[0] + has[1] + has[2] == 1)
+		for (int i = 0; i < 3; i++)
+			if (have[i])
+				keep_shape(a, text, len, v[i], i);
 	for (int i = 0; i < 3; i++)
 		if (have[i])
 			append(a, a->msg, to[i], a->tmp[i]);
@@ -374,14 +435,18 @@ static int feed_compact(struct acc *a, const char *text, size_t len)
 	static const char *const keys[3] = {"choices", "usage", "type"};
 	struct sx_jw data = sx_jw_text(text, len), v[3];
 	bool has[3];
+
 	enum sx_jw_found f;
+	int r;
 
 	if (!sx_jw_is(data, '{'))
 		return 0;
+	if ((r = same_shape(a, text, len)) != 0)
+		return r < 0 ? -1 : 0;
 	if (sx_jw_members(data, keys, 3, v, has) < 0)
 		return -1;
 	if (has[0])
-		return openai_compact(a, v[0], has[1] ? &v[1] : NULL);
+		return openai_compact(a, text, len, v[0], has[1] ? &v[1] : NULL);
 	if (!has[2] || !sx_jw_is(v[2], '"'))
 		return 0;
 	f = sx_jw_string_is(v[2], "content_block_delta");
@@ -400,6 +465,7 @@ struct sx_assembler *sx_assembler_new(void)
 
 	if (!x)
 		return NULL;
+	x->a.shape_field = -1;
 	x->a.msg = cJSON_CreateObject();
 	if (!x->a.msg || !cJSON_AddNullToObject(x->a.msg, "text") ||
 	    !cJSON_AddNullToObject(x->a.msg, "reasoning") ||
@@ -436,6 +502,7 @@ cJSON *sx_assembler_end(struct sx_assembler *x, cJSON **usage)
 	*usage = x->a.usage;
 	msg = x->a.msg;
 	free(x->a.grown);
+	free(x->a.shape);
 	for (int i = 0; i < 3; i++)
 		free(x->a.tmp[i]);
 	free(x);

@@ -44,6 +44,11 @@ static const char *string_end(const char *p, const char *end)
 	return end;
 }
 
+bool sx_jw_string_ends_at(const char *p, const char *text_end, const char *at)
+{
+	return p < at && *p == '"' && string_end(p, text_end) == at;
+}
+
 /* p at a value's first byte: the byte after the value. */
 static const char *value_end(const char *p, const char *end)
 {

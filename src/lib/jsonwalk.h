@@ -24,6 +24,10 @@ enum sx_jw_found { SX_JW_UNSURE = -1, SX_JW_MISSING = 0, SX_JW_FOUND = 1 };
 /* The whole text (as sx_json_compact() wrote it) as one value. */
 struct sx_jw sx_jw_text(const char *text, size_t len);
 
+/* True when p, a value's first byte in such a text (which ends at
+ * text_end), opens a string that closes right before at. */
+bool sx_jw_string_ends_at(const char *p, const char *text_end, const char *at);
+
 static inline bool sx_jw_is(struct sx_jw v, char kind)
 {
 	return v.p < v.end && *v.p == kind; /* '{', '[', '"', 'n'ull */

@@ -314,6 +314,29 @@ static void test_assembly_in_place_matches_tree(void **state)
 	    {"{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"whole\"}],\"usage\":{\"input_"
 	     "tokens\":1}}"},
 	    {"[1,2]", "\"just a string\"", "null", "{}"},
+	    /* chunks of one shape (assemble.c's same_shape()), and ones whose
+	     * bytes around the string match but mean more, or less */
+	    {"{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"a\\n\"}}]}",
+	     "{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"b\\\",\\\"content\\\":\\\"c\"}}]}",
+	     "{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"d\",\"reasoning\":\"r\"}}]}",
+	     "{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"\\u00e9\\ud83d\\ude00\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}",
+	     "{\"choices\":[{\"delta\":{\"content\":\"b\",\"tool_calls\":[{\"index\":0,\"function\":{"
+	     "\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}",
+	     "{\"choices\":[{\"delta\":{\"content\":\"cut\\u0000here\"}}]}",
+	     "{\"choices\":[{\"delta\":{\"content\":\"e\"}}],\"usage\":{\"total_tokens\":3}}"},
+	    {"{\"choices\":[{\"delta\":{\"reasoning_content\":\"r1\"}}]}",
+	     "{\"choices\":[{\"delta\":{\"reasoning_content\":\"r2\"}}]}",
+	     "{\"choices\":[{\"delta\":{\"reasoning_content\":7}}]}",
+	     "{\"choices\":[{\"delta\":{\"reasoning_content\":\"lone \\ud800\"}}]}"},
+	    {"{\"choices\":[{\"delta\":{\"content\":\"x\"}},{\"delta\":{\"content\":\"y\"}}]}",
+	     "{\"choices\":[{\"delta\":{\"content\":\"\"}},{\"delta\":{\"content\":\"y\"}}]}",
+	     "{\"choices\":[{\"delta\":{\"content\":\"z\"},\"x\":[]},{\"delta\":{\"content\":\"y\"}}]}"},
+	    /* nested values longer than jsonwalk's 16-byte steps, brackets
+	     * and escaped quotes in their strings, to be stepped over */
+	    {"{\"choices\":[{\"logprobs\":{\"content\":[{\"token\":\"}]\\\"{[\\\\\",\"bytes\":[1,2,"
+	     "3,{\"k\":\"]]]]]]]]]]]]]]]]]]\"}],\"top\":[[[],[{}]]]}]},\"delta\":{\"content\":\"after\"}}],"
+	     "\"usage\":{\"x\":{\"y\":\"{{{{{{{{{{{{{{{{{{{{\"},\"total_tokens\":5}}"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t n = 0;
