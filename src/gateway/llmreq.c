@@ -149,6 +149,11 @@ static cJSON *request_item(const char *body, size_t len, char **model, bool *str
 	return req;
 }
 
+static cJSON *head_string(const struct sx_llm_head *in, const char *s)
+{
+	return in->borrow ? cJSON_CreateStringReference(s) : cJSON_CreateString(s);
+}
+
 cJSON *sx_llm_record_head(const struct sx_llm_head *in)
 {
 	cJSON *h = cJSON_CreateObject(), *req;
@@ -158,15 +163,16 @@ cJSON *sx_llm_record_head(const struct sx_llm_head *in)
 	if (!h)
 		return NULL;
 	req = request_item(in->body, in->body_len, &model, &stream);
-	cJSON_AddStringToObject(h, "timestamp", in->timestamp);
-	cJSON_AddStringToObject(h, "id", in->id);
-	cJSON_AddStringToObject(h, "instance", in->instance);
-	cJSON_AddItemToObject(h, "run_id", in->run_id ? cJSON_CreateString(in->run_id) : cJSON_CreateNull());
-	cJSON_AddStringToObject(h, "provider", in->provider);
-	cJSON_AddItemToObject(h, "model", model ? cJSON_CreateString(model) : cJSON_CreateNull());
-	cJSON_AddStringToObject(h, "endpoint", in->endpoint);
-	cJSON_AddStringToObject(h, "method", in->method);
-	cJSON_AddBoolToObject(h, "stream", stream);
-	cJSON_AddItemToObject(h, "request", req ? req : cJSON_CreateNull());
+	/* The names are literals: added without a copy (cJSON_AddItemToObjectCS). */
+	cJSON_AddItemToObjectCS(h, "timestamp", head_string(in, in->timestamp));
+	cJSON_AddItemToObjectCS(h, "id", head_string(in, in->id));
+	cJSON_AddItemToObjectCS(h, "instance", head_string(in, in->instance));
+	cJSON_AddItemToObjectCS(h, "run_id", in->run_id ? head_string(in, in->run_id) : cJSON_CreateNull());
+	cJSON_AddItemToObjectCS(h, "provider", head_string(in, in->provider));
+	cJSON_AddItemToObjectCS(h, "model", model ? cJSON_CreateString(model) : cJSON_CreateNull());
+	cJSON_AddItemToObjectCS(h, "endpoint", head_string(in, in->endpoint));
+	cJSON_AddItemToObjectCS(h, "method", head_string(in, in->method));
+	cJSON_AddItemToObjectCS(h, "stream", cJSON_CreateBool(stream));
+	cJSON_AddItemToObjectCS(h, "request", req ? req : cJSON_CreateNull());
 	return h;
 }

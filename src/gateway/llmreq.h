@@ -44,6 +44,10 @@ struct sx_llm_head {
 	const char *run_id; /* X-Sentrix-Run, or NULL */
 	const char *body; /* the request body, body_len bytes (not NUL-terminated) */
 	size_t body_len;
+	/* The strings above outlive the head: it points at them rather than
+	 * copying them (three allocations and a strlen per member were a
+	 * tenth of a small call's record). */
+	bool borrow;
 };
 
 /* The record's head: the fields above, "model" and "stream" read from the

@@ -98,6 +98,7 @@ static char *build(struct sx_recorder *r, struct sx_record_job *j, size_t *text_
 	    .run_id = j->run_id,
 	    .body = j->request,
 	    .body_len = j->request_len,
+	    .borrow = true, /* the job outlives the record's head */
 	};
 	const char *body = j->response;
 	size_t len = j->response_len;
