@@ -171,8 +171,10 @@ static void skip_string_blocks(struct cur *c, bool *escaped)
 	while (c->p + 64 <= c->end) {
 		__m128i v[4];
 		uint64_t esc = 0, quote, stop, before, bslash;
-		for (int i = 0; i < 4; i++)
-			v[i] = _mm_loadu_si128((const __m128i *)(const void *)(c->p + 16 * i));
+		v[0] = _mm_loadu_si128((const __m128i *)(const void *)c->p);
+		v[1] = _mm_loadu_si128((const __m128i *)(const void *)(c->p + 16));
+		v[2] = _mm_loadu_si128((const __m128i *)(const void *)(c->p + 32));
+		v[3] = _mm_loadu_si128((const __m128i *)(const void *)(c->p + 48));
 		quote = eq64(v, '"');
 		stop = low_or_high64(v);
 		bslash = eq64(v, '\\');
