@@ -9,7 +9,8 @@ source "$(dirname "$0")/../lib.sh"
 
 NAME=sxt7
 OC=/home/sandbox-$NAME/.openclaw/openclaw.json
-trap 'cleanup_instance $NAME; userdel -r sandbox-$NAME >/dev/null 2>&1' EXIT
+LOG=$(mktemp /tmp/sxt-crash.XXXXXX)
+trap 'cleanup_instance $NAME; userdel -r sandbox-$NAME >/dev/null 2>&1; rm -f "$LOG"' EXIT
 cleanup_instance $NAME
 
 # A pre-existing user with an openclaw.json of its own makes the rollback
@@ -33,9 +34,9 @@ for k in $(seq 1 200); do
 		bad=1
 	fi
 	kills=$((kills + 1))
-	if ! "$SETUP" setup --disable --purge --non-interactive --name $NAME >/tmp/sxt-crash.log 2>&1; then
+	if ! "$SETUP" setup --disable --purge --non-interactive --name $NAME >"$LOG" 2>&1; then
 		not_ok "--disable after a kill at checkpoint $k failed"
-		sed 's/^/    | /' /tmp/sxt-crash.log
+		sed 's/^/    | /' "$LOG"
 		bad=1
 	fi
 	if snapshot_changed "$before" "host differs after kill at checkpoint $k + --disable" $OC; then
@@ -84,8 +85,8 @@ for k in $(seq 1 60); do
 	[ $rc = 0 ] && break
 	mkills=$((mkills + 1))
 	[ -n "$(find /etc /var/lib/sentrix /home/sandbox-$NAME -xdev -name '*.sx-tmp.*' 2>/dev/null)" ] && left=$((left + 1))
-	"$SETUP" setup --disable --purge --non-interactive --name $NAME >/tmp/sxt-crash.log 2>&1 ||
-		{ not_ok "--disable after a kill at rename $k failed"; sed 's/^/    | /' /tmp/sxt-crash.log; bad=1; }
+	"$SETUP" setup --disable --purge --non-interactive --name $NAME >"$LOG" 2>&1 ||
+		{ not_ok "--disable after a kill at rename $k failed"; sed 's/^/    | /' "$LOG"; bad=1; }
 	if snapshot_changed "$before" "host differs after a kill at rename $k + --disable" $OC; then
 		bad=1
 		break

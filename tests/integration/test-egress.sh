@@ -9,11 +9,13 @@ source "$TOP/tests/fakenet.sh"
 
 NAME=sxt2
 LISTENERS=()
+LOG=$(mktemp /tmp/sxt-egress.XXXXXX)
 cleanup() {
 	local p
 	for p in "${LISTENERS[@]}"; do kill "$p" 2>/dev/null; done
 	cleanup_instance $NAME
 	fakenet_down
+	rm -f "$LOG"
 }
 trap cleanup EXIT
 
@@ -48,9 +50,9 @@ run_policy() {
 	local policy=$1 dns_flag=$2 routed=$3 dns_ok=$4
 	CURRENT="$policy"
 	cleanup_instance $NAME
-	if ! sx_setup --name $NAME --policy "$policy" --dns "$dns_flag" >/tmp/sxt-egress.log 2>&1; then
+	if ! sx_setup --name $NAME --policy "$policy" --dns "$dns_flag" >"$LOG" 2>&1; then
 		not_ok "setup --policy $policy"
-		cat /tmp/sxt-egress.log
+		cat "$LOG"
 		return
 	fi
 	ok "setup --policy $policy --dns $dns_flag"
