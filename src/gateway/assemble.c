@@ -435,7 +435,6 @@ static int feed_compact(struct acc *a, const char *text, size_t len)
 	static const char *const keys[3] = {"choices", "usage", "type"};
 	struct sx_jw data = sx_jw_text(text, len), v[3];
 	bool has[3];
-
 	enum sx_jw_found f;
 	int r;
 

@@ -164,7 +164,8 @@ static int open_for_append(const char *path, struct mapped *m, bool count, unsig
 }
 
 /* Appends n records (each a line, after a comma but for the file's
- * first) with as few writes as IOV_MAX allows: no copy of a record. */
+ * first) with as few writes as IOV_MAX allows: no copy of a record.
+ * *end (the file's size) grows by what was written. */
 static int append_lines(int fd, unsigned long *records, const char *const *rec, const size_t *len, size_t n,
 			off_t *end)
 {
@@ -186,17 +187,10 @@ static int append_lines(int fd, unsigned long *records, const char *const *rec, 
 		r = sx_writev_all(fd, iov, (int)k, total);
 		if (r < 0)
 			return r;
-		if (end)
-			*end += (off_t)total;
+		*end += (off_t)total;
 		__atomic_fetch_add(records, m, __ATOMIC_RELAXED);
 	}
 	return 0;
-}
-
-static int append_line(int fd, unsigned long *records, const char *record)
-{
-	size_t len = strlen(record);
-	return append_lines(fd, records, &record, &len, 1, NULL);
 }
 
 static int close_file(int fd)
@@ -249,7 +243,7 @@ static void recover_spool(struct sx_capture *c, int fd, const struct mapped *m, 
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *path = NULL, *body = NULL, *rec = NULL;
 		cJSON *head = NULL;
-		size_t len = 0, request_bytes = 0;
+		size_t len = 0, request_bytes = 0, rec_len;
 		long status;
 		bool sse;
 		int r;
@@ -278,8 +272,9 @@ static void recover_spool(struct sx_capture *c, int fd, const struct mapped *m, 
 			snprintf(id, sizeof(id), "%s", sx_json_str(head, "id") ?: de->d_name);
 			if (recorded_in(m, id))
 				log_info("call %s was recorded before the gateway stopped", id);
-			else if ((rec = sx_record_finish(TAKE_PTR(head), body, len, &e)) &&
-				 append_line(fd, records, rec) == 0) {
+			else if ((rec = sx_record_finish_n(TAKE_PTR(head), body, len, &e, &rec_len)) &&
+				 append_lines(fd, records, (const char *const *)&rec, &rec_len, 1, &c->end) ==
+				     0) {
 				c->metrics->capture_records++;
 				log_info(
 				    "recovered call %s (in flight when the gateway stopped) as incomplete",

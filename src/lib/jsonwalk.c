@@ -81,13 +81,15 @@ static const char *value_end(const char *p, const char *end)
 
 int sx_jw_members(struct sx_jw v, const char *const *keys, size_t n, struct sx_jw *out, bool *found)
 {
-	size_t left = n;
+	size_t left = n, key_len[8];
 	const char *p = v.p + 1;
 
-	if (n > 8)
+	if (n > sizeof(key_len) / sizeof(key_len[0]))
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		found[i] = false;
+		key_len[i] = strlen(keys[i]); /* once, not per member */
+	}
 	if (!sx_jw_is(v, '{'))
 		return 0;
 	while (left && p < v.end && *p == '"') {
@@ -98,9 +100,7 @@ int sx_jw_members(struct sx_jw v, const char *const *keys, size_t n, struct sx_j
 		if (memchr(name, '\\', len))
 			return -1;
 		for (size_t i = 0; i < n; i++) {
-			/* no strlen() of the keys (a few % of a stream's record):
-			 * keys[i][len] is read only when its first len bytes matched */
-			if (!found[i] && strncmp(keys[i], name, len) == 0 && keys[i][len] == 0) {
+			if (!found[i] && key_len[i] == len && memcmp(name, keys[i], len) == 0) {
 				out[i] = (struct sx_jw){val, after};
 				found[i] = true;
 				left--;
